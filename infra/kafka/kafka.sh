@@ -156,7 +156,7 @@ node_probe_available() {
 JAVA_PROBE_LAST_ERROR=""
 java_probe_once() { # brokers
   local out
-  if out="$(timeout 30 "$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 -Xshare:auto \
+  if out="$(timeout 30 "$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 \
     -Dlog4j.configuration="file:$LOG4J_PROPS" -Dstockmesh.kafka.log.level=ERROR \
     -cp "$LIBS_DIR/*" kafka.admin.BrokerApiVersionsCommand --bootstrap-server "$1" 2>&1)"; then
     return 0
@@ -364,7 +364,11 @@ cmd_start() {
 
   if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
     if [[ -n "$pid" ]]; then
-      say "broker pid $pid (from $KAFKA_DIR) already listens on $LOCAL_BROKERS; waiting until it answers"
+      if wait_ready "$LOCAL_BROKERS" 5 "$pid" quiet; then
+        say "broker pid $pid (from $KAFKA_DIR) is already running and answering on $LOCAL_BROKERS; nothing to do"
+        return 0
+      fi
+      say "broker pid $pid (from $KAFKA_DIR) listens on $LOCAL_BROKERS but does not answer yet; waiting for it"
       wait_started "$pid" "$(($(wc -l <"$BROKER_LOG" 2>/dev/null || echo 0) + 1))"
       return 0
     fi
@@ -411,6 +415,7 @@ cmd_start() {
   # the inner shell writes its own pid and then becomes java (exec), so the pid file is java's pid.
   local -a launcher=()
   command -v setsid >/dev/null 2>&1 && launcher=(setsid)
+  # shellcheck disable=SC2016 # $$, $0 and $@ are the inner shell's
   "${launcher[@]}" nohup bash -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
     "$JAVA" "${jvm[@]}" "${extra[@]}" -cp "$LIBS_DIR/*" kafka.Kafka "$PROPS_FILE" \
     >>"$BROKER_LOG" 2>&1 </dev/null &
@@ -433,7 +438,7 @@ wait_started() { # pid from_line [start_ms]
   wait_ready "$LOCAL_BROKERS" "$KAFKA_START_TIMEOUT" "$pid" || rc=$?
   case "$rc" in
     0)
-      say "Kafka $KAFKA_VERSION ready on $LOCAL_BROKERS (pid $pid) $(secs_since "$start")s after launch"
+      say "Kafka $KAFKA_VERSION ready on $LOCAL_BROKERS (pid $pid), $(secs_since "$start")s"
       ;;
     3)
       rm -f "$PID_FILE"

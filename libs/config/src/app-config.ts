@@ -1,0 +1,18 @@
+import type { ShardMap } from '@stockmesh/sharding';
+import type { ClusterConfig, RegionConfig } from './cluster-config.js';
+
+/** Everything a region process is configured with; built and validated once at boot. */
+export interface AppConfig {
+  /** The region this process serves. */
+  readonly region: RegionConfig;
+  readonly cluster: ClusterConfig;
+  /** This region's logical shards mapped onto its databases. */
+  readonly shardMap: ShardMap;
+  readonly db: { readonly poolSize: number };
+  readonly kafka: { readonly brokers: readonly string[]; readonly clientId: string };
+  readonly http: { readonly bodyLimitBytes: number; readonly forwardTimeoutMs: number };
+  readonly log: { readonly level: string };
+}
+
+/** Injection token of the `AppConfig`. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,81 @@
+import { ShardMap, splitShards, type ShardDatabase } from '@stockmesh/sharding';
+
+/** One region of the cluster as every region sees it. */
+export interface RegionConfig {
+  /** Lower-case id, e.g. `us-east`. */
+  readonly id: string;
+  /** Base URL other regions use to forward requests to it. */
+  readonly url: string;
+  /** Interface and port its HTTP server binds. */
+  readonly host: string;
+  readonly port: number;
+  /** Its physical databases and the logical shards each hosts. */
+  readonly databases: readonly ShardDatabase[];
+}
+
+/** The whole cluster: fixed shard count and every region. Identical in every region. */
+export interface ClusterConfig {
+  readonly shardCount: number;
+  readonly regions: readonly RegionConfig[];
+}
+
+/** The settings that derive the default local cluster (three regions on one PostgreSQL server). */
+export interface DefaultClusterSettings {
+  readonly regions: readonly string[];
+  readonly shardCount: number;
+  readonly databasesPerRegion: number;
+  readonly host: string;
+  readonly basePort: number;
+  /** Any connection string to the PostgreSQL server; its database name is replaced. */
+  readonly databaseUrl: string;
+  /** Prefix of every database name, e.g. `stockmesh` gives `stockmesh_us_east_0`. */
+  readonly databasePrefix: string;
+}
+
+/** The name of a region's n-th database on the default server: `stockmesh_us_east_0`. */
+export function defaultDatabaseName(prefix: string, regionId: string, index: number): string {
+  return `${prefix}_${regionId.replace(/-/g, '_')}_${index}`;
+}
+
+/** Replaces the database of a PostgreSQL connection string. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/**
+ * The default cluster: region i listens on `basePort + i`, and its shards are split evenly over
+ * `databasesPerRegion` databases on the one server `databaseUrl` points at.
+ */
+export function defaultCluster(s: DefaultClusterSettings): ClusterConfig {
+  const ranges = splitShards(s.shardCount, s.databasesPerRegion);
+  return {
+    shardCount: s.shardCount,
+    regions: s.regions.map((id, i) => ({
+      id,
+      host: s.host,
+      port: s.basePort + i,
+      url: `http://${s.host}:${s.basePort + i}`,
+      databases: ranges.map((shards, n) => ({
+        name: `${id}/${n}`,
+        url: withDatabase(s.databaseUrl, defaultDatabaseName(s.databasePrefix, id, n)),
+        shards,
+      })),
+    })),
+  };
+}
+
+/** The shard map of one region; throws when the region's databases do not cover every shard once. */
+export function shardMapOf(cluster: ClusterConfig, regionId: string): ShardMap {
+  const region = regionOf(cluster, regionId);
+  return new ShardMap(cluster.shardCount, region.databases);
+}
+
+export function regionOf(cluster: ClusterConfig, regionId: string): RegionConfig {
+  const region = cluster.regions.find((r) => r.id === regionId);
+  if (!region) {
+    throw new RangeError(`region ${regionId} is not in the cluster (${cluster.regions.map((r) => r.id).join(', ')})`);
+  }
+  return region;
+}

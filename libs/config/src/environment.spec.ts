@@ -1,0 +1,58 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadAppConfig } from './environment.js';
+
+describe('loadAppConfig', () => {
+  it('derives the default three-region cluster with two databases per region', () => {
+    const config = loadAppConfig({ STOCKMESH_REGION: 'eu-west' });
+    expect(config.cluster.regions.map((r) => [r.id, r.port])).toEqual([
+      ['us-east', 3001],
+      ['eu-west', 3002],
+      ['ap-south', 3003],
+    ]);
+    expect(config.region.id).toBe('eu-west');
+    expect(config.region.databases.map((d) => [d.name, d.url, d.shards])).toEqual([
+      ['eu-west/0', 'postgres://postgres@127.0.0.1:5432/stockmesh_eu_west_0', { from: 0, to: 7 }],
+      ['eu-west/1', 'postgres://postgres@127.0.0.1:5432/stockmesh_eu_west_1', { from: 8, to: 15 }],
+    ]);
+    expect(config.shardMap.databaseFor(9).name).toBe('eu-west/1');
+  });
+
+  it('reads regions, shards and ports from the environment', () => {
+    const config = loadAppConfig({
+      STOCKMESH_REGION: 'b',
+      STOCKMESH_REGIONS: 'a, b',
+      STOCKMESH_SHARDS: '8',
+      STOCKMESH_DATABASES_PER_REGION: '4',
+      STOCKMESH_BASE_PORT: '4000',
+      DATABASE_URL: 'postgresql://u:p@db.internal:6543/x?sslmode=require',
+      KAFKA_BROKERS: 'k1:9092,k2:9092',
+    });
+    expect(config.region).toMatchObject({ id: 'b', port: 4001, url: 'http://127.0.0.1:4001' });
+    expect(config.region.databases).toHaveLength(4);
+    expect(config.region.databases[3].url).toBe('postgresql://u:p@db.internal:6543/stockmesh_b_3?sslmode=require');
+    expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
+  });
+
+  it('names every bad variable at once', () => {
+    let error: unknown;
+    try {
+      loadAppConfig({ STOCKMESH_REGION: 'US East', STOCKMESH_SHARDS: 'many', KAFKA_BROKERS: 'nope', LOG_LEVEL: 'loud' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = (error as ConfigError).problems.join('\n');
+    for (const name of ['STOCKMESH_REGION', 'STOCKMESH_SHARDS', 'KAFKA_BROKERS', 'LOG_LEVEL']) expect(text).toContain(name);
+  });
+
+  it('refuses a region that is not in the cluster, and a missing region', () => {
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'mars-1' })).toThrow(/mars-1 is not in the cluster/);
+    expect(() => loadAppConfig({})).toThrow(/STOCKMESH_REGION/);
+  });
+
+  it('refuses more databases than shards', () => {
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_SHARDS: '2', STOCKMESH_DATABASES_PER_REGION: '3' })).toThrow(
+      /cannot split 2 shards into 3/,
+    );
+  });
+});

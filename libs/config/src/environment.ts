@@ -1,0 +1,213 @@
+import 'reflect-metadata';
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import {
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+  validateSync,
+  type ValidationError,
+} from 'class-validator';
+import { readFileSync } from 'node:fs';
+import { defaultCluster, shardMapOf, regionOf, type ClusterConfig } from './cluster-config.js';
+import type { AppConfig } from './app-config.js';
+
+/** Region ids: lower-case words joined by dashes, e.g. `us-east`, `ap-south-2`. */
+export const REGION_ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const REGION_ID_MAX = 32;
+
+const toList = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s.length > 0) : value;
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+/**
+ * Every environment variable a region reads, validated at boot. A bad value stops the process
+ * with a message naming each bad variable.
+ */
+export class EnvironmentDto {
+  /** The region this process serves. */
+  @IsString()
+  @Matches(REGION_ID_PATTERN, { message: 'STOCKMESH_REGION must be a lower-case region id such as us-east' })
+  readonly STOCKMESH_REGION!: string;
+
+  /** A JSON cluster file; when set, the STOCKMESH_REGIONS..STOCKMESH_BASE_PORT defaults are ignored. */
+  @IsOptional()
+  @IsString()
+  readonly STOCKMESH_CLUSTER_FILE?: string;
+
+  @Transform(toList)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayUnique()
+  @Matches(REGION_ID_PATTERN, { each: true, message: 'STOCKMESH_REGIONS must be a comma-separated list of region ids' })
+  readonly STOCKMESH_REGIONS: string[] = ['us-east', 'eu-west', 'ap-south'];
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1024)
+  readonly STOCKMESH_SHARDS: number = 16;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  readonly STOCKMESH_DATABASES_PER_REGION: number = 2;
+
+  @IsString()
+  readonly STOCKMESH_HOST: string = '127.0.0.1';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65000)
+  readonly STOCKMESH_BASE_PORT: number = 3001;
+
+  /** Any connection string to the PostgreSQL server hosting the default databases. */
+  @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true })
+  readonly DATABASE_URL: string = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+  @Matches(/^[a-z][a-z0-9_]{0,30}$/, { message: 'STOCKMESH_DB_PREFIX must be a lower-case identifier of at most 31 characters' })
+  readonly STOCKMESH_DB_PREFIX: string = 'stockmesh';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  readonly STOCKMESH_DB_POOL_SIZE: number = 10;
+
+  @Transform(toList)
+  @IsArray()
+  @ArrayMinSize(1)
+  @Matches(/^[^\s:]+:\d+$/, { each: true, message: 'KAFKA_BROKERS must be a comma-separated list of host:port' })
+  readonly KAFKA_BROKERS: string[] = ['127.0.0.1:9092'];
+
+  /** Largest accepted request body in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(16 * 1024 * 1024)
+  readonly STOCKMESH_BODY_LIMIT: number = 64 * 1024;
+
+  /** How long a forwarded request may take at the owning region. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  readonly STOCKMESH_FORWARD_TIMEOUT_MS: number = 5_000;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  readonly LOG_LEVEL: string = 'info';
+}
+
+class ShardRangeDto {
+  @IsInt() @Min(0) readonly from!: number;
+  @IsInt() @Min(0) readonly to!: number;
+}
+
+class DatabaseDto {
+  @IsString() @Matches(/^[\w./-]{1,64}$/) readonly name!: string;
+  @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true }) readonly url!: string;
+  @ValidateNested() @Type(() => ShardRangeDto) readonly shards!: ShardRangeDto;
+}
+
+class RegionDto {
+  @Matches(REGION_ID_PATTERN) readonly id!: string;
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] }) readonly url!: string;
+  @IsString() readonly host!: string;
+  @IsInt() @Min(1) @Max(65535) readonly port!: number;
+  @IsArray() @ArrayMinSize(1) @ValidateNested({ each: true }) @Type(() => DatabaseDto) readonly databases!: DatabaseDto[];
+}
+
+/** The cluster file (`STOCKMESH_CLUSTER_FILE`): see docs/configuration.md. */
+export class ClusterFileDto {
+  @IsInt() @Min(1) @Max(1024) readonly shardCount!: number;
+  @IsArray() @ArrayMinSize(1) @ValidateNested({ each: true }) @Type(() => RegionDto) readonly regions!: RegionDto[];
+}
+
+/** Raised when the configuration is invalid; its message lists every problem. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describe(errors: ValidationError[], path = ''): string[] {
+  return errors.flatMap((e) => {
+    const at = path ? `${path}.${e.property}` : e.property;
+    const own = Object.values(e.constraints ?? {}).map((m) => `${at}: ${m}`);
+    return [...own, ...describe(e.children ?? [], at)];
+  });
+}
+
+function validated<T extends object>(cls: new () => T, plain: unknown): T {
+  const instance = plainToInstance(cls, plain ?? {}, { exposeDefaultValues: true });
+  const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: true });
+  if (errors.length > 0) throw new ConfigError(describe(errors));
+  return instance;
+}
+
+/** Parses the environment alone (no cluster file); used by tools that do not serve a region. */
+export function parseEnvironment(env: NodeJS.ProcessEnv): EnvironmentDto {
+  // Unknown variables are none of our business: keep only the ones EnvironmentDto names.
+  const known = Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== undefined && v !== '' && k in new EnvironmentDto()));
+  return validated(EnvironmentDto, known);
+}
+
+/** The cluster described by a cluster file or, without one, derived from the environment. */
+export function loadCluster(env: EnvironmentDto): ClusterConfig {
+  const cluster: ClusterConfig = env.STOCKMESH_CLUSTER_FILE
+    ? validated(ClusterFileDto, JSON.parse(readFileSync(env.STOCKMESH_CLUSTER_FILE, 'utf8')) as unknown)
+    : defaultCluster({
+        regions: env.STOCKMESH_REGIONS,
+        shardCount: env.STOCKMESH_SHARDS,
+        databasesPerRegion: env.STOCKMESH_DATABASES_PER_REGION,
+        host: env.STOCKMESH_HOST,
+        basePort: env.STOCKMESH_BASE_PORT,
+        databaseUrl: env.DATABASE_URL,
+        databasePrefix: env.STOCKMESH_DB_PREFIX,
+      });
+  const ids = cluster.regions.map((r) => r.id);
+  const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (dup) throw new ConfigError([`region ${dup} is listed twice`]);
+  for (const region of cluster.regions) {
+    try {
+      shardMapOf(cluster, region.id);
+    } catch (e) {
+      throw new ConfigError([`region ${region.id}: ${(e as Error).message}`]);
+    }
+  }
+  return cluster;
+}
+
+/** The typed configuration of one region process, built once at boot. */
+export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = parseEnvironment(env);
+  const cluster = loadCluster(parsed);
+  const self = (() => {
+    try {
+      return regionOf(cluster, parsed.STOCKMESH_REGION);
+    } catch (e) {
+      throw new ConfigError([`STOCKMESH_REGION: ${(e as Error).message}`]);
+    }
+  })();
+  return {
+    region: self,
+    cluster,
+    shardMap: shardMapOf(cluster, self.id),
+    db: { poolSize: parsed.STOCKMESH_DB_POOL_SIZE },
+    kafka: { brokers: parsed.KAFKA_BROKERS, clientId: `stockmesh-${self.id}` },
+    http: { bodyLimitBytes: parsed.STOCKMESH_BODY_LIMIT, forwardTimeoutMs: parsed.STOCKMESH_FORWARD_TIMEOUT_MS },
+    log: { level: parsed.LOG_LEVEL },
+  };
+}

@@ -1,0 +1,21 @@
+export { APP_CONFIG, type AppConfig } from './app-config.js';
+export {
+  defaultCluster,
+  defaultDatabaseName,
+  regionOf,
+  shardMapOf,
+  withDatabase,
+  type ClusterConfig,
+  type DefaultClusterSettings,
+  type RegionConfig,
+} from './cluster-config.js';
+export { ConfigModule } from './config.module.js';
+export {
+  ClusterFileDto,
+  ConfigError,
+  EnvironmentDto,
+  REGION_ID_PATTERN,
+  loadAppConfig,
+  loadCluster,
+  parseEnvironment,
+} from './environment.js';
