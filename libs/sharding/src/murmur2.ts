@@ -24,18 +24,14 @@ export function murmur2(data: Uint8Array): number {
     h ^= k;
   }
 
-  // The tail: the switch falls through on purpose, as in the Java code.
+  // The last 1-3 bytes; Java's switch falls through from case 3 to case 1.
   const tail = length & ~3;
-  switch (length % 4) {
-    case 3:
-      h ^= (data[tail + 2] & 0xff) << 16;
-    // falls through
-    case 2:
-      h ^= (data[tail + 1] & 0xff) << 8;
-    // falls through
-    case 1:
-      h ^= data[tail] & 0xff;
-      h = Math.imul(h, m);
+  const rest = length & 3;
+  if (rest === 3) h ^= (data[tail + 2] & 0xff) << 16;
+  if (rest >= 2) h ^= (data[tail + 1] & 0xff) << 8;
+  if (rest >= 1) {
+    h ^= data[tail] & 0xff;
+    h = Math.imul(h, m);
   }
 
   h ^= h >>> 13;

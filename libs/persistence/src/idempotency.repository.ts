@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import type { SqlTx } from './sql-tx.js';
+
+/** What identifies one idempotent request: the key the client chose, where it was used, and what it said. */
+export interface IdempotentRequest {
+  /** The `Idempotency-Key` header. */
+  readonly key: string;
+  /** The resource the key was used on, e.g. `POST /v1/warehouses/w1/stock/s1/adjustments`. */
+  readonly scope: string;
+  /** A hash of the canonical request body: the same key with another body is refused. */
+  readonly fingerprint: string;
+}
+
+export type IdempotencyClaim =
+  | { readonly outcome: 'fresh' }
+  | { readonly outcome: 'replay'; readonly status: number; readonly body: unknown }
+  | { readonly outcome: 'mismatch' };
+
+/**
+ * Idempotency keys, stored in the same database and transaction as the change they guard.
+ *
+ * `claim` inserts the key first: a concurrent request with the same key blocks on the primary key
+ * until the first transaction ends, then either sees its committed answer (replay) or, if it
+ * rolled back, claims the key itself. So exactly one of N parallel requests changes anything.
+ * Refused requests (4xx) roll back and store nothing: the client may retry them with the same key.
+ */
+@Injectable()
+export class IdempotencyRepository {
+  async claim(tx: SqlTx, request: IdempotentRequest): Promise<IdempotencyClaim> {
+    const inserted = await tx.query(
+      `INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, response)
+       VALUES ($1, $2, $3, 0, 'null'::jsonb)
+       ON CONFLICT (scope, key) DO NOTHING
+       RETURNING 1 AS claimed`,
+      [request.scope, request.key, request.fingerprint],
+    );
+    if (inserted.length === 1) return { outcome: 'fresh' };
+    const [stored] = await tx.query<{ fingerprint: string; status_code: number; response: unknown }>(
+      `SELECT fingerprint, status_code, response FROM idempotency_keys WHERE scope = $1 AND key = $2`,
+      [request.scope, request.key],
+    );
+    if (!stored) throw new Error(`idempotency key ${request.key} vanished while claimed`);
+    if (stored.fingerprint !== request.fingerprint) return { outcome: 'mismatch' };
+    return { outcome: 'replay', status: stored.status_code, body: stored.response };
+  }
+
+  /** Records the answer of a fresh request, in the transaction that made the change. */
+  async complete(tx: SqlTx, request: IdempotentRequest, status: number, body: unknown): Promise<void> {
+    await tx.query(`UPDATE idempotency_keys SET status_code = $3, response = $4::jsonb WHERE scope = $1 AND key = $2`, [
+      request.scope,
+      request.key,
+      status,
+      JSON.stringify(body),
+    ]);
+  }
+}

@@ -1,0 +1,7 @@
+export { createDataSource, MIGRATIONS_TABLE } from './data-source.js';
+export { IdempotencyRepository, type IdempotencyClaim, type IdempotentRequest } from './idempotency.repository.js';
+export { MIGRATIONS } from './migrations/index.js';
+export { PersistenceModule } from './persistence.module.js';
+export { dropDatabases, ensureDatabase, migrateDatabase, provisionDatabases, redact, type ProvisionReport } from './provision.js';
+export { ShardDatabases } from './shard-databases.service.js';
+export { sqlTx, type SqlTx } from './sql-tx.js';

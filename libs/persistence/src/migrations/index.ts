@@ -1,0 +1,4 @@
+import { InitialSchema1763900000000 } from './1763900000000-initial-schema.js';
+
+/** Every migration, oldest first. Each physical database of a region runs all of them. */
+export const MIGRATIONS = [InitialSchema1763900000000];

@@ -1,0 +1,94 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
+import type { ShardDatabase } from '@stockmesh/sharding';
+import type { DataSource } from 'typeorm';
+import { createDataSource } from './data-source.js';
+import { sqlTx, type SqlTx } from './sql-tx.js';
+
+/**
+ * The region's physical databases, one connection pool each, and the only way code reaches them:
+ * every transaction is opened on the database that hosts a given logical shard, so one write
+ * touches exactly one database.
+ */
+@Injectable()
+export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(ShardDatabases.name);
+  private readonly sources = new Map<string, DataSource>();
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    for (const db of config.shardMap.databases) {
+      this.sources.set(db.name, createDataSource(db, { poolSize: config.db.poolSize, applicationName: `stockmesh ${config.region.id} ${db.name}` }));
+    }
+  }
+
+  async onModuleInit(): Promise<void> {
+    await Promise.all([...this.sources.values()].map((s) => s.initialize()));
+    this.logger.log(`connected to ${this.sources.size} shard databases`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.sources.values()].filter((s) => s.isInitialized).map((s) => s.destroy()));
+  }
+
+  /** The database hosting `shard`. */
+  databaseFor(shard: number): ShardDatabase {
+    return this.config.shardMap.databaseFor(shard);
+  }
+
+  /** The region's home database (the one hosting shard 0): it holds region-wide tables such as the catalog. */
+  home(): ShardDatabase {
+    return this.config.shardMap.databaseFor(0);
+  }
+
+  all(): readonly ShardDatabase[] {
+    return this.config.shardMap.databases;
+  }
+
+  /** Runs `work` in one READ COMMITTED transaction on the database hosting `shard`. */
+  inShard<T>(shard: number, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.inDatabase(this.databaseFor(shard), work);
+  }
+
+  /** Runs `work` in one READ COMMITTED transaction on `db`; rolls back if `work` throws. */
+  async inDatabase<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    const runner = this.source(db).createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction('READ COMMITTED');
+      try {
+        const result = await work(sqlTx(runner));
+        await runner.commitTransaction();
+        return result;
+      } catch (error) {
+        await runner.rollbackTransaction();
+        throw error;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** Checks every database answers; resolves to the names of those that do not. */
+  async unreachable(timeoutMs = 2_000): Promise<string[]> {
+    const results = await Promise.all(
+      this.all().map(async (db) => {
+        try {
+          await Promise.race([
+            this.source(db).query('SELECT 1'),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref()),
+          ]);
+          return null;
+        } catch {
+          return db.name;
+        }
+      }),
+    );
+    return results.filter((name): name is string => name !== null);
+  }
+
+  private source(db: ShardDatabase): DataSource {
+    const source = this.sources.get(db.name);
+    if (!source) throw new RangeError(`no database named ${db.name} in this region`);
+    return source;
+  }
+}
