@@ -34,10 +34,10 @@ const toInt = ({ value }: { value: unknown }): unknown =>
  * with a message naming each bad variable.
  */
 export class EnvironmentDto {
-  /** The region this process serves. */
-  @IsString()
+  /** The region this process serves; required to run a region, not for cluster-wide tools. */
+  @IsOptional()
   @Matches(REGION_ID_PATTERN, { message: 'STOCKMESH_REGION must be a lower-case region id such as us-east' })
-  readonly STOCKMESH_REGION!: string;
+  readonly STOCKMESH_REGION?: string;
 
   /** A JSON cluster file; when set, the STOCKMESH_REGIONS..STOCKMESH_BASE_PORT defaults are ignored. */
   @IsOptional()
@@ -193,10 +193,12 @@ export function loadCluster(env: EnvironmentDto): ClusterConfig {
 /** The typed configuration of one region process, built once at boot. */
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = parseEnvironment(env);
+  const regionId = parsed.STOCKMESH_REGION;
+  if (regionId === undefined) throw new ConfigError(['STOCKMESH_REGION: required: the region this process serves, e.g. us-east']);
   const cluster = loadCluster(parsed);
   const self = (() => {
     try {
-      return regionOf(cluster, parsed.STOCKMESH_REGION);
+      return regionOf(cluster, regionId);
     } catch (e) {
       throw new ConfigError([`STOCKMESH_REGION: ${(e as Error).message}`]);
     }

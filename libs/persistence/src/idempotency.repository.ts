@@ -1,5 +1,19 @@
 import { Injectable } from '@nestjs/common';
+import { CodedException } from '@stockmesh/contracts';
 import type { SqlTx } from './sql-tx.js';
+
+export class IdempotencyException extends CodedException<'idempotency-key-reused'> {
+  constructor(key: string) {
+    super('idempotency-key-reused', `Idempotency-Key ${key} was already used with a different request body`);
+  }
+}
+
+/** The answer of an idempotent write: the first one, replayed when the key was seen before. */
+export interface IdempotentAnswer<T> {
+  readonly status: number;
+  readonly body: T;
+  readonly replayed: boolean;
+}
 
 /** What identifies one idempotent request: the key the client chose, where it was used, and what it said. */
 export interface IdempotentRequest {
@@ -29,7 +43,7 @@ export class IdempotencyRepository {
   async claim(tx: SqlTx, request: IdempotentRequest): Promise<IdempotencyClaim> {
     const inserted = await tx.query(
       `INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, response)
-       VALUES ($1, $2, $3, 0, 'null'::jsonb)
+       VALUES ($1, $2, $3, 0, 'null'::json)
        ON CONFLICT (scope, key) DO NOTHING
        RETURNING 1 AS claimed`,
       [request.scope, request.key, request.fingerprint],
@@ -44,9 +58,25 @@ export class IdempotencyRepository {
     return { outcome: 'replay', status: stored.status_code, body: stored.response };
   }
 
+  /**
+   * Runs `work` once per key, inside `tx`: a repeated request gets the stored answer and `work`
+   * does not run; the same key with another body throws `IdempotencyException`. Without a key
+   * `work` simply runs.
+   */
+  async once<T>(tx: SqlTx, request: IdempotentRequest | undefined, work: () => Promise<{ status: number; body: T }>): Promise<IdempotentAnswer<T>> {
+    if (request) {
+      const claim = await this.claim(tx, request);
+      if (claim.outcome === 'mismatch') throw new IdempotencyException(request.key);
+      if (claim.outcome === 'replay') return { status: claim.status, body: claim.body as T, replayed: true };
+    }
+    const { status, body } = await work();
+    if (request) await this.complete(tx, request, status, body);
+    return { status, body, replayed: false };
+  }
+
   /** Records the answer of a fresh request, in the transaction that made the change. */
   async complete(tx: SqlTx, request: IdempotentRequest, status: number, body: unknown): Promise<void> {
-    await tx.query(`UPDATE idempotency_keys SET status_code = $3, response = $4::jsonb WHERE scope = $1 AND key = $2`, [
+    await tx.query(`UPDATE idempotency_keys SET status_code = $3, response = $4::json WHERE scope = $1 AND key = $2`, [
       request.scope,
       request.key,
       status,

@@ -68,6 +68,16 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /** Runs read-only `work` on `db` without opening a transaction (each statement sees its own snapshot). */
+  async read<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    const runner = this.source(db).createQueryRunner('slave');
+    try {
+      return await work(sqlTx(runner));
+    } finally {
+      await runner.release();
+    }
+  }
+
   /** Checks every database answers; resolves to the names of those that do not. */
   async unreachable(timeoutMs = 2_000): Promise<string[]> {
     const results = await Promise.all(

@@ -65,7 +65,7 @@ export class InitialSchema1763900000000 implements MigrationInterface {
         key          text NOT NULL,
         fingerprint  text NOT NULL,
         status_code  smallint NOT NULL,
-        response     jsonb NOT NULL,
+        response     json NOT NULL,
         created_at   timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (scope, key)
       )`);

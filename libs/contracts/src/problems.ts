@@ -1,0 +1,69 @@
+/**
+ * Every problem type stockmesh answers with (RFC 9457). The code is stable: clients branch on
+ * `type` (or its last segment, `code`), never on `title` or `detail`. docs/errors.md lists them.
+ */
+export const PROBLEM_TYPES = {
+  'validation-failed': { status: 400, title: 'The request is not valid' },
+  'malformed-json': { status: 400, title: 'The request body is not valid JSON' },
+  'idempotency-key-invalid': { status: 400, title: 'The Idempotency-Key header is not valid' },
+  'not-found': { status: 404, title: 'No such resource' },
+  'warehouse-not-found': { status: 404, title: 'No such warehouse' },
+  'stock-not-found': { status: 404, title: 'No stock is recorded for this SKU in this warehouse' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'insufficient-stock': { status: 409, title: 'The change would leave less stock than is reserved or below zero' },
+  'quantity-limit-exceeded': { status: 409, title: 'The change would exceed the largest quantity a row can hold' },
+  'warehouse-region-conflict': { status: 409, title: 'The warehouse is already registered in another region' },
+  'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },
+  'misdirected-request': { status: 421, title: 'The request reached a region that does not own the resource' },
+  'idempotency-key-reused': { status: 422, title: 'The Idempotency-Key was already used with another request' },
+  'internal-error': { status: 500, title: 'Internal error' },
+  'region-unavailable': { status: 503, title: 'The owning region did not answer' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEM_TYPES;
+
+/** The `type` URI of a problem code. */
+export function problemType(code: ProblemCode): string {
+  return `https://stockmesh.dev/problems/${code}`;
+}
+
+/** One invalid field of a request. */
+export interface FieldError {
+  /** Dotted path of the field, e.g. `lines.0.quantity`; `body` for the body itself. */
+  readonly field: string;
+  /** The class-validator constraint that failed, e.g. `isInt`, `whitelistValidation`. */
+  readonly constraint: string;
+  readonly message: string;
+}
+
+/** An RFC 9457 problem details body, as stockmesh sends it. */
+export interface ProblemDetails {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail?: string;
+  readonly instance?: string;
+  /** The stable code, the last segment of `type`. */
+  readonly code: ProblemCode;
+  /** The request id of the failed request, to find it in the logs. */
+  readonly requestId?: string;
+  readonly errors?: readonly FieldError[];
+  readonly [extension: string]: unknown;
+}
+
+/**
+ * Base of every module's exception: a stable problem code and a human detail, plus optional
+ * extension members for the client (e.g. the available quantity). Codes become HTTP answers only
+ * at the edge, in the problem-details filter.
+ */
+export abstract class CodedException<C extends ProblemCode = ProblemCode> extends Error {
+  protected constructor(
+    readonly code: C,
+    message: string,
+    readonly extensions: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}

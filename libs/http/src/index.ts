@@ -1,0 +1,8 @@
+export { HttpRoutingModule } from './http.module.js';
+export { OwnerDirectory, OwnerRoutingInterceptor, RegionForwarder, RouteToOwner, RoutingException, type OwnerLocator } from './owner-routing.js';
+export { classify, ProblemDetailsFilter } from './problem-details.filter.js';
+export { Idempotency, idempotentRequestOf, Origin, RequestHeaderException, type RequestOrigin } from './request-context.js';
+export { applyHttpConventions } from './http-conventions.js';
+export { createValidationPipe, fieldErrors, ValidationProblem } from './validation.js';
+export { idempotentAnswer } from './json-answer.js';
+export { requestIdOf } from './request-id.js';

@@ -1,0 +1,134 @@
+import {
+  applyDecorators,
+  Inject,
+  Injectable,
+  SetMetadata,
+  UseInterceptors,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { APP_CONFIG, type AppConfig, type RegionConfig } from '@stockmesh/config';
+import { CodedException, HEADERS, IDENTIFIER_PATTERN } from '@stockmesh/contracts';
+import type { FastifyRequest } from 'fastify';
+import { from, switchMap, type Observable } from 'rxjs';
+import { ValidationProblem } from './validation.js';
+
+/** Knows which region owns a warehouse; provided by the catalog. */
+export abstract class OwnerDirectory {
+  /** The id of the region that owns `warehouseId`, or `undefined` when this region does not know it. */
+  abstract ownerOfWarehouse(warehouseId: string): Promise<string | undefined>;
+}
+
+export class RoutingException extends CodedException<'warehouse-not-found' | 'misdirected-request' | 'region-unavailable'> {
+  constructor(code: 'warehouse-not-found' | 'misdirected-request' | 'region-unavailable', message: string, extensions: Record<string, unknown> = {}) {
+    super(code, message, extensions);
+  }
+}
+
+/** How a route finds the region that owns what it changes. */
+export type OwnerLocator =
+  /** The owner of the warehouse named by a path parameter. */
+  | { readonly warehouseParam: string }
+  /** The region named by a body field (a warehouse registration names its region). */
+  | { readonly regionBodyField: string };
+
+const OWNER_LOCATOR = Symbol('OWNER_LOCATOR');
+
+/**
+ * Forwards requests for resources of other regions to their owner, so a client may call any
+ * region. The owner's answer (status, body, `Idempotent-Replayed`, `Stockmesh-Served-By`) is
+ * returned as it is. A forwarded request is never forwarded again: if it reaches a region that
+ * does not own the resource, the catalogs disagree and the answer is 421.
+ */
+@Injectable()
+export class RegionForwarder {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  async forward(request: FastifyRequest, owner: RegionConfig): Promise<Response> {
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      [HEADERS.requestId]: String(request.id),
+      [HEADERS.forwardedFrom]: this.config.region.id,
+    };
+    for (const name of [HEADERS.idempotencyKey, HEADERS.actor]) {
+      const value = request.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    const hasBody = request.body !== undefined && request.body !== null;
+    if (hasBody) headers['content-type'] = 'application/json';
+    let upstream: Response;
+    try {
+      upstream = await fetch(new URL(request.url, owner.url), {
+        method: request.method,
+        headers,
+        body: hasBody ? JSON.stringify(request.body) : undefined,
+        signal: AbortSignal.timeout(this.config.http.forwardTimeoutMs),
+      });
+    } catch (error) {
+      throw new RoutingException('region-unavailable', `region ${owner.id} did not answer: ${(error as Error).message}`, { region: owner.id });
+    }
+    const answer = new Headers();
+    for (const name of ['content-type', HEADERS.idempotentReplayed, HEADERS.servedBy]) {
+      const value = upstream.headers.get(name);
+      if (value !== null) answer.set(name, value);
+    }
+    return new Response(await upstream.arrayBuffer(), { status: upstream.status, headers: answer });
+  }
+}
+
+@Injectable()
+export class OwnerRoutingInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly directory: OwnerDirectory,
+    private readonly forwarder: RegionForwarder,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const locator = this.reflector.get<OwnerLocator | undefined>(OWNER_LOCATOR, context.getHandler());
+    if (!locator) return next.handle();
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    return from(this.ownerOf(locator, request)).pipe(
+      switchMap((owner) => {
+        if (owner.id === this.config.region.id) return next.handle();
+        if (request.headers[HEADERS.forwardedFrom] !== undefined) {
+          throw new RoutingException('misdirected-request', `region ${this.config.region.id} does not own this resource; ${owner.id} does`, {
+            owner: owner.id,
+          });
+        }
+        return from(this.forwarder.forward(request, owner));
+      }),
+    );
+  }
+
+  private async ownerOf(locator: OwnerLocator, request: FastifyRequest): Promise<RegionConfig> {
+    const self = this.config.region;
+    if ('regionBodyField' in locator) {
+      // Anything but a known other region is served here, where validation explains what is wrong.
+      const named = (request.body as Record<string, unknown> | undefined)?.[locator.regionBodyField];
+      return this.config.cluster.regions.find((r) => r.id === named) ?? self;
+    }
+    const warehouseId = (request.params as Record<string, string | undefined>)[locator.warehouseParam] ?? '';
+    if (!IDENTIFIER_PATTERN.test(warehouseId)) {
+      throw new ValidationProblem([
+        { field: locator.warehouseParam, constraint: 'matches', message: `${locator.warehouseParam} must match ${IDENTIFIER_PATTERN.source}` },
+      ]);
+    }
+    const ownerId = await this.directory.ownerOfWarehouse(warehouseId);
+    if (ownerId === undefined) throw new RoutingException('warehouse-not-found', `warehouse ${warehouseId} is not registered`, { warehouseId });
+    const owner = this.config.cluster.regions.find((r) => r.id === ownerId);
+    if (!owner) throw new RoutingException('region-unavailable', `warehouse ${warehouseId} belongs to region ${ownerId}, which is not in this cluster`);
+    return owner;
+  }
+}
+
+/**
+ * Serves the route in the region that owns what it touches, forwarding it there from any other
+ * region. Runs before validation pipes: the owner validates forwarded requests.
+ */
+export function RouteToOwner(locator: OwnerLocator): MethodDecorator {
+  return applyDecorators(SetMetadata(OWNER_LOCATOR, locator), UseInterceptors(OwnerRoutingInterceptor));
+}

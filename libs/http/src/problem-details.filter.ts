@@ -1,0 +1,90 @@
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { CodedException, HEADERS, PROBLEM_TYPES, problemType, type ProblemCode, type ProblemDetails } from '@stockmesh/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** Fastify's own request errors, by their `code`. */
+const FASTIFY_CODES: Readonly<Record<string, ProblemCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload-too-large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation-failed',
+};
+
+/** A status with no better-known code: the generic code for it. */
+function codeForStatus(status: number): ProblemCode {
+  switch (status) {
+    case 404:
+      return 'not-found';
+    case 405:
+      return 'method-not-allowed';
+    case 413:
+      return 'payload-too-large';
+    case 415:
+      return 'unsupported-media-type';
+    default:
+      return status >= 400 && status < 500 ? 'validation-failed' : 'internal-error';
+  }
+}
+
+interface Classified {
+  readonly code: ProblemCode;
+  readonly status: number;
+  readonly detail?: string;
+  readonly extensions: Readonly<Record<string, unknown>>;
+}
+
+/** Maps anything thrown to a problem code; unknown errors are 500s. */
+export function classify(exception: unknown): Classified {
+  if (exception instanceof CodedException) {
+    const code: ProblemCode = (exception as CodedException).code;
+    return { code, status: PROBLEM_TYPES[code].status, detail: exception.message, extensions: exception.extensions };
+  }
+  // Nest wraps Fastify's own request errors (body parsing, media type, size) in an
+  // HttpException whose cause carries Fastify's code.
+  const error = (exception instanceof HttpException ? (exception.cause ?? exception) : exception) as {
+    code?: unknown;
+    statusCode?: unknown;
+    message?: unknown;
+    name?: unknown;
+  };
+  const fastifyCode = typeof error.code === 'string' ? FASTIFY_CODES[error.code] : undefined;
+  if (fastifyCode) return { code: fastifyCode, status: PROBLEM_TYPES[fastifyCode].status, detail: String(error.message), extensions: {} };
+  const status = exception instanceof HttpException ? exception.getStatus() : error.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // The JSON parser refuses prototype-poisoning keys ("__proto__", "constructor") with a 400.
+    const malformed = error.name === 'SyntaxError' || /prototype property/.test(String(error.message));
+    return { code: malformed ? 'malformed-json' : codeForStatus(status), status, detail: String(error.message), extensions: {} };
+  }
+  return { code: 'internal-error', status: 500, extensions: {} };
+}
+
+/**
+ * The only place errors become HTTP answers: every error is an RFC 9457 problem details body
+ * (`application/problem+json`) with a stable `type` and `code`. Internal errors are logged with
+ * their stack and answered without it.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemDetails');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const request = http.getRequest<FastifyRequest>();
+    const { code, status, detail, extensions } = classify(exception);
+    if (status >= 500) this.logger.error({ err: exception, requestId: request.id }, 'request failed');
+    const body: ProblemDetails = {
+      ...extensions,
+      type: problemType(code),
+      title: PROBLEM_TYPES[code].title,
+      status,
+      ...(status < 500 && detail ? { detail } : {}),
+      instance: request.url,
+      code,
+      requestId: String(request.id),
+    };
+    if (reply.sent) return;
+    void reply.status(status).header('content-type', 'application/problem+json; charset=utf-8').header(HEADERS.requestId, String(request.id)).send(body);
+  }
+}
