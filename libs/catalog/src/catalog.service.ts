@@ -1,0 +1,56 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
+import { OwnerDirectory } from '@stockmesh/http';
+import { IdempotencyRepository, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
+import { CatalogErrorCode, CatalogException } from './catalog.exception.js';
+import { CatalogRepository, type WarehouseFields } from './catalog.repository.js';
+import type { WarehouseView } from './warehouse.js';
+
+/**
+ * The warehouse catalog of this region, kept in its home database. A region registers only its
+ * own warehouses; it also knows other regions' warehouses (their catalog replicates to it), which
+ * is how a request for any warehouse finds its owner.
+ */
+@Injectable()
+export class CatalogService implements OwnerDirectory {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly databases: ShardDatabases,
+    private readonly repository: CatalogRepository,
+    private readonly idempotency: IdempotencyRepository,
+  ) {}
+
+  /** Registers or updates an own warehouse: 201 when created, 200 when it existed. */
+  async register(fields: WarehouseFields, idempotent?: IdempotentRequest): Promise<IdempotentAnswer<WarehouseView>> {
+    if (fields.region !== this.config.region.id) {
+      throw new CatalogException(CatalogErrorCode.UnknownRegion, `region ${fields.region} is not in this cluster`, {
+        errors: [{ field: 'region', constraint: 'isIn', message: `region must be one of ${this.config.cluster.regions.map((r) => r.id).join(', ')}` }],
+      });
+    }
+    return this.databases.inDatabase(this.databases.home(), (tx) =>
+      this.idempotency.once(tx, idempotent, async () => {
+        const existing = (await this.repository.lock(tx, fields.id)) ?? undefined;
+        if (!existing) {
+          const created = await this.repository.insert(tx, fields);
+          if (created) return { status: 201, body: created };
+        }
+        const current = existing ?? (await this.repository.lock(tx, fields.id));
+        if (current && current.region !== fields.region) {
+          throw new CatalogException(CatalogErrorCode.RegionConflict, `warehouse ${fields.id} belongs to region ${current.region}`, {
+            region: current.region,
+          });
+        }
+        const unchanged = current && current.name === fields.name && current.latitude === fields.latitude && current.longitude === fields.longitude;
+        return { status: 200, body: unchanged ? current : await this.repository.update(tx, fields) };
+      }),
+    );
+  }
+
+  async list(): Promise<WarehouseView[]> {
+    return this.databases.read(this.databases.home(), (tx) => this.repository.list(tx));
+  }
+
+  async ownerOfWarehouse(warehouseId: string): Promise<string | undefined> {
+    return this.databases.read(this.databases.home(), (tx) => this.repository.regionOf(tx, warehouseId));
+  }
+}

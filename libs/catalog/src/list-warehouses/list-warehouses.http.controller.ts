@@ -1,0 +1,17 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { CatalogService } from '../catalog.service.js';
+import { WarehouseListView } from '../warehouse.js';
+
+@ApiTags('warehouses')
+@Controller('v1/warehouses')
+export class ListWarehousesHttpController {
+  constructor(private readonly catalog: CatalogService) {}
+
+  /** Every warehouse this region knows: its own and, once replicated, every other region's. */
+  @Get()
+  @ApiOkResponse({ type: WarehouseListView })
+  async list(): Promise<WarehouseListView> {
+    return { items: await this.catalog.list() };
+  }
+}

@@ -1,0 +1,32 @@
+import { Body, Controller, Param, Put } from '@nestjs/common';
+import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Idempotency, idempotentAnswer, RouteToOwner } from '@stockmesh/http';
+import type { IdempotentRequest } from '@stockmesh/persistence';
+import { CatalogService } from '../catalog.service.js';
+import { WarehouseView } from '../warehouse.js';
+import { WarehouseIdParams } from '../warehouse-id.params.js';
+import { RegisterWarehouseRequest } from './register-warehouse.request.dto.js';
+
+@ApiTags('warehouses')
+@Controller('v1/warehouses')
+export class RegisterWarehouseHttpController {
+  constructor(private readonly catalog: CatalogService) {}
+
+  @Put(':warehouseId')
+  @RouteToOwner({ regionBodyField: 'region' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ApiCreatedResponse({ type: WarehouseView, description: 'Registered.' })
+  @ApiOkResponse({ type: WarehouseView, description: 'Already registered; name and position updated.' })
+  @ApiConflictResponse({ description: 'The warehouse belongs to another region (warehouse-region-conflict).' })
+  async register(
+    @Param() params: WarehouseIdParams,
+    @Body() body: RegisterWarehouseRequest,
+    @Idempotency() idempotent: IdempotentRequest | undefined,
+  ): Promise<Response> {
+    const answer = await this.catalog.register(
+      { id: params.warehouseId, region: body.region, name: body.name, latitude: body.latitude ?? null, longitude: body.longitude ?? null },
+      idempotent,
+    );
+    return idempotentAnswer(answer);
+  }
+}
