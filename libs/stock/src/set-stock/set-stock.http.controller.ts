@@ -1,0 +1,30 @@
+import { Body, Controller, Param, Put } from '@nestjs/common';
+import { ApiConflictResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Idempotency, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
+import type { IdempotentRequest } from '@stockmesh/persistence';
+import { StockKeyParams } from '../stock-key.params.js';
+import { StockService } from '../stock.service.js';
+import { StockChangeView } from '../stock.views.js';
+import { SetStockRequest } from './set-stock.request.dto.js';
+
+@ApiTags('stock')
+@Controller('v1/warehouses/:warehouseId/stock/:sku')
+export class SetStockHttpController {
+  constructor(private readonly stock: StockService) {}
+
+  /** Sets the counted on-hand quantity (a cycle count). Refused with 409 below the reserved units. */
+  @Put()
+  @RouteToOwner({ warehouseParam: 'warehouseId' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ApiHeader({ name: 'X-Actor', required: false, description: 'Who made the change; recorded in the ledger.' })
+  @ApiOkResponse({ type: StockChangeView })
+  @ApiConflictResponse({ description: 'insufficient-stock: fewer than the reserved units.' })
+  async set(
+    @Param() key: StockKeyParams,
+    @Body() body: SetStockRequest,
+    @Origin() origin: RequestOrigin,
+    @Idempotency() idempotent: IdempotentRequest | undefined,
+  ): Promise<Response> {
+    return idempotentAnswer(await this.stock.setOnHand(key, body.onHand, origin, idempotent));
+  }
+}

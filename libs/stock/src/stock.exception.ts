@@ -1,0 +1,13 @@
+import { CodedException } from '@stockmesh/contracts';
+
+export enum StockErrorCode {
+  Insufficient = 'insufficient-stock',
+  QuantityLimit = 'quantity-limit-exceeded',
+  NotFound = 'stock-not-found',
+}
+
+export class StockException extends CodedException<`${StockErrorCode}`> {
+  constructor(code: StockErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+    super(code, message, extensions);
+  }
+}

@@ -1,0 +1,150 @@
+import { Injectable } from '@nestjs/common';
+import type { SqlTx } from '@stockmesh/persistence';
+import type { StockLevel } from './stock-level.js';
+import type { MovementView } from './stock.views.js';
+
+/** Identifies a stock row. */
+export interface StockKey {
+  readonly warehouseId: string;
+  readonly sku: string;
+}
+
+/** A stock row as stored. */
+export interface StockRecord extends StockKey, StockLevel {
+  readonly region: string;
+  readonly updatedAt: Date;
+}
+
+interface StockRow {
+  warehouse_id: string;
+  sku: string;
+  region: string;
+  on_hand: string;
+  reserved: string;
+  version: string;
+  updated_at: Date;
+}
+
+interface MovementRow {
+  seq: string;
+  id: string;
+  warehouse_id: string;
+  sku: string;
+  kind: 'set' | 'adjustment';
+  delta: string;
+  reason: string;
+  on_hand_after: string;
+  reserved_after: string;
+  version: string;
+  actor: string;
+  request_id: string | null;
+  idempotency_key: string | null;
+  created_at: Date;
+}
+
+export interface NewMovement extends StockKey {
+  readonly shard: number;
+  readonly kind: 'set' | 'adjustment';
+  readonly delta: number;
+  readonly reason: string;
+  readonly after: StockLevel;
+  readonly actor: string;
+  readonly requestId: string | null;
+  readonly idempotencyKey: string | null;
+}
+
+const STOCK_COLUMNS = 'warehouse_id, sku, region, on_hand, reserved, version, updated_at';
+const MOVEMENT_COLUMNS =
+  'seq, id, warehouse_id, sku, kind, delta, reason, on_hand_after, reserved_after, version, actor, request_id, idempotency_key, created_at';
+
+// bigint columns arrive as strings; every quantity is bounded by MAX_QUANTITY, far below 2^53.
+const toRecord = (r: StockRow): StockRecord => ({
+  warehouseId: r.warehouse_id,
+  sku: r.sku,
+  region: r.region,
+  onHand: Number(r.on_hand),
+  reserved: Number(r.reserved),
+  version: Number(r.version),
+  updatedAt: r.updated_at,
+});
+
+const toMovement = (r: MovementRow): MovementView => ({
+  id: r.id,
+  seq: r.seq,
+  warehouseId: r.warehouse_id,
+  sku: r.sku,
+  kind: r.kind,
+  delta: Number(r.delta),
+  reason: r.reason,
+  onHandAfter: Number(r.on_hand_after),
+  reservedAfter: Number(r.reserved_after),
+  version: Number(r.version),
+  actor: r.actor,
+  requestId: r.request_id,
+  idempotencyKey: r.idempotency_key,
+  createdAt: r.created_at.toISOString(),
+});
+
+/** The `stock` and `stock_movements` tables of the database hosting a shard. */
+@Injectable()
+export class StockRepository {
+  /** The row, locked until the transaction ends, or `undefined`. */
+  async lock(tx: SqlTx, key: StockKey): Promise<StockRecord | undefined> {
+    const [row] = await tx.query<StockRow>(`SELECT ${STOCK_COLUMNS} FROM stock WHERE warehouse_id = $1 AND sku = $2 FOR UPDATE`, [
+      key.warehouseId,
+      key.sku,
+    ]);
+    return row && toRecord(row);
+  }
+
+  /**
+   * Makes sure the row exists so that it can be locked: an empty row at version 0. Concurrent
+   * creators meet on the primary key; the loser's insert does nothing. The caller's transaction
+   * always bumps the version, or rolls back and the empty row goes with it.
+   */
+  async createEmpty(tx: SqlTx, key: StockKey, shard: number, region: string): Promise<void> {
+    await tx.query(
+      `INSERT INTO stock (warehouse_id, sku, shard, region, on_hand, reserved, version, updated_at)
+       VALUES ($1, $2, $3, $4, 0, 0, 0, now()) ON CONFLICT (warehouse_id, sku) DO NOTHING`,
+      [key.warehouseId, key.sku, shard, region],
+    );
+  }
+
+  /** Writes the quantities of a locked row. */
+  async save(tx: SqlTx, key: StockKey, level: StockLevel): Promise<StockRecord> {
+    const [row] = await tx.query<StockRow>(
+      `UPDATE stock SET on_hand = $3, reserved = $4, version = $5, updated_at = now()
+       WHERE warehouse_id = $1 AND sku = $2 RETURNING ${STOCK_COLUMNS}`,
+      [key.warehouseId, key.sku, level.onHand, level.reserved, level.version],
+    );
+    return toRecord(row);
+  }
+
+  async find(tx: SqlTx, key: StockKey): Promise<StockRecord | undefined> {
+    const [row] = await tx.query<StockRow>(`SELECT ${STOCK_COLUMNS} FROM stock WHERE warehouse_id = $1 AND sku = $2 AND version > 0`, [
+      key.warehouseId,
+      key.sku,
+    ]);
+    return row && toRecord(row);
+  }
+
+  async appendMovement(tx: SqlTx, m: NewMovement): Promise<MovementView> {
+    const [row] = await tx.query<MovementRow>(
+      `INSERT INTO stock_movements (warehouse_id, sku, shard, kind, delta, reason, on_hand_after, reserved_after, version, actor, request_id, idempotency_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${MOVEMENT_COLUMNS}`,
+      [m.warehouseId, m.sku, m.shard, m.kind, m.delta, m.reason, m.after.onHand, m.after.reserved, m.after.version, m.actor, m.requestId, m.idempotencyKey],
+    );
+    return toMovement(row);
+  }
+
+  /** Newest first, strictly before `beforeSeq` when given. */
+  async movements(tx: SqlTx, key: StockKey, limit: number, beforeSeq?: string): Promise<MovementView[]> {
+    const rows = await tx.query<MovementRow>(
+      `SELECT ${MOVEMENT_COLUMNS} FROM stock_movements
+       WHERE warehouse_id = $1 AND sku = $2 AND ($3::bigint IS NULL OR seq < $3::bigint)
+       ORDER BY seq DESC LIMIT $4`,
+      [key.warehouseId, key.sku, beforeSeq ?? null, limit],
+    );
+    return rows.map(toMovement);
+  }
+}

@@ -1,0 +1,101 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
+import type { RequestOrigin } from '@stockmesh/http';
+import { IdempotencyRepository, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
+import { shardOf } from '@stockmesh/sharding';
+import { applyChange, type StockChange } from './stock-level.js';
+import { StockErrorCode, StockException } from './stock.exception.js';
+import { StockRepository, type StockKey, type StockRecord } from './stock.repository.js';
+import type { MovementPageView, StockChangeView, StockView } from './stock.views.js';
+
+/**
+ * Stock of the warehouses this region owns. Every change is one transaction on the one database
+ * hosting the SKU's shard: lock the row, apply the change (or refuse it), write the row, append
+ * the ledger entry and record the idempotent answer; all or nothing.
+ */
+@Injectable()
+export class StockService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly databases: ShardDatabases,
+    private readonly repository: StockRepository,
+    private readonly idempotency: IdempotencyRepository,
+  ) {}
+
+  shardOf(sku: string): number {
+    return shardOf(sku, this.config.cluster.shardCount);
+  }
+
+  /** Sets the counted on-hand quantity. */
+  setOnHand(key: StockKey, onHand: number, origin: RequestOrigin, idempotent?: IdempotentRequest): Promise<IdempotentAnswer<StockChangeView>> {
+    return this.change(key, { kind: 'set', onHand }, 'cycle-count', 200, origin, idempotent);
+  }
+
+  /** Adds `delta` (negative removes) to on-hand. */
+  adjust(key: StockKey, delta: number, reason: string, origin: RequestOrigin, idempotent?: IdempotentRequest): Promise<IdempotentAnswer<StockChangeView>> {
+    return this.change(key, { kind: 'adjustment', delta }, reason, 201, origin, idempotent);
+  }
+
+  async get(key: StockKey): Promise<StockView> {
+    const record = await this.databases.read(this.databases.databaseFor(this.shardOf(key.sku)), (tx) => this.repository.find(tx, key));
+    if (!record) throw new StockException(StockErrorCode.NotFound, `no stock of ${key.sku} is recorded in warehouse ${key.warehouseId}`, { ...key });
+    return this.view(record);
+  }
+
+  async movements(key: StockKey, limit: number, before?: string): Promise<MovementPageView> {
+    const items = await this.databases.read(this.databases.databaseFor(this.shardOf(key.sku)), (tx) =>
+      this.repository.movements(tx, key, limit, before),
+    );
+    return { items, nextBefore: items.length === limit ? items[items.length - 1].seq : null };
+  }
+
+  private change(
+    key: StockKey,
+    change: StockChange,
+    reason: string,
+    status: number,
+    origin: RequestOrigin,
+    idempotent: IdempotentRequest | undefined,
+  ): Promise<IdempotentAnswer<StockChangeView>> {
+    const shard = this.shardOf(key.sku);
+    const region = this.config.region.id;
+    return this.databases.inShard(shard, (tx) =>
+      this.idempotency.once(tx, idempotent, async () => {
+        let current = await this.repository.lock(tx, key);
+        if (!current) {
+          await this.repository.createEmpty(tx, key, shard, region);
+          current = await this.repository.lock(tx, key);
+          if (!current) throw new Error(`stock row ${key.warehouseId}/${key.sku} vanished after insert`);
+        }
+        const { next, delta } = applyChange(current, change);
+        const saved = await this.repository.save(tx, key, next);
+        const movement = await this.repository.appendMovement(tx, {
+          ...key,
+          shard,
+          kind: change.kind,
+          delta,
+          reason,
+          after: next,
+          actor: origin.actor,
+          requestId: origin.requestId,
+          idempotencyKey: idempotent?.key ?? null,
+        });
+        return { status, body: { ...this.view(saved), movement } };
+      }),
+    );
+  }
+
+  private view(record: StockRecord): StockView {
+    return {
+      warehouseId: record.warehouseId,
+      sku: record.sku,
+      region: record.region,
+      onHand: record.onHand,
+      reserved: record.reserved,
+      available: record.onHand - record.reserved,
+      version: record.version,
+      updatedAt: record.updatedAt.toISOString(),
+      servedBy: this.config.region.id,
+    };
+  }
+}

@@ -1,0 +1,44 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { ADJUSTMENT_REASONS } from '@stockmesh/contracts';
+
+/** One (warehouse, sku) row as the owner holds it. */
+export class StockView {
+  @ApiProperty({ example: 'fra-1' }) readonly warehouseId!: string;
+  @ApiProperty({ example: 'SKU-1' }) readonly sku!: string;
+  @ApiProperty({ example: 'eu-west', description: 'The owning region.' }) readonly region!: string;
+  @ApiProperty({ minimum: 0 }) readonly onHand!: number;
+  @ApiProperty({ minimum: 0 }) readonly reserved!: number;
+  @ApiProperty({ minimum: 0, description: 'onHand - reserved' }) readonly available!: number;
+  @ApiProperty({ description: 'Bumped by the owner on every change.' }) readonly version!: number;
+  @ApiProperty({ format: 'date-time' }) readonly updatedAt!: string;
+  @ApiProperty({ example: 'eu-west', description: 'The region that produced this answer.' }) readonly servedBy!: string;
+}
+
+/** One entry of the stock movement ledger. */
+export class MovementView {
+  @ApiProperty({ format: 'uuid' }) readonly id!: string;
+  @ApiProperty({ description: 'Position in the ledger of this database; use as the `before` cursor.' }) readonly seq!: string;
+  @ApiProperty() readonly warehouseId!: string;
+  @ApiProperty() readonly sku!: string;
+  @ApiProperty({ enum: ['set', 'adjustment'] }) readonly kind!: 'set' | 'adjustment';
+  @ApiProperty({ description: 'Change of on-hand.' }) readonly delta!: number;
+  @ApiProperty({ enum: ADJUSTMENT_REASONS }) readonly reason!: string;
+  @ApiProperty() readonly onHandAfter!: number;
+  @ApiProperty() readonly reservedAfter!: number;
+  @ApiProperty({ description: 'Version of the row after this change.' }) readonly version!: number;
+  @ApiProperty({ description: 'X-Actor of the request, or anonymous.' }) readonly actor!: string;
+  @ApiProperty({ type: String, nullable: true }) readonly requestId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) readonly idempotencyKey!: string | null;
+  @ApiProperty({ format: 'date-time' }) readonly createdAt!: string;
+}
+
+/** The answer to a change: the row after it, and the ledger entry it made. */
+export class StockChangeView extends StockView {
+  @ApiProperty({ type: MovementView }) readonly movement!: MovementView;
+}
+
+export class MovementPageView {
+  @ApiProperty({ type: [MovementView], description: 'Newest first.' }) readonly items!: MovementView[];
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as `before` for the next page; null on the last page.' })
+  readonly nextBefore!: string | null;
+}
