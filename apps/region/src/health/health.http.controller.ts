@@ -1,0 +1,35 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
+import { ShardDatabases } from '@stockmesh/persistence';
+
+@ApiTags('health')
+@Controller('health')
+export class HealthHttpController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly databases: ShardDatabases,
+  ) {}
+
+  /** The process is up. */
+  @Get('live')
+  @HealthCheck()
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([]);
+  }
+
+  /** Ready to serve: every shard database of the region answers (503 otherwise). */
+  @Get('ready')
+  @HealthCheck()
+  ready(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.shardDatabases()]);
+  }
+
+  private async shardDatabases(): Promise<HealthIndicatorResult> {
+    const indicator = this.indicators.check('databases');
+    const down = await this.databases.unreachable();
+    const details = { total: this.databases.all().length, unreachable: down };
+    return down.length === 0 ? indicator.up(details) : indicator.down(details);
+  }
+}

@@ -1,0 +1,52 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { AppConfig } from '@stockmesh/config';
+import { createValidationPipe, applyHttpConventions, ProblemDetailsFilter, requestIdOf } from '@stockmesh/http';
+import { Logger } from 'nestjs-pino';
+import { RegionModule } from './region.module.js';
+
+export interface RegionAppOptions {
+  readonly bufferLogs?: boolean;
+  /**
+   * Serve the Swagger UI at /docs (the JSON document at /docs/json is always served). In-process
+   * tests turn it off: its static-file plugin requires an ES module from CommonJS, which jest's
+   * module loader cannot do on Node 20.
+   */
+  readonly swaggerUi?: boolean;
+}
+
+/** Builds (without listening) the HTTP application of one region. */
+export async function createRegionApp(config: AppConfig, options: RegionAppOptions = {}): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    // Fastify and the pino logger share one request id (see requestIdOf).
+    genReqId: requestIdOf,
+    requestIdHeader: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(RegionModule.forConfig(config), adapter, {
+    bufferLogs: options.bufferLogs ?? true,
+    abortOnError: false,
+    // Fastify's own JSON parser only: Nest's would add form bodies, which no route accepts.
+    bodyParser: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.enableShutdownHooks();
+  applyHttpConventions(app, config.region.id);
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('stockmesh')
+      .setDescription(
+        `Region ${config.region.id} of a stockmesh cluster. Any region answers for any warehouse: writes are forwarded to the owning region. Errors are RFC 9457 problem details.`,
+      )
+      .setVersion('1')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json', swaggerUiEnabled: options.swaggerUi ?? true });
+  return app;
+}

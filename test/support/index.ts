@@ -1,0 +1,3 @@
+export { startTestRegion, type TestRegion } from './test-region.js';
+export { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
+export { call, type Answer, type Reachable } from './inject.js';

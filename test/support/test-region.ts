@@ -1,0 +1,39 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { loadAppConfig, type AppConfig } from '@stockmesh/config';
+import { dropDatabases, provisionDatabases } from '@stockmesh/persistence';
+import { createRegionApp } from '../../apps/region/src/region-app.js';
+import { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
+
+/** One region served in-process against its own throwaway databases on the real PostgreSQL. */
+export interface TestRegion {
+  readonly app: NestFastifyApplication;
+  readonly config: AppConfig;
+  /** Base URL of the app, listening on a free loopback port. */
+  readonly url: string;
+  /** Closes the app and drops its databases. */
+  close(): Promise<void>;
+}
+
+export async function startTestRegion(suite: string, env: Record<string, string> = {}): Promise<TestRegion> {
+  const config = loadAppConfig({
+    STOCKMESH_REGION: 'us-east',
+    STOCKMESH_DB_PREFIX: throwawayPrefix(suite),
+    DATABASE_URL: testDatabaseUrl(),
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+  const databases = config.region.databases;
+  await provisionDatabases(databases);
+  const app = await createRegionApp(config, { bufferLogs: false, swaggerUi: false });
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return {
+    app,
+    config,
+    url,
+    async close(): Promise<void> {
+      await app.close();
+      await dropDatabases(databases.map((d) => d.url));
+    },
+  };
+}
