@@ -24,7 +24,7 @@ export async function startTestRegion(suite: string, env: Record<string, string>
   });
   const databases = config.region.databases;
   await provisionDatabases(databases);
-  const app = await createRegionApp(config, { bufferLogs: false, swaggerUi: false });
+  const app = await createRegionApp(config, { swaggerUi: false });
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {

@@ -3,12 +3,10 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { AppConfig } from '@stockmesh/config';
-import { createValidationPipe, applyHttpConventions, ProblemDetailsFilter, requestIdOf } from '@stockmesh/http';
-import { Logger } from 'nestjs-pino';
+import { applyHttpConventions, createLogger, createValidationPipe, NestPinoLogger, ProblemDetailsFilter, requestIdOf } from '@stockmesh/http';
 import { RegionModule } from './region.module.js';
 
 export interface RegionAppOptions {
-  readonly bufferLogs?: boolean;
   /**
    * Serve the Swagger UI at /docs (the JSON document at /docs/json is always served). In-process
    * tests turn it off: its static-file plugin requires an ES module from CommonJS, which jest's
@@ -19,19 +17,21 @@ export interface RegionAppOptions {
 
 /** Builds (without listening) the HTTP application of one region. */
 export async function createRegionApp(config: AppConfig, options: RegionAppOptions = {}): Promise<NestFastifyApplication> {
+  const logger = createLogger({ level: config.log.level, region: config.region.id });
   const adapter = new FastifyAdapter({
+    // Fastify logs every request (with its id, status and time) through the process's logger.
+    loggerInstance: logger,
     bodyLimit: config.http.bodyLimitBytes,
-    // Fastify and the pino logger share one request id (see requestIdOf).
+    // The client's (or the forwarding region's) X-Request-Id, else a new UUID.
     genReqId: requestIdOf,
     requestIdHeader: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(RegionModule.forConfig(config), adapter, {
-    bufferLogs: options.bufferLogs ?? true,
+    logger: new NestPinoLogger(logger),
     abortOnError: false,
     // Fastify's own JSON parser only: Nest's would add form bodies, which no route accepts.
     bodyParser: false,
   });
-  app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();

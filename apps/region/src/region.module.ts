@@ -2,10 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CatalogModule } from '@stockmesh/catalog';
 import { ConfigModule, type AppConfig } from '@stockmesh/config';
-import { requestIdOf } from '@stockmesh/http';
 import { PersistenceModule } from '@stockmesh/persistence';
 import { StockModule } from '@stockmesh/stock';
-import { LoggerModule } from 'nestjs-pino';
 import { HealthHttpController } from './health/health.http.controller.js';
 
 /** One region of stockmesh. */
@@ -16,15 +14,6 @@ export class RegionModule {
       module: RegionModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.log.level,
-            base: { region: config.region.id },
-            genReqId: requestIdOf,
-            autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
-            redact: ['req.headers.authorization'],
-          },
-        }),
         TerminusModule,
         PersistenceModule,
         CatalogModule,

@@ -6,3 +6,4 @@ export { applyHttpConventions } from './http-conventions.js';
 export { createValidationPipe, fieldErrors, ValidationProblem } from './validation.js';
 export { idempotentAnswer } from './json-answer.js';
 export { requestIdOf } from './request-id.js';
+export { createLogger, NestPinoLogger } from './logging.js';

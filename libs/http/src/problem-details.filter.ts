@@ -1,4 +1,4 @@
-import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { CodedException, HEADERS, PROBLEM_TYPES, problemType, type ProblemCode, type ProblemDetails } from '@stockmesh/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -66,14 +66,12 @@ export function classify(exception: unknown): Classified {
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('ProblemDetails');
-
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const { code, status, detail, extensions } = classify(exception);
-    if (status >= 500) this.logger.error({ err: exception, requestId: request.id }, 'request failed');
+    if (status >= 500) request.log.error({ err: exception }, 'request failed');
     const body: ProblemDetails = {
       ...extensions,
       type: problemType(code),

@@ -6,8 +6,8 @@ import type { IncomingMessage } from 'node:http';
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
 
 /**
- * The request's id: the `X-Request-Id` it came with, or a new UUID. The id is written back into
- * the request's headers, so that Fastify (which calls this first) and the pino logger agree.
+ * The request's id: the `X-Request-Id` it came with, or a new UUID. Written back into the
+ * request's headers so that everything reading the header later sees the same id.
  */
 export function requestIdOf(request: IncomingMessage): string {
   const given = request.headers[HEADERS.requestId];
