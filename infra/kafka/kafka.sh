@@ -8,7 +8,7 @@
 #   infra/kafka/kafka.sh stop     SIGTERM (controlled shutdown), SIGKILL after $KAFKA_STOP_TIMEOUT s
 #   infra/kafka/kafka.sh status   "running ..." (exit 0) or "not running" (exit 3)
 #   infra/kafka/kafka.sh wait     wait until the broker answers a metadata request
-#   infra/kafka/kafka.sh logs     last lines of the broker log
+#   infra/kafka/kafka.sh logs [N] last N (100) lines of the broker log
 #
 # Environment:
 #   STOCKMESH_HOME          state root (default <repo>/.stockmesh); the broker lives in $STOCKMESH_HOME/kafka:
@@ -230,6 +230,17 @@ print_log_tail() { # from_line
   echo "----------------------------------------------------------------" >&2
 }
 
+# Serialize start/stop/fetch on one STOCKMESH_HOME (e.g. several test workers calling start at once).
+take_lock() {
+  command -v flock >/dev/null 2>&1 || return 0
+  mkdir -p "$KAFKA_DIR"
+  exec 9>"$KAFKA_DIR/.kafka.sh.lock"
+  if ! flock -n 9; then
+    say "another kafka.sh is working on $KAFKA_DIR; waiting for it"
+    flock -w $((KAFKA_START_TIMEOUT + 120)) 9 || die "timed out waiting for the lock $KAFKA_DIR/.kafka.sh.lock"
+  fi
+}
+
 # ---------------------------------------------------------------- commands
 
 cmd_fetch() {
@@ -305,6 +316,11 @@ group.initial.rebalance.delay.ms=0
 log.retention.hours=24
 log.retention.bytes=1073741824
 log.retention.check.interval.ms=300000
+
+# after an unclean stop (kill -9) the new incarnation can register only once the old one's
+# session expired: default 9 s + heartbeats; broker and controller share this process, so shorter is safe
+broker.heartbeat.interval.ms=1000
+broker.session.timeout.ms=4000
 
 # small machine (2 cores): fewer threads, smaller log-cleaner buffer (default 128 MiB of heap)
 num.network.threads=2
@@ -418,7 +434,7 @@ cmd_start() {
   # shellcheck disable=SC2016 # $$, $0 and $@ are the inner shell's
   "${launcher[@]}" nohup bash -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
     "$JAVA" "${jvm[@]}" "${extra[@]}" -cp "$LIBS_DIR/*" kafka.Kafka "$PROPS_FILE" \
-    >>"$BROKER_LOG" 2>&1 </dev/null &
+    >>"$BROKER_LOG" 2>&1 </dev/null 9>&- &
   local i
   for ((i = 0; i < 50; i++)); do
     [[ -s "$PID_FILE" ]] && break
@@ -542,9 +558,9 @@ usage() {
 }
 
 case "${1:-}" in
-  fetch) cmd_fetch ;;
-  start) cmd_start ;;
-  stop) cmd_stop ;;
+  fetch) take_lock && cmd_fetch ;;
+  start) [[ -n "${KAFKA_BROKERS:-}" ]] || take_lock; cmd_start ;;
+  stop) take_lock && cmd_stop ;;
   status) cmd_status ;;
   wait) cmd_wait ;;
   logs) cmd_logs "${2:-100}" ;;
