@@ -9,7 +9,18 @@ export interface AppConfig {
   /** This region's logical shards mapped onto its databases. */
   readonly shardMap: ShardMap;
   readonly db: { readonly poolSize: number };
-  readonly kafka: { readonly brokers: readonly string[]; readonly clientId: string };
+  readonly kafka: {
+    readonly brokers: readonly string[];
+    readonly clientId: string;
+    readonly replicationFactor: number;
+    readonly maxWaitMs: number;
+  };
+  readonly replication: {
+    /** Publish the outbox and apply other regions' events (off only in single-region tests). */
+    readonly enabled: boolean;
+    readonly heartbeatMs: number;
+    readonly staleAfterMs: number;
+  };
   readonly http: { readonly bodyLimitBytes: number; readonly forwardTimeoutMs: number };
   readonly log: { readonly level: string };
 }

@@ -91,6 +91,38 @@ export class EnvironmentDto {
   @Matches(/^[^\s:]+:\d+$/, { each: true, message: 'KAFKA_BROKERS must be a comma-separated list of host:port' })
   readonly KAFKA_BROKERS: string[] = ['127.0.0.1:9092'];
 
+  /** Replication factor of the topics stockmesh creates (1 for a single local broker). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  readonly KAFKA_REPLICATION_FACTOR: number = 1;
+
+  /** Longest time a fetch waits at the broker for new records: the floor of replication latency. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  readonly KAFKA_MAX_WAIT_MS: number = 20;
+
+  /** `false` turns publishing and applying events off (the outbox still fills); for tests of one region alone. */
+  @IsIn(['true', 'false'])
+  readonly STOCKMESH_REPLICATION: string = 'true';
+
+  /** How often each region announces its publishing positions. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  readonly STOCKMESH_HEARTBEAT_MS: number = 1_000;
+
+  /** A region whose heartbeats stopped this long ago is marked stale. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(500)
+  @Max(600_000)
+  readonly STOCKMESH_STALE_AFTER_MS: number = 5_000;
+
   /** Largest accepted request body in bytes. */
   @Transform(toInt)
   @IsInt()
@@ -208,7 +240,17 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     cluster,
     shardMap: shardMapOf(cluster, self.id),
     db: { poolSize: parsed.STOCKMESH_DB_POOL_SIZE },
-    kafka: { brokers: parsed.KAFKA_BROKERS, clientId: `stockmesh-${self.id}` },
+    kafka: {
+      brokers: parsed.KAFKA_BROKERS,
+      clientId: `stockmesh-${self.id}`,
+      replicationFactor: parsed.KAFKA_REPLICATION_FACTOR,
+      maxWaitMs: parsed.KAFKA_MAX_WAIT_MS,
+    },
+    replication: {
+      enabled: parsed.STOCKMESH_REPLICATION === 'true',
+      heartbeatMs: parsed.STOCKMESH_HEARTBEAT_MS,
+      staleAfterMs: parsed.STOCKMESH_STALE_AFTER_MS,
+    },
     http: { bodyLimitBytes: parsed.STOCKMESH_BODY_LIMIT, forwardTimeoutMs: parsed.STOCKMESH_FORWARD_TIMEOUT_MS },
     log: { level: parsed.LOG_LEVEL },
   };

@@ -1,0 +1,126 @@
+// `npm start`: every region of the configured cluster on this machine, with a local Kafka broker
+// unless KAFKA_BROKERS names one. Ctrl-C stops the regions, then the broker if this run started it.
+// Databases and Kafka data are kept, so the next `npm start` carries on where this one stopped.
+import { spawn } from 'node:child_process';
+import { withDatabase, type ClusterConfig } from '@stockmesh/config';
+import { redact } from '@stockmesh/persistence';
+import pg from 'pg';
+import { clusterFromEnvironment, describeExit, endpoint, startLocalCluster, type LocalCluster, type RegionExit } from './local-cluster.js';
+
+const KAFKA_SH = 'infra/kafka/kafka.sh';
+/** Where kafka.sh's broker listens; the regions are told so, in case KAFKA_PORT moved it. */
+const LOCAL_BROKERS = `127.0.0.1:${process.env.KAFKA_PORT || 9092}`;
+
+const say = (message: string): void => console.log(`stockmesh: ${message}`);
+
+/** Runs `bash infra/kafka/kafka.sh <command>`; resolves its exit code. `status` runs silently. */
+async function kafkaSh(command: 'start' | 'stop' | 'status'): Promise<number> {
+  const child = spawn('bash', [KAFKA_SH, command], { stdio: command === 'status' ? 'ignore' : 'inherit' });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/** Fails with what to do when a PostgreSQL server of the cluster does not answer. */
+async function checkPostgres(cluster: ClusterConfig): Promise<void> {
+  const servers = new Set(cluster.regions.flatMap((r) => r.databases.map((d) => withDatabase(d.url, 'postgres'))));
+  for (const url of servers) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+    try {
+      await client.connect();
+    } catch (error) {
+      const from = process.env.STOCKMESH_CLUSTER_FILE ? `STOCKMESH_CLUSTER_FILE=${process.env.STOCKMESH_CLUSTER_FILE}` : 'DATABASE_URL';
+      throw new Error(
+        `PostgreSQL does not answer at ${redact(url)} (from ${from}): ${error instanceof Error ? error.message : String(error)}\n` +
+          '  Start PostgreSQL there, or point DATABASE_URL at a server where this user may create databases, e.g.\n' +
+          '  DATABASE_URL=postgres://user:password@host:5432/postgres npm start',
+        { cause: error },
+      );
+    }
+    await client.end();
+  }
+}
+
+function banner(cluster: LocalCluster, kafka: string): string {
+  const width = Math.max(...cluster.regions.map((r) => r.id.length));
+  const rows = cluster.regions.map(
+    ({ id, url }) => `  ${id.padEnd(width)}  ${url}   docs ${endpoint(url, 'docs')}   ready ${endpoint(url, 'health/ready')}`,
+  );
+  return [`stockmesh is running: ${cluster.regions.length} regions (Ctrl-C stops them)`, ...rows, `  kafka: ${kafka}`].join('\n');
+}
+
+async function main(): Promise<void> {
+  // Ctrl-C reaches this process twice (from the terminal, and forwarded by npm): one stop is enough.
+  const stopRequested = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopRequested.signal.aborted) return;
+    say(`${signal}: stopping`);
+    stopRequested.abort();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  const stopped = new Promise<void>((resolve) => stopRequested.signal.addEventListener('abort', () => resolve(), { once: true }));
+
+  const cluster = clusterFromEnvironment(process.env);
+  let startedKafka = false;
+  let local: LocalCluster | undefined;
+  try {
+    const brokers = process.env.KAFKA_BROKERS || LOCAL_BROKERS;
+    let kafka: string;
+    if (process.env.KAFKA_BROKERS) {
+      kafka = `${brokers} (KAFKA_BROKERS)`;
+      say(`using the Kafka cluster KAFKA_BROKERS=${brokers}`);
+    } else if ((await kafkaSh('status')) === 0) {
+      kafka = `${brokers} (already running; left running on exit)`;
+      say('reusing the running Kafka broker');
+    } else {
+      // Set before the start: if Ctrl-C interrupts it, the broker may be up all the same.
+      startedKafka = true;
+      say(`starting the Kafka broker: bash ${KAFKA_SH} start`);
+      if ((await kafkaSh('start')) !== 0) throw new Error(`bash ${KAFKA_SH} start failed (its reason is above)`);
+      kafka = `${brokers} (started by this run; stopped on exit)`;
+    }
+    stopRequested.signal.throwIfAborted();
+
+    say('checking that PostgreSQL answers');
+    await checkPostgres(cluster);
+    stopRequested.signal.throwIfAborted();
+
+    let onUnexpectedExit!: (exit: RegionExit) => void;
+    const unexpectedExit = new Promise<RegionExit>((resolve) => (onUnexpectedExit = resolve));
+    say(`starting ${cluster.regions.length} regions`);
+    local = await startLocalCluster({
+      env: { KAFKA_BROKERS: brokers },
+      ownProcessGroups: true,
+      signal: stopRequested.signal,
+      onUnexpectedExit,
+    });
+    console.log(banner(local, kafka));
+
+    const exit = await Promise.race([unexpectedExit, stopped]);
+    if (exit) {
+      console.error(`stockmesh: last output of ${exit.id}:\n${exit.lastLines.map((l) => `  ${l}`).join('\n')}`);
+      throw new Error(`region ${exit.id} exited unexpectedly (${describeExit(exit)}); the other regions were stopped`);
+    }
+  } catch (error) {
+    if (!stopRequested.signal.aborted) throw error;
+    // else: stopped during start-up, as asked
+  } finally {
+    if (local) {
+      say('stopping the regions');
+      await local.stop();
+    }
+    if (startedKafka) {
+      say('stopping the Kafka broker this run started');
+      await kafkaSh('stop');
+    }
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`stockmesh: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

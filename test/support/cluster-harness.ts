@@ -1,0 +1,46 @@
+import { dropDatabases } from '@stockmesh/persistence';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startLocalCluster, type LocalCluster } from '../../infra/cluster/local-cluster.js';
+import { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
+
+/** The local three-region cluster as real processes, on throwaway databases and free ports. */
+export interface TestCluster {
+  readonly cluster: LocalCluster;
+  /** Where the regions' JSON log lines go. */
+  readonly logFile: string;
+  url(regionId: string): string;
+  /** Stops every region and drops every database of the cluster. */
+  close(): Promise<void>;
+}
+
+export async function startTestCluster(suite: string, env: Record<string, string> = {}): Promise<TestCluster> {
+  const prefix = throwawayPrefix(suite);
+  const logDir = join(process.cwd(), '.stockmesh', 'test-logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${prefix}.log`);
+  const stream = createWriteStream(logFile, { flags: 'a' });
+  // A port range per suite run, away from `npm start`'s 3001-3003.
+  const basePort = 4100 + Math.floor(Math.random() * 800) * 4;
+  const cluster = await startLocalCluster({
+    env: { STOCKMESH_DB_PREFIX: prefix, STOCKMESH_BASE_PORT: String(basePort), DATABASE_URL: testDatabaseUrl(), LOG_LEVEL: 'info', ...env },
+    log: { format: 'json', stream },
+  });
+  return {
+    cluster,
+    logFile,
+    url(regionId: string): string {
+      const region = cluster.regions.find((r) => r.id === regionId);
+      if (!region) throw new RangeError(`no region ${regionId}`);
+      return region.url;
+    },
+    async close(): Promise<void> {
+      try {
+        await cluster.stop();
+      } finally {
+        stream.end();
+        await dropDatabases(cluster.config.regions.flatMap((r) => r.databases.map((d) => d.url)));
+      }
+    },
+  };
+}
