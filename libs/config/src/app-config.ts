@@ -14,6 +14,8 @@ export interface AppConfig {
     readonly clientId: string;
     readonly replicationFactor: number;
     readonly maxWaitMs: number;
+    /** Prepended to every topic and group name at the Kafka boundary (see KafkaJsBus). */
+    readonly topicPrefix: string;
   };
   readonly replication: {
     /** Publish the outbox and apply other regions' events (off only in single-region tests). */

@@ -1,11 +1,19 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from './app-config.js';
+import { Clock, systemClock } from './clock.js';
 
-/** Provides the already-validated `AppConfig` to every module under the `APP_CONFIG` token. */
+/** Provides the already-validated `AppConfig` (under `APP_CONFIG`) and the `Clock` to every module. */
 @Global()
 @Module({})
 export class ConfigModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: ConfigModule, providers: [{ provide: APP_CONFIG, useValue: config }], exports: [APP_CONFIG] };
+    return {
+      module: ConfigModule,
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: Clock, useValue: systemClock },
+      ],
+      exports: [APP_CONFIG, Clock],
+    };
   }
 }

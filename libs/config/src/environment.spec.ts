@@ -1,4 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadAppConfig } from './environment.js';
 
 describe('loadAppConfig', () => {
@@ -51,8 +54,40 @@ describe('loadAppConfig', () => {
   });
 
   it('refuses more databases than shards', () => {
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_SHARDS: '2', STOCKMESH_DATABASES_PER_REGION: '3' })).toThrow(ConfigError);
     expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_SHARDS: '2', STOCKMESH_DATABASES_PER_REGION: '3' })).toThrow(
       /cannot split 2 shards into 3/,
     );
+  });
+});
+
+describe('cluster files', () => {
+  const write = (content: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'stockmesh-cluster-'));
+    const path = join(dir, 'cluster.json');
+    writeFileSync(path, content);
+    return path;
+  };
+  const file = {
+    shardCount: 4,
+    regions: [
+      { id: 'a', url: 'http://a:3000', host: '0.0.0.0', port: 3000, databases: [{ name: 'a/0', url: 'postgres://db-a/a0', shards: { from: 0, to: 3 } }] },
+      { id: 'b', url: 'http://b:3000', host: '0.0.0.0', port: 3000, databases: [{ name: 'b/0', url: 'postgres://db-b/b0', shards: { from: 0, to: 3 } }] },
+    ],
+  };
+
+  it('describes the cluster instead of the defaults', () => {
+    const config = loadAppConfig({ STOCKMESH_REGION: 'b', STOCKMESH_CLUSTER_FILE: write(JSON.stringify(file)) });
+    expect(config.cluster.regions.map((r) => r.url)).toEqual(['http://a:3000', 'http://b:3000']);
+    expect(config.shardMap.databaseFor(3).url).toBe('postgres://db-b/b0');
+  });
+
+  it('refuses a misspelt key, an unreadable file and shards left unmapped, with a ConfigError', () => {
+    const misspelt = { ...file, shardcount: 4 };
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'a', STOCKMESH_CLUSTER_FILE: write(JSON.stringify(misspelt)) })).toThrow(ConfigError);
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'a', STOCKMESH_CLUSTER_FILE: write('{not json') })).toThrow(/cannot read/);
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'a', STOCKMESH_CLUSTER_FILE: '/nonexistent/cluster.json' })).toThrow(ConfigError);
+    const gap = { ...file, shardCount: 8 };
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'a', STOCKMESH_CLUSTER_FILE: write(JSON.stringify(gap)) })).toThrow(/shard 4 is not mapped/);
   });
 });

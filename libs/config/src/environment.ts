@@ -11,6 +11,7 @@ import {
   IsUrl,
   Matches,
   Max,
+  MaxLength,
   Min,
   ValidateNested,
   validateSync,
@@ -22,7 +23,8 @@ import type { AppConfig } from './app-config.js';
 
 /** Region ids: lower-case words joined by dashes, e.g. `us-east`, `ap-south-2`. */
 export const REGION_ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-const REGION_ID_MAX = 32;
+/** Region ids end up in database names, which PostgreSQL limits to 63 characters. */
+const REGION_ID_MAX = 24;
 
 const toList = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s.length > 0) : value;
@@ -36,6 +38,7 @@ const toInt = ({ value }: { value: unknown }): unknown =>
 export class EnvironmentDto {
   /** The region this process serves; required to run a region, not for cluster-wide tools. */
   @IsOptional()
+  @MaxLength(REGION_ID_MAX)
   @Matches(REGION_ID_PATTERN, { message: 'STOCKMESH_REGION must be a lower-case region id such as us-east' })
   readonly STOCKMESH_REGION?: string;
 
@@ -48,6 +51,7 @@ export class EnvironmentDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayUnique()
+  @MaxLength(REGION_ID_MAX, { each: true })
   @Matches(REGION_ID_PATTERN, { each: true, message: 'STOCKMESH_REGIONS must be a comma-separated list of region ids' })
   readonly STOCKMESH_REGIONS: string[] = ['us-east', 'eu-west', 'ap-south'];
 
@@ -90,6 +94,13 @@ export class EnvironmentDto {
   @ArrayMinSize(1)
   @Matches(/^[^\s:]+:\d+$/, { each: true, message: 'KAFKA_BROKERS must be a comma-separated list of host:port' })
   readonly KAFKA_BROKERS: string[] = ['127.0.0.1:9092'];
+
+  /**
+   * Prepended to every topic and consumer group name, so that several clusters (or test runs)
+   * can share one Kafka cluster. Empty by default.
+   */
+  @Matches(/^([a-z0-9][a-z0-9_-]{0,40}\.)?$/, { message: 'KAFKA_TOPIC_PREFIX must be empty or a lower-case name ending in a dot, e.g. staging.' })
+  readonly KAFKA_TOPIC_PREFIX: string = '';
 
   /** Replication factor of the topics stockmesh creates (1 for a single local broker). */
   @Transform(toInt)
@@ -153,7 +164,7 @@ class DatabaseDto {
 }
 
 class RegionDto {
-  @Matches(REGION_ID_PATTERN) readonly id!: string;
+  @MaxLength(REGION_ID_MAX) @Matches(REGION_ID_PATTERN) readonly id!: string;
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] }) readonly url!: string;
   @IsString() readonly host!: string;
   @IsInt() @Min(1) @Max(65535) readonly port!: number;
@@ -182,9 +193,9 @@ function describe(errors: ValidationError[], path = ''): string[] {
   });
 }
 
-function validated<T extends object>(cls: new () => T, plain: unknown): T {
+function validated<T extends object>(cls: new () => T, plain: unknown, forbidUnknown = false): T {
   const instance = plainToInstance(cls, plain ?? {}, { exposeDefaultValues: true });
-  const errors = validateSync(instance, { whitelist: true, forbidUnknownValues: true });
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: forbidUnknown, forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigError(describe(errors));
   return instance;
 }
@@ -196,19 +207,36 @@ export function parseEnvironment(env: NodeJS.ProcessEnv): EnvironmentDto {
   return validated(EnvironmentDto, known);
 }
 
+function readClusterFile(path: string): ClusterConfig {
+  let plain: unknown;
+  try {
+    plain = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([`STOCKMESH_CLUSTER_FILE: cannot read ${path}: ${(error as Error).message}`]);
+  }
+  // A misspelt key in a cluster file is an error, not a silently ignored setting.
+  return validated(ClusterFileDto, plain, true);
+}
+
+function defaultClusterOf(env: EnvironmentDto): ClusterConfig {
+  try {
+    return defaultCluster({
+      regions: env.STOCKMESH_REGIONS,
+      shardCount: env.STOCKMESH_SHARDS,
+      databasesPerRegion: env.STOCKMESH_DATABASES_PER_REGION,
+      host: env.STOCKMESH_HOST,
+      basePort: env.STOCKMESH_BASE_PORT,
+      databaseUrl: env.DATABASE_URL,
+      databasePrefix: env.STOCKMESH_DB_PREFIX,
+    });
+  } catch (error) {
+    throw new ConfigError([`STOCKMESH_DATABASES_PER_REGION: ${(error as Error).message}`]);
+  }
+}
+
 /** The cluster described by a cluster file or, without one, derived from the environment. */
 export function loadCluster(env: EnvironmentDto): ClusterConfig {
-  const cluster: ClusterConfig = env.STOCKMESH_CLUSTER_FILE
-    ? validated(ClusterFileDto, JSON.parse(readFileSync(env.STOCKMESH_CLUSTER_FILE, 'utf8')) as unknown)
-    : defaultCluster({
-        regions: env.STOCKMESH_REGIONS,
-        shardCount: env.STOCKMESH_SHARDS,
-        databasesPerRegion: env.STOCKMESH_DATABASES_PER_REGION,
-        host: env.STOCKMESH_HOST,
-        basePort: env.STOCKMESH_BASE_PORT,
-        databaseUrl: env.DATABASE_URL,
-        databasePrefix: env.STOCKMESH_DB_PREFIX,
-      });
+  const cluster: ClusterConfig = env.STOCKMESH_CLUSTER_FILE ? readClusterFile(env.STOCKMESH_CLUSTER_FILE) : defaultClusterOf(env);
   const ids = cluster.regions.map((r) => r.id);
   const dup = ids.find((id, i) => ids.indexOf(id) !== i);
   if (dup) throw new ConfigError([`region ${dup} is listed twice`]);
@@ -245,6 +273,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       clientId: `stockmesh-${self.id}`,
       replicationFactor: parsed.KAFKA_REPLICATION_FACTOR,
       maxWaitMs: parsed.KAFKA_MAX_WAIT_MS,
+      topicPrefix: parsed.KAFKA_TOPIC_PREFIX,
     },
     replication: {
       enabled: parsed.STOCKMESH_REPLICATION === 'true',

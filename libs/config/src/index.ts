@@ -1,4 +1,5 @@
 export { APP_CONFIG, type AppConfig } from './app-config.js';
+export { Clock, systemClock } from './clock.js';
 export {
   defaultCluster,
   defaultDatabaseName,

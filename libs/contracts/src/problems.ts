@@ -9,7 +9,6 @@ export const PROBLEM_TYPES = {
   'not-found': { status: 404, title: 'No such resource' },
   'warehouse-not-found': { status: 404, title: 'No such warehouse' },
   'stock-not-found': { status: 404, title: 'No stock is recorded for this SKU in this warehouse' },
-  'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'insufficient-stock': { status: 409, title: 'The change would leave less stock than is reserved or below zero' },
   'quantity-limit-exceeded': { status: 409, title: 'The change would exceed the largest quantity a row can hold' },
   'warehouse-region-conflict': { status: 409, title: 'The warehouse is already registered in another region' },
@@ -19,6 +18,7 @@ export const PROBLEM_TYPES = {
   'idempotency-key-reused': { status: 422, title: 'The Idempotency-Key was already used with another request' },
   'internal-error': { status: 500, title: 'Internal error' },
   'region-unavailable': { status: 503, title: 'The owning region did not answer' },
+  'not-ready': { status: 503, title: 'The region cannot serve requests right now' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_TYPES;

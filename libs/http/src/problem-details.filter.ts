@@ -16,12 +16,12 @@ function codeForStatus(status: number): ProblemCode {
   switch (status) {
     case 404:
       return 'not-found';
-    case 405:
-      return 'method-not-allowed';
     case 413:
       return 'payload-too-large';
     case 415:
       return 'unsupported-media-type';
+    case 503:
+      return 'not-ready';
     default:
       return status >= 400 && status < 500 ? 'validation-failed' : 'internal-error';
   }
@@ -51,6 +51,11 @@ export function classify(exception: unknown): Classified {
   const fastifyCode = typeof error.code === 'string' ? FASTIFY_CODES[error.code] : undefined;
   if (fastifyCode) return { code: fastifyCode, status: PROBLEM_TYPES[fastifyCode].status, detail: String(error.message), extensions: {} };
   const status = exception instanceof HttpException ? exception.getStatus() : error.statusCode;
+  if (exception instanceof HttpException && status === 503) {
+    // A health check that failed: its body says which check, so it goes along.
+    const details = exception.getResponse();
+    return { code: 'not-ready', status, extensions: typeof details === 'object' && details !== null ? { checks: details } : {} };
+  }
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // The JSON parser refuses prototype-poisoning keys ("__proto__", "constructor") with a 400.
     const malformed = error.name === 'SyntaxError' || /prototype property/.test(String(error.message));
