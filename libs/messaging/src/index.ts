@@ -1,0 +1,15 @@
+export { KafkaJsBus, type BusLog, type KafkaJsBusOptions } from './kafkajs-bus.js';
+export {
+  MessageBus,
+  type BatchConsumer,
+  type BatchConsumerOptions,
+  type BatchHandler,
+  type IncomingMessage,
+  type MessageBatch,
+  type OutgoingMessage,
+  type PublishedPosition,
+  type Publisher,
+  type TopicAdmin,
+  type TopicPartitionOffset,
+  type TopicSpec,
+} from './message-bus.js';
