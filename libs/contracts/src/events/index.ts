@@ -1,0 +1,14 @@
+export { newEvent, toKafkaRecord, type CloudEvent, type KafkaRecord } from './cloud-event.js';
+export {
+  EVENT_DATA_CLASSES,
+  EVENT_TYPES,
+  PartitionOffsetDto,
+  RegionHeartbeatData,
+  StockChangeCauseDto,
+  StockChangedData,
+  WarehouseChangedData,
+  type EventDataMap,
+  type EventType,
+} from './event-types.js';
+export { parseEvent, PoisonEventError } from './parse-event.js';
+export { stockStateKey, TOPICS, type TopicName } from './topics.js';

@@ -1,0 +1,23 @@
+/**
+ * Every Kafka topic stockmesh uses. Names are dotted, lower-case and versioned; a breaking change
+ * to a topic's records gets a new topic. docs/events.md describes each.
+ */
+export const TOPICS = {
+  /** Every stock change, keyed by SKU; partition k holds logical shard k. Deleted after retention. */
+  stock: 'stockmesh.stock.v1',
+  /** The latest state of every (warehouse, sku) row, keyed `warehouseId/sku`; compacted; partition = shard. */
+  stockState: 'stockmesh.stock-state.v1',
+  /** Every warehouse of every region, keyed by warehouse id; compacted. */
+  catalog: 'stockmesh.catalog.v1',
+  /** Each region's heartbeat with its publishing positions, keyed by region. */
+  heartbeat: 'stockmesh.heartbeat.v1',
+  /** Records that could not be parsed or applied, with the reason in headers. */
+  deadLetter: 'stockmesh.dead-letter.v1',
+} as const;
+
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+
+/** The key of a row on the state topic: `warehouseId/sku` (neither may contain a `/`). */
+export function stockStateKey(warehouseId: string, sku: string): string {
+  return `${warehouseId}/${sku}`;
+}
