@@ -9,7 +9,10 @@ export const MIGRATIONS_TABLE = 'stockmesh_migrations';
  * A TypeORM DataSource for one physical database. The schema comes from migrations only:
  * `synchronize` stays off.
  */
-export function createDataSource(db: Pick<ShardDatabase, 'name' | 'url'>, options: { poolSize?: number; applicationName?: string } = {}): DataSource {
+export function createDataSource(
+  db: Pick<ShardDatabase, 'name' | 'url'>,
+  options: { poolSize?: number; applicationName?: string } = {},
+): DataSource {
   return new DataSource({
     type: 'postgres',
     url: db.url,

@@ -63,7 +63,11 @@ export class IdempotencyRepository {
    * does not run; the same key with another body throws `IdempotencyException`. Without a key
    * `work` simply runs.
    */
-  async once<T>(tx: SqlTx, request: IdempotentRequest | undefined, work: () => Promise<{ status: number; body: T }>): Promise<IdempotentAnswer<T>> {
+  async once<T>(
+    tx: SqlTx,
+    request: IdempotentRequest | undefined,
+    work: () => Promise<{ status: number; body: T }>,
+  ): Promise<IdempotentAnswer<T>> {
     if (request) {
       const claim = await this.claim(tx, request);
       if (claim.outcome === 'mismatch') throw new IdempotencyException(request.key);

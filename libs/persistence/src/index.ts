@@ -1,5 +1,11 @@
 export { createDataSource, MIGRATIONS_TABLE } from './data-source.js';
-export { IdempotencyException, IdempotencyRepository, type IdempotencyClaim, type IdempotentAnswer, type IdempotentRequest } from './idempotency.repository.js';
+export {
+  IdempotencyException,
+  IdempotencyRepository,
+  type IdempotencyClaim,
+  type IdempotentAnswer,
+  type IdempotentRequest,
+} from './idempotency.repository.js';
 export { MIGRATIONS } from './migrations/index.js';
 export { PersistenceModule } from './persistence.module.js';
 export { dropDatabases, ensureDatabase, migrateDatabase, provisionDatabases, redact, type ProvisionReport } from './provision.js';

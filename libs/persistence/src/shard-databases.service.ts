@@ -17,7 +17,10 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     for (const db of config.shardMap.databases) {
-      this.sources.set(db.name, createDataSource(db, { poolSize: config.db.poolSize, applicationName: `stockmesh ${config.region.id} ${db.name}` }));
+      this.sources.set(
+        db.name,
+        createDataSource(db, { poolSize: config.db.poolSize, applicationName: `stockmesh ${config.region.id} ${db.name}` }),
+      );
     }
   }
 

@@ -1,0 +1,31 @@
+import { Injectable } from '@nestjs/common';
+import type { SqlTx } from '@stockmesh/persistence';
+
+/** The `consumer_positions` table: the next offset to apply, per topic partition. */
+@Injectable()
+export class ConsumerPositionsRepository {
+  /** The stored position, locked for the transaction (one applier per partition at a time). */
+  async lock(tx: SqlTx, topic: string, partition: number): Promise<bigint | undefined> {
+    const [row] = await tx.query<{ next_offset: string }>(
+      `SELECT next_offset FROM consumer_positions WHERE topic = $1 AND partition = $2 FOR UPDATE`,
+      [topic, partition],
+    );
+    return row ? BigInt(row.next_offset) : undefined;
+  }
+
+  async save(tx: SqlTx, topic: string, partition: number, nextOffset: bigint): Promise<void> {
+    await tx.query(
+      `INSERT INTO consumer_positions (topic, partition, next_offset) VALUES ($1, $2, $3)
+       ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
+      [topic, partition, nextOffset.toString()],
+    );
+  }
+
+  async all(tx: SqlTx, topic: string): Promise<Map<number, bigint>> {
+    const rows = await tx.query<{ partition: number; next_offset: string }>(
+      `SELECT partition, next_offset FROM consumer_positions WHERE topic = $1`,
+      [topic],
+    );
+    return new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+  }
+}

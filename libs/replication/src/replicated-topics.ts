@@ -1,0 +1,38 @@
+import type { AppConfig } from '@stockmesh/config';
+import { EVENT_TYPES, PoisonEventError, TOPICS, type CloudEvent, type EventType } from '@stockmesh/contracts';
+import { shardOf, type ShardDatabase } from '@stockmesh/sharding';
+
+/** A topic this region applies, which events may be on it, and where each partition is applied. */
+export interface ReplicatedTopic {
+  readonly topic: string;
+  readonly types: readonly EventType[];
+  /** The database whose transaction applies a partition's events and stores its position. */
+  database(partition: number): ShardDatabase;
+  /** Refuses (as poison) an event that does not belong in the partition it arrived on. */
+  check?(event: CloudEvent, partition: number): void;
+}
+
+/**
+ * The stock topic's partition k is applied in the database hosting shard k; the catalog (one
+ * partition) in the home database, where the catalog lives.
+ */
+export function replicatedTopics(config: AppConfig): ReplicatedTopic[] {
+  const map = config.shardMap;
+  return [
+    {
+      topic: TOPICS.stock,
+      types: [EVENT_TYPES.stockChanged],
+      database: (partition) => map.databaseFor(partition),
+      check(event, partition) {
+        const data = event.data as { sku: string; shard: number };
+        const shard = shardOf(data.sku, config.cluster.shardCount);
+        if (data.shard !== partition || shard !== partition) {
+          throw new PoisonEventError(
+            `SKU ${data.sku} belongs to shard ${shard} but the event says ${data.shard} and arrived on partition ${partition}`,
+          );
+        }
+      },
+    },
+    { topic: TOPICS.catalog, types: [EVENT_TYPES.warehouseChanged], database: () => map.databaseFor(0) },
+  ];
+}

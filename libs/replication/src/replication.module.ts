@@ -1,0 +1,36 @@
+import { Global, Module } from '@nestjs/common';
+import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
+import { EventAppliers } from './event-appliers.js';
+import { HeartbeatService } from './heartbeat.service.js';
+import { messageBusProvider } from './message-bus.provider.js';
+import { OutboxRelay } from './outbox-relay.service.js';
+import { OutboxRepository } from './outbox.repository.js';
+import { PublishedOffsets } from './published-offsets.js';
+import { ReplicaRebuilder } from './replica-rebuilder.service.js';
+import { ReplicationStatus } from './replication-status.service.js';
+import { Replicator } from './replicator.service.js';
+import { TopicsReady } from './topics-ready.service.js';
+
+/**
+ * Replication through Kafka: the outbox and its relay, the replicator that applies other
+ * regions' events, the rebuild from the state topic, heartbeats and lag. Global: stock and
+ * catalog write to the outbox and register their event appliers.
+ */
+@Global()
+@Module({
+  providers: [
+    messageBusProvider,
+    OutboxRepository,
+    ConsumerPositionsRepository,
+    EventAppliers,
+    PublishedOffsets,
+    TopicsReady,
+    OutboxRelay,
+    ReplicaRebuilder,
+    Replicator,
+    ReplicationStatus,
+    HeartbeatService,
+  ],
+  exports: [OutboxRepository, EventAppliers, ReplicationStatus, OutboxRelay, Replicator],
+})
+export class ReplicationModule {}

@@ -1,0 +1,160 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
+import { parseEvent, PoisonEventError } from '@stockmesh/contracts';
+import {
+  MessageBus,
+  type BatchConsumer,
+  type MessageBatch,
+  type OutgoingMessage,
+  type Publisher,
+  type TopicPartitionOffset,
+} from '@stockmesh/messaging';
+import { ShardDatabases } from '@stockmesh/persistence';
+import { Backoff } from './backoff.js';
+import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
+import { deadLetter } from './dead-letters.js';
+import { EventAppliers } from './event-appliers.js';
+import { ReplicaRebuilder } from './replica-rebuilder.service.js';
+import { replicatedTopics, type ReplicatedTopic } from './replicated-topics.js';
+import { TopicsReady } from './topics-ready.service.js';
+
+/**
+ * Applies the other regions' events to this region's replicas. Each batch (one partition) is
+ * applied in one transaction on the database hosting that partition's shard, together with the
+ * partition's next offset, so a crash at any point neither loses nor double-applies an event:
+ * after a restart the consumer resumes at the stored position, and records before it are
+ * skipped. Kafka's committed offsets only speed up the restart; the database is the truth.
+ *
+ * A record that cannot be parsed or applied goes to the dead-letter topic (before the position
+ * moves past it) and the partition keeps moving. The region's own events are skipped.
+ */
+@Injectable()
+export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(Replicator.name);
+  private readonly abort = new AbortController();
+  private readonly topics: ReplicatedTopic[];
+  private consumer?: BatchConsumer;
+  private deadLetters?: Promise<Publisher>;
+  private running?: Promise<void>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly databases: ShardDatabases,
+    private readonly positions: ConsumerPositionsRepository,
+    private readonly appliers: EventAppliers,
+    private readonly bus: MessageBus,
+    private readonly rebuilder: ReplicaRebuilder,
+    private readonly topicsReady: TopicsReady,
+  ) {
+    this.topics = replicatedTopics(config);
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.replication.enabled) return;
+    this.running = this.run();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.abort.abort();
+    await this.running?.catch(() => undefined);
+    await this.consumer?.stop().catch(() => undefined);
+    const publisher = await this.deadLetters?.catch(() => undefined);
+    await publisher?.close().catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    await this.topicsReady.ready(signal);
+    const backoff = new Backoff(500, 5_000);
+    while (!signal.aborted) {
+      try {
+        await this.rebuilder.rebuildMissing(signal);
+        if (signal.aborted) return;
+        this.consumer = this.bus.consumer({
+          groupId: `stockmesh.replica.${this.config.region.id}`,
+          topics: this.topics.map((t) => t.topic),
+          fromBeginning: true,
+          maxWaitMs: this.config.kafka.maxWaitMs,
+          positionsFor: (assigned) => this.storedPositions(assigned),
+        });
+        await this.consumer.start((batch) => this.apply(batch));
+        this.logger.log('applying the other regions’ events');
+        return;
+      } catch (error) {
+        this.logger.warn({ msg: 'could not start replication; retrying', err: (error as Error).message });
+        await this.consumer?.stop().catch(() => undefined);
+        await backoff.wait(signal);
+      }
+    }
+  }
+
+  /** Where each assigned partition resumes: the position stored with the applied rows. */
+  private async storedPositions(assigned: readonly { topic: string; partition: number }[]): Promise<TopicPartitionOffset[]> {
+    const result: TopicPartitionOffset[] = [];
+    for (const { topic, partition } of assigned) {
+      const route = this.route(topic);
+      const stored = await this.databases.read(route.database(partition), (tx) => this.positions.all(tx, topic));
+      const offset = stored.get(partition);
+      // No position: read from the start of what Kafka keeps (the catalog is compacted, so that
+      // is every warehouse; stock partitions get a position from the rebuild first).
+      result.push({ topic, partition, offset: (offset ?? 0n).toString() });
+    }
+    return result;
+  }
+
+  /** Applies one partition batch; returns the offset to continue from. */
+  async apply(batch: MessageBatch): Promise<TopicPartitionOffset> {
+    const route = this.route(batch.topic);
+    const { topic, partition } = batch;
+    return this.databases.inDatabase(route.database(partition), async (tx) => {
+      const stored = await this.positions.lock(tx, topic, partition);
+      const expected = stored ?? BigInt(batch.messages[0].offset);
+      const fresh = batch.messages.filter((m) => BigInt(m.offset) >= expected);
+      if (fresh.length === 0) return { topic, partition, offset: expected.toString() };
+      if (BigInt(fresh[0].offset) > expected) {
+        // Records between the stored position and this batch were not applied: read them first.
+        this.logger.warn({
+          msg: 'gap before batch; seeking back to the stored position',
+          topic,
+          partition,
+          expected: expected.toString(),
+          got: fresh[0].offset,
+        });
+        return { topic, partition, offset: expected.toString() };
+      }
+      const poison: OutgoingMessage[] = [];
+      for (const message of fresh) {
+        try {
+          const event = parseEvent(message, route.types);
+          if (event.source === this.config.region.id) continue;
+          route.check?.(event, partition);
+          await this.appliers.apply(tx, event);
+        } catch (error) {
+          if (!(error instanceof PoisonEventError)) throw error;
+          this.logger.warn({ msg: 'dead-lettering a record', topic, partition, offset: message.offset, reason: error.reason });
+          poison.push(deadLetter(message, error.reason, `stockmesh.replica.${this.config.region.id}`));
+        }
+      }
+      // Published before the position commits: a crash in between dead-letters it twice, never not at all.
+      if (poison.length > 0) await (await this.deadLetterPublisher()).publish(poison);
+      const next = BigInt(fresh[fresh.length - 1].offset) + 1n;
+      await this.positions.save(tx, topic, partition, next);
+      return { topic, partition, offset: next.toString() };
+    });
+  }
+
+  private route(topic: string): ReplicatedTopic {
+    const route = this.topics.find((t) => t.topic === topic);
+    if (!route) throw new Error(`topic ${topic} is not replicated here`);
+    return route;
+  }
+
+  private deadLetterPublisher(): Promise<Publisher> {
+    this.deadLetters ??= this.bus.publisher();
+    const current = this.deadLetters;
+    current.catch(() => {
+      if (this.deadLetters === current) this.deadLetters = undefined;
+    });
+    return current;
+  }
+}

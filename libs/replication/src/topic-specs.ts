@@ -1,0 +1,33 @@
+import type { AppConfig } from '@stockmesh/config';
+import { TOPICS } from '@stockmesh/contracts';
+import type { TopicSpec } from '@stockmesh/messaging';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The topics stockmesh creates, with explicit partition counts and configs. The stock and
+ * stock-state topics have one partition per logical shard: shard k is partition k.
+ */
+export function topicSpecs(config: AppConfig): TopicSpec[] {
+  const replicationFactor = config.kafka.replicationFactor;
+  const minInsync = String(Math.min(2, replicationFactor));
+  const shards = config.cluster.shardCount;
+  const compacted = {
+    'cleanup.policy': 'compact',
+    'min.cleanable.dirty.ratio': '0.1',
+    'segment.ms': String(60 * 60 * 1000),
+    'min.insync.replicas': minInsync,
+  };
+  return [
+    {
+      topic: TOPICS.stock,
+      partitions: shards,
+      replicationFactor,
+      config: { 'retention.ms': String(7 * DAY_MS), 'min.insync.replicas': minInsync },
+    },
+    { topic: TOPICS.stockState, partitions: shards, replicationFactor, config: compacted },
+    { topic: TOPICS.catalog, partitions: 1, replicationFactor, config: compacted },
+    { topic: TOPICS.heartbeat, partitions: 1, replicationFactor, config: { 'retention.ms': String(60 * 60 * 1000) } },
+    { topic: TOPICS.deadLetter, partitions: 1, replicationFactor, config: { 'retention.ms': String(30 * DAY_MS) } },
+  ];
+}
