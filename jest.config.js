@@ -8,10 +8,7 @@ const tsconfig = JSON.parse(readFileSync(new URL('./tsconfig.json', import.meta.
 /** `@stockmesh/<lib>` aliases from tsconfig, plus ESM `.js` specifiers mapped back to `.ts` sources. */
 const moduleNameMapper = {
   ...Object.fromEntries(
-    Object.entries(tsconfig.compilerOptions.paths).map(([alias, [target]]) => [
-      `^${alias}$`,
-      `<rootDir>/${target.replace(/^\.\//, '')}`,
-    ]),
+    Object.entries(tsconfig.compilerOptions.paths).map(([alias, [target]]) => [`^${alias}$`, `<rootDir>/${target.replace(/^\.\//, '')}`]),
   ),
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };

@@ -1,5 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { clusterFromEnvironment, describeExit, describeProvisioning, endpoint, formatLine, probeHost, pushBounded } from './local-cluster.js';
+import {
+  clusterFromEnvironment,
+  describeExit,
+  describeProvisioning,
+  endpoint,
+  formatLine,
+  probeHost,
+  pushBounded,
+} from './local-cluster.js';
 
 describe('clusterFromEnvironment', () => {
   it('needs no STOCKMESH_REGION and ignores a set one', () => {
@@ -66,6 +74,8 @@ describe('describeProvisioning', () => {
     expect(describeProvisioning(db, { database: 'us-east/0', created: true, migrations: ['InitialSchema1'] })).toBe(
       'us-east/0 (postgres://u:***@db:5432/stockmesh_us_east_0): created, migrations applied: InitialSchema1',
     );
-    expect(describeProvisioning(db, { database: 'us-east/0', created: false, migrations: [] })).toMatch(/: existing, no pending migrations$/);
+    expect(describeProvisioning(db, { database: 'us-east/0', created: false, migrations: [] })).toMatch(
+      /: existing, no pending migrations$/,
+    );
   });
 });

@@ -214,7 +214,8 @@ class RegionProcess {
 
   async start(): Promise<void> {
     const { id, host, port, url } = this.region;
-    if (this.child) throw new LocalClusterError(LocalClusterErrorCode.AlreadyRunning, `region ${id} is already running (pid ${this.child.pid})`);
+    if (this.child)
+      throw new LocalClusterError(LocalClusterErrorCode.AlreadyRunning, `region ${id} is already running (pid ${this.child.pid})`);
     if (await portTaken(host, port)) {
       throw new LocalClusterError(
         LocalClusterErrorCode.PortInUse,
@@ -340,13 +341,19 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const chosen = (options.regions ?? config.regions.map((r) => r.id)).map((id) => {
     const region = config.regions.find((r) => r.id === id);
     if (!region) {
-      throw new LocalClusterError(LocalClusterErrorCode.UnknownRegion, `region ${id} is not in the cluster (${config.regions.map((r) => r.id).join(', ')})`);
+      throw new LocalClusterError(
+        LocalClusterErrorCode.UnknownRegion,
+        `region ${id} is not in the cluster (${config.regions.map((r) => r.id).join(', ')})`,
+      );
     }
     return region;
   });
   const entry = resolve(options.entry ?? REGION_ENTRY);
   if (!existsSync(entry)) {
-    throw new LocalClusterError(LocalClusterErrorCode.EntryMissing, `${entry} does not exist: build the region service first (npm run build)`);
+    throw new LocalClusterError(
+      LocalClusterErrorCode.EntryMissing,
+      `${entry} does not exist: build the region service first (npm run build)`,
+    );
   }
 
   const write = sinkWriter(options.log ?? {}, ['cluster', ...chosen.map((r) => r.id)]);
@@ -375,7 +382,11 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const processes = new Map(chosen.map((region) => [region.id, new RegionProcess(region, settings)]));
   const processOf = (id: string): RegionProcess => {
     const found = processes.get(id);
-    if (!found) throw new LocalClusterError(LocalClusterErrorCode.UnknownRegion, `region ${id} is not managed by this launcher (${[...processes.keys()].join(', ')})`);
+    if (!found)
+      throw new LocalClusterError(
+        LocalClusterErrorCode.UnknownRegion,
+        `region ${id} is not managed by this launcher (${[...processes.keys()].join(', ')})`,
+      );
     return found;
   };
   // A launcher that exits without stop() (an uncaught error, process.exit) must not leave regions behind.

@@ -99,7 +99,5 @@ while (Date.now() < deadline) {
   await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
 }
 
-console.error(
-  `wait-ready: ${brokers.join(',')} not ready after ${opt.timeoutMs} ms (${attempts} attempt(s)); last error: ${lastError}`,
-);
+console.error(`wait-ready: ${brokers.join(',')} not ready after ${opt.timeoutMs} ms (${attempts} attempt(s)); last error: ${lastError}`);
 process.exit(1);

@@ -88,7 +88,13 @@ describe('forwarding to the owning region', () => {
     expect(written.status).toBe(200);
     expect(written.headers['stockmesh-served-by']).toBe(EU);
     expect(written.headers['x-request-id']).toBe(requestId);
-    expect(written.body).toMatchObject({ warehouseId: 'fra-1', region: EU, onHand: 40, servedBy: EU, movement: { requestId, actor: 'e2e' } });
+    expect(written.body).toMatchObject({
+      warehouseId: 'fra-1',
+      region: EU,
+      onHand: 40,
+      servedBy: EU,
+      movement: { requestId, actor: 'e2e' },
+    });
 
     const read = await call(region(AP), 'GET', '/v1/warehouses/fra-1/stock/SKU-FWD');
     expect(read.body).toMatchObject({ onHand: 40, version: 1, servedBy: EU });
@@ -104,7 +110,10 @@ describe('forwarding to the owning region', () => {
   it('replays an idempotent write sent twice through another region', async () => {
     const key = randomUUID();
     const send = () =>
-      call(region(AP), 'POST', '/v1/warehouses/fra-1/stock/SKU-FWD/adjustments', { body: { delta: 5, reason: 'received' }, headers: { 'idempotency-key': key } });
+      call(region(AP), 'POST', '/v1/warehouses/fra-1/stock/SKU-FWD/adjustments', {
+        body: { delta: 5, reason: 'received' },
+        headers: { 'idempotency-key': key },
+      });
     const first = await send();
     const second = await send();
     expect(first.status).toBe(201);
@@ -115,7 +124,9 @@ describe('forwarding to the owning region', () => {
   });
 
   it("answers bad input with the owner's problem details, or locally when it cannot be routed", async () => {
-    const invalid = await call(region(US), 'POST', '/v1/warehouses/fra-1/stock/SKU-FWD/adjustments', { body: { delta: 1.5, reason: 'received' } });
+    const invalid = await call(region(US), 'POST', '/v1/warehouses/fra-1/stock/SKU-FWD/adjustments', {
+      body: { delta: 1.5, reason: 'received' },
+    });
     expect(invalid.status).toBe(400);
     expect(invalid.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(invalid.headers['stockmesh-served-by']).toBe(EU);
@@ -128,7 +139,9 @@ describe('forwarding to the owning region', () => {
     expect(malformed.status).toBe(400);
     expect(malformed.body).toMatchObject({ code: 'malformed-json' });
 
-    const oversell = await call(region(US), 'POST', '/v1/warehouses/fra-1/stock/SKU-FWD/adjustments', { body: { delta: -1000, reason: 'lost' } });
+    const oversell = await call(region(US), 'POST', '/v1/warehouses/fra-1/stock/SKU-FWD/adjustments', {
+      body: { delta: -1000, reason: 'lost' },
+    });
     expect(oversell.status).toBe(409);
     expect(oversell.body).toMatchObject({ code: 'insufficient-stock', onHand: 45 });
 
@@ -138,7 +151,9 @@ describe('forwarding to the owning region', () => {
   });
 
   it('never forwards a forwarded request again (421)', async () => {
-    const misdirected = await call(region(AP), 'GET', '/v1/warehouses/fra-1/stock/SKU-FWD', { headers: { 'stockmesh-forwarded-from': US } });
+    const misdirected = await call(region(AP), 'GET', '/v1/warehouses/fra-1/stock/SKU-FWD', {
+      headers: { 'stockmesh-forwarded-from': US },
+    });
     expect(misdirected.status).toBe(421);
     expect(misdirected.body).toMatchObject({ code: 'misdirected-request', owner: EU });
   });
@@ -160,7 +175,9 @@ describe('forwarding to the owning region', () => {
     const down = await call(region(US), 'GET', '/v1/warehouses/fra-1/stock/SKU-FWD');
     expect(down.status).toBe(503);
     expect(down.body).toMatchObject({ code: 'region-unavailable', region: EU });
-    const refused = await call(region(US), 'POST', '/v1/warehouses/fra-1/stock/SKU-FWD/adjustments', { body: { delta: 1, reason: 'received' } });
+    const refused = await call(region(US), 'POST', '/v1/warehouses/fra-1/stock/SKU-FWD/adjustments', {
+      body: { delta: 1, reason: 'received' },
+    });
     expect(refused.status).toBe(503);
 
     await t.cluster.startRegion(EU);

@@ -11,7 +11,9 @@ const api = <T = Record<string, unknown>>(...args: Parameters<typeof call> exten
 
 beforeAll(async () => {
   region = await startTestRegion('stockapi');
-  const registered = await api('PUT', `/v1/warehouses/${W}`, { body: { region: 'us-east', name: 'New York 1', latitude: 40.7, longitude: -74 } });
+  const registered = await api('PUT', `/v1/warehouses/${W}`, {
+    body: { region: 'us-east', name: 'New York 1', latitude: 40.7, longitude: -74 },
+  });
   expect(registered.status).toBe(201);
 }, 60_000);
 
@@ -21,7 +23,9 @@ afterAll(async () => {
 
 describe('warehouses', () => {
   it('registers once (201), then updates (200) and lists', async () => {
-    const again = await api('PUT', `/v1/warehouses/${W}`, { body: { region: 'us-east', name: 'New York One', latitude: 40.7, longitude: -74 } });
+    const again = await api('PUT', `/v1/warehouses/${W}`, {
+      body: { region: 'us-east', name: 'New York One', latitude: 40.7, longitude: -74 },
+    });
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ id: W, region: 'us-east', name: 'New York One', version: 2 });
     const list = await api<{ items: { id: string }[] }>('GET', '/v1/warehouses');
@@ -42,12 +46,25 @@ describe('stock writes', () => {
   it('sets a count, adjusts it, and records every change in the ledger', async () => {
     const set = await api('PUT', stockUrl('SKU-A'), { body: { onHand: 100 }, headers: { 'x-actor': 'wms-7' } });
     expect(set.status).toBe(200);
-    expect(set.body).toMatchObject({ warehouseId: W, sku: 'SKU-A', region: 'us-east', onHand: 100, reserved: 0, available: 100, version: 1, servedBy: 'us-east' });
+    expect(set.body).toMatchObject({
+      warehouseId: W,
+      sku: 'SKU-A',
+      region: 'us-east',
+      onHand: 100,
+      reserved: 0,
+      available: 100,
+      version: 1,
+      servedBy: 'us-east',
+    });
     expect(set.headers['stockmesh-served-by']).toBe('us-east');
 
     const received = await api('POST', `${stockUrl('SKU-A')}/adjustments`, { body: { delta: 20, reason: 'received' } });
     expect(received.status).toBe(201);
-    expect(received.body).toMatchObject({ onHand: 120, version: 2, movement: { kind: 'adjustment', delta: 20, reason: 'received', onHandAfter: 120 } });
+    expect(received.body).toMatchObject({
+      onHand: 120,
+      version: 2,
+      movement: { kind: 'adjustment', delta: 20, reason: 'received', onHandAfter: 120 },
+    });
 
     const counted = await api('PUT', stockUrl('SKU-A'), { body: { onHand: 90 } });
     expect(counted.body).toMatchObject({ onHand: 90, version: 3, movement: { kind: 'set', delta: -30, reason: 'cycle-count' } });
@@ -67,7 +84,10 @@ describe('stock writes', () => {
 
     const page = await api<{ items: { version: number }[]; nextBefore: string }>('GET', `${stockUrl('SKU-A')}/movements?limit=2`);
     expect(page.body.items.map((m) => m.version)).toEqual([3, 2]);
-    const rest = await api<{ items: { version: number }[] }>('GET', `${stockUrl('SKU-A')}/movements?limit=2&before=${page.body.nextBefore}`);
+    const rest = await api<{ items: { version: number }[] }>(
+      'GET',
+      `${stockUrl('SKU-A')}/movements?limit=2&before=${page.body.nextBefore}`,
+    );
     expect(rest.body.items.map((m) => m.version)).toEqual([1]);
   });
 
@@ -114,7 +134,10 @@ describe('stock writes', () => {
 describe('idempotency', () => {
   it('replays the first answer for the same key and body, and changes nothing', async () => {
     const key = randomUUID();
-    const first = await api('POST', `${stockUrl('SKU-I')}/adjustments`, { body: { delta: 7, reason: 'received' }, headers: { 'idempotency-key': key } });
+    const first = await api('POST', `${stockUrl('SKU-I')}/adjustments`, {
+      body: { delta: 7, reason: 'received' },
+      headers: { 'idempotency-key': key },
+    });
     const second = await api('POST', `${stockUrl('SKU-I')}/adjustments`, {
       body: { reason: 'received', delta: 7 },
       headers: { 'idempotency-key': key },
@@ -130,7 +153,10 @@ describe('idempotency', () => {
   it('refuses the same key with another body (422) and keeps the first change only', async () => {
     const key = randomUUID();
     await api('POST', `${stockUrl('SKU-J')}/adjustments`, { body: { delta: 2, reason: 'received' }, headers: { 'idempotency-key': key } });
-    const other = await api('POST', `${stockUrl('SKU-J')}/adjustments`, { body: { delta: 3, reason: 'received' }, headers: { 'idempotency-key': key } });
+    const other = await api('POST', `${stockUrl('SKU-J')}/adjustments`, {
+      body: { delta: 3, reason: 'received' },
+      headers: { 'idempotency-key': key },
+    });
     expect(other.status).toBe(422);
     expect(other.body).toMatchObject({ code: 'idempotency-key-reused' });
     expect((await api('GET', stockUrl('SKU-J'))).body).toMatchObject({ onHand: 2 });
@@ -151,9 +177,15 @@ describe('idempotency', () => {
 
   it('stores nothing for a refused request, so the key can be retried', async () => {
     const key = randomUUID();
-    const refused = await api('POST', `${stockUrl('SKU-L')}/adjustments`, { body: { delta: -1, reason: 'lost' }, headers: { 'idempotency-key': key } });
+    const refused = await api('POST', `${stockUrl('SKU-L')}/adjustments`, {
+      body: { delta: -1, reason: 'lost' },
+      headers: { 'idempotency-key': key },
+    });
     expect(refused.status).toBe(409);
-    const invalidKey = await api('POST', `${stockUrl('SKU-L')}/adjustments`, { body: { delta: 1, reason: 'received' }, headers: { 'idempotency-key': 'has space' } });
+    const invalidKey = await api('POST', `${stockUrl('SKU-L')}/adjustments`, {
+      body: { delta: 1, reason: 'received' },
+      headers: { 'idempotency-key': 'has space' },
+    });
     expect(invalidKey.status).toBe(400);
     expect(invalidKey.body).toMatchObject({ code: 'idempotency-key-invalid' });
   });
@@ -163,14 +195,19 @@ describe('concurrency', () => {
   it('never loses an update under many parallel adjustments of one row', async () => {
     await api('PUT', stockUrl('SKU-HOT'), { body: { onHand: 1000 } });
     const deltas = Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? -2 : 3));
-    const answers = await Promise.all(deltas.map((delta) => api('POST', `${stockUrl('SKU-HOT')}/adjustments`, { body: { delta, reason: 'correction' } })));
+    const answers = await Promise.all(
+      deltas.map((delta) => api('POST', `${stockUrl('SKU-HOT')}/adjustments`, { body: { delta, reason: 'correction' } })),
+    );
     expect(answers.every((a) => a.status === 201)).toBe(true);
     const expected = 1000 + deltas.reduce((a, b) => a + b, 0);
     const row = await api('GET', stockUrl('SKU-HOT'));
     expect(row.body).toMatchObject({ onHand: expected, version: 201 });
     // Every version from 1 to 201 appears exactly once in the ledger, and each entry's onHandAfter
     // is the previous entry's plus its delta: the row was changed one writer at a time.
-    const ledger = await api<{ items: { version: number; delta: number; onHandAfter: number }[] }>('GET', `${stockUrl('SKU-HOT')}/movements?limit=500`);
+    const ledger = await api<{ items: { version: number; delta: number; onHandAfter: number }[] }>(
+      'GET',
+      `${stockUrl('SKU-HOT')}/movements?limit=500`,
+    );
     const entries = [...ledger.body.items].reverse();
     expect(entries.map((m) => m.version)).toEqual(Array.from({ length: 201 }, (_, i) => i + 1));
     for (let i = 1; i < entries.length; i++) expect(entries[i].onHandAfter).toBe(entries[i - 1].onHandAfter + entries[i].delta);
@@ -178,7 +215,9 @@ describe('concurrency', () => {
 
   it('never goes below zero when parallel removals race for the last units', async () => {
     await api('PUT', stockUrl('SKU-LAST'), { body: { onHand: 10 } });
-    const answers = await Promise.all(Array.from({ length: 30 }, () => api('POST', `${stockUrl('SKU-LAST')}/adjustments`, { body: { delta: -1, reason: 'damaged' } })));
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => api('POST', `${stockUrl('SKU-LAST')}/adjustments`, { body: { delta: -1, reason: 'damaged' } })),
+    );
     expect(answers.filter((a) => a.status === 201)).toHaveLength(10);
     expect(answers.filter((a) => a.status === 409)).toHaveLength(20);
     expect((await api('GET', stockUrl('SKU-LAST'))).body).toMatchObject({ onHand: 0, available: 0 });

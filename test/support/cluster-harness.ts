@@ -9,6 +9,8 @@ export interface TestCluster {
   readonly cluster: LocalCluster;
   /** Where the regions' JSON log lines go. */
   readonly logFile: string;
+  /** Prepended to this cluster's topic names. */
+  readonly topicPrefix: string;
   url(regionId: string): string;
   /** Stops every region and drops every database of the cluster. */
   close(): Promise<void>;
@@ -23,12 +25,21 @@ export async function startTestCluster(suite: string, env: Record<string, string
   // A port range per suite run, away from `npm start`'s 3001-3003.
   const basePort = 4100 + Math.floor(Math.random() * 800) * 4;
   const cluster = await startLocalCluster({
-    env: { STOCKMESH_DB_PREFIX: prefix, STOCKMESH_BASE_PORT: String(basePort), DATABASE_URL: testDatabaseUrl(), LOG_LEVEL: 'info', ...env },
+    // Topics of its own, so no other run's events reach this cluster.
+    env: {
+      KAFKA_TOPIC_PREFIX: `${prefix.replace(/_/g, '-')}.`,
+      STOCKMESH_DB_PREFIX: prefix,
+      STOCKMESH_BASE_PORT: String(basePort),
+      DATABASE_URL: testDatabaseUrl(),
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     log: { format: 'json', stream },
   });
   return {
     cluster,
     logFile,
+    topicPrefix: `${prefix.replace(/_/g, '-')}.`,
     url(regionId: string): string {
       const region = cluster.regions.find((r) => r.id === regionId);
       if (!region) throw new RangeError(`no region ${regionId}`);

@@ -20,6 +20,8 @@ export async function startTestRegion(suite: string, env: Record<string, string>
     STOCKMESH_DB_PREFIX: throwawayPrefix(suite),
     DATABASE_URL: testDatabaseUrl(),
     LOG_LEVEL: 'warn',
+    // One region alone: events stay in its outbox (suites that need Kafka turn this on).
+    STOCKMESH_REPLICATION: 'false',
     ...env,
   });
   const databases = config.region.databases;

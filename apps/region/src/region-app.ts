@@ -3,7 +3,14 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { AppConfig } from '@stockmesh/config';
-import { applyHttpConventions, createLogger, createValidationPipe, NestPinoLogger, ProblemDetailsFilter, requestIdOf } from '@stockmesh/http';
+import {
+  applyHttpConventions,
+  createLogger,
+  createValidationPipe,
+  NestPinoLogger,
+  ProblemDetailsFilter,
+  requestIdOf,
+} from '@stockmesh/http';
 import { RegionModule } from './region.module.js';
 
 export interface RegionAppOptions {

@@ -3,7 +3,9 @@ import { TerminusModule } from '@nestjs/terminus';
 import { CatalogModule } from '@stockmesh/catalog';
 import { ConfigModule, type AppConfig } from '@stockmesh/config';
 import { PersistenceModule } from '@stockmesh/persistence';
+import { ReplicationModule } from '@stockmesh/replication';
 import { StockModule } from '@stockmesh/stock';
+import { ClusterHttpController } from './cluster/cluster.http.controller.js';
 import { HealthHttpController } from './health/health.http.controller.js';
 
 /** One region of stockmesh. */
@@ -12,14 +14,8 @@ export class RegionModule {
   static forConfig(config: AppConfig): DynamicModule {
     return {
       module: RegionModule,
-      imports: [
-        ConfigModule.forRoot(config),
-        TerminusModule,
-        PersistenceModule,
-        CatalogModule,
-        StockModule,
-      ],
-      controllers: [HealthHttpController],
+      imports: [ConfigModule.forRoot(config), TerminusModule, PersistenceModule, ReplicationModule, CatalogModule, StockModule],
+      controllers: [HealthHttpController, ClusterHttpController],
     };
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { WarehouseChangedData } from '@stockmesh/contracts';
 import type { SqlTx } from '@stockmesh/persistence';
 import type { WarehouseView } from './warehouse.js';
 
@@ -66,6 +67,24 @@ export class CatalogRepository {
   async regionOf(tx: SqlTx, id: string): Promise<string | undefined> {
     const [row] = await tx.query<{ region: string }>(`SELECT region FROM warehouses WHERE id = $1`, [id]);
     return row?.region;
+  }
+
+  /**
+   * Stores another region's warehouse unless this catalog has that version or a newer one.
+   * An id already held by a different region is a conflict and changes nothing.
+   */
+  async applyReplica(tx: SqlTx, w: WarehouseChangedData): Promise<'applied' | 'unchanged' | 'conflict'> {
+    const changed = await tx.query(
+      `INSERT INTO warehouses (id, region, name, latitude, longitude, version, created_at, updated_at, applied_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+       ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude,
+         version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, applied_at = now()
+       WHERE warehouses.region = EXCLUDED.region AND warehouses.version < EXCLUDED.version
+       RETURNING 1 AS changed`,
+      [w.id, w.region, w.name, w.latitude, w.longitude, w.version, w.createdAt, w.updatedAt],
+    );
+    if (changed.length === 1) return 'applied';
+    return (await this.regionOf(tx, w.id)) === w.region ? 'unchanged' : 'conflict';
   }
 
   async list(tx: SqlTx): Promise<WarehouseView[]> {

@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { OwnerDirectory } from '@stockmesh/http';
 import { IdempotencyRepository, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
+import { OutboxRepository } from '@stockmesh/replication';
+import { warehouseChangedEntry } from './catalog-events.js';
 import { CatalogErrorCode, CatalogException } from './catalog.exception.js';
 import { CatalogRepository, type WarehouseFields } from './catalog.repository.js';
 import type { WarehouseView } from './warehouse.js';
@@ -18,13 +20,24 @@ export class CatalogService implements OwnerDirectory {
     private readonly databases: ShardDatabases,
     private readonly repository: CatalogRepository,
     private readonly idempotency: IdempotencyRepository,
+    private readonly outbox: OutboxRepository,
   ) {}
 
   /** Registers or updates an own warehouse: 201 when created, 200 when it existed. */
-  async register(fields: WarehouseFields, idempotent?: IdempotentRequest): Promise<IdempotentAnswer<WarehouseView>> {
+  async register(
+    fields: WarehouseFields,
+    requestId: string | null,
+    idempotent?: IdempotentRequest,
+  ): Promise<IdempotentAnswer<WarehouseView>> {
     if (fields.region !== this.config.region.id) {
       throw new CatalogException(CatalogErrorCode.UnknownRegion, `region ${fields.region} is not in this cluster`, {
-        errors: [{ field: 'region', constraint: 'isIn', message: `region must be one of ${this.config.cluster.regions.map((r) => r.id).join(', ')}` }],
+        errors: [
+          {
+            field: 'region',
+            constraint: 'isIn',
+            message: `region must be one of ${this.config.cluster.regions.map((r) => r.id).join(', ')}`,
+          },
+        ],
       });
     }
     return this.databases.inDatabase(this.databases.home(), (tx) =>
@@ -32,7 +45,10 @@ export class CatalogService implements OwnerDirectory {
         const existing = (await this.repository.lock(tx, fields.id)) ?? undefined;
         if (!existing) {
           const created = await this.repository.insert(tx, fields);
-          if (created) return { status: 201, body: created };
+          if (created) {
+            await this.outbox.append(tx, [warehouseChangedEntry(created, requestId)]);
+            return { status: 201, body: created };
+          }
         }
         const current = existing ?? (await this.repository.lock(tx, fields.id));
         if (current && current.region !== fields.region) {
@@ -40,8 +56,12 @@ export class CatalogService implements OwnerDirectory {
             region: current.region,
           });
         }
-        const unchanged = current && current.name === fields.name && current.latitude === fields.latitude && current.longitude === fields.longitude;
-        return { status: 200, body: unchanged ? current : await this.repository.update(tx, fields) };
+        const unchanged =
+          current && current.name === fields.name && current.latitude === fields.latitude && current.longitude === fields.longitude;
+        if (unchanged) return { status: 200, body: current };
+        const updated = await this.repository.update(tx, fields);
+        await this.outbox.append(tx, [warehouseChangedEntry(updated, requestId)]);
+        return { status: 200, body: updated };
       }),
     );
   }

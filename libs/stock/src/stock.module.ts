@@ -1,15 +1,31 @@
 import { Module } from '@nestjs/common';
 import { AdjustStockHttpController } from './adjust-stock/adjust-stock.http.controller.js';
+import { AvailabilityRepository } from './availability.repository.js';
+import { AvailabilityService } from './availability.service.js';
+import { GetAvailabilityHttpController } from './get-availability/get-availability.http.controller.js';
+import { QueryAvailabilityHttpController } from './query-availability/query-availability.http.controller.js';
+import { StockEventApplier } from './stock-event.applier.js';
+import { StockReplicaRepository } from './stock-replica.repository.js';
 import { GetStockHttpController } from './get-stock/get-stock.http.controller.js';
 import { ListMovementsHttpController } from './list-movements/list-movements.http.controller.js';
 import { SetStockHttpController } from './set-stock/set-stock.http.controller.js';
 import { StockRepository } from './stock.repository.js';
 import { StockService } from './stock.service.js';
 
-/** Stock of the region's own warehouses: counts, adjustments, reads and the movement ledger. */
+/**
+ * Stock: the region's own warehouses (counts, adjustments, reads, the movement ledger, their
+ * events) and global availability from its own rows and the replicas of everyone else's.
+ */
 @Module({
-  controllers: [SetStockHttpController, AdjustStockHttpController, GetStockHttpController, ListMovementsHttpController],
-  providers: [StockRepository, StockService],
-  exports: [StockService],
+  controllers: [
+    SetStockHttpController,
+    AdjustStockHttpController,
+    GetStockHttpController,
+    ListMovementsHttpController,
+    QueryAvailabilityHttpController,
+    GetAvailabilityHttpController,
+  ],
+  providers: [StockRepository, StockService, StockReplicaRepository, StockEventApplier, AvailabilityRepository, AvailabilityService],
+  exports: [StockService, AvailabilityService],
 })
 export class StockModule {}

@@ -132,7 +132,20 @@ export class StockRepository {
     const [row] = await tx.query<MovementRow>(
       `INSERT INTO stock_movements (warehouse_id, sku, shard, kind, delta, reason, on_hand_after, reserved_after, version, actor, request_id, idempotency_key)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${MOVEMENT_COLUMNS}`,
-      [m.warehouseId, m.sku, m.shard, m.kind, m.delta, m.reason, m.after.onHand, m.after.reserved, m.after.version, m.actor, m.requestId, m.idempotencyKey],
+      [
+        m.warehouseId,
+        m.sku,
+        m.shard,
+        m.kind,
+        m.delta,
+        m.reason,
+        m.after.onHand,
+        m.after.reserved,
+        m.after.version,
+        m.actor,
+        m.requestId,
+        m.idempotencyKey,
+      ],
     );
     return toMovement(row);
   }

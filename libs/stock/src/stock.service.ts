@@ -2,7 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import type { RequestOrigin } from '@stockmesh/http';
 import { IdempotencyRepository, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
+import { OutboxRepository } from '@stockmesh/replication';
 import { shardOf } from '@stockmesh/sharding';
+import { stockChangedEntry } from './stock-events.js';
 import { applyChange, type StockChange } from './stock-level.js';
 import { StockErrorCode, StockException } from './stock.exception.js';
 import { StockRepository, type StockKey, type StockRecord } from './stock.repository.js';
@@ -11,7 +13,8 @@ import type { MovementPageView, StockChangeView, StockView } from './stock.views
 /**
  * Stock of the warehouses this region owns. Every change is one transaction on the one database
  * hosting the SKU's shard: lock the row, apply the change (or refuse it), write the row, append
- * the ledger entry and record the idempotent answer; all or nothing.
+ * the ledger entry, write the event to the outbox and record the idempotent answer; all or
+ * nothing.
  */
 @Injectable()
 export class StockService {
@@ -20,6 +23,7 @@ export class StockService {
     private readonly databases: ShardDatabases,
     private readonly repository: StockRepository,
     private readonly idempotency: IdempotencyRepository,
+    private readonly outbox: OutboxRepository,
   ) {}
 
   shardOf(sku: string): number {
@@ -27,18 +31,30 @@ export class StockService {
   }
 
   /** Sets the counted on-hand quantity. */
-  setOnHand(key: StockKey, onHand: number, origin: RequestOrigin, idempotent?: IdempotentRequest): Promise<IdempotentAnswer<StockChangeView>> {
+  setOnHand(
+    key: StockKey,
+    onHand: number,
+    origin: RequestOrigin,
+    idempotent?: IdempotentRequest,
+  ): Promise<IdempotentAnswer<StockChangeView>> {
     return this.change(key, { kind: 'set', onHand }, 'cycle-count', 200, origin, idempotent);
   }
 
   /** Adds `delta` (negative removes) to on-hand. */
-  adjust(key: StockKey, delta: number, reason: string, origin: RequestOrigin, idempotent?: IdempotentRequest): Promise<IdempotentAnswer<StockChangeView>> {
+  adjust(
+    key: StockKey,
+    delta: number,
+    reason: string,
+    origin: RequestOrigin,
+    idempotent?: IdempotentRequest,
+  ): Promise<IdempotentAnswer<StockChangeView>> {
     return this.change(key, { kind: 'adjustment', delta }, reason, 201, origin, idempotent);
   }
 
   async get(key: StockKey): Promise<StockView> {
     const record = await this.databases.read(this.databases.databaseFor(this.shardOf(key.sku)), (tx) => this.repository.find(tx, key));
-    if (!record) throw new StockException(StockErrorCode.NotFound, `no stock of ${key.sku} is recorded in warehouse ${key.warehouseId}`, { ...key });
+    if (!record)
+      throw new StockException(StockErrorCode.NotFound, `no stock of ${key.sku} is recorded in warehouse ${key.warehouseId}`, { ...key });
     return this.view(record);
   }
 
@@ -80,6 +96,7 @@ export class StockService {
           requestId: origin.requestId,
           idempotencyKey: idempotent?.key ?? null,
         });
+        await this.outbox.append(tx, [stockChangedEntry(saved, shard, movement, origin.requestId)]);
         return { status, body: { ...this.view(saved), movement } };
       }),
     );

@@ -1,6 +1,6 @@
 import { Body, Controller, Param, Put } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Idempotency, idempotentAnswer, RouteToOwner } from '@stockmesh/http';
+import { Idempotency, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { CatalogService } from '../catalog.service.js';
 import { WarehouseView } from '../warehouse.js';
@@ -21,10 +21,12 @@ export class RegisterWarehouseHttpController {
   async register(
     @Param() params: WarehouseIdParams,
     @Body() body: RegisterWarehouseRequest,
+    @Origin() origin: RequestOrigin,
     @Idempotency() idempotent: IdempotentRequest | undefined,
   ): Promise<Response> {
     const answer = await this.catalog.register(
       { id: params.warehouseId, region: body.region, name: body.name, latitude: body.latitude ?? null, longitude: body.longitude ?? null },
+      origin.requestId,
       idempotent,
     );
     return idempotentAnswer(answer);

@@ -29,4 +29,3 @@ export class RegisterWarehouseRequest {
   @IsLongitude()
   readonly longitude?: number;
 }
-

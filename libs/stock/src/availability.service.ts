@@ -1,0 +1,53 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
+import { ShardDatabases } from '@stockmesh/persistence';
+import { ReplicationStatus } from '@stockmesh/replication';
+import { shardOf } from '@stockmesh/sharding';
+import { AvailabilityRepository } from './availability.repository.js';
+import type { AvailabilityView, WarehouseAvailabilityView } from './availability.views.js';
+
+/**
+ * Global availability from this region's local data alone: its own rows and its replicas of
+ * every other region's, read from the one database hosting the SKU's shard. Never calls
+ * another region; the freshness of each region's numbers is part of the answer.
+ */
+@Injectable()
+export class AvailabilityService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly databases: ShardDatabases,
+    private readonly repository: AvailabilityRepository,
+    private readonly replication: ReplicationStatus,
+  ) {}
+
+  async get(sku: string): Promise<AvailabilityView> {
+    const [item] = await this.query([sku]);
+    return item;
+  }
+
+  /** One answer per SKU, in request order; one query per database that hosts any of them. */
+  async query(skus: readonly string[]): Promise<AvailabilityView[]> {
+    const byDatabase = new Map<string, Set<string>>();
+    for (const sku of skus) {
+      const db = this.databases.databaseFor(shardOf(sku, this.config.cluster.shardCount));
+      byDatabase.set(db.name, (byDatabase.get(db.name) ?? new Set()).add(sku));
+    }
+    const found = new Map<string, WarehouseAvailabilityView[]>();
+    await Promise.all(
+      this.databases
+        .all()
+        .filter((db) => byDatabase.has(db.name))
+        .map(async (db) => {
+          const rows = await this.databases.read(db, (tx) => this.repository.rows(tx, [...(byDatabase.get(db.name) ?? [])]));
+          for (const [sku, list] of rows) found.set(sku, list);
+        }),
+    );
+    const freshness = this.replication.all();
+    return skus.map((sku) => {
+      const warehouses = found.get(sku) ?? [];
+      const onHand = warehouses.reduce((sum, w) => sum + w.onHand, 0);
+      const reserved = warehouses.reduce((sum, w) => sum + w.reserved, 0);
+      return { sku, onHand, reserved, available: onHand - reserved, warehouses, servedBy: this.config.region.id, freshness };
+    });
+  }
+}

@@ -1,0 +1,38 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export class WarehouseAvailabilityView {
+  @ApiProperty() readonly warehouseId!: string;
+  @ApiProperty({ description: 'The owning region.' }) readonly region!: string;
+  @ApiProperty() readonly onHand!: number;
+  @ApiProperty() readonly reserved!: number;
+  @ApiProperty() readonly available!: number;
+  @ApiProperty({ description: 'The row version at its owner.' }) readonly version!: number;
+  @ApiProperty({ format: 'date-time', description: 'When the owner last changed the row.' }) readonly updatedAt!: string;
+  @ApiProperty({ format: 'date-time', description: 'When this region applied it (its own rows: the same as updatedAt).' })
+  readonly appliedAt!: string;
+}
+
+export class RegionFreshnessView {
+  @ApiProperty() readonly region!: string;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time' }) readonly lastHeartbeatAt!: string | null;
+  @ApiProperty({ description: 'No heartbeat recently: its numbers here may be old.' }) readonly stale!: boolean;
+  @ApiProperty({ description: 'Its published events not applied here yet.' }) readonly eventsBehind!: number;
+  @ApiProperty({ description: 'How far behind in time, in milliseconds.' }) readonly lagMs!: number;
+}
+
+/** Global stock of one SKU as this region sees it: its own rows and its replicas. */
+export class AvailabilityView {
+  @ApiProperty() readonly sku!: string;
+  @ApiProperty({ description: 'Totals over every warehouse.' }) readonly onHand!: number;
+  @ApiProperty() readonly reserved!: number;
+  @ApiProperty() readonly available!: number;
+  @ApiProperty({ type: [WarehouseAvailabilityView] }) readonly warehouses!: WarehouseAvailabilityView[];
+  @ApiProperty() readonly servedBy!: string;
+  @ApiProperty({ type: [RegionFreshnessView], description: 'How fresh each other region’s numbers are here.' })
+  readonly freshness!: RegionFreshnessView[];
+}
+
+export class AvailabilityListView {
+  @ApiProperty({ type: [AvailabilityView], description: 'One entry per requested SKU, in request order.' })
+  readonly items!: AvailabilityView[];
+}

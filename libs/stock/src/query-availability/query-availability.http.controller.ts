@@ -1,0 +1,19 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AvailabilityService } from '../availability.service.js';
+import { AvailabilityListView } from '../availability.views.js';
+import { QueryAvailabilityRequest } from './query-availability.request.dto.js';
+
+@ApiTags('availability')
+@Controller('v1/availability/query')
+export class QueryAvailabilityHttpController {
+  constructor(private readonly availability: AvailabilityService) {}
+
+  /** Availability of up to 500 SKUs at once, in request order (a read: nothing changes). */
+  @Post()
+  @HttpCode(200)
+  @ApiOkResponse({ type: AvailabilityListView })
+  async query(@Body() body: QueryAvailabilityRequest): Promise<AvailabilityListView> {
+    return { items: await this.availability.query(body.skus) };
+  }
+}

@@ -1,0 +1,19 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IDENTIFIER_PATTERN } from '@stockmesh/contracts';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, Matches } from 'class-validator';
+
+/** The most SKUs one availability query may ask for. */
+export const MAX_SKUS_PER_QUERY = 500;
+
+export class QueryAvailabilityRequest {
+  @ApiProperty({ type: [String], minItems: 1, maxItems: MAX_SKUS_PER_QUERY, example: ['SKU-1', 'SKU-2'] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_SKUS_PER_QUERY)
+  @ArrayUnique()
+  @Matches(IDENTIFIER_PATTERN, {
+    each: true,
+    message: `each SKU must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+  })
+  readonly skus!: string[];
+}

@@ -1,0 +1,30 @@
+import { call, type Reachable } from './inject.js';
+
+interface WarehouseRow {
+  readonly warehouseId: string;
+  readonly region: string;
+  readonly onHand: number;
+  readonly reserved: number;
+  readonly version: number;
+}
+
+/** Every (warehouse, sku) row a region holds for the SKUs, own and replicated, as `warehouse/sku → state`. */
+export async function globalView(region: Reachable, skus: readonly string[]): Promise<Map<string, string>> {
+  const view = new Map<string, string>();
+  for (let i = 0; i < skus.length; i += 500) {
+    const answer = await call<{ items: { sku: string; warehouses: WarehouseRow[] }[] }>(region, 'POST', '/v1/availability/query', {
+      body: { skus: skus.slice(i, i + 500) },
+    });
+    if (answer.status !== 200) throw new Error(`availability query answered ${answer.status}`);
+    for (const item of answer.body.items) {
+      for (const w of item.warehouses) view.set(`${w.warehouseId}/${item.sku}`, `${w.region}:${w.onHand}:${w.reserved}:v${w.version}`);
+    }
+  }
+  return view;
+}
+
+/** The differences between two views, for failure messages; empty when they are identical. */
+export function viewDiff(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): string[] {
+  const keys = new Set([...a.keys(), ...b.keys()]);
+  return [...keys].filter((k) => a.get(k) !== b.get(k)).map((k) => `${k}: ${a.get(k) ?? '-'} vs ${b.get(k) ?? '-'}`);
+}
