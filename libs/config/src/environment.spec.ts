@@ -54,7 +54,9 @@ describe('loadAppConfig', () => {
   });
 
   it('refuses more databases than shards', () => {
-    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_SHARDS: '2', STOCKMESH_DATABASES_PER_REGION: '3' })).toThrow(ConfigError);
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_SHARDS: '2', STOCKMESH_DATABASES_PER_REGION: '3' })).toThrow(
+      ConfigError,
+    );
     expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_SHARDS: '2', STOCKMESH_DATABASES_PER_REGION: '3' })).toThrow(
       /cannot split 2 shards into 3/,
     );
@@ -71,8 +73,20 @@ describe('cluster files', () => {
   const file = {
     shardCount: 4,
     regions: [
-      { id: 'a', url: 'http://a:3000', host: '0.0.0.0', port: 3000, databases: [{ name: 'a/0', url: 'postgres://db-a/a0', shards: { from: 0, to: 3 } }] },
-      { id: 'b', url: 'http://b:3000', host: '0.0.0.0', port: 3000, databases: [{ name: 'b/0', url: 'postgres://db-b/b0', shards: { from: 0, to: 3 } }] },
+      {
+        id: 'a',
+        url: 'http://a:3000',
+        host: '0.0.0.0',
+        port: 3000,
+        databases: [{ name: 'a/0', url: 'postgres://db-a/a0', shards: { from: 0, to: 3 } }],
+      },
+      {
+        id: 'b',
+        url: 'http://b:3000',
+        host: '0.0.0.0',
+        port: 3000,
+        databases: [{ name: 'b/0', url: 'postgres://db-b/b0', shards: { from: 0, to: 3 } }],
+      },
     ],
   };
 
@@ -88,6 +102,8 @@ describe('cluster files', () => {
     expect(() => loadAppConfig({ STOCKMESH_REGION: 'a', STOCKMESH_CLUSTER_FILE: write('{not json') })).toThrow(/cannot read/);
     expect(() => loadAppConfig({ STOCKMESH_REGION: 'a', STOCKMESH_CLUSTER_FILE: '/nonexistent/cluster.json' })).toThrow(ConfigError);
     const gap = { ...file, shardCount: 8 };
-    expect(() => loadAppConfig({ STOCKMESH_REGION: 'a', STOCKMESH_CLUSTER_FILE: write(JSON.stringify(gap)) })).toThrow(/shard 4 is not mapped/);
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'a', STOCKMESH_CLUSTER_FILE: write(JSON.stringify(gap)) })).toThrow(
+      /shard 4 is not mapped/,
+    );
   });
 });

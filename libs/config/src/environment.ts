@@ -27,7 +27,12 @@ export const REGION_ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const REGION_ID_MAX = 24;
 
 const toList = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter((s) => s.length > 0) : value;
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0)
+    : value;
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
 
@@ -99,7 +104,9 @@ export class EnvironmentDto {
    * Prepended to every topic and consumer group name, so that several clusters (or test runs)
    * can share one Kafka cluster. Empty by default.
    */
-  @Matches(/^([a-z0-9][a-z0-9_-]{0,40}\.)?$/, { message: 'KAFKA_TOPIC_PREFIX must be empty or a lower-case name ending in a dot, e.g. staging.' })
+  @Matches(/^([a-z0-9][a-z0-9_-]{0,40}\.)?$/, {
+    message: 'KAFKA_TOPIC_PREFIX must be empty or a lower-case name ending in a dot, e.g. staging.',
+  })
   readonly KAFKA_TOPIC_PREFIX: string = '';
 
   /** Replication factor of the topics stockmesh creates (1 for a single local broker). */

@@ -1,5 +1,12 @@
 export { HttpRoutingModule } from './http.module.js';
-export { OwnerDirectory, OwnerRoutingInterceptor, RegionForwarder, RouteToOwner, RoutingException, type OwnerLocator } from './owner-routing.js';
+export {
+  OwnerDirectory,
+  OwnerRoutingInterceptor,
+  RegionForwarder,
+  RouteToOwner,
+  RoutingException,
+  type OwnerLocator,
+} from './owner-routing.js';
 export { classify, ProblemDetailsFilter } from './problem-details.filter.js';
 export { Idempotency, idempotentRequestOf, Origin, RequestHeaderException, type RequestOrigin } from './request-context.js';
 export { applyHttpConventions } from './http-conventions.js';

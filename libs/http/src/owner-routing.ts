@@ -22,7 +22,11 @@ export abstract class OwnerDirectory {
 }
 
 export class RoutingException extends CodedException<'warehouse-not-found' | 'misdirected-request' | 'region-unavailable'> {
-  constructor(code: 'warehouse-not-found' | 'misdirected-request' | 'region-unavailable', message: string, extensions: Record<string, unknown> = {}) {
+  constructor(
+    code: 'warehouse-not-found' | 'misdirected-request' | 'region-unavailable',
+    message: string,
+    extensions: Record<string, unknown> = {},
+  ) {
     super(code, message, extensions);
   }
 }
@@ -67,7 +71,9 @@ export class RegionForwarder {
         signal: AbortSignal.timeout(this.config.http.forwardTimeoutMs),
       });
     } catch (error) {
-      throw new RoutingException('region-unavailable', `region ${owner.id} did not answer: ${(error as Error).message}`, { region: owner.id });
+      throw new RoutingException('region-unavailable', `region ${owner.id} did not answer: ${(error as Error).message}`, {
+        region: owner.id,
+      });
     }
     const answer = new Headers();
     for (const name of ['content-type', HEADERS.idempotentReplayed, HEADERS.servedBy]) {
@@ -95,9 +101,13 @@ export class OwnerRoutingInterceptor implements NestInterceptor {
       switchMap((owner) => {
         if (owner.id === this.config.region.id) return next.handle();
         if (request.headers[HEADERS.forwardedFrom] !== undefined) {
-          throw new RoutingException('misdirected-request', `region ${this.config.region.id} does not own this resource; ${owner.id} does`, {
-            owner: owner.id,
-          });
+          throw new RoutingException(
+            'misdirected-request',
+            `region ${this.config.region.id} does not own this resource; ${owner.id} does`,
+            {
+              owner: owner.id,
+            },
+          );
         }
         return from(this.forwarder.forward(request, owner));
       }),
@@ -114,13 +124,22 @@ export class OwnerRoutingInterceptor implements NestInterceptor {
     const warehouseId = (request.params as Record<string, string | undefined>)[locator.warehouseParam] ?? '';
     if (!IDENTIFIER_PATTERN.test(warehouseId)) {
       throw new ValidationProblem([
-        { field: locator.warehouseParam, constraint: 'matches', message: `${locator.warehouseParam} must match ${IDENTIFIER_PATTERN.source}` },
+        {
+          field: locator.warehouseParam,
+          constraint: 'matches',
+          message: `${locator.warehouseParam} must match ${IDENTIFIER_PATTERN.source}`,
+        },
       ]);
     }
     const ownerId = await this.directory.ownerOfWarehouse(warehouseId);
-    if (ownerId === undefined) throw new RoutingException('warehouse-not-found', `warehouse ${warehouseId} is not registered`, { warehouseId });
+    if (ownerId === undefined)
+      throw new RoutingException('warehouse-not-found', `warehouse ${warehouseId} is not registered`, { warehouseId });
     const owner = this.config.cluster.regions.find((r) => r.id === ownerId);
-    if (!owner) throw new RoutingException('region-unavailable', `warehouse ${warehouseId} belongs to region ${ownerId}, which is not in this cluster`);
+    if (!owner)
+      throw new RoutingException(
+        'region-unavailable',
+        `warehouse ${warehouseId} belongs to region ${ownerId}, which is not in this cluster`,
+      );
     return owner;
   }
 }

@@ -88,6 +88,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       requestId: String(request.id),
     };
     if (reply.sent) return;
-    void reply.status(status).header('content-type', 'application/problem+json; charset=utf-8').header(HEADERS.requestId, String(request.id)).send(body);
+    void reply
+      .status(status)
+      .header('content-type', 'application/problem+json; charset=utf-8')
+      .header(HEADERS.requestId, String(request.id))
+      .send(body);
   }
 }

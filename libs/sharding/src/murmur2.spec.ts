@@ -29,7 +29,13 @@ describe('shardOf', () => {
   // kafkajs's DefaultPartitioner is the Java-compatible one: a record keyed by the SKU must land
   // in the partition whose number is the SKU's shard.
   const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: 16 }, (_, partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
+  const partitionMetadata = Array.from({ length: 16 }, (_, partitionId) => ({
+    partitionId,
+    leader: 1,
+    partitionErrorCode: 0,
+    replicas: [1],
+    isr: [1],
+  }));
 
   it('equals the partition Kafka picks for the SKU as key, for every kind of SKU', () => {
     const skus = ['SKU-1', 'sku-000042', 'TSHIRT-RED-XL', 'ÄÖÜ-ümlaut', '日本-1', 'a', 'x'.repeat(64)];

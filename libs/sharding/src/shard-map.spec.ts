@@ -12,7 +12,12 @@ describe('splitShards', () => {
   });
 
   it('gives ranges that differ by at most one and cover every shard once', () => {
-    for (const [count, parts] of [[16, 3], [10, 4], [7, 7], [1, 1]]) {
+    for (const [count, parts] of [
+      [16, 3],
+      [10, 4],
+      [7, 7],
+      [1, 1],
+    ]) {
       const ranges = splitShards(count, parts);
       const sizes = ranges.map((r) => r.to - r.from + 1);
       expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
