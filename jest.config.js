@@ -23,6 +23,8 @@ const base = {
 };
 
 export default {
+  // Suites share two cores with PostgreSQL, Kafka and region processes: generous, not a benchmark.
+  testTimeout: 60_000,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,infra}/**/*.spec.ts'] },
     { ...base, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.spec.ts'] },

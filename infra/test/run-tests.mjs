@@ -76,7 +76,15 @@ async function main() {
     const brokers = process.env.KAFKA_BROKERS || `127.0.0.1:${process.env.KAFKA_PORT || 9092}`;
     const jest = ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', '--runInBand', ...process.argv.slice(2)];
     say(`running jest (STOCKMESH_TEST_RUN_ID=${runId} KAFKA_BROKERS=${brokers}): node ${jest.join(' ')}`);
-    return await run(process.execPath, jest, { ...process.env, KAFKA_BROKERS: brokers, STOCKMESH_TEST_RUN_ID: runId });
+    // STOCKMESH_TEST_LOCAL_KAFKA tells fault suites that the broker is this machine's kafka.sh broker,
+    // which they may stop and start again; an external cluster (KAFKA_BROKERS) is never touched.
+    const local = process.env.KAFKA_BROKERS ? 'false' : 'true';
+    return await run(process.execPath, jest, {
+      ...process.env,
+      KAFKA_BROKERS: brokers,
+      STOCKMESH_TEST_RUN_ID: runId,
+      STOCKMESH_TEST_LOCAL_KAFKA: local,
+    });
   } finally {
     cleaningUp = true;
     if (startedKafka) {

@@ -19,6 +19,7 @@ export const PROBLEM_TYPES = {
   'internal-error': { status: 500, title: 'Internal error' },
   'region-unavailable': { status: 503, title: 'The owning region did not answer' },
   'not-ready': { status: 503, title: 'The region cannot serve requests right now' },
+  busy: { status: 503, title: 'The region is too busy to take the request now; retry it' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_TYPES;

@@ -61,6 +61,9 @@ export function classify(exception: unknown): Classified {
     const malformed = error.name === 'SyntaxError' || /prototype property/.test(String(error.message));
     return { code: malformed ? 'malformed-json' : codeForStatus(status), status, detail: String(error.message), extensions: {} };
   }
+  // pg-pool gives up waiting for a free connection: the region is saturated, not broken.
+  if (error.message === 'timeout exceeded when trying to connect')
+    return { code: 'busy', status: 503, detail: 'no database connection came free in time', extensions: {} };
   return { code: 'internal-error', status: 500, extensions: {} };
 }
 
@@ -77,6 +80,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const { code, status, detail, extensions } = classify(exception);
     if (status >= 500) request.log.error({ err: exception }, 'request failed');
+    if (code === 'busy') void reply.header('retry-after', '1');
     const body: ProblemDetails = {
       ...extensions,
       type: problemType(code),

@@ -23,7 +23,8 @@ export function createDataSource(
     migrationsTransactionMode: 'each',
     poolSize: options.poolSize ?? 10,
     applicationName: options.applicationName ?? `stockmesh ${db.name}`,
-    extra: { connectionTimeoutMillis: 5_000 },
+    // How long a request may wait for a free pooled connection (a hot row queues its writers).
+    extra: { connectionTimeoutMillis: 10_000 },
     logging: false,
   });
 }

@@ -1,0 +1,35 @@
+import { describe, expect, it } from '@jest/globals';
+import { BadRequestException, HttpException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { classify } from './problem-details.filter.js';
+import { ValidationProblem } from './validation.js';
+
+describe('classify', () => {
+  it('keeps the code and extensions of a coded exception', () => {
+    const problem = new ValidationProblem([{ field: 'delta', constraint: 'isInt', message: 'delta must be an integer number' }]);
+    expect(classify(problem)).toMatchObject({ code: 'validation-failed', status: 400, extensions: { errors: [{ field: 'delta' }] } });
+  });
+
+  it("maps Fastify's wrapped request errors by their code", () => {
+    const tooLarge = new HttpException('Request body is too large', 413, {
+      cause: Object.assign(new Error('too large'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE' }),
+    });
+    expect(classify(tooLarge)).toMatchObject({ code: 'payload-too-large', status: 413 });
+    const badJson = new HttpException('bad', 400, { cause: Object.assign(new Error('bad'), { code: 'FST_ERR_CTP_INVALID_JSON_BODY' }) });
+    expect(classify(badJson)).toMatchObject({ code: 'malformed-json', status: 400 });
+    expect(classify(new BadRequestException('Object contains forbidden prototype property'))).toMatchObject({ code: 'malformed-json' });
+  });
+
+  it('maps plain HTTP exceptions by status', () => {
+    expect(classify(new NotFoundException('Cannot GET /x'))).toMatchObject({ code: 'not-found', status: 404 });
+    expect(classify(new ServiceUnavailableException({ status: 'error', details: { databases: { status: 'down' } } }))).toMatchObject({
+      code: 'not-ready',
+      status: 503,
+      extensions: { checks: { status: 'error' } },
+    });
+  });
+
+  it('answers 503 busy when no pooled connection came free, and 500 for anything unknown', () => {
+    expect(classify(new Error('timeout exceeded when trying to connect'))).toMatchObject({ code: 'busy', status: 503 });
+    expect(classify(new TypeError('x is undefined'))).toEqual({ code: 'internal-error', status: 500, extensions: {} });
+  });
+});
