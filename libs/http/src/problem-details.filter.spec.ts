@@ -33,3 +33,16 @@ describe('classify', () => {
     expect(classify(new TypeError('x is undefined'))).toEqual({ code: 'internal-error', status: 500, extensions: {} });
   });
 });
+
+describe('classify, databases down', () => {
+  it('answers 503 not-ready when a database refuses connections or is shutting down', () => {
+    expect(classify(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toMatchObject({
+      code: 'not-ready',
+      status: 503,
+    });
+    expect(classify(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toMatchObject({
+      code: 'not-ready',
+      status: 503,
+    });
+  });
+});

@@ -11,6 +11,9 @@ const FASTIFY_CODES: Readonly<Record<string, ProblemCode>> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation-failed',
 };
 
+/** Connection refused, and PostgreSQL's admin shutdown, cannot-connect-now and connection failures. */
+const DATABASE_DOWN = new Set(['ECONNREFUSED', 'ECONNRESET', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+
 /** A status with no better-known code: the generic code for it. */
 function codeForStatus(status: number): ProblemCode {
   switch (status) {
@@ -61,6 +64,8 @@ export function classify(exception: unknown): Classified {
     const malformed = error.name === 'SyntaxError' || /prototype property/.test(String(error.message));
     return { code: malformed ? 'malformed-json' : codeForStatus(status), status, detail: String(error.message), extensions: {} };
   }
+  // A database of the region is down or restarting: the region cannot serve this request now.
+  if (typeof error.code === 'string' && DATABASE_DOWN.has(error.code)) return { code: 'not-ready', status: 503, extensions: {} };
   // pg-pool gives up waiting for a free connection: the region is saturated, not broken.
   if (error.message === 'timeout exceeded when trying to connect')
     return { code: 'busy', status: 503, detail: 'no database connection came free in time', extensions: {} };

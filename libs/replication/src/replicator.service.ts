@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
-import { parseEvent, PoisonEventError } from '@stockmesh/contracts';
+import { parseEvent, PoisonEventError, TOPICS } from '@stockmesh/contracts';
 import {
   MessageBus,
   type BatchConsumer,
@@ -25,8 +25,10 @@ import { TopicsReady } from './topics-ready.service.js';
  * after a restart the consumer resumes at the stored position, and records before it are
  * skipped. Kafka's committed offsets only speed up the restart; the database is the truth.
  *
- * A record that cannot be parsed or applied goes to the dead-letter topic (before the position
- * moves past it) and the partition keeps moving. The region's own events are skipped.
+ * A record that is not a valid event, or sits on a partition its SKU does not belong to, goes to
+ * the dead-letter topic (before the position moves past it) and the partition keeps moving. Any
+ * other failure (e.g. a database error) rolls the batch back and it is applied again later. The
+ * region's own events are skipped.
  */
 @Injectable()
 export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -36,6 +38,8 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
   private consumer?: BatchConsumer;
   private deadLetters?: Promise<Publisher>;
   private running?: Promise<void>;
+  /** Partitions read from their stored position since they were assigned to this instance. */
+  private readonly positioned = new Set<string>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -92,6 +96,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
   private async storedPositions(assigned: readonly { topic: string; partition: number }[]): Promise<TopicPartitionOffset[]> {
     const result: TopicPartitionOffset[] = [];
     for (const { topic, partition } of assigned) {
+      this.positioned.delete(`${topic}/${partition}`);
       const route = this.route(topic);
       const stored = await this.databases.read(route.database(partition), (tx) => this.positions.all(tx, topic));
       const offset = stored.get(partition);
@@ -111,17 +116,35 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
       const expected = stored ?? BigInt(batch.messages[0].offset);
       const fresh = batch.messages.filter((m) => BigInt(m.offset) >= expected);
       if (fresh.length === 0) return { topic, partition, offset: expected.toString() };
+      const partitionKey = `${topic}/${partition}`;
       if (BigInt(fresh[0].offset) > expected) {
-        // Records between the stored position and this batch were not applied: read them first.
-        this.logger.warn({
-          msg: 'gap before batch; seeking back to the stored position',
-          topic,
-          partition,
-          expected: expected.toString(),
-          got: fresh[0].offset,
-        });
-        return { topic, partition, offset: expected.toString() };
+        if (!this.positioned.has(partitionKey)) {
+          // The first batch after an assignment may come from Kafka's committed offset, ahead of
+          // the stored position: read from the stored position first.
+          this.positioned.add(partitionKey);
+          this.logger.warn({
+            msg: 'batch starts past the stored position; seeking back to it',
+            topic,
+            partition,
+            expected: expected.toString(),
+            got: fresh[0].offset,
+          });
+          return { topic, partition, offset: expected.toString() };
+        }
+        // Reading from the stored position, the log itself has no records in between: normal on a
+        // compacted topic, but on the live stock topic it means retention removed events this
+        // region never applied, and only a rebuild (wiping its replicas) brings them back.
+        if (topic === TOPICS.stock) {
+          this.logger.error({
+            msg: 'events are missing from the live topic (retention); rebuild this region’s replicas',
+            topic,
+            partition,
+            expected: expected.toString(),
+            got: fresh[0].offset,
+          });
+        }
       }
+      this.positioned.add(partitionKey);
       const poison: OutgoingMessage[] = [];
       for (const message of fresh) {
         try {

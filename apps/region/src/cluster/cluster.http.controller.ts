@@ -12,7 +12,12 @@ class ClusterRegionView extends RegionFreshnessView {
 class ClusterView {
   @ApiProperty() readonly region!: string;
   @ApiProperty() readonly shardCount!: number;
-  @ApiProperty({ description: 'Events of this region waiting in its outboxes to be published.' }) readonly outboxPending!: number;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Events of this region waiting in its outboxes to be published; null if a database did not answer.',
+  })
+  readonly outboxPending!: number | null;
   @ApiProperty({ type: [ClusterRegionView] }) readonly regions!: ClusterRegionView[];
 }
 
@@ -33,7 +38,7 @@ export class ClusterHttpController {
     return {
       region: self,
       shardCount: this.config.cluster.shardCount,
-      outboxPending: await this.relay.pending(),
+      outboxPending: await this.relay.pending().catch(() => null),
       regions: this.config.cluster.regions.map((r) =>
         r.id === self
           ? { region: r.id, url: r.url, self: true, lastHeartbeatAt: null, stale: false, eventsBehind: 0, lagMs: 0 }
