@@ -92,7 +92,7 @@ export class EnvironmentDto {
   @IsInt()
   @Min(1)
   @Max(100)
-  readonly STOCKMESH_DB_POOL_SIZE: number = 10;
+  readonly STOCKMESH_DB_POOL_SIZE: number = 5;
 
   @Transform(toList)
   @IsArray()
@@ -176,6 +176,7 @@ class RegionDto {
   @IsString() readonly host!: string;
   @IsInt() @Min(1) @Max(65535) readonly port!: number;
   @IsArray() @ArrayMinSize(1) @ValidateNested({ each: true }) @Type(() => DatabaseDto) readonly databases!: DatabaseDto[];
+  @IsOptional() @IsArray() @ArrayUnique() @Matches(REGION_ID_PATTERN, { each: true }) readonly allocationOrder?: string[];
 }
 
 /** The cluster file (`STOCKMESH_CLUSTER_FILE`): see docs/configuration.md. */
@@ -247,6 +248,10 @@ export function loadCluster(env: EnvironmentDto): ClusterConfig {
   const ids = cluster.regions.map((r) => r.id);
   const dup = ids.find((id, i) => ids.indexOf(id) !== i);
   if (dup) throw new ConfigError([`region ${dup} is listed twice`]);
+  for (const region of cluster.regions) {
+    const unknown = (region.allocationOrder ?? []).filter((id) => !ids.includes(id));
+    if (unknown.length > 0) throw new ConfigError([`region ${region.id}: allocationOrder names unknown regions ${unknown.join(', ')}`]);
+  }
   for (const region of cluster.regions) {
     try {
       shardMapOf(cluster, region.id);

@@ -46,3 +46,12 @@ describe('classify, databases down', () => {
     });
   });
 });
+
+describe('classify, saturation', () => {
+  it('answers 503 busy when PostgreSQL has no connection left', () => {
+    expect(classify(Object.assign(new Error('sorry, too many clients already'), { code: '53300' }))).toMatchObject({
+      code: 'busy',
+      status: 503,
+    });
+  });
+});

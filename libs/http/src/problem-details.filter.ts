@@ -66,8 +66,9 @@ export function classify(exception: unknown): Classified {
   }
   // A database of the region is down or restarting: the region cannot serve this request now.
   if (typeof error.code === 'string' && DATABASE_DOWN.has(error.code)) return { code: 'not-ready', status: 503, extensions: {} };
-  // pg-pool gives up waiting for a free connection: the region is saturated, not broken.
-  if (error.message === 'timeout exceeded when trying to connect')
+  // pg-pool gives up waiting for a free connection, or PostgreSQL has none left for us (53300
+  // too_many_connections): the region is saturated, not broken.
+  if (error.message === 'timeout exceeded when trying to connect' || error.code === '53300')
     return { code: 'busy', status: 503, detail: 'no database connection came free in time', extensions: {} };
   return { code: 'internal-error', status: 500, extensions: {} };
 }
