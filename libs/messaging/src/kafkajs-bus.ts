@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type Consumer, type LogEntry, type Message } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Consumer, type LogEntry, type Message, type PartitionerArgs } from 'kafkajs';
 import type {
   BatchConsumer,
   BatchConsumerOptions,
@@ -76,34 +76,50 @@ export class KafkaJsBus implements MessageBus {
 
   async publisher(): Promise<Publisher> {
     const prefix = this.prefix;
+    // kafkajs answers with each partition's base offset only; the last offset needs the number of
+    // the call's records in each partition, and for keyed records only the partitioner knows it.
+    const placed = new WeakMap<Message, number>();
     // Idempotent: the broker drops a retried batch it already has, so retries cannot duplicate
-    // or reorder records (kafkajs then keeps its own unlimited retry count).
+    // or reorder records. Retries are bounded (the client's 10): callers that retry longer (the
+    // outbox relay) make a new publisher after a failed call, so a new producer id starts clean
+    // sequence numbers instead of reusing those of a batch that may have been written.
     const producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: () => {
+        const partitioner = Partitioners.DefaultPartitioner();
+        return (args: PartitionerArgs): number => {
+          const partition = partitioner(args);
+          placed.set(args.message, partition);
+          return partition;
+        };
+      },
     });
     await producer.connect();
     return {
       async publish(messages: readonly OutgoingMessage[]): Promise<PublishedPosition[]> {
         if (messages.length === 0) return [];
         const byTopic = new Map<string, Message[]>();
-        const counts = new Map<string, number>();
         for (const m of messages) {
           const topic = prefix + m.topic;
           const list = byTopic.get(topic) ?? [];
           list.push({ key: m.key, value: m.value, headers: m.headers ? { ...m.headers } : undefined, partition: m.partition });
           byTopic.set(topic, list);
-          const tp = `${topic}\u0000${m.partition ?? -1}`;
-          counts.set(tp, (counts.get(tp) ?? 0) + 1);
         }
         const metadata = await producer.sendBatch({
           acks: -1,
           topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list })),
         });
+        const counts = new Map<string, number>();
+        for (const [topic, list] of byTopic) {
+          for (const message of list) {
+            const tp = `${topic}\u0000${placed.get(message) ?? message.partition}`;
+            counts.set(tp, (counts.get(tp) ?? 0) + 1);
+          }
+        }
         return metadata.map((md) => {
-          // With explicit partitions the last offset is exact; otherwise it is the batch's first.
+          // Each partition's records went out as one batch, so the last is base + count - 1.
           const count = counts.get(`${md.topicName}\u0000${md.partition}`) ?? 1;
           return {
             topic: md.topicName.slice(prefix.length),
@@ -171,8 +187,20 @@ export class KafkaJsBus implements MessageBus {
   }
 }
 
+/** Pause before a failed batch, or a failed load of stored positions, is tried again. */
+const RETRY_PAUSE_MS = 500;
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 class KafkaJsBatchConsumer implements BatchConsumer {
   private readonly consumer: Consumer;
+  /** This member's partitions since the last rebalance, as given to `positionsFor`. */
+  private assigned: readonly { topic: string; partition: number }[] = [];
+  /**
+   * Settles once the stored positions of the current assignment are loaded and sought to;
+   * rejects when they could not be loaded. No batch reaches the handler before it settles.
+   */
+  private positionsSought: Promise<void> = Promise.resolve();
 
   constructor(
     kafka: Kafka,
@@ -195,15 +223,15 @@ class KafkaJsBatchConsumer implements BatchConsumer {
 
   async start(handler: BatchHandler): Promise<void> {
     const { consumer, options, log } = this;
-    if (options.positionsFor) {
-      const positionsFor = options.positionsFor;
+    const { positionsFor } = options;
+    if (positionsFor) {
+      // kafkajs emits this after every (re)join and before it fetches; the fetch does not wait for
+      // the positions, the handler does (see eachBatch).
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
-        const assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
+        this.assigned = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
           partitions.map((partition) => ({ topic: topic.slice(this.prefix.length), partition })),
         );
-        positionsFor(assigned)
-          .then((positions) => positions.forEach((p) => this.seek(p)))
-          .catch((error: unknown) => log.error({ err: error }, 'could not load consumer positions; stopping the consumer'));
+        this.seekToStoredPositions(positionsFor, 0);
       });
     }
     await consumer.connect();
@@ -212,8 +240,22 @@ class KafkaJsBatchConsumer implements BatchConsumer {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.concurrency,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        const sought = this.positionsSought;
+        try {
+          await sought;
+        } catch (error) {
+          // Kafka's committed offset may be behind the stored position or ahead of it (records
+          // would be skipped): nothing is handled until the stored positions are known.
+          if (positionsFor && this.positionsSought === sought) {
+            log.error({ err: error }, 'could not load consumer positions; trying again');
+            this.seekToStoredPositions(positionsFor, RETRY_PAUSE_MS);
+          }
+          return;
+        }
+        // Fetched before the seek to a stored position: it is fetched again from there.
+        if (isStale()) return;
         const topic = batch.topic.slice(this.prefix.length);
         const messages: IncomingMessage[] = batch.messages.map((m) => ({
           topic,
@@ -230,7 +272,7 @@ class KafkaJsBatchConsumer implements BatchConsumer {
         } catch (error) {
           // The batch is read again after a pause: nothing is skipped, nothing is committed.
           log.warn({ err: error, topic, partition: batch.partition }, 'batch failed; retrying it');
-          await new Promise((resolve) => setTimeout(resolve, 500));
+          await pause(RETRY_PAUSE_MS);
           consumer.seek({ topic: batch.topic, partition: batch.partition, offset: batch.firstOffset() ?? messages[0].offset });
           return;
         }
@@ -238,10 +280,28 @@ class KafkaJsBatchConsumer implements BatchConsumer {
         const nextOffset = next?.offset ?? (BigInt(last) + 1n).toString();
         if (BigInt(nextOffset) === BigInt(last) + 1n) resolveOffset(last);
         else consumer.seek({ topic: batch.topic, partition: batch.partition, offset: nextOffset });
-        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
+        // consumer.commitOffsets retries, but once stop() has begun it returns without committing,
+        // and the handled batch would be handled again after a restart: then commit directly.
+        if (isRunning()) await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
+        else
+          await commitOffsetsIfNecessary({
+            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }],
+          });
         await heartbeat();
       },
     });
+  }
+
+  /** Loads the stored positions of the current assignment (after `delayMs`) and seeks there. */
+  private seekToStoredPositions(positionsFor: NonNullable<BatchConsumerOptions['positionsFor']>, delayMs: number): void {
+    const sought = (async (): Promise<void> => {
+      if (delayMs > 0) await pause(delayMs);
+      for (const position of await positionsFor(this.assigned)) this.seek(position);
+    })();
+    // eachBatch awaits it and handles a rejection; this only keeps Node from ending the process
+    // over a rejection that no batch has looked at yet.
+    sought.catch(() => undefined);
+    this.positionsSought = sought;
   }
 
   seek(position: TopicPartitionOffset): void {

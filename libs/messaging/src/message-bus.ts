@@ -80,7 +80,8 @@ export interface BatchConsumerOptions {
   readonly maxWaitMs?: number;
   /**
    * Called when partitions are assigned to this member, with the positions the consumer should
-   * resume from (e.g. those stored in a database); the consumer seeks there.
+   * resume from (e.g. those stored in a database); the consumer seeks there. No batch reaches the
+   * handler before it resolves; when it rejects, it is called again after a pause.
    */
   readonly positionsFor?: (assigned: readonly { topic: string; partition: number }[]) => Promise<readonly TopicPartitionOffset[]>;
 }
@@ -97,6 +98,7 @@ export interface BatchConsumer {
   start(handler: BatchHandler): Promise<void>;
   /** Moves the read position of an assigned partition. */
   seek(position: TopicPartitionOffset): void;
+  /** Leaves the group once the batch in hand is done, committing it if its handler resolved. */
   stop(): Promise<void>;
 }
 
