@@ -4,6 +4,7 @@ import { CatalogModule } from '@stockmesh/catalog';
 import { ConfigModule, type AppConfig } from '@stockmesh/config';
 import { PersistenceModule } from '@stockmesh/persistence';
 import { ReplicationModule } from '@stockmesh/replication';
+import { ReservationsModule } from '@stockmesh/reservations';
 import { StockModule } from '@stockmesh/stock';
 import { ClusterHttpController } from './cluster/cluster.http.controller.js';
 import { HealthHttpController } from './health/health.http.controller.js';
@@ -14,7 +15,7 @@ export class RegionModule {
   static forConfig(config: AppConfig): DynamicModule {
     return {
       module: RegionModule,
-      imports: [ConfigModule.forRoot(config), TerminusModule, PersistenceModule, ReplicationModule, CatalogModule, StockModule],
+      imports: [ConfigModule.forRoot(config), TerminusModule, PersistenceModule, ReplicationModule, CatalogModule, StockModule, ReservationsModule],
       controllers: [HealthHttpController, ClusterHttpController],
     };
   }

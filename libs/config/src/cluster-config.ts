@@ -11,6 +11,11 @@ export interface RegionConfig {
   readonly port: number;
   /** Its physical databases and the logical shards each hosts. */
   readonly databases: readonly ShardDatabase[];
+  /**
+   * The other regions whose warehouses a reservation made here may draw from, nearest first
+   * (its own warehouses always come first). Default: the other regions in cluster order.
+   */
+  readonly allocationOrder?: readonly string[];
 }
 
 /** The whole cluster: fixed shard count and every region. Identical in every region. */
@@ -70,6 +75,13 @@ export function defaultCluster(s: DefaultClusterSettings): ClusterConfig {
 export function shardMapOf(cluster: ClusterConfig, regionId: string): ShardMap {
   const region = regionOf(cluster, regionId);
   return new ShardMap(cluster.shardCount, region.databases);
+}
+
+/** The regions a reservation made in `regionId` draws from: itself first, then its allocation order. */
+export function allocationOrderOf(cluster: ClusterConfig, regionId: string): string[] {
+  const region = regionOf(cluster, regionId);
+  const others = region.allocationOrder ?? cluster.regions.map((r) => r.id).filter((id) => id !== regionId);
+  return [regionId, ...others.filter((id) => id !== regionId)];
 }
 
 export function regionOf(cluster: ClusterConfig, regionId: string): RegionConfig {

@@ -1,6 +1,7 @@
 export { APP_CONFIG, type AppConfig } from './app-config.js';
 export { Clock, systemClock } from './clock.js';
 export {
+  allocationOrderOf,
   defaultCluster,
   defaultDatabaseName,
   regionOf,

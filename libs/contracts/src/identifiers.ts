@@ -12,3 +12,22 @@ export const MAX_QUANTITY = 1_000_000_000;
 /** Reasons an adjustment may give. */
 export const ADJUSTMENT_REASONS = ['received', 'returned', 'damaged', 'lost', 'found', 'correction', 'cycle-count'] as const;
 export type AdjustmentReason = (typeof ADJUSTMENT_REASONS)[number];
+
+/**
+ * Reservation ids name their coordinating region: `<region>.<uuid>`, e.g.
+ * `eu-west.0f8fad5b-d9cb-469f-a165-70867728950e`; any region forwards calls to that region.
+ */
+export const RESERVATION_ID_PATTERN = /^[a-z][a-z0-9-]{0,23}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Holds are named `<reservationId>.<allocationNo>` by the coordinator. */
+export const HOLD_ID_PATTERN = /^[a-z][a-z0-9-]{0,23}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.\d{1,4}$/;
+
+/** The region coordinating a reservation, from its id. */
+export function coordinatorOf(reservationId: string): string {
+  return reservationId.slice(0, reservationId.indexOf('.'));
+}
+
+/** Most lines one reservation may have. */
+export const MAX_RESERVATION_LINES = 100;
+/** Reservation lifetimes, in seconds. */
+export const RESERVATION_TTL = { min: 1, max: 86_400, default: 900 } as const;

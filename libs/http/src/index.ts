@@ -7,7 +7,7 @@ export {
   RoutingException,
   type OwnerLocator,
 } from './owner-routing.js';
-export { classify, ProblemDetailsFilter } from './problem-details.filter.js';
+export { classify, problemBody, ProblemDetailsFilter } from './problem-details.filter.js';
 export { Idempotency, idempotentRequestOf, Origin, RequestHeaderException, type RequestOrigin } from './request-context.js';
 export { applyHttpConventions } from './http-conventions.js';
 export { createValidationPipe, fieldErrors, ValidationProblem } from './validation.js';

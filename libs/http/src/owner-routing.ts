@@ -10,7 +10,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { APP_CONFIG, type AppConfig, type RegionConfig } from '@stockmesh/config';
-import { CodedException, HEADERS, IDENTIFIER_PATTERN } from '@stockmesh/contracts';
+import { CodedException, coordinatorOf, HEADERS, IDENTIFIER_PATTERN, RESERVATION_ID_PATTERN } from '@stockmesh/contracts';
 import type { FastifyRequest } from 'fastify';
 import { from, switchMap, type Observable } from 'rxjs';
 import { ValidationProblem } from './validation.js';
@@ -21,9 +21,11 @@ export abstract class OwnerDirectory {
   abstract ownerOfWarehouse(warehouseId: string): Promise<string | undefined>;
 }
 
-export class RoutingException extends CodedException<'warehouse-not-found' | 'misdirected-request' | 'region-unavailable'> {
+type RoutingCode = 'warehouse-not-found' | 'reservation-not-found' | 'misdirected-request' | 'region-unavailable';
+
+export class RoutingException extends CodedException<RoutingCode> {
   constructor(
-    code: 'warehouse-not-found' | 'misdirected-request' | 'region-unavailable',
+    code: RoutingCode,
     message: string,
     extensions: Record<string, unknown> = {},
   ) {
@@ -36,7 +38,9 @@ export type OwnerLocator =
   /** The owner of the warehouse named by a path parameter. */
   | { readonly warehouseParam: string }
   /** The region named by a body field (a warehouse registration names its region). */
-  | { readonly regionBodyField: string };
+  | { readonly regionBodyField: string }
+  /** The region coordinating the reservation named by a path parameter (its id starts with it). */
+  | { readonly reservationParam: string };
 
 const OWNER_LOCATOR = Symbol('OWNER_LOCATOR');
 
@@ -120,6 +124,12 @@ export class OwnerRoutingInterceptor implements NestInterceptor {
       // Anything but a known other region is served here, where validation explains what is wrong.
       const named = (request.body as Record<string, unknown> | undefined)?.[locator.regionBodyField];
       return this.config.cluster.regions.find((r) => r.id === named) ?? self;
+    }
+    if ('reservationParam' in locator) {
+      const id = (request.params as Record<string, string | undefined>)[locator.reservationParam] ?? '';
+      const coordinator = RESERVATION_ID_PATTERN.test(id) ? this.config.cluster.regions.find((r) => r.id === coordinatorOf(id)) : undefined;
+      if (!coordinator) throw new RoutingException('reservation-not-found', `no reservation ${id}`, { reservationId: id });
+      return coordinator;
     }
     const warehouseId = (request.params as Record<string, string | undefined>)[locator.warehouseParam] ?? '';
     if (!IDENTIFIER_PATTERN.test(warehouseId)) {

@@ -73,6 +73,11 @@ export function classify(exception: unknown): Classified {
   return { code: 'internal-error', status: 500, extensions: {} };
 }
 
+/** A problem details body for a code, e.g. to store as the answer of a refused idempotent request. */
+export function problemBody(code: ProblemCode, detail: string, extensions: Readonly<Record<string, unknown>> = {}): ProblemDetails {
+  return { ...extensions, type: problemType(code), title: PROBLEM_TYPES[code].title, status: PROBLEM_TYPES[code].status, detail, code };
+}
+
 /**
  * The only place errors become HTTP answers: every error is an RFC 9457 problem details body
  * (`application/problem+json`) with a stable `type` and `code`. Internal errors are logged with

@@ -7,3 +7,5 @@ export { MovementPageView, MovementView, StockChangeView, StockView } from './st
 export { AvailabilityService } from './availability.service.js';
 export { AvailabilityListView, AvailabilityView, RegionFreshnessView, WarehouseAvailabilityView } from './availability.views.js';
 export { MAX_SKUS_PER_QUERY } from './query-availability/query-availability.request.dto.js';
+export { HoldErrorCode, HoldException } from './holds/hold.exception.js';
+export { HoldService, type HoldRequest, type HoldView } from './holds/hold.service.js';

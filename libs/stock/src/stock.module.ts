@@ -3,6 +3,9 @@ import { AdjustStockHttpController } from './adjust-stock/adjust-stock.http.cont
 import { AvailabilityRepository } from './availability.repository.js';
 import { AvailabilityService } from './availability.service.js';
 import { GetAvailabilityHttpController } from './get-availability/get-availability.http.controller.js';
+import { HoldRepository } from './holds/hold.repository.js';
+import { HoldService } from './holds/hold.service.js';
+import { HoldsInternalController } from './holds/holds.internal.controller.js';
 import { QueryAvailabilityHttpController } from './query-availability/query-availability.http.controller.js';
 import { StockEventApplier } from './stock-event.applier.js';
 import { StockReplicaRepository } from './stock-replica.repository.js';
@@ -24,8 +27,18 @@ import { StockService } from './stock.service.js';
     ListMovementsHttpController,
     QueryAvailabilityHttpController,
     GetAvailabilityHttpController,
+    HoldsInternalController,
   ],
-  providers: [StockRepository, StockService, StockReplicaRepository, StockEventApplier, AvailabilityRepository, AvailabilityService],
-  exports: [StockService, AvailabilityService],
+  providers: [
+    StockRepository,
+    StockService,
+    StockReplicaRepository,
+    StockEventApplier,
+    AvailabilityRepository,
+    AvailabilityService,
+    HoldRepository,
+    HoldService,
+  ],
+  exports: [StockService, AvailabilityService, HoldService],
 })
 export class StockModule {}

@@ -3,6 +3,9 @@ import type { SqlTx } from '@stockmesh/persistence';
 import type { StockLevel } from './stock-level.js';
 import type { MovementView } from './stock.views.js';
 
+/** What a ledger entry records: a count, an adjustment, or a step of a reservation's hold. */
+export type MovementKind = 'set' | 'adjustment' | 'hold' | 'commit' | 'release';
+
 /** Identifies a stock row. */
 export interface StockKey {
   readonly warehouseId: string;
@@ -30,7 +33,7 @@ interface MovementRow {
   id: string;
   warehouse_id: string;
   sku: string;
-  kind: 'set' | 'adjustment';
+  kind: MovementKind;
   delta: string;
   reason: string;
   on_hand_after: string;
@@ -44,7 +47,7 @@ interface MovementRow {
 
 export interface NewMovement extends StockKey {
   readonly shard: number;
-  readonly kind: 'set' | 'adjustment';
+  readonly kind: MovementKind;
   readonly delta: number;
   readonly reason: string;
   readonly after: StockLevel;
@@ -116,6 +119,41 @@ export class StockRepository {
       `UPDATE stock SET on_hand = $3, reserved = $4, version = $5, updated_at = now()
        WHERE warehouse_id = $1 AND sku = $2 RETURNING ${STOCK_COLUMNS}`,
       [key.warehouseId, key.sku, level.onHand, level.reserved, level.version],
+    );
+    return toRecord(row);
+  }
+
+  /**
+   * Reserves `quantity` units of the row if that many are available, in one conditional
+   * statement: it cannot take more than `on_hand - reserved`, however many holds race for the
+   * row. `undefined` when there are not enough (or no row).
+   */
+  async reserveIfAvailable(tx: SqlTx, key: StockKey, quantity: number): Promise<StockRecord | undefined> {
+    const [row] = await tx.query<StockRow>(
+      `UPDATE stock SET reserved = reserved + $3, version = version + 1, updated_at = now()
+       WHERE warehouse_id = $1 AND sku = $2 AND on_hand - reserved >= $3
+       RETURNING ${STOCK_COLUMNS}`,
+      [key.warehouseId, key.sku, quantity],
+    );
+    return row && toRecord(row);
+  }
+
+  /** Turns held units into a sale: they leave on-hand and reserved. The CHECKs keep reserved >= 0. */
+  async consumeReserved(tx: SqlTx, key: StockKey, quantity: number): Promise<StockRecord> {
+    const [row] = await tx.query<StockRow>(
+      `UPDATE stock SET on_hand = on_hand - $3, reserved = reserved - $3, version = version + 1, updated_at = now()
+       WHERE warehouse_id = $1 AND sku = $2 RETURNING ${STOCK_COLUMNS}`,
+      [key.warehouseId, key.sku, quantity],
+    );
+    return toRecord(row);
+  }
+
+  /** Gives held units back to available. */
+  async unreserve(tx: SqlTx, key: StockKey, quantity: number): Promise<StockRecord> {
+    const [row] = await tx.query<StockRow>(
+      `UPDATE stock SET reserved = reserved - $3, version = version + 1, updated_at = now()
+       WHERE warehouse_id = $1 AND sku = $2 RETURNING ${STOCK_COLUMNS}`,
+      [key.warehouseId, key.sku, quantity],
     );
     return toRecord(row);
   }

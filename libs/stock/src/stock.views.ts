@@ -20,7 +20,8 @@ export class MovementView {
   @ApiProperty({ description: 'Position in the ledger of this database; use as the `before` cursor.' }) readonly seq!: string;
   @ApiProperty() readonly warehouseId!: string;
   @ApiProperty() readonly sku!: string;
-  @ApiProperty({ enum: ['set', 'adjustment'] }) readonly kind!: 'set' | 'adjustment';
+  @ApiProperty({ enum: ['set', 'adjustment', 'hold', 'commit', 'release'] }) readonly kind!:
+    'set' | 'adjustment' | 'hold' | 'commit' | 'release';
   @ApiProperty({ description: 'Change of on-hand.' }) readonly delta!: number;
   @ApiProperty({ enum: ADJUSTMENT_REASONS }) readonly reason!: string;
   @ApiProperty() readonly onHandAfter!: number;

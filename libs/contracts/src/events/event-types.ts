@@ -30,7 +30,7 @@ const REGION = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** Why a stock row changed: the ledger entry of the owner. */
 export class StockChangeCauseDto {
-  @IsIn(['set', 'adjustment']) readonly kind!: 'set' | 'adjustment';
+  @IsIn(['set', 'adjustment', 'hold', 'commit', 'release']) readonly kind!: 'set' | 'adjustment' | 'hold' | 'commit' | 'release';
   @IsInt() @Min(-MAX_QUANTITY) @Max(MAX_QUANTITY) readonly delta!: number;
   @IsString() @Matches(/^[a-z-]{1,32}$/) readonly reason!: string;
   @IsUUID() readonly movementId!: string;

@@ -1,0 +1,41 @@
+import { describe, expect, it } from '@jest/globals';
+import { candidatesFor, quantityToAsk, type WarehouseStock } from './allocation-policy.js';
+
+const stock: WarehouseStock[] = [
+  { warehouseId: 'fra-1', region: 'eu-west', available: 5 },
+  { warehouseId: 'nyc-2', region: 'us-east', available: 2 },
+  { warehouseId: 'nyc-1', region: 'us-east', available: 9 },
+  { warehouseId: 'bom-1', region: 'ap-south', available: 40 },
+  { warehouseId: 'dub-1', region: 'eu-west', available: 0 },
+];
+const order = ['us-east', 'eu-west', 'ap-south'];
+
+describe('candidatesFor', () => {
+  it('tries the serving region first, then the allocation order, most available first within a region', () => {
+    expect(candidatesFor({ quantity: 1 }, stock, order, true).map((c) => c.warehouseId)).toEqual(['nyc-1', 'nyc-2', 'fra-1', 'bom-1']);
+  });
+
+  it('without splitting, only tries warehouses showing the whole quantity', () => {
+    expect(candidatesFor({ quantity: 6 }, stock, order, false).map((c) => c.warehouseId)).toEqual(['nyc-1', 'bom-1']);
+  });
+
+  it('never draws from a region outside the order, nor from warehouses with nothing available', () => {
+    expect(candidatesFor({ quantity: 1 }, stock, ['eu-west'], true).map((c) => c.warehouseId)).toEqual(['fra-1']);
+  });
+
+  it('tries exactly the named warehouse for a line that names one, even if the view shows too little', () => {
+    expect(candidatesFor({ quantity: 50, warehouseId: 'fra-1' }, stock, order, false)).toEqual([
+      { warehouseId: 'fra-1', region: 'eu-west', available: 5 },
+    ]);
+    expect(candidatesFor({ quantity: 1, warehouseId: 'nowhere' }, stock, order, false)).toEqual([]);
+  });
+});
+
+describe('quantityToAsk', () => {
+  it('asks for the rest, or for what the candidate shows when splitting', () => {
+    const c = { warehouseId: 'x', region: 'r', available: 3 };
+    expect(quantityToAsk(10, c, false)).toBe(10);
+    expect(quantityToAsk(10, c, true)).toBe(3);
+    expect(quantityToAsk(2, c, true)).toBe(2);
+  });
+});

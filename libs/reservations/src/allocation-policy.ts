@@ -1,0 +1,47 @@
+/** What this region believes a warehouse has available for a SKU (its own rows and replicas). */
+export interface WarehouseStock {
+  readonly warehouseId: string;
+  readonly region: string;
+  readonly available: number;
+}
+
+/** One place to try to hold units of a line, in order. */
+export interface Candidate {
+  readonly warehouseId: string;
+  readonly region: string;
+  /** What the global view says is available there; the owner decides for real when holding. */
+  readonly available: number;
+}
+
+/**
+ * The allocation policy, in one place. For a line without a warehouse, the candidates are the
+ * warehouses whose stock of the SKU shows units available, ordered by region — the serving
+ * region first, then the others in the cluster's allocation order (nearest first) — and within a
+ * region by most units available (fewest splits), then by id (a stable order). Regions outside
+ * the order are not drawn from. A line with a warehouse has that one candidate, whatever the
+ * view says (the owner decides).
+ *
+ * Without `allowSplit` a line is held in one warehouse, so only candidates showing the whole
+ * quantity are tried; with it, a line takes what each candidate has until it is complete.
+ */
+export function candidatesFor(
+  line: { readonly quantity: number; readonly warehouseId?: string },
+  stock: readonly WarehouseStock[],
+  regionOrder: readonly string[],
+  allowSplit: boolean,
+): Candidate[] {
+  if (line.warehouseId !== undefined) {
+    const known = stock.find((s) => s.warehouseId === line.warehouseId);
+    return known ? [{ ...known }] : [];
+  }
+  const rank = (region: string): number => regionOrder.indexOf(region);
+  return stock
+    .filter((s) => rank(s.region) >= 0 && s.available > 0 && (allowSplit || s.available >= line.quantity))
+    .sort((a, b) => rank(a.region) - rank(b.region) || b.available - a.available || a.warehouseId.localeCompare(b.warehouseId))
+    .map((s) => ({ warehouseId: s.warehouseId, region: s.region, available: s.available }));
+}
+
+/** How many units to ask a candidate for: all that is left, or what it shows when splitting. */
+export function quantityToAsk(remaining: number, candidate: Candidate, allowSplit: boolean): number {
+  return allowSplit ? Math.min(remaining, Math.max(candidate.available, 0)) : remaining;
+}

@@ -1,0 +1,22 @@
+import { Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { RouteToOwner } from '@stockmesh/http';
+import { ReservationIdParams } from '../reservation-id.params.js';
+import { ReservationView } from '../reservation.views.js';
+import { ReservationsService } from '../reservations.service.js';
+
+@ApiTags('reservations')
+@Controller('v1/reservations/:id/commit')
+export class CommitReservationHttpController {
+  constructor(private readonly reservations: ReservationsService) {}
+
+  /** The order is placed: the held units leave on-hand and reserved. Idempotent. */
+  @Post()
+  @HttpCode(200)
+  @RouteToOwner({ reservationParam: 'id' })
+  @ApiOkResponse({ type: ReservationView })
+  @ApiConflictResponse({ description: 'reservation-conflict: the reservation was released or has expired.' })
+  commit(@Param() params: ReservationIdParams): Promise<ReservationView> {
+    return this.reservations.commit(params.id);
+  }
+}

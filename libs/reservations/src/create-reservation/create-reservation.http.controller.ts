@@ -1,0 +1,40 @@
+import { Body, Controller, Post } from '@nestjs/common';
+import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { RESERVATION_TTL } from '@stockmesh/contracts';
+import { Idempotency, idempotentAnswer } from '@stockmesh/http';
+import type { IdempotentRequest } from '@stockmesh/persistence';
+import { ReservationErrorCode, ReservationException } from '../reservation.exception.js';
+import { ReservationView } from '../reservation.views.js';
+import { ReservationsService } from '../reservations.service.js';
+import { CreateReservationRequest } from './create-reservation.request.dto.js';
+
+@ApiTags('reservations')
+@Controller('v1/reservations')
+export class CreateReservationHttpController {
+  constructor(private readonly reservations: ReservationsService) {}
+
+  /**
+   * Holds every line, or nothing. This region coordinates the reservation: lines without a
+   * warehouse are allocated from its global view, its own warehouses first.
+   */
+  @Post()
+  @ApiHeader({ name: 'Idempotency-Key', required: true })
+  @ApiCreatedResponse({ type: ReservationView })
+  @ApiConflictResponse({
+    description:
+      'insufficient-stock: a line cannot be held; `lines` says, per line, what was asked and what is available. Nothing is held.',
+  })
+  async create(@Body() body: CreateReservationRequest, @Idempotency() idempotent: IdempotentRequest | undefined): Promise<Response> {
+    if (!idempotent) throw new ReservationException(ReservationErrorCode.KeyRequired, 'a reservation needs an Idempotency-Key header');
+    const answer = await this.reservations.create(
+      {
+        lines: body.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, ...(l.warehouseId ? { warehouseId: l.warehouseId } : {}) })),
+        ttlSeconds: body.ttlSeconds ?? RESERVATION_TTL.default,
+        reference: body.reference ?? null,
+        allowSplit: body.allowSplit ?? true,
+      },
+      idempotent,
+    );
+    return idempotentAnswer(answer);
+  }
+}

@@ -1,0 +1,85 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
+import { CodedException, HEADERS } from '@stockmesh/contracts';
+import { HoldService, type HoldRequest } from '@stockmesh/stock';
+
+/** What became of one step on a hold at the owning region. */
+export type HoldOutcome =
+  | { readonly kind: 'done' }
+  /** The owner has fewer units available than asked (nothing was held). */
+  | { readonly kind: 'insufficient'; readonly available: number }
+  /** The hold is in another state (e.g. released before it could be placed). */
+  | { readonly kind: 'conflict' }
+  /** No answer in time: the step may or may not have happened at the owner. */
+  | { readonly kind: 'unavailable'; readonly reason: string };
+
+/** How long the coordinator waits for an owner before it counts the owner as unavailable. */
+const REMOTE_TIMEOUT_MS = 2_000;
+
+/**
+ * Places, commits and releases holds at the region owning the stock: directly in this process
+ * for its own warehouses, through the owner's internal API otherwise. Every call is idempotent by
+ * hold id, so a step that timed out can simply be asked again (or compensated by a release).
+ */
+@Injectable()
+export class HoldClient {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly holds: HoldService,
+  ) {}
+
+  place(region: string, request: HoldRequest): Promise<HoldOutcome> {
+    const { holdId, ...body } = request;
+    return this.step(region, 'PUT', holdId, '', body, () => this.holds.place(request));
+  }
+
+  commit(region: string, holdId: string, target: Omit<HoldRequest, 'holdId' | 'quantity'>): Promise<HoldOutcome> {
+    return this.step(region, 'POST', holdId, '/commit', target, () => this.holds.commit(holdId, target));
+  }
+
+  release(region: string, holdId: string, target: Omit<HoldRequest, 'holdId' | 'quantity'>): Promise<HoldOutcome> {
+    return this.step(region, 'POST', holdId, '/release', target, () => this.holds.release(holdId, target));
+  }
+
+  private async step(
+    region: string,
+    method: 'PUT' | 'POST',
+    holdId: string,
+    suffix: string,
+    body: object,
+    local: () => Promise<unknown>,
+  ): Promise<HoldOutcome> {
+    if (region === this.config.region.id) {
+      try {
+        await local();
+        return { kind: 'done' };
+      } catch (error) {
+        if (error instanceof CodedException) return this.refused(error.code, error.extensions);
+        throw error;
+      }
+    }
+    const owner = this.config.cluster.regions.find((r) => r.id === region);
+    if (!owner) return { kind: 'unavailable', reason: `region ${region} is not in the cluster` };
+    let response: Response;
+    try {
+      response = await fetch(new URL(`/internal/v1/holds/${holdId}${suffix}`, owner.url), {
+        method,
+        headers: { 'content-type': 'application/json', [HEADERS.forwardedFrom]: this.config.region.id },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(REMOTE_TIMEOUT_MS),
+      });
+    } catch (error) {
+      return { kind: 'unavailable', reason: `region ${region} did not answer: ${(error as Error).message}` };
+    }
+    if (response.ok) return { kind: 'done' };
+    const problem = (await response.json().catch(() => ({}))) as { code?: string };
+    if (response.status === 409 || response.status === 404) return this.refused(problem.code ?? '', problem as Record<string, unknown>);
+    return { kind: 'unavailable', reason: `region ${region} answered ${response.status} ${problem.code ?? ''}` };
+  }
+
+  private refused(code: string, extensions: Readonly<Record<string, unknown>>): HoldOutcome {
+    if (code === 'insufficient-stock') return { kind: 'insufficient', available: Number(extensions.available ?? 0) };
+    if (code === 'hold-conflict' || code === 'hold-not-found') return { kind: 'conflict' };
+    return { kind: 'unavailable', reason: `refused with ${code}` };
+  }
+}

@@ -1,0 +1,14 @@
+import { CodedException } from '@stockmesh/contracts';
+
+export enum ReservationErrorCode {
+  NotFound = 'reservation-not-found',
+  Conflict = 'reservation-conflict',
+  InProgress = 'reservation-in-progress',
+  KeyRequired = 'idempotency-key-required',
+}
+
+export class ReservationException extends CodedException<`${ReservationErrorCode}`> {
+  constructor(code: ReservationErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+    super(code, message, extensions);
+  }
+}

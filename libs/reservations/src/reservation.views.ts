@@ -1,0 +1,28 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+export class AllocationView {
+  @ApiProperty() readonly sku!: string;
+  @ApiProperty() readonly warehouseId!: string;
+  @ApiProperty({ description: 'The region owning the warehouse.' }) readonly region!: string;
+  @ApiProperty() readonly quantity!: number;
+}
+
+export class ReservationView {
+  @ApiProperty({ example: 'us-east.0f8fad5b-d9cb-469f-a165-70867728950e', description: '<coordinating region>.<uuid>' })
+  readonly id!: string;
+  @ApiProperty({ enum: ['held', 'committed', 'released', 'expired'] }) readonly status!: 'held' | 'committed' | 'released' | 'expired';
+  @ApiProperty({ format: 'date-time' }) readonly expiresAt!: string;
+  @ApiPropertyOptional({ type: String, nullable: true }) readonly reference!: string | null;
+  @ApiProperty({ type: [AllocationView], description: 'Where the units are held (or were, once committed or released).' })
+  readonly allocations!: AllocationView[];
+  @ApiProperty({ format: 'date-time' }) readonly createdAt!: string;
+}
+
+/** Per line of a refused reservation: what was asked and what could be found. */
+export class LineShortfallView {
+  @ApiProperty() readonly sku!: string;
+  @ApiProperty() readonly requested!: number;
+  @ApiProperty({ description: 'Units this region saw available for the line (in the named warehouse, if one was named).' })
+  readonly available!: number;
+  @ApiPropertyOptional() readonly warehouseId?: string;
+}

@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { StockModule } from '@stockmesh/stock';
+import { CommitReservationHttpController } from './commit-reservation/commit-reservation.http.controller.js';
+import { CreateReservationHttpController } from './create-reservation/create-reservation.http.controller.js';
+import { GetReservationHttpController } from './get-reservation/get-reservation.http.controller.js';
+import { HoldClient } from './hold-client.js';
+import { ReleaseReservationHttpController } from './release-reservation/release-reservation.http.controller.js';
+import { ReservationSweeper } from './reservation-sweeper.service.js';
+import { ReservationRepository } from './reservation.repository.js';
+import { ReservationsService } from './reservations.service.js';
+
+/** Reservations: the saga that holds a cart's lines, commit, release and expiry. */
+@Module({
+  imports: [StockModule],
+  controllers: [
+    CreateReservationHttpController,
+    GetReservationHttpController,
+    CommitReservationHttpController,
+    ReleaseReservationHttpController,
+  ],
+  providers: [ReservationRepository, HoldClient, ReservationsService, ReservationSweeper],
+  exports: [ReservationsService],
+})
+export class ReservationsModule {}

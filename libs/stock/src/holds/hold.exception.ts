@@ -1,0 +1,12 @@
+import { CodedException } from '@stockmesh/contracts';
+
+export enum HoldErrorCode {
+  Conflict = 'hold-conflict',
+  NotFound = 'hold-not-found',
+}
+
+export class HoldException extends CodedException<`${HoldErrorCode}`> {
+  constructor(code: HoldErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+    super(code, message, extensions);
+  }
+}

@@ -1,0 +1,162 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
+import { ShardDatabases, type SqlTx } from '@stockmesh/persistence';
+import { OutboxRepository } from '@stockmesh/replication';
+import { shardOf } from '@stockmesh/sharding';
+import { stockChangedEntry } from '../stock-events.js';
+import { StockErrorCode, StockException } from '../stock.exception.js';
+import { StockRepository, type MovementKind, type StockKey, type StockRecord } from '../stock.repository.js';
+import { HoldErrorCode, HoldException } from './hold.exception.js';
+import { HoldRepository, type HoldRecord } from './hold.repository.js';
+
+/** A hold to place: units of one row, named by the coordinating region. */
+export interface HoldRequest extends StockKey {
+  /** `<reservationId>/<allocationNo>`: the same id always means the same hold. */
+  readonly holdId: string;
+  readonly reservationId: string;
+  readonly quantity: number;
+}
+
+export interface HoldView extends StockKey {
+  readonly holdId: string;
+  readonly reservationId: string;
+  readonly quantity: number;
+  readonly status: 'held' | 'committed' | 'released';
+  /** The row after the step (absent when a repeated call changed nothing). */
+  readonly stock?: { readonly onHand: number; readonly reserved: number; readonly available: number; readonly version: number };
+}
+
+/**
+ * Holds at the owner of the stock. Each step is one transaction on the database hosting the
+ * row's shard: the hold's state changes together with the row's `reserved` (and `onHand` on
+ * commit), a ledger entry and the replicated event. Every step is idempotent by hold id, and
+ * a hold cannot come back once released: that is what lets a coordinator compensate a step
+ * whose answer it never received.
+ */
+@Injectable()
+export class HoldService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly databases: ShardDatabases,
+    private readonly stock: StockRepository,
+    private readonly holds: HoldRepository,
+    private readonly outbox: OutboxRepository,
+  ) {}
+
+  /** Holds the units if that many are available; 409 insufficient-stock otherwise (nothing held). */
+  place(request: HoldRequest): Promise<HoldView> {
+    const shard = shardOf(request.sku, this.config.cluster.shardCount);
+    return this.databases.inShard(shard, async (tx) => {
+      const inserted = await this.holds.insert(tx, {
+        id: request.holdId,
+        reservationId: request.reservationId,
+        warehouseId: request.warehouseId,
+        sku: request.sku,
+        quantity: request.quantity,
+      });
+      if (!inserted) return this.repeated(tx, request.holdId, 'held');
+      const row = await this.stock.reserveIfAvailable(tx, request, request.quantity);
+      if (!row) {
+        const current = await this.stock.find(tx, request);
+        const available = current ? current.onHand - current.reserved : 0;
+        throw new StockException(
+          StockErrorCode.Insufficient,
+          `only ${available} of ${request.sku} are available in ${request.warehouseId}`,
+          {
+            warehouseId: request.warehouseId,
+            sku: request.sku,
+            requested: request.quantity,
+            available,
+          },
+        );
+      }
+      await this.record(tx, row, shard, 'hold', 0, request.reservationId);
+      return this.view({ ...request, id: request.holdId, status: 'held' }, row);
+    });
+  }
+
+  /** The held units leave on-hand and reserved: the order is placed. */
+  commit(holdId: string, key: StockKey): Promise<HoldView> {
+    return this.finish(holdId, key, 'committed');
+  }
+
+  /** The held units become available again. Releasing a hold never seen leaves a tombstone. */
+  release(holdId: string, key: StockKey & { readonly reservationId: string }): Promise<HoldView> {
+    return this.finish(holdId, key, 'released');
+  }
+
+  private finish(holdId: string, key: StockKey & { readonly reservationId?: string }, to: 'committed' | 'released'): Promise<HoldView> {
+    const shard = shardOf(key.sku, this.config.cluster.shardCount);
+    return this.databases.inShard(shard, async (tx) => {
+      const hold = await this.holds.transition(tx, holdId, to);
+      if (!hold) {
+        const existing = await this.holds.find(tx, holdId);
+        if (!existing && to === 'released' && key.reservationId) {
+          await this.holds.tombstone(tx, { id: holdId, reservationId: key.reservationId, warehouseId: key.warehouseId, sku: key.sku });
+          return { holdId, reservationId: key.reservationId, warehouseId: key.warehouseId, sku: key.sku, quantity: 0, status: 'released' };
+        }
+        return this.repeated(tx, holdId, to);
+      }
+      const row =
+        to === 'committed'
+          ? await this.stock.consumeReserved(tx, hold, hold.quantity)
+          : await this.stock.unreserve(tx, hold, hold.quantity);
+      await this.record(
+        tx,
+        row,
+        shard,
+        to === 'committed' ? 'commit' : 'release',
+        to === 'committed' ? -hold.quantity : 0,
+        hold.reservationId,
+      );
+      return this.view(hold, row);
+    });
+  }
+
+  /** A step asked again: the same answer if the hold is already where it was asked to go. */
+  private async repeated(tx: SqlTx, holdId: string, wanted: HoldRecord['status']): Promise<HoldView> {
+    const hold = await this.holds.find(tx, holdId);
+    if (!hold) throw new HoldException(HoldErrorCode.NotFound, `no hold ${holdId}`);
+    if (hold.status !== wanted) {
+      throw new HoldException(HoldErrorCode.Conflict, `hold ${holdId} is ${hold.status}; it cannot become ${wanted}`, {
+        holdStatus: hold.status,
+      });
+    }
+    return this.view(hold);
+  }
+
+  private async record(
+    tx: SqlTx,
+    row: StockRecord,
+    shard: number,
+    kind: MovementKind,
+    delta: number,
+    reservationId: string,
+  ): Promise<void> {
+    const movement = await this.stock.appendMovement(tx, {
+      warehouseId: row.warehouseId,
+      sku: row.sku,
+      shard,
+      kind,
+      delta,
+      reason: 'reservation',
+      after: row,
+      actor: `reservation:${reservationId}`,
+      requestId: null,
+      idempotencyKey: null,
+    });
+    await this.outbox.append(tx, [stockChangedEntry(row, shard, movement, null)]);
+  }
+
+  private view(hold: HoldRecord, row?: StockRecord): HoldView {
+    return {
+      holdId: hold.id,
+      reservationId: hold.reservationId,
+      warehouseId: hold.warehouseId,
+      sku: hold.sku,
+      quantity: hold.quantity,
+      status: hold.status,
+      ...(row ? { stock: { onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved, version: row.version } } : {}),
+    };
+  }
+}
