@@ -215,7 +215,8 @@ export class ReservationRepository {
 
   /**
    * Allocations still open at an owner although their reservation is decided: to be committed
-   * (reservation committed) or released (anything else). Locked, so one instance works each.
+   * (reservation committed) or released (anything else, and any intent whose hold answer never
+   * came). Locked, so one instance works each.
    */
   async unfinished(
     tx: SqlTx,
@@ -227,7 +228,9 @@ export class ReservationRepository {
         .map((c) => `a.${c}`)
         .join(', ')}, r.status AS reservation_status
        FROM reservation_allocations a JOIN reservations r ON r.id = a.reservation_id
-       WHERE a.state IN ('intent', 'held') AND r.status IN ('committed', 'released', 'expired', 'failed')
+       WHERE ((a.state = 'held' AND r.status IN ('committed', 'released', 'expired', 'failed'))
+              -- an intent left after the saga decided is a hold whose answer never came: release it
+              OR (a.state = 'intent' AND r.status <> 'pending'))
          AND ($2::text IS NULL OR a.reservation_id = $2)
        ORDER BY a.updated_at LIMIT $1 FOR UPDATE OF a SKIP LOCKED`,
       [limit, reservationId ?? null],

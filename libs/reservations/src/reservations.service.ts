@@ -127,6 +127,7 @@ export class ReservationsService {
           });
           if (outcome.kind === 'done') {
             await this.home((tx) => this.repository.setAllocationState(tx, id, allocation.allocationNo, 'held'));
+            this.crashIfAsked(reservation, candidate.region);
             remaining -= ask;
             break;
           }
@@ -178,6 +179,15 @@ export class ReservationsService {
       return this.replay({ key: reservation.idempotencyKey, fingerprint: reservation.fingerprint });
     }
     return { status: 201, body, replayed: false };
+  }
+
+  /** Test-only fault point: dies like a crashed process between two steps of the saga. */
+  private crashIfAsked(reservation: ReservationRecord, holdRegion: string): void {
+    const reference = this.config.faults.crashAfterRemoteHoldReference;
+    if (reference && reservation.reference === reference && holdRegion !== this.config.region.id) {
+      this.logger.warn({ msg: 'fault injection: killing the process after a remote hold', reservationId: reservation.id });
+      process.kill(process.pid, 'SIGKILL');
+    }
   }
 
   private shortfall(line: ReservationLine, stock: readonly WarehouseStock[], failed: boolean, order: readonly string[]): LineShortfallView {
