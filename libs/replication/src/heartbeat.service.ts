@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { EVENT_TYPES, newEvent, parseEvent, PoisonEventError, TOPICS, toKafkaRecord, type RegionHeartbeatData } from '@stockmesh/contracts';
-import { MessageBus, type BatchConsumer, type MessageBatch, type Publisher } from '@stockmesh/messaging';
+import { MessageBus, type BatchConsumer, type MessageBatch } from '@stockmesh/messaging';
 import { randomUUID } from 'node:crypto';
+import { LazyPublisher } from './lazy-publisher.js';
 import { OutboxRelay } from './outbox-relay.service.js';
 import { PublishedOffsets } from './published-offsets.js';
 import { ReplicationStatus } from './replication-status.service.js';
@@ -19,7 +20,7 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger(HeartbeatService.name);
   private readonly instance = randomUUID();
   private readonly abort = new AbortController();
-  private publisher?: Promise<Publisher>;
+  private readonly publisher: LazyPublisher;
   private consumer?: BatchConsumer;
   private timer?: NodeJS.Timeout;
 
@@ -31,7 +32,9 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
     private readonly status: ReplicationStatus,
     private readonly topics: TopicsReady,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.publisher = new LazyPublisher(bus);
+  }
 
   onApplicationBootstrap(): void {
     if (!this.config.replication.enabled) return;
@@ -46,15 +49,13 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
     this.abort.abort();
     clearTimeout(this.timer);
     await this.consumer?.stop().catch(() => undefined);
-    const publisher = await this.publisher?.catch(() => undefined);
-    await publisher?.close().catch(() => undefined);
+    await this.publisher.close();
   }
 
   private schedule(): void {
     this.timer = setTimeout(() => {
       this.beat()
         .catch((error: unknown) => {
-          this.publisher = undefined;
           this.logger.debug({ msg: 'heartbeat not sent', err: (error as Error).message });
         })
         .finally(() => {
@@ -80,8 +81,7 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
       data,
     });
     const record = toKafkaRecord(event, region);
-    this.publisher ??= this.bus.publisher();
-    await (await this.publisher).publish([{ topic: TOPICS.heartbeat, partition: 0, ...record }]);
+    await this.publisher.publish([{ topic: TOPICS.heartbeat, partition: 0, ...record }]);
   }
 
   private async listen(): Promise<void> {

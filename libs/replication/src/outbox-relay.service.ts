@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
-import { MessageBus, type OutgoingMessage, type Publisher } from '@stockmesh/messaging';
+import { MessageBus, type OutgoingMessage } from '@stockmesh/messaging';
 import { ShardDatabases } from '@stockmesh/persistence';
 import type { ShardDatabase } from '@stockmesh/sharding';
 import pg from 'pg';
 import { Backoff } from './backoff.js';
+import { LazyPublisher } from './lazy-publisher.js';
 import { OutboxRepository, type OutboxRow } from './outbox.repository.js';
 import { PublishedOffsets } from './published-offsets.js';
 import { TopicsReady } from './topics-ready.service.js';
@@ -32,7 +33,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly abort = new AbortController();
   private readonly wakers = new Map<string, () => void>();
   private loops: Promise<void>[] = [];
-  private publisher?: Promise<Publisher>;
+  private readonly publisher: LazyPublisher;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -41,7 +42,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly bus: MessageBus,
     private readonly published: PublishedOffsets,
     private readonly topics: TopicsReady,
-  ) {}
+  ) {
+    this.publisher = new LazyPublisher(bus);
+  }
 
   onApplicationBootstrap(): void {
     if (!this.config.replication.enabled) return;
@@ -52,8 +55,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     this.abort.abort();
     this.wakers.forEach((wake) => wake());
     await Promise.allSettled(this.loops);
-    const publisher = await this.publisher?.catch(() => undefined);
-    await publisher?.close().catch(() => undefined);
+    await this.publisher.close();
   }
 
   /** Events still waiting in the outboxes of this region. */
@@ -74,7 +76,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         if (published < BATCH) await this.nap(db);
       } catch (error) {
         this.logger.warn({ msg: 'publishing the outbox failed; retrying', database: db.name, err: (error as Error).message });
-        this.publisher = undefined; // a fresh producer after a broker outage
         await backoff.wait(signal);
       }
     }
@@ -87,10 +88,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       if (!locked) return 0;
       const rows = await this.outbox.oldest(tx, BATCH);
       if (rows.length === 0) return 0;
-      const publisher = await this.connectedPublisher();
       const compacted = rows.filter((r) => r.compactTopic !== null).map((r) => this.message(r, true));
-      if (compacted.length > 0) await publisher.publish(compacted);
-      this.published.record(await publisher.publish(rows.map((r) => this.message(r, false))));
+      if (compacted.length > 0) await this.publisher.publish(compacted);
+      this.published.record(await this.publisher.publish(rows.map((r) => this.message(r, false))));
       await this.outbox.deleteUpTo(tx, rows[rows.length - 1].seq);
       return rows.length;
     });
@@ -104,15 +104,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       value: row.value,
       headers: row.headers,
     };
-  }
-
-  private connectedPublisher(): Promise<Publisher> {
-    this.publisher ??= this.bus.publisher();
-    const current = this.publisher;
-    current.catch(() => {
-      if (this.publisher === current) this.publisher = undefined;
-    });
-    return current;
   }
 
   /** Waits for a NOTIFY from the database (a change committed), or `POLL_MS`. */

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { MessageBus } from '@stockmesh/messaging';
 import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
 import { EventAppliers } from './event-appliers.js';
 import { HeartbeatService } from './heartbeat.service.js';
@@ -31,6 +32,6 @@ import { TopicsReady } from './topics-ready.service.js';
     ReplicationStatus,
     HeartbeatService,
   ],
-  exports: [OutboxRepository, EventAppliers, ReplicationStatus, OutboxRelay, Replicator],
+  exports: [MessageBus, OutboxRepository, EventAppliers, ReplicationStatus, OutboxRelay, Replicator, TopicsReady],
 })
 export class ReplicationModule {}

@@ -11,6 +11,7 @@ import {
 } from '@stockmesh/messaging';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { Backoff } from './backoff.js';
+import { LazyPublisher } from './lazy-publisher.js';
 import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
 import { deadLetter } from './dead-letters.js';
 import { EventAppliers } from './event-appliers.js';
@@ -36,7 +37,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
   private readonly abort = new AbortController();
   private readonly topics: ReplicatedTopic[];
   private consumer?: BatchConsumer;
-  private deadLetters?: Promise<Publisher>;
+  private readonly deadLetters: LazyPublisher;
   private running?: Promise<void>;
   /** Partitions read from their stored position since they were assigned to this instance. */
   private readonly positioned = new Set<string>();
@@ -51,6 +52,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly topicsReady: TopicsReady,
   ) {
     this.topics = replicatedTopics(config);
+    this.deadLetters = new LazyPublisher(bus);
   }
 
   onApplicationBootstrap(): void {
@@ -62,8 +64,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     this.abort.abort();
     await this.running?.catch(() => undefined);
     await this.consumer?.stop().catch(() => undefined);
-    const publisher = await this.deadLetters?.catch(() => undefined);
-    await publisher?.close().catch(() => undefined);
+    await this.deadLetters.close();
   }
 
   private async run(): Promise<void> {
@@ -133,10 +134,14 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
         }
         // Reading from the stored position, the log itself has no records in between: normal on a
         // compacted topic, but on the live stock topic it means retention removed events this
-        // region never applied, and only a rebuild (wiping its replicas) brings them back.
-        if (topic === TOPICS.stock) {
+        // region never applied, and only a rebuild (wiping its replicas) brings them back. On the
+        // transfers topic it means units in transit were lost: they stay pending at the source.
+        if (topic === TOPICS.stock || topic === TOPICS.transfers) {
           this.logger.error({
-            msg: 'events are missing from the live topic (retention); rebuild this region’s replicas',
+            msg:
+              topic === TOPICS.stock
+                ? 'events are missing from the live topic (retention); rebuild this region’s replicas'
+                : 'transfer events are missing (retention); their units stay pending at the source',
             topic,
             partition,
             expected: expected.toString(),
@@ -159,7 +164,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
         }
       }
       // Published before the position commits: a crash in between dead-letters it twice, never not at all.
-      if (poison.length > 0) await (await this.deadLetterPublisher()).publish(poison);
+      if (poison.length > 0) await this.deadLetters.publish(poison);
       const next = BigInt(fresh[fresh.length - 1].offset) + 1n;
       await this.positions.save(tx, topic, partition, next);
       return { topic, partition, offset: next.toString() };
@@ -170,14 +175,5 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     const route = this.topics.find((t) => t.topic === topic);
     if (!route) throw new Error(`topic ${topic} is not replicated here`);
     return route;
-  }
-
-  private deadLetterPublisher(): Promise<Publisher> {
-    this.deadLetters ??= this.bus.publisher();
-    const current = this.deadLetters;
-    current.catch(() => {
-      if (this.deadLetters === current) this.deadLetters = undefined;
-    });
-    return current;
   }
 }
