@@ -32,6 +32,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly abort = new AbortController();
   private readonly wakers = new Map<string, () => void>();
+  /** Databases that notified while their relay was not napping. */
+  private readonly notified = new Set<string>();
   private loops: Promise<void>[] = [];
   private readonly publisher: LazyPublisher;
 
@@ -91,7 +93,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       const compacted = rows.filter((r) => r.compactTopic !== null).map((r) => this.message(r, true));
       if (compacted.length > 0) await this.publisher.publish(compacted);
       this.published.record(await this.publisher.publish(rows.map((r) => this.message(r, false))));
-      await this.outbox.deleteUpTo(tx, rows[rows.length - 1].seq);
+      await this.outbox.delete(
+        tx,
+        rows.map((r) => r.seq),
+      );
       return rows.length;
     });
   }
@@ -106,12 +111,18 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     };
   }
 
-  /** Waits for a NOTIFY from the database (a change committed), or `POLL_MS`. */
+  /**
+   * Waits for a NOTIFY from the database (a change committed), or `POLL_MS`. A notification that
+   * arrived while the relay was busy is not lost: it makes the next nap return at once.
+   */
   private nap(db: ShardDatabase): Promise<void> {
+    if (this.notified.delete(db.name)) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, POLL_MS);
+      const wakers = this.wakers;
       function done(): void {
         clearTimeout(timer);
+        wakers.delete(db.name);
         resolve();
       }
       this.wakers.set(db.name, done);
@@ -122,7 +133,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private async listen(db: ShardDatabase): Promise<pg.Client | undefined> {
     if (this.abort.signal.aborted) return undefined;
     const client = new pg.Client({ connectionString: db.url, application_name: `stockmesh ${this.config.region.id} outbox listener` });
-    client.on('notification', () => this.wakers.get(db.name)?.());
+    client.on('notification', () => {
+      const wake = this.wakers.get(db.name);
+      if (wake) wake();
+      else this.notified.add(db.name);
+    });
     client.on('error', () => {
       client.end().catch(() => undefined);
       setTimeout(() => void this.listen(db), POLL_MS).unref();

@@ -43,7 +43,11 @@ export class OutboxRepository {
     }
   }
 
-  /** The oldest unpublished events, in commit order of their sequence numbers. */
+  /**
+   * The unpublished events visible now, by sequence number. Two changes of one row are always in
+   * the order they committed (the second waits for the first's row lock before it inserts);
+   * changes of different rows may commit out of sequence order, which nothing relies on.
+   */
   async oldest(tx: SqlTx, limit: number): Promise<OutboxRow[]> {
     const rows = await tx.query<{
       seq: string;
@@ -58,9 +62,13 @@ export class OutboxRepository {
     return rows.map((r) => ({ ...r, compactTopic: r.compact_topic, compactKey: r.compact_key }));
   }
 
-  /** Removes the published events, up to and including `seq`. */
-  async deleteUpTo(tx: SqlTx, seq: string): Promise<void> {
-    await tx.query(`DELETE FROM outbox WHERE seq <= $1`, [seq]);
+  /**
+   * Removes exactly the events that were published. Not "everything up to the last seq": a
+   * sequence number is taken when a writer inserts, not when it commits, so a lower number may
+   * become visible only after the relay read the outbox, and must not be deleted unpublished.
+   */
+  async delete(tx: SqlTx, seqs: readonly string[]): Promise<void> {
+    await tx.query(`DELETE FROM outbox WHERE seq = ANY($1::bigint[])`, [seqs]);
   }
 
   async pending(tx: SqlTx): Promise<number> {
