@@ -20,7 +20,8 @@ const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 async function writeEverywhere(count: number, seed: number): Promise<number> {
   let accepted = 0;
   let x = seed;
-  const next = (n: number): number => (x = (x * 1103515245 + 12345) % 2147483648) % n;
+  // A small LCG; its low bits repeat quickly, so the choice comes from the high bits.
+  const next = (n: number): number => Math.floor((x = (x * 1103515245 + 12345) % 2147483648) / 65536) % n;
   const writes = Array.from({ length: count }, () => {
     const region = REGIONS[next(3)];
     const warehouse = WAREHOUSES[region][next(2)];
@@ -236,7 +237,8 @@ describe('replication through Kafka', () => {
 /** Writes through the regions other than `skip` (it may be down). */
 async function writeEverywhereExcept(skip: string, count: number, seed: number): Promise<void> {
   let x = seed;
-  const next = (n: number): number => (x = (x * 1103515245 + 12345) % 2147483648) % n;
+  // A small LCG; its low bits repeat quickly, so the choice comes from the high bits.
+  const next = (n: number): number => Math.floor((x = (x * 1103515245 + 12345) % 2147483648) / 65536) % n;
   const regions = REGIONS.filter((r) => r !== skip);
   for (let i = 0; i < count; i += 10) {
     await Promise.all(

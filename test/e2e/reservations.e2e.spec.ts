@@ -8,8 +8,13 @@ const REGIONS = ['us-east', 'eu-west', 'ap-south'] as const;
 const HOME: Record<string, string> = { 'us-east': 'nyc-1', 'eu-west': 'fra-1', 'ap-south': 'bom-1' };
 const OWNER: Record<string, string> = { 'nyc-1': 'us-east', 'fra-1': 'eu-west', 'bom-1': 'ap-south' };
 const at = (id: string): { url: string } => ({ url: t.url(id) });
+// 400 sagas at once on two shared cores can take a while each: wait for their answers.
 const reserve = (regionId: string, body: unknown, key = randomUUID()) =>
-  call<Record<string, unknown>>(at(regionId), 'POST', '/v1/reservations', { body, headers: { 'idempotency-key': key } });
+  call<Record<string, unknown>>(at(regionId), 'POST', '/v1/reservations', {
+    body,
+    headers: { 'idempotency-key': key },
+    timeoutMs: 120_000,
+  });
 
 interface Totals {
   onHand: number;

@@ -153,6 +153,13 @@ describe('bad reservation requests', () => {
     ['no Idempotency-Key', { lines: [line] }, {}, 'idempotency-key-required', undefined],
     ['an empty cart', { lines: [] }, key(), 'validation-failed', 'lines'],
     ['101 lines', { lines: Array.from({ length: 101 }, (_, i) => ({ sku: `S-${i}`, quantity: 1 })) }, key(), 'validation-failed', 'lines'],
+    [
+      'a 1000-line cart',
+      { lines: Array.from({ length: 1000 }, (_, i) => ({ sku: `S-${i}`, quantity: 1 })) },
+      key(),
+      'validation-failed',
+      'lines',
+    ],
     ['a zero quantity', { lines: [{ ...line, quantity: 0 }] }, key(), 'validation-failed', 'lines.0.quantity'],
     ['a negative quantity', { lines: [{ ...line, quantity: -2 }] }, key(), 'validation-failed', 'lines.0.quantity'],
     ['a fractional quantity', { lines: [{ ...line, quantity: 1.5 }] }, key(), 'validation-failed', 'lines.0.quantity'],

@@ -17,7 +17,7 @@ export async function call<T = Record<string, unknown>>(
   target: Reachable,
   method: 'GET' | 'PUT' | 'POST' | 'DELETE',
   path: string,
-  options: { body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  options: { body?: unknown; rawBody?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<Answer<T>> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   let payload: string | undefined = options.rawBody;
@@ -25,7 +25,12 @@ export async function call<T = Record<string, unknown>>(
     payload = JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(`${target.url}${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(30_000) });
+  const response = await fetch(`${target.url}${path}`, {
+    method,
+    headers,
+    body: payload,
+    signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+  });
   const text = await response.text();
   let body: unknown = undefined;
   try {

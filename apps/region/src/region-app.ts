@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { CommandsListener } from '@stockmesh/commands';
 import type { AppConfig } from '@stockmesh/config';
 import {
   applyHttpConventions,
@@ -42,6 +43,8 @@ export async function createRegionApp(config: AppConfig, options: RegionAppOptio
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
+  // Commands from other systems arrive through Kafka, like replication (off in single-region tests).
+  if (config.replication.enabled) CommandsListener.connect(app, config);
   applyHttpConventions(app, config.region.id);
 
   const document = SwaggerModule.createDocument(

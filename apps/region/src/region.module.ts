@@ -1,11 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CatalogModule } from '@stockmesh/catalog';
+import { CommandsModule } from '@stockmesh/commands';
 import { ConfigModule, type AppConfig } from '@stockmesh/config';
 import { PersistenceModule } from '@stockmesh/persistence';
 import { ReplicationModule } from '@stockmesh/replication';
 import { ReservationsModule } from '@stockmesh/reservations';
 import { StockModule } from '@stockmesh/stock';
+import { TransfersModule } from '@stockmesh/transfers';
 import { ClusterHttpController } from './cluster/cluster.http.controller.js';
 import { HealthHttpController } from './health/health.http.controller.js';
 
@@ -15,7 +17,17 @@ export class RegionModule {
   static forConfig(config: AppConfig): DynamicModule {
     return {
       module: RegionModule,
-      imports: [ConfigModule.forRoot(config), TerminusModule, PersistenceModule, ReplicationModule, CatalogModule, StockModule, ReservationsModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        TerminusModule,
+        PersistenceModule,
+        ReplicationModule,
+        CatalogModule,
+        StockModule,
+        ReservationsModule,
+        TransfersModule,
+        CommandsModule.forConfig(config),
+      ],
       controllers: [HealthHttpController, ClusterHttpController],
     };
   }

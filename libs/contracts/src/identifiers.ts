@@ -27,6 +27,17 @@ export function coordinatorOf(reservationId: string): string {
   return reservationId.slice(0, reservationId.indexOf('.'));
 }
 
+/**
+ * Transfer ids name the region of the source warehouse, which records the transfer:
+ * `<region>.<uuid>`, the same shape as reservation ids; any region forwards reads there.
+ */
+export const TRANSFER_ID_PATTERN = RESERVATION_ID_PATTERN;
+
+/** The region that holds a transfer (its source warehouse's owner), from its id. */
+export function sourceRegionOf(transferId: string): string {
+  return transferId.slice(0, transferId.indexOf('.'));
+}
+
 /** Most lines one reservation may have. */
 export const MAX_RESERVATION_LINES = 100;
 /** Reservation lifetimes, in seconds. */

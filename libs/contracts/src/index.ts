@@ -9,6 +9,8 @@ export {
   MAX_RESERVATION_LINES,
   RESERVATION_ID_PATTERN,
   RESERVATION_TTL,
+  sourceRegionOf,
+  TRANSFER_ID_PATTERN,
   type AdjustmentReason,
 } from './identifiers.js';
 export { CodedException, PROBLEM_TYPES, problemType, type FieldError, type ProblemCode, type ProblemDetails } from './problems.js';

@@ -10,7 +10,7 @@ export {
 export { classify, problemBody, ProblemDetailsFilter } from './problem-details.filter.js';
 export { Idempotency, idempotentRequestOf, Origin, RequestHeaderException, type RequestOrigin } from './request-context.js';
 export { applyHttpConventions } from './http-conventions.js';
-export { createValidationPipe, fieldErrors, ValidationProblem } from './validation.js';
+export { createValidationPipe, fieldErrors, INPUT_VALIDATION, ValidationProblem } from './validation.js';
 export { idempotentAnswer } from './json-answer.js';
 export { requestIdOf } from './request-id.js';
 export { createLogger, NestPinoLogger } from './logging.js';

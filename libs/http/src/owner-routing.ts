@@ -10,7 +10,15 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { APP_CONFIG, type AppConfig, type RegionConfig } from '@stockmesh/config';
-import { CodedException, coordinatorOf, HEADERS, IDENTIFIER_PATTERN, RESERVATION_ID_PATTERN } from '@stockmesh/contracts';
+import {
+  CodedException,
+  coordinatorOf,
+  HEADERS,
+  IDENTIFIER_PATTERN,
+  RESERVATION_ID_PATTERN,
+  sourceRegionOf,
+  TRANSFER_ID_PATTERN,
+} from '@stockmesh/contracts';
 import type { FastifyRequest } from 'fastify';
 import { from, switchMap, type Observable } from 'rxjs';
 import { ValidationProblem } from './validation.js';
@@ -21,14 +29,10 @@ export abstract class OwnerDirectory {
   abstract ownerOfWarehouse(warehouseId: string): Promise<string | undefined>;
 }
 
-type RoutingCode = 'warehouse-not-found' | 'reservation-not-found' | 'misdirected-request' | 'region-unavailable';
+type RoutingCode = 'warehouse-not-found' | 'reservation-not-found' | 'transfer-not-found' | 'misdirected-request' | 'region-unavailable';
 
 export class RoutingException extends CodedException<RoutingCode> {
-  constructor(
-    code: RoutingCode,
-    message: string,
-    extensions: Record<string, unknown> = {},
-  ) {
+  constructor(code: RoutingCode, message: string, extensions: Record<string, unknown> = {}) {
     super(code, message, extensions);
   }
 }
@@ -40,7 +44,11 @@ export type OwnerLocator =
   /** The region named by a body field (a warehouse registration names its region). */
   | { readonly regionBodyField: string }
   /** The region coordinating the reservation named by a path parameter (its id starts with it). */
-  | { readonly reservationParam: string };
+  | { readonly reservationParam: string }
+  /** The owner of the warehouse named by a body field (a transfer is served by its source's owner). */
+  | { readonly warehouseBodyField: string }
+  /** The region holding the transfer named by a path parameter (its id starts with it). */
+  | { readonly transferParam: string };
 
 const OWNER_LOCATOR = Symbol('OWNER_LOCATOR');
 
@@ -131,6 +139,17 @@ export class OwnerRoutingInterceptor implements NestInterceptor {
       if (!coordinator) throw new RoutingException('reservation-not-found', `no reservation ${id}`, { reservationId: id });
       return coordinator;
     }
+    if ('transferParam' in locator) {
+      const id = (request.params as Record<string, string | undefined>)[locator.transferParam] ?? '';
+      const source = TRANSFER_ID_PATTERN.test(id) ? this.config.cluster.regions.find((r) => r.id === sourceRegionOf(id)) : undefined;
+      if (!source) throw new RoutingException('transfer-not-found', `no transfer ${id}`, { transferId: id });
+      return source;
+    }
+    if ('warehouseBodyField' in locator) {
+      // A value that is not a warehouse id is served here, where validation explains what is wrong.
+      const named = (request.body as Record<string, unknown> | undefined)?.[locator.warehouseBodyField];
+      return typeof named === 'string' && IDENTIFIER_PATTERN.test(named) ? this.ownerOfWarehouse(named) : self;
+    }
     const warehouseId = (request.params as Record<string, string | undefined>)[locator.warehouseParam] ?? '';
     if (!IDENTIFIER_PATTERN.test(warehouseId)) {
       throw new ValidationProblem([
@@ -141,6 +160,10 @@ export class OwnerRoutingInterceptor implements NestInterceptor {
         },
       ]);
     }
+    return this.ownerOfWarehouse(warehouseId);
+  }
+
+  private async ownerOfWarehouse(warehouseId: string): Promise<RegionConfig> {
     const ownerId = await this.directory.ownerOfWarehouse(warehouseId);
     if (ownerId === undefined)
       throw new RoutingException('warehouse-not-found', `warehouse ${warehouseId} is not registered`, { warehouseId });

@@ -66,6 +66,8 @@ export class KafkaJsBus implements MessageBus {
         ({ level, log: entry }: LogEntry) => {
           const { message, ...rest } = entry;
           const fields = { kafkajs: rest };
+          // Said by every idempotent producer with bounded retries, which is deliberate (see publisher()).
+          if (message.startsWith('Limiting retries for the idempotent producer')) return log.debug(fields, message);
           if (level === logLevel.ERROR) log.error(fields, message);
           else if (level === logLevel.WARN) log.warn(fields, message);
           else if (level === logLevel.INFO) log.info(fields, message);

@@ -78,6 +78,19 @@ export class IdempotencyRepository {
     return { status, body, replayed: false };
   }
 
+  /**
+   * The fingerprint stored under the request's scope and key in this database, if any. For
+   * requests whose keys spread over several databases (by the shard of what they change): a key
+   * found in another database with another fingerprint was used for another request.
+   */
+  async fingerprintOf(tx: SqlTx, request: IdempotentRequest): Promise<string | undefined> {
+    const [row] = await tx.query<{ fingerprint: string }>(`SELECT fingerprint FROM idempotency_keys WHERE scope = $1 AND key = $2`, [
+      request.scope,
+      request.key,
+    ]);
+    return row?.fingerprint;
+  }
+
   /** Records the answer of a fresh request, in the transaction that made the change. */
   async complete(tx: SqlTx, request: IdempotentRequest, status: number, body: unknown): Promise<void> {
     await tx.query(`UPDATE idempotency_keys SET status_code = $3, response = $4::json WHERE scope = $1 AND key = $2`, [

@@ -14,25 +14,28 @@ export interface ReplicatedTopic {
 
 /**
  * The stock topic's partition k is applied in the database hosting shard k; the catalog (one
- * partition) in the home database, where the catalog lives.
+ * partition) in the home database, where the catalog lives. The transfers topic is partitioned
+ * like the stock topic, so a transfer's events are applied where its SKU's rows are.
  */
 export function replicatedTopics(config: AppConfig): ReplicatedTopic[] {
   const map = config.shardMap;
+  function checkShard(event: CloudEvent, partition: number): void {
+    const data = event.data as { sku: string; shard: number };
+    const shard = shardOf(data.sku, config.cluster.shardCount);
+    if (data.shard !== partition || shard !== partition) {
+      throw new PoisonEventError(
+        `SKU ${data.sku} belongs to shard ${shard} but the event says ${data.shard} and arrived on partition ${partition}`,
+      );
+    }
+  }
   return [
-    {
-      topic: TOPICS.stock,
-      types: [EVENT_TYPES.stockChanged],
-      database: (partition) => map.databaseFor(partition),
-      check(event, partition) {
-        const data = event.data as { sku: string; shard: number };
-        const shard = shardOf(data.sku, config.cluster.shardCount);
-        if (data.shard !== partition || shard !== partition) {
-          throw new PoisonEventError(
-            `SKU ${data.sku} belongs to shard ${shard} but the event says ${data.shard} and arrived on partition ${partition}`,
-          );
-        }
-      },
-    },
+    { topic: TOPICS.stock, types: [EVENT_TYPES.stockChanged], database: (partition) => map.databaseFor(partition), check: checkShard },
     { topic: TOPICS.catalog, types: [EVENT_TYPES.warehouseChanged], database: () => map.databaseFor(0) },
+    {
+      topic: TOPICS.transfers,
+      types: [EVENT_TYPES.transferDispatched, EVENT_TYPES.transferReceived],
+      database: (partition) => map.databaseFor(partition),
+      check: checkShard,
+    },
   ];
 }

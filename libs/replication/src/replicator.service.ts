@@ -134,10 +134,14 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
         }
         // Reading from the stored position, the log itself has no records in between: normal on a
         // compacted topic, but on the live stock topic it means retention removed events this
-        // region never applied, and only a rebuild (wiping its replicas) brings them back.
-        if (topic === TOPICS.stock) {
+        // region never applied, and only a rebuild (wiping its replicas) brings them back. On the
+        // transfers topic it means units in transit were lost: they stay pending at the source.
+        if (topic === TOPICS.stock || topic === TOPICS.transfers) {
           this.logger.error({
-            msg: 'events are missing from the live topic (retention); rebuild this region’s replicas',
+            msg:
+              topic === TOPICS.stock
+                ? 'events are missing from the live topic (retention); rebuild this region’s replicas'
+                : 'transfer events are missing (retention); their units stay pending at the source',
             topic,
             partition,
             expected: expected.toString(),

@@ -3,6 +3,8 @@ import { TOPICS } from '@stockmesh/contracts';
 import type { TopicSpec } from '@stockmesh/messaging';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Partitions of the command and command-result topics: how many instances of a region consume commands at once. */
+const COMMAND_PARTITIONS = 8;
 
 /**
  * The topics stockmesh creates, with explicit partition counts and configs. The stock and
@@ -29,5 +31,21 @@ export function topicSpecs(config: AppConfig): TopicSpec[] {
     { topic: TOPICS.catalog, partitions: 1, replicationFactor, config: compacted },
     { topic: TOPICS.heartbeat, partitions: 1, replicationFactor, config: { 'retention.ms': String(60 * 60 * 1000) } },
     { topic: TOPICS.deadLetter, partitions: 1, replicationFactor, config: { 'retention.ms': String(30 * DAY_MS) } },
+    // Commands from other systems and their results: partitions only spread the load (senders key
+    // a command by what it changes, so one target's commands stay in order), kept 7 days.
+    ...[TOPICS.commands, TOPICS.commandResults].map((topic) => ({
+      topic,
+      partitions: COMMAND_PARTITIONS,
+      replicationFactor,
+      config: { 'retention.ms': String(7 * DAY_MS), 'min.insync.replicas': minInsync },
+    })),
+    // Units in transit live in these records until the destination applies them: kept longer
+    // than the stock topic, so a destination region down for days still receives them.
+    {
+      topic: TOPICS.transfers,
+      partitions: shards,
+      replicationFactor,
+      config: { 'retention.ms': String(30 * DAY_MS), 'min.insync.replicas': minInsync },
+    },
   ];
 }

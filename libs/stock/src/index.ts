@@ -1,5 +1,7 @@
 export { applyChange, type AppliedChange, type StockChange, type StockLevel } from './stock-level.js';
 export { StockErrorCode, StockException } from './stock.exception.js';
+export { AdjustStockRequest } from './adjust-stock/adjust-stock.request.dto.js';
+export { StockKeyParams } from './stock-key.params.js';
 export { StockModule } from './stock.module.js';
 export type { StockKey } from './stock.repository.js';
 export { StockService } from './stock.service.js';
@@ -9,3 +11,4 @@ export { AvailabilityListView, AvailabilityView, RegionFreshnessView, WarehouseA
 export { MAX_SKUS_PER_QUERY } from './query-availability/query-availability.request.dto.js';
 export { HoldErrorCode, HoldException } from './holds/hold.exception.js';
 export { HoldService, type HoldRequest, type HoldView } from './holds/hold.service.js';
+export { TransferStockService, type TransferLeg, type TransferRowView } from './transfers/transfer-stock.service.js';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { StockChangedData } from '@stockmesh/contracts';
 import type { SqlTx } from '@stockmesh/persistence';
+import type { StockKey } from './stock.repository.js';
 
 /** The `stock_replica` table: other regions' rows as their owners last published them. */
 @Injectable()
@@ -22,5 +23,14 @@ export class StockReplicaRepository {
       [data.warehouseId, data.sku, data.shard, data.region, data.onHand, data.reserved, data.version, data.updatedAt, eventId],
     );
     return rows.length === 1;
+  }
+
+  /** On-hand of another region's row as last applied here; 0 when none was. */
+  async onHand(tx: SqlTx, key: StockKey): Promise<number> {
+    const [row] = await tx.query<{ on_hand: string }>(`SELECT on_hand FROM stock_replica WHERE warehouse_id = $1 AND sku = $2`, [
+      key.warehouseId,
+      key.sku,
+    ]);
+    return row ? Number(row.on_hand) : 0;
   }
 }

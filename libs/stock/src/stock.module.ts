@@ -14,6 +14,7 @@ import { ListMovementsHttpController } from './list-movements/list-movements.htt
 import { SetStockHttpController } from './set-stock/set-stock.http.controller.js';
 import { StockRepository } from './stock.repository.js';
 import { StockService } from './stock.service.js';
+import { TransferStockService } from './transfers/transfer-stock.service.js';
 
 /**
  * Stock: the region's own warehouses (counts, adjustments, reads, the movement ledger, their
@@ -38,7 +39,8 @@ import { StockService } from './stock.service.js';
     AvailabilityService,
     HoldRepository,
     HoldService,
+    TransferStockService,
   ],
-  exports: [StockService, AvailabilityService, HoldService],
+  exports: [StockService, AvailabilityService, HoldService, TransferStockService],
 })
 export class StockModule {}

@@ -3,8 +3,8 @@ import type { SqlTx } from '@stockmesh/persistence';
 import type { StockLevel } from './stock-level.js';
 import type { MovementView } from './stock.views.js';
 
-/** What a ledger entry records: a count, an adjustment, or a step of a reservation's hold. */
-export type MovementKind = 'set' | 'adjustment' | 'hold' | 'commit' | 'release';
+/** What a ledger entry records: a count, an adjustment, a step of a reservation's hold, or a leg of a transfer. */
+export type MovementKind = 'set' | 'adjustment' | 'hold' | 'commit' | 'release' | 'transfer-out' | 'transfer-in' | 'transfer-return';
 
 /** Identifies a stock row. */
 export interface StockKey {
@@ -146,6 +146,49 @@ export class StockRepository {
       [key.warehouseId, key.sku, quantity],
     );
     return toRecord(row);
+  }
+
+  /**
+   * Takes `quantity` units out of on-hand for a transfer, in one conditional statement: on-hand
+   * never drops below what is reserved (nor below zero), however many writers race for the row,
+   * so a transfer can never take units a reservation holds. `undefined` when fewer units are
+   * available (or there is no row); nothing changed then.
+   */
+  async takeOutIfAvailable(tx: SqlTx, key: StockKey, quantity: number): Promise<StockRecord | undefined> {
+    const [row] = await tx.query<StockRow>(
+      `UPDATE stock SET on_hand = on_hand - $3, version = version + 1, updated_at = now()
+       WHERE warehouse_id = $1 AND sku = $2 AND on_hand - reserved >= $3
+       RETURNING ${STOCK_COLUMNS}`,
+      [key.warehouseId, key.sku, quantity],
+    );
+    return row && toRecord(row);
+  }
+
+  /**
+   * Adds `quantity` units to on-hand for a transfer, in one conditional statement: on-hand never
+   * exceeds `max` (MAX_QUANTITY, the bound every stock event promises its consumers). The row
+   * must exist (see `createEmpty`). `undefined` when it would exceed; nothing changed then.
+   */
+  async putInIfRoom(tx: SqlTx, key: StockKey, quantity: number, max: number): Promise<StockRecord | undefined> {
+    const [row] = await tx.query<StockRow>(
+      `UPDATE stock SET on_hand = on_hand + $3, version = version + 1, updated_at = now()
+       WHERE warehouse_id = $1 AND sku = $2 AND on_hand + $3 <= $4
+       RETURNING ${STOCK_COLUMNS}`,
+      [key.warehouseId, key.sku, quantity, max],
+    );
+    return row && toRecord(row);
+  }
+
+  /**
+   * Locks rows of one SKU in warehouse order until the transaction ends. A transaction that
+   * changes two rows takes both locks first, in this one order: two transfers between the same
+   * warehouses in opposite directions would otherwise each hold one row and wait for the other.
+   */
+  async lockInOrder(tx: SqlTx, sku: string, warehouseIds: readonly string[]): Promise<void> {
+    await tx.query(`SELECT 1 FROM stock WHERE sku = $1 AND warehouse_id = ANY($2::text[]) ORDER BY warehouse_id FOR UPDATE`, [
+      sku,
+      [...warehouseIds],
+    ]);
   }
 
   /** Gives held units back to available. */

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ADJUSTMENT_REASONS } from '@stockmesh/contracts';
+import type { MovementKind } from './stock.repository.js';
 
 /** One (warehouse, sku) row as the owner holds it. */
 export class StockView {
@@ -20,8 +21,8 @@ export class MovementView {
   @ApiProperty({ description: 'Position in the ledger of this database; use as the `before` cursor.' }) readonly seq!: string;
   @ApiProperty() readonly warehouseId!: string;
   @ApiProperty() readonly sku!: string;
-  @ApiProperty({ enum: ['set', 'adjustment', 'hold', 'commit', 'release'] }) readonly kind!:
-    'set' | 'adjustment' | 'hold' | 'commit' | 'release';
+  @ApiProperty({ enum: ['set', 'adjustment', 'hold', 'commit', 'release', 'transfer-out', 'transfer-in', 'transfer-return'] })
+  readonly kind!: MovementKind;
   @ApiProperty({ description: 'Change of on-hand.' }) readonly delta!: number;
   @ApiProperty({ enum: ADJUSTMENT_REASONS }) readonly reason!: string;
   @ApiProperty() readonly onHandAfter!: number;

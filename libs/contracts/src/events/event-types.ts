@@ -16,13 +16,18 @@ import {
   ArrayMaxSize,
   IsUUID,
 } from 'class-validator';
-import { IDENTIFIER_PATTERN, MAX_QUANTITY } from '../identifiers.js';
+import { IDENTIFIER_PATTERN, MAX_QUANTITY, TRANSFER_ID_PATTERN } from '../identifiers.js';
+import { CommandCompletedData, CommandRejectedData } from './command-types.js';
 
 /** Every event type, versioned. The typed map below gives each one's `data`. */
 export const EVENT_TYPES = {
   stockChanged: 'io.stockmesh.stock.changed.v1',
   warehouseChanged: 'io.stockmesh.warehouse.changed.v1',
   regionHeartbeat: 'io.stockmesh.region.heartbeat.v1',
+  transferDispatched: 'io.stockmesh.transfer.dispatched.v1',
+  transferReceived: 'io.stockmesh.transfer.received.v1',
+  commandCompleted: 'io.stockmesh.command.completed.v1',
+  commandRejected: 'io.stockmesh.command.rejected.v1',
 } as const;
 
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
@@ -31,7 +36,8 @@ const REGION = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** Why a stock row changed: the ledger entry of the owner. */
 export class StockChangeCauseDto {
-  @IsIn(['set', 'adjustment', 'hold', 'commit', 'release']) readonly kind!: 'set' | 'adjustment' | 'hold' | 'commit' | 'release';
+  @IsIn(['set', 'adjustment', 'hold', 'commit', 'release', 'transfer-out', 'transfer-in', 'transfer-return'])
+  readonly kind!: 'set' | 'adjustment' | 'hold' | 'commit' | 'release' | 'transfer-out' | 'transfer-in' | 'transfer-return';
   @IsInt() @Min(-MAX_QUANTITY) @Max(MAX_QUANTITY) readonly delta!: number;
   @IsString() @Matches(/^[a-z-]{1,32}$/) readonly reason!: string;
   @IsUUID() readonly movementId!: string;
@@ -88,15 +94,52 @@ export class RegionHeartbeatData {
   @IsInt() @Min(0) readonly outboxPending!: number;
 }
 
+/** What every event of one transfer carries: the transfer, its two rows and the units moved. */
+export class TransferData {
+  @Matches(TRANSFER_ID_PATTERN) readonly transferId!: string;
+  @Matches(IDENTIFIER_PATTERN) readonly sku!: string;
+  @IsInt() @Min(0) @Max(1023) readonly shard!: number;
+  @Matches(IDENTIFIER_PATTERN) readonly fromWarehouseId!: string;
+  @Matches(REGION) readonly fromRegion!: string;
+  @Matches(IDENTIFIER_PATTERN) readonly toWarehouseId!: string;
+  @Matches(REGION) readonly toRegion!: string;
+  @IsInt() @Min(1) @Max(MAX_QUANTITY) readonly quantity!: number;
+}
+
+/**
+ * `io.stockmesh.transfer.dispatched.v1`: the source warehouse's owner took the units out of
+ * on-hand; the destination's owner adds them, once per transfer id.
+ */
+export class TransferDispatchedData extends TransferData {
+  @IsISO8601({ strict: true }) readonly dispatchedAt!: string;
+}
+
+/**
+ * `io.stockmesh.transfer.received.v1`: the destination's owner settled a transfer, once: it
+ * added the units (`received`), or could not hold them and sends them back (`refused`).
+ */
+export class TransferReceivedData extends TransferData {
+  @IsIn(['received', 'refused']) readonly outcome!: 'received' | 'refused';
+  @IsISO8601({ strict: true }) readonly receivedAt!: string;
+}
+
 /** The typed map of event types to their data. */
 export interface EventDataMap {
   [EVENT_TYPES.stockChanged]: StockChangedData;
   [EVENT_TYPES.warehouseChanged]: WarehouseChangedData;
   [EVENT_TYPES.regionHeartbeat]: RegionHeartbeatData;
+  [EVENT_TYPES.transferDispatched]: TransferDispatchedData;
+  [EVENT_TYPES.transferReceived]: TransferReceivedData;
+  [EVENT_TYPES.commandCompleted]: CommandCompletedData;
+  [EVENT_TYPES.commandRejected]: CommandRejectedData;
 }
 
 export const EVENT_DATA_CLASSES: { readonly [T in EventType]: new () => EventDataMap[T] } = {
   [EVENT_TYPES.stockChanged]: StockChangedData,
   [EVENT_TYPES.warehouseChanged]: WarehouseChangedData,
   [EVENT_TYPES.regionHeartbeat]: RegionHeartbeatData,
+  [EVENT_TYPES.transferDispatched]: TransferDispatchedData,
+  [EVENT_TYPES.transferReceived]: TransferReceivedData,
+  [EVENT_TYPES.commandCompleted]: CommandCompletedData,
+  [EVENT_TYPES.commandRejected]: CommandRejectedData,
 };

@@ -1,11 +1,22 @@
 export { newEvent, toKafkaRecord, type CloudEvent, type KafkaRecord } from './cloud-event.js';
 export {
+  COMMAND_ID_PATTERN,
+  COMMAND_TYPES,
+  CommandCompletedData,
+  CommandRejectedData,
+  CommandResultData,
+  type CommandType,
+} from './command-types.js';
+export {
   EVENT_DATA_CLASSES,
   EVENT_TYPES,
   PartitionOffsetDto,
   RegionHeartbeatData,
   StockChangeCauseDto,
   StockChangedData,
+  TransferData,
+  TransferDispatchedData,
+  TransferReceivedData,
   WarehouseChangedData,
   type EventDataMap,
   type EventType,

@@ -13,6 +13,12 @@ export const TOPICS = {
   heartbeat: 'stockmesh.heartbeat.v1',
   /** Records that could not be parsed or applied, with the reason in headers. */
   deadLetter: 'stockmesh.dead-letter.v1',
+  /** Commands from other systems (stock adjustments, reservation commits and releases), CloudEvents. */
+  commands: 'stockmesh.commands.v1',
+  /** What became of each command (completed or rejected), keyed by command id. */
+  commandResults: 'stockmesh.command-results.v1',
+  /** Transfers between regions (dispatched, received), keyed by transfer id; partition k holds shard k. */
+  transfers: 'stockmesh.transfers.v1',
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];

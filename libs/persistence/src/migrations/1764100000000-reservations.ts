@@ -59,7 +59,9 @@ export class Reservations1764100000000 implements MigrationInterface {
         PRIMARY KEY (reservation_id, allocation_no)
       )`);
     // What the finisher looks for: decided reservations whose owners have not confirmed yet.
-    await q.query(`CREATE INDEX reservation_allocations_open ON reservation_allocations (reservation_id) WHERE state IN ('intent', 'held')`);
+    await q.query(
+      `CREATE INDEX reservation_allocations_open ON reservation_allocations (reservation_id) WHERE state IN ('intent', 'held')`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -1,0 +1,128 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
+import { CodedException, PROBLEM_TYPES, TOPICS, type CommandType, type ProblemCode } from '@stockmesh/contracts';
+import { problemBody } from '@stockmesh/http';
+import { MessageBus, type IncomingMessage } from '@stockmesh/messaging';
+import { IdempotencyRepository, ShardDatabases, type IdempotentRequest } from '@stockmesh/persistence';
+import { deadLetter, LazyPublisher } from '@stockmesh/replication';
+import { commandResult, type CommandOutcome } from './command-results.js';
+import { COMMAND_MESSAGE_CONTROLLERS, InvalidCommandError, type Command, type CommandMessageController } from './command.js';
+import { parseCommand } from './parse-command.js';
+
+/** Where a region remembers the ids of the commands it ran (the `idempotency_keys` scope). */
+const COMMAND_ID_SCOPE = `kafka ${TOPICS.commands}`;
+/** The stored status of a claimed command id whose result is not stored (yet): run it (again). */
+const UNFINISHED = 0;
+
+/** The consumer group of a region's command consumers, shared by all its instances (without the topic prefix). */
+export function commandsGroupOf(regionId: string): string {
+  return `stockmesh.commands.${regionId}`;
+}
+
+/**
+ * Runs the commands of `stockmesh.commands.v1` that this region owns, once per command id, and
+ * publishes what became of each to `stockmesh.command-results.v1`. Every region reads every
+ * command (a consumer group each): the owner of the target acts, the others let it pass. A
+ * record that is not a valid command, or whose target no region owns, is dead-lettered.
+ *
+ * Idempotency: the owner claims the command id in its home database's `idempotency_keys`
+ * (scope `kafka stockmesh.commands.v1`, with a fingerprint of the type and data) before it runs
+ * the command, and stores the result there once it ran. A command id seen before with the same
+ * content answers the stored result again and changes nothing; with other content it is refused
+ * (`command-id-reused`). The change itself is idempotent where it is made: a stock adjustment
+ * stores the command id as its idempotency key in the transaction that changes the row (the
+ * SKU's shard database, possibly another one than the claim's), and reservations are committed
+ * or released by state. So a crash between the change and the stored result, followed by the
+ * command's redelivery, runs it again without changing anything twice. Refusals are not stored,
+ * as over HTTP: a refused command may be sent again with the same id.
+ *
+ * Results are published after the result is stored and before the consumer moves past the
+ * command: a result can be published twice (the second with `replayed: true`), never not at all.
+ */
+@Injectable()
+export class CommandProcessor implements OnApplicationShutdown {
+  private readonly logger = new Logger(CommandProcessor.name);
+  private readonly controllers: ReadonlyMap<CommandType, CommandMessageController>;
+  private readonly publisher: LazyPublisher;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(COMMAND_MESSAGE_CONTROLLERS) controllers: readonly CommandMessageController[],
+    private readonly databases: ShardDatabases,
+    private readonly idempotency: IdempotencyRepository,
+    private readonly clock: Clock,
+    bus: MessageBus,
+  ) {
+    this.controllers = new Map(controllers.map((c) => [c.type, c]));
+    this.publisher = new LazyPublisher(bus);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.publisher.close();
+  }
+
+  /**
+   * Handles one record of the command topic. Resolves once the result or dead letter is
+   * published; rejects (and the record is read again) only when that, or the database, failed.
+   */
+  async process(message: IncomingMessage): Promise<void> {
+    const region = this.config.region.id;
+    let command: Command;
+    let controller: CommandMessageController;
+    let owner: string;
+    try {
+      command = parseCommand(message, this.config.http.bodyLimitBytes);
+      controller = this.controllerOf(command.type);
+      owner = await controller.ownerOf(command.data);
+      if (!this.config.cluster.regions.some((r) => r.id === owner))
+        throw new InvalidCommandError(`${controller.subjectOf(command.data)} belongs to region ${owner}, which is not in this cluster`);
+    } catch (error) {
+      if (!(error instanceof InvalidCommandError)) throw error;
+      this.logger.warn({ msg: 'dead-lettering a command', partition: message.partition, offset: message.offset, reason: error.reason });
+      await this.publisher.publish([deadLetter(message, error.reason, commandsGroupOf(region))]);
+      return;
+    }
+    if (owner !== region) return;
+
+    const outcome = await this.run(controller, command);
+    await this.publisher.publish([commandResult(command, controller.subjectOf(command.data), outcome, region, new Date(this.clock.now()))]);
+    this.logger.log({
+      msg: `command ${outcome.kind}`,
+      commandId: command.id,
+      commandType: command.type,
+      ...(outcome.kind === 'completed' ? { replayed: outcome.replayed } : { code: outcome.problem.code }),
+    });
+  }
+
+  private async run(controller: CommandMessageController, command: Command): Promise<CommandOutcome> {
+    const commandId: IdempotentRequest = { key: command.id, scope: COMMAND_ID_SCOPE, fingerprint: command.fingerprint };
+    const claim = await this.databases.inDatabase(this.databases.home(), (tx) => this.idempotency.claim(tx, commandId));
+    if (claim.outcome === 'mismatch')
+      return this.rejected('command-id-reused', `command id ${command.id} was already used for another command`);
+    if (claim.outcome === 'replay' && claim.status !== UNFINISHED)
+      return { kind: 'completed', result: claim.body as object, replayed: true };
+    try {
+      // Its own scope: the shard database of the change may be the home database, which holds the claim.
+      const result = await controller.execute(command, { ...commandId, scope: `${COMMAND_ID_SCOPE} ${command.type}` });
+      await this.databases.inDatabase(this.databases.home(), (tx) => this.idempotency.complete(tx, commandId, 200, result));
+      return { kind: 'completed', result, replayed: false };
+    } catch (error) {
+      // A refusal is an answer; anything else (a database or an owner that is down) is retried.
+      if (error instanceof CodedException) {
+        const code: ProblemCode = error.code;
+        if (PROBLEM_TYPES[code].status < 500) return this.rejected(code, error.message, error.extensions);
+      }
+      throw error;
+    }
+  }
+
+  private rejected(code: ProblemCode, detail: string, extensions: Readonly<Record<string, unknown>> = {}): CommandOutcome {
+    return { kind: 'rejected', problem: problemBody(code, detail, extensions) };
+  }
+
+  private controllerOf(type: CommandType): CommandMessageController {
+    const controller = this.controllers.get(type);
+    if (!controller) throw new Error(`no message controller for ${type}`);
+    return controller;
+  }
+}

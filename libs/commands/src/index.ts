@@ -1,0 +1,10 @@
+export { AdjustStockCommand } from './adjust-stock/adjust-stock.command.js';
+export { COMMAND_DATA_CLASSES, type CommandDataMap } from './command-data.js';
+export { commandsGroupOf, CommandProcessor } from './command-processor.service.js';
+export { commandResult, type CommandOutcome } from './command-results.js';
+export { InvalidCommandError, type Command, type CommandMessageController } from './command.js';
+export { CommandsListener } from './commands-listener.service.js';
+export { CommandsModule } from './commands.module.js';
+export { commandsTransport } from './commands-transport.js';
+export { parseCommand, type CommandRecord } from './parse-command.js';
+export { ReservationCommand } from './reservation.command.js';

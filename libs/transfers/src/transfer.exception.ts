@@ -1,0 +1,15 @@
+import { CodedException } from '@stockmesh/contracts';
+
+export enum TransferErrorCode {
+  NotFound = 'transfer-not-found',
+  KeyRequired = 'idempotency-key-required',
+  WarehouseNotFound = 'warehouse-not-found',
+  QuantityLimit = 'quantity-limit-exceeded',
+  RegionUnavailable = 'region-unavailable',
+}
+
+export class TransferException extends CodedException<`${TransferErrorCode}`> {
+  constructor(code: TransferErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+    super(code, message, extensions);
+  }
+}
