@@ -116,12 +116,15 @@ export class EnvironmentDto {
   @Max(10)
   readonly KAFKA_REPLICATION_FACTOR: number = 1;
 
-  /** Longest time a fetch waits at the broker for new records: the floor of replication latency. */
+  /**
+   * Longest time an idle fetch waits at the broker. Fetches ask for at least one byte, so a
+   * record that arrives meanwhile is returned at once: this bounds idle polling, not latency.
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(10_000)
-  readonly KAFKA_MAX_WAIT_MS: number = 20;
+  readonly KAFKA_MAX_WAIT_MS: number = 500;
 
   /** `false` turns publishing and applying events off (the outbox still fills); for tests of one region alone. */
   @IsIn(['true', 'false'])

@@ -89,7 +89,7 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
       groupId: `stockmesh.heartbeat.${this.config.region.id}.${this.instance}`,
       topics: [TOPICS.heartbeat],
       fromBeginning: false,
-      maxWaitMs: 100,
+      maxWaitMs: this.config.kafka.maxWaitMs,
     });
     await this.consumer
       .start(async (batch: MessageBatch) => {
