@@ -22,8 +22,9 @@ export async function startTestCluster(suite: string, env: Record<string, string
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${prefix}.log`);
   const stream = createWriteStream(logFile, { flags: 'a' });
-  // A port range per suite run, away from `npm start`'s 3001-3003.
-  const basePort = 4100 + Math.floor(Math.random() * 800) * 4;
+  // A port range per suite run, away from `npm start`'s 3001-3003 and from the ports fetch()
+  // refuses to call (6000, 6665-6669, 5060 ...: the Fetch standard's "bad ports").
+  const basePort = 20_000 + Math.floor(Math.random() * 2_000) * 4;
   const cluster = await startLocalCluster({
     // Topics of its own, so no other run's events reach this cluster.
     env: {

@@ -75,6 +75,7 @@ export class RegionForwarder {
     const hasBody = request.body !== undefined && request.body !== null;
     if (hasBody) headers['content-type'] = 'application/json';
     let upstream: Response;
+    let body: ArrayBuffer;
     try {
       upstream = await fetch(new URL(request.url, owner.url), {
         method: request.method,
@@ -82,6 +83,8 @@ export class RegionForwarder {
         body: hasBody ? JSON.stringify(request.body) : undefined,
         signal: AbortSignal.timeout(this.config.http.forwardTimeoutMs),
       });
+      // Inside the try: an owner that dies while answering breaks the body, not the headers.
+      body = await upstream.arrayBuffer();
     } catch (error) {
       throw new RoutingException('region-unavailable', `region ${owner.id} did not answer: ${(error as Error).message}`, {
         region: owner.id,
@@ -92,7 +95,7 @@ export class RegionForwarder {
       const value = upstream.headers.get(name);
       if (value !== null) answer.set(name, value);
     }
-    return new Response(await upstream.arrayBuffer(), { status: upstream.status, headers: answer });
+    return new Response(body, { status: upstream.status, headers: answer });
   }
 }
 

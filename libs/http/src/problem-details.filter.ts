@@ -66,9 +66,15 @@ export function classify(exception: unknown): Classified {
   }
   // A database of the region is down or restarting: the region cannot serve this request now.
   if (typeof error.code === 'string' && DATABASE_DOWN.has(error.code)) return { code: 'not-ready', status: 503, extensions: {} };
-  // pg-pool gives up waiting for a free connection, or PostgreSQL has none left for us (53300
-  // too_many_connections): the region is saturated, not broken.
-  if (error.message === 'timeout exceeded when trying to connect' || error.code === '53300')
+  // pg-pool gives up waiting for a free connection, PostgreSQL has none left for us (53300
+  // too_many_connections), or a transaction lost to contention three times (deadlock 40P01,
+  // serialization 40001): the region is saturated, not broken, and the request can be retried.
+  if (
+    error.message === 'timeout exceeded when trying to connect' ||
+    error.code === '53300' ||
+    error.code === '40P01' ||
+    error.code === '40001'
+  )
     return { code: 'busy', status: 503, detail: 'no database connection came free in time', extensions: {} };
   return { code: 'internal-error', status: 500, extensions: {} };
 }

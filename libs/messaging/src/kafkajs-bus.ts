@@ -195,7 +195,9 @@ const RETRY_PAUSE_MS = 500;
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 class KafkaJsBatchConsumer implements BatchConsumer {
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
+  private stopped = false;
+  private handler?: BatchHandler;
   /** This member's partitions since the last rebalance, as given to `positionsFor`. */
   private assigned: readonly { topic: string; partition: number }[] = [];
   /**
@@ -205,15 +207,19 @@ class KafkaJsBatchConsumer implements BatchConsumer {
   private positionsSought: Promise<void> = Promise.resolve();
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly options: BatchConsumerOptions,
     private readonly log: BusLog,
     private readonly concurrency: number,
     private readonly prefix: string,
   ) {
-    this.consumer = kafka.consumer({
-      groupId: prefix + options.groupId,
-      maxWaitTimeInMs: options.maxWaitMs ?? 50,
+    this.consumer = this.create();
+  }
+
+  private create(): Consumer {
+    return this.kafka.consumer({
+      groupId: this.prefix + this.options.groupId,
+      maxWaitTimeInMs: this.options.maxWaitMs ?? 50,
       minBytes: 1,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
@@ -223,9 +229,43 @@ class KafkaJsBatchConsumer implements BatchConsumer {
     });
   }
 
+  /**
+   * kafkajs restarts a consumer after a retriable crash only; after a non-retriable one (e.g.
+   * "failed to find group coordinator" while the broker restarts) it stays down and nothing
+   * would ever be consumed again. Such a crash gets a fresh consumer, until one runs.
+   */
+  private async revive(): Promise<void> {
+    const crashed = this.consumer;
+    await crashed.disconnect().catch(() => undefined);
+    for (let attempt = 1; !this.stopped; attempt++) {
+      await pause(Math.min(RETRY_PAUSE_MS * attempt, 10_000));
+      if (this.stopped) return;
+      this.consumer = this.create();
+      try {
+        await this.run(this.handler as BatchHandler);
+        this.log.warn({ groupId: this.options.groupId, attempt }, 'consumer restarted after a crash');
+        return;
+      } catch (error) {
+        this.log.error({ err: error, groupId: this.options.groupId, attempt }, 'restarting the consumer failed; trying again');
+        await this.consumer.disconnect().catch(() => undefined);
+      }
+    }
+  }
+
+
   async start(handler: BatchHandler): Promise<void> {
+    this.handler = handler;
+    await this.run(handler);
+  }
+
+  private async run(handler: BatchHandler): Promise<void> {
     const { consumer, options, log } = this;
     const { positionsFor } = options;
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (event.payload.restart || this.stopped || this.consumer !== consumer) return;
+      log.error({ err: event.payload.error, groupId: options.groupId }, 'consumer crashed and kafkajs will not restart it; restarting it');
+      void this.revive();
+    });
     if (positionsFor) {
       // kafkajs emits this after every (re)join and before it fetches; the fetch does not wait for
       // the positions, the handler does (see eachBatch).
@@ -311,6 +351,7 @@ class KafkaJsBatchConsumer implements BatchConsumer {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.consumer.disconnect();
   }
 }

@@ -52,8 +52,26 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
     return this.inDatabase(this.databaseFor(shard), work);
   }
 
-  /** Runs `work` in one READ COMMITTED transaction on `db`; rolls back if `work` throws. */
+  /**
+   * Runs `work` in one READ COMMITTED transaction on `db`; rolls back if `work` throws. A
+   * transaction PostgreSQL aborted as a deadlock victim (40P01) or a serialization failure
+   * (40001) is run again, up to three times: nothing of it was committed. `work` must therefore
+   * keep side effects outside the database idempotent (holds and dead letters are).
+   */
   async inDatabase<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(db, work);
+      } catch (error) {
+        const code =
+          (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ?? (error as { code?: unknown }).code;
+        if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
+      }
+    }
+  }
+
+  private async once<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>): Promise<T> {
     const runner = this.source(db).createQueryRunner();
     await runner.connect();
     try {
