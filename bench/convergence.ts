@@ -12,16 +12,15 @@ import 'reflect-metadata';
 import { TOPICS } from '@stockmesh/contracts';
 import { KafkaJsBus, type BusLog } from '@stockmesh/messaging';
 import { dropDatabases } from '@stockmesh/persistence';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { clusterFromEnvironment, startLocalCluster, type LocalCluster } from '../infra/cluster/local-cluster.js';
+import { ensureBroker, freePortRange, machine, ms, percentile, positiveInt, say, table } from './bench-support.js';
 
 const REGIONS = ['us-east', 'eu-west', 'ap-south'] as const;
 const WAREHOUSES_PER_REGION = 2;
@@ -39,21 +38,10 @@ const CATCH_UP_POLL_MS = 50;
 const BACKLOG_SKUS = 2_000;
 const STOPPED_REGION = 'ap-south';
 
-const say = (message: string): void => console.log(`bench: ${message}`);
-
 interface Settings {
   readonly rate: number;
   readonly seconds: number;
   readonly backlog: number;
-}
-
-/** A positive integer from the environment, or the default; fails loudly on anything else. */
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return value;
 }
 
 interface Warehouse {
@@ -108,62 +96,6 @@ class Slots {
     if (next) next();
     else this.free++;
   }
-}
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-const ms = (value: number): string => (Number.isNaN(value) ? 'n/a' : `${value.toFixed(1)} ms`);
-
-/** The first port p from `from` on with p, p+1 and p+2 free on loopback. */
-async function freePortRange(from: number, count: number): Promise<number> {
-  const free = (port: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  for (let base = from; base < from + 300; base += count) {
-    let all = true;
-    for (let port = base; port < base + count && all; port++) all = await free(port);
-    if (all) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports between ${from} and ${from + 300}`);
-}
-
-async function ensureBroker(): Promise<void> {
-  if (process.env.KAFKA_BROKERS) {
-    say(`using the Kafka cluster KAFKA_BROKERS=${process.env.KAFKA_BROKERS}`);
-    return;
-  }
-  say('making sure the local Kafka broker runs: bash infra/kafka/kafka.sh start');
-  const child = spawn('bash', ['infra/kafka/kafka.sh', 'start'], { stdio: 'inherit' });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  if (code !== 0) throw new Error(`bash infra/kafka/kafka.sh start failed with code ${code} (its reason is above)`);
-}
-
-function machine(postgres: string): [string, string][] {
-  const pom = readFileSync('infra/kafka/pom.xml', 'utf8');
-  const kafka = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1] ?? 'unknown';
-  return [
-    ['cpus', `${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}`],
-    ['memory', `${(totalmem() / 2 ** 30).toFixed(1)} GiB`],
-    [
-      'load average',
-      `${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')} (1, 5, 15 min, at the end)`,
-    ],
-    ['node', process.version],
-    ['kafka', `${kafka} (infra/kafka/pom.xml)`],
-    ['postgresql', postgres],
-  ];
 }
 
 /** Direct access to the regions' shard databases, for what the API does not show. */
@@ -422,11 +354,6 @@ async function backlogPhase(
     catchUpS: (done - ready) / 1000,
     caughtUp,
   };
-}
-
-function table(rows: readonly (readonly [string, string])[]): string {
-  const width = Math.max(...rows.map(([name]) => name.length));
-  return rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`).join('\n');
 }
 
 async function main(): Promise<void> {
