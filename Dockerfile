@@ -5,13 +5,12 @@
 #   docker build -t stockmesh .
 
 # ---- build: compile TypeScript with the dev dependencies, then drop them ----
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # swagger-ui-dist's install script would otherwise try to send install analytics.
 ENV SCARF_ANALYTICS=false
 COPY package.json package-lock.json ./
-# npm 10 (Node 20's) installs the lock file as committed; it lists only Linux builds of the
-# platform-specific optional packages, which npm 11's `npm ci` refuses (see .ci/run).
+# The same install as CI and the README: exactly the committed lock file, or a failure.
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
@@ -20,7 +19,7 @@ COPY infra ./infra
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime: compiled code and production dependencies only ----
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 # package.json is needed at run time: its "type": "module" makes Node load dist/ as ES modules.
