@@ -143,6 +143,7 @@ async function waitForTopic(bus: KafkaJsBus, topic: string, signal: AbortSignal)
       if (Date.now() > deadline) {
         throw new Error(
           `topic ${topic} did not appear within 30 s (${(error as Error).message}): do the regions apply KAFKA_TOPIC_PREFIX to their topic names?`,
+          { cause: error },
         );
       }
     }

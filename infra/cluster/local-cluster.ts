@@ -291,7 +291,7 @@ class RegionProcess {
     const deadline = Date.now() + this.settings.readyTimeoutMs;
     let gone: RegionExit | undefined;
     void exited.then((exit) => (gone = exit));
-    let lastAnswer = 'no answer';
+    let lastAnswer: string;
     for (;;) {
       signal.throwIfAborted();
       if (gone) {

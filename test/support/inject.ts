@@ -32,7 +32,7 @@ export async function call<T = Record<string, unknown>>(
     signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
   });
   const text = await response.text();
-  let body: unknown = undefined;
+  let body: unknown;
   try {
     body = text ? JSON.parse(text) : undefined;
   } catch {

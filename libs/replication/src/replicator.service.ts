@@ -1,14 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { parseEvent, PoisonEventError, TOPICS } from '@stockmesh/contracts';
-import {
-  MessageBus,
-  type BatchConsumer,
-  type MessageBatch,
-  type OutgoingMessage,
-  type Publisher,
-  type TopicPartitionOffset,
-} from '@stockmesh/messaging';
+import { MessageBus, type BatchConsumer, type MessageBatch, type OutgoingMessage, type TopicPartitionOffset } from '@stockmesh/messaging';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { Backoff } from './backoff.js';
 import { LazyPublisher } from './lazy-publisher.js';
