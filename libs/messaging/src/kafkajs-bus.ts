@@ -178,8 +178,17 @@ export class KafkaJsBus implements MessageBus {
         }
       },
       async offsets(topic: string): Promise<{ partition: number; low: string; high: string }[]> {
-        const offsets = await admin.fetchTopicOffsets(prefix + topic);
-        return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high })).sort((a, b) => a.partition - b.partition);
+        // Right after a topic is created (or a leader moves), a broker can answer "not the leader"
+        // until its metadata catches up; kafkajs' admin does not retry that for ListOffsets.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const offsets = await admin.fetchTopicOffsets(prefix + topic);
+            return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high })).sort((a, b) => a.partition - b.partition);
+          } catch (error) {
+            if (!(error as { retriable?: boolean }).retriable || attempt >= OFFSETS_ATTEMPTS) throw error;
+            await pause(RETRY_PAUSE_MS);
+          }
+        }
       },
       async brokers(): Promise<number> {
         return (await admin.describeCluster()).brokers.length;
@@ -188,6 +197,9 @@ export class KafkaJsBus implements MessageBus {
     };
   }
 }
+
+/** How often a retriable ListOffsets failure (a leader not yet known) is tried before it is reported. */
+const OFFSETS_ATTEMPTS = 10;
 
 /** Pause before a failed batch, or a failed load of stored positions, is tried again. */
 const RETRY_PAUSE_MS = 500;
@@ -251,7 +263,6 @@ class KafkaJsBatchConsumer implements BatchConsumer {
       }
     }
   }
-
 
   async start(handler: BatchHandler): Promise<void> {
     this.handler = handler;
