@@ -74,10 +74,9 @@ async function main() {
 
     // KAFKA_BROKERS tells the suites where the broker is, in case KAFKA_PORT moved it.
     const brokers = process.env.KAFKA_BROKERS || `127.0.0.1:${process.env.KAFKA_PORT || 9092}`;
-    // --forceExit: in-process region apps of the integration suites can leave a kafkajs reconnect
-    // timer behind after they are closed, and jest would then wait for it forever once the
-    // broker is stopped. Every suite closes what it opened; this only keeps CI from hanging.
-    const jest = ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', '--runInBand', '--forceExit', ...process.argv.slice(2)];
+    // No --forceExit: every suite closes what it opened, and an app's close() stops every
+    // background loop and Kafka client it started; jest ends by itself or the run is broken.
+    const jest = ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', '--runInBand', ...process.argv.slice(2)];
     say(`running jest (STOCKMESH_TEST_RUN_ID=${runId} KAFKA_BROKERS=${brokers}): node ${jest.join(' ')}`);
     // STOCKMESH_TEST_LOCAL_KAFKA tells fault suites that the broker is this machine's kafka.sh broker,
     // which they may stop and start again; an external cluster (KAFKA_BROKERS) is never touched.

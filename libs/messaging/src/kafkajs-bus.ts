@@ -48,18 +48,26 @@ const toHeaders = (headers: Message['headers'] | undefined): Record<string, stri
 /** The kafkajs implementation of `MessageBus`: the only file that imports kafkajs. */
 export class KafkaJsBus implements MessageBus {
   private readonly kafka: Kafka;
+  /** Clients whose connection is tried only so many times (see `admin`), by that number. */
+  private readonly boundedClients = new Map<number, Kafka>();
   private readonly prefix: string;
 
   constructor(private readonly options: KafkaJsBusOptions) {
     this.prefix = options.topicPrefix ?? '';
+    this.kafka = this.client(10);
+  }
+
+  /** A kafkajs client; `retries` bounds the retries of its connections and requests. */
+  private client(retries: number): Kafka {
+    const options = this.options;
     const log = options.log;
-    this.kafka = new Kafka({
+    return new Kafka({
       clientId: options.clientId,
       brokers: [...options.brokers],
       connectionTimeout: 3_000,
       requestTimeout: 10_000,
       // Keep reconnecting while the broker is away (the outbox holds what is not published).
-      retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 10 },
+      retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries },
       logLevel: logLevel.WARN,
       logCreator:
         () =>
@@ -138,9 +146,22 @@ export class KafkaJsBus implements MessageBus {
     return new KafkaJsBatchConsumer(this.kafka, options, this.options.log, this.options.consumerConcurrency ?? 4, this.prefix);
   }
 
-  async admin(): Promise<TopicAdmin> {
-    const admin = this.kafka.admin();
-    await admin.connect();
+  async admin(options: { readonly connectRetries?: number } = {}): Promise<TopicAdmin> {
+    // kafkajs retries a connection with its client's settings (an admin's own only cover its
+    // requests), so a bounded connection needs a client of its own.
+    const retries = options.connectRetries;
+    let kafka = this.kafka;
+    if (retries !== undefined) {
+      kafka = this.boundedClients.get(retries) ?? this.client(retries);
+      this.boundedClients.set(retries, kafka);
+    }
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+    } catch (error) {
+      await admin.disconnect().catch(() => undefined);
+      throw error;
+    }
     const log = this.options.log;
     const prefix = this.prefix;
     return {
@@ -255,7 +276,9 @@ class KafkaJsBatchConsumer implements BatchConsumer {
       this.consumer = this.create();
       try {
         await this.run(this.handler as BatchHandler);
-        this.log.warn({ groupId: this.options.groupId, attempt }, 'consumer restarted after a crash');
+        // stop() may have run while this consumer was joining: it disconnected the one before.
+        if (this.stopped) await this.consumer.disconnect();
+        else this.log.warn({ groupId: this.options.groupId, attempt }, 'consumer restarted after a crash');
         return;
       } catch (error) {
         this.log.error({ err: error, groupId: this.options.groupId, attempt }, 'restarting the consumer failed; trying again');
@@ -267,6 +290,8 @@ class KafkaJsBatchConsumer implements BatchConsumer {
   async start(handler: BatchHandler): Promise<void> {
     this.handler = handler;
     await this.run(handler);
+    // A stop() during the join disconnected a consumer that was still connecting.
+    if (this.stopped) await this.consumer.disconnect();
   }
 
   private async run(handler: BatchHandler): Promise<void> {

@@ -116,5 +116,9 @@ export interface TopicAdmin {
 export abstract class MessageBus {
   abstract publisher(options?: { readonly clientId?: string }): Promise<Publisher>;
   abstract consumer(options: BatchConsumerOptions): BatchConsumer;
-  abstract admin(): Promise<TopicAdmin>;
+  /**
+   * An admin client. `connectRetries` bounds the connection attempts (the client's default
+   * otherwise): a caller with a retry loop of its own asks for 0, so that it can stop promptly.
+   */
+  abstract admin(options?: { readonly connectRetries?: number }): Promise<TopicAdmin>;
 }

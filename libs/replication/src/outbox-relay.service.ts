@@ -34,6 +34,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly wakers = new Map<string, () => void>();
   /** Databases that notified while their relay was not napping. */
   private readonly notified = new Set<string>();
+  /** The LISTEN connection of each database, also the one a reconnect made: ended on shutdown. */
+  private readonly listeners = new Map<string, pg.Client>();
   private loops: Promise<void>[] = [];
   private readonly publisher: LazyPublisher;
 
@@ -57,6 +59,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     this.abort.abort();
     this.wakers.forEach((wake) => wake());
     await Promise.allSettled(this.loops);
+    await Promise.allSettled([...this.listeners.values()].map((client) => client.end()));
+    this.listeners.clear();
     await this.publisher.close();
   }
 
@@ -69,7 +73,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private async relayForever(db: ShardDatabase): Promise<void> {
     const signal = this.abort.signal;
     await this.topics.ready(signal);
-    const listener = this.listen(db);
+    void this.listen(db);
     const backoff = new Backoff();
     while (!signal.aborted) {
       try {
@@ -81,7 +85,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         await backoff.wait(signal);
       }
     }
-    await listener.then((client) => client?.end()).catch(() => undefined);
   }
 
   private async relayOnce(db: ShardDatabase): Promise<number> {
@@ -129,27 +132,33 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     });
   }
 
-  /** A dedicated connection that LISTENs for new outbox rows; reconnects when it drops. */
-  private async listen(db: ShardDatabase): Promise<pg.Client | undefined> {
-    if (this.abort.signal.aborted) return undefined;
+  /**
+   * A dedicated connection that LISTENs for new outbox rows; reconnects when it drops. The live
+   * client is kept in `listeners` so shutdown ends it, whichever reconnect made it.
+   */
+  private async listen(db: ShardDatabase): Promise<void> {
+    if (this.abort.signal.aborted) return;
     const client = new pg.Client({ connectionString: db.url, application_name: `stockmesh ${this.config.region.id} outbox listener` });
+    this.listeners.set(db.name, client);
+    let retried = false;
+    const retry = (delayMs: number): void => {
+      if (retried) return; // an error event and a failed connect may both report one drop
+      retried = true;
+      if (this.listeners.get(db.name) === client) this.listeners.delete(db.name);
+      client.end().catch(() => undefined);
+      if (!this.abort.signal.aborted) setTimeout(() => void this.listen(db), delayMs).unref();
+    };
     client.on('notification', () => {
       const wake = this.wakers.get(db.name);
       if (wake) wake();
       else this.notified.add(db.name);
     });
-    client.on('error', () => {
-      client.end().catch(() => undefined);
-      setTimeout(() => void this.listen(db), POLL_MS).unref();
-    });
+    client.on('error', () => retry(POLL_MS));
     try {
       await client.connect();
       await client.query('LISTEN stockmesh_outbox');
-      return client;
     } catch {
-      client.end().catch(() => undefined);
-      setTimeout(() => void this.listen(db), POLL_MS * 4).unref();
-      return undefined;
+      retry(POLL_MS * 4);
     }
   }
 }

@@ -102,8 +102,8 @@ export class ReplicaRebuilder {
       return undefined;
     };
     signal.addEventListener('abort', () => finish(), { once: true });
-    await consumer.start(apply);
     try {
+      await consumer.start(apply);
       await finished;
     } finally {
       await consumer.stop();
