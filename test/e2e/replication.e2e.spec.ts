@@ -22,18 +22,20 @@ async function writeEverywhere(count: number, seed: number): Promise<number> {
   let x = seed;
   // A small LCG; its low bits repeat quickly, so the choice comes from the high bits.
   const next = (n: number): number => Math.floor((x = (x * 1103515245 + 12345) % 2147483648) / 65536) % n;
+  // Thunks, so that the requests go out 20 at a time rather than all at once.
   const writes = Array.from({ length: count }, () => {
     const region = REGIONS[next(3)];
     const warehouse = WAREHOUSES[region][next(2)];
     const sku = SKUS[next(SKUS.length)];
     return next(4) === 0
-      ? call(at(region), 'PUT', `/v1/warehouses/${warehouse}/stock/${sku}`, { body: { onHand: next(500) } })
-      : call(at(region), 'POST', `/v1/warehouses/${warehouse}/stock/${sku}/adjustments`, {
-          body: { delta: 1 + next(20), reason: 'received' },
-        });
+      ? (): ReturnType<typeof call> => call(at(region), 'PUT', `/v1/warehouses/${warehouse}/stock/${sku}`, { body: { onHand: next(500) } })
+      : (): ReturnType<typeof call> =>
+          call(at(region), 'POST', `/v1/warehouses/${warehouse}/stock/${sku}/adjustments`, {
+            body: { delta: 1 + next(20), reason: 'received' },
+          });
   });
   for (let i = 0; i < writes.length; i += 20) {
-    const answers = await Promise.all(writes.slice(i, i + 20));
+    const answers = await Promise.all(writes.slice(i, i + 20).map((write) => write()));
     accepted += answers.filter((a) => a.status === 200 || a.status === 201).length;
   }
   return accepted;
@@ -127,10 +129,16 @@ describe('replication through Kafka', () => {
   }, 120_000);
 
   it('loses nothing and applies nothing twice when a region is killed mid-stream', async () => {
-    const stream = writeEverywhereExcept('ap-south', 200, 11);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const total = 200;
+    const progress = { accepted: 0 };
+    const stream = writeEverywhereExcept('ap-south', total, 11, progress);
+    // Kill once a part of the stream has been written (so ap-south is applying it) and while the
+    // rest is still to come (so events are in flight when it dies), not after a fixed delay.
+    await waitFor(async () => (progress.accepted >= 40 ? true : undefined), { what: '40 writes of the stream accepted' });
     await t.cluster.killRegion('ap-south');
+    const acceptedAtKill = progress.accepted;
     await stream;
+    expect(acceptedAtKill).toBeLessThan(total);
     await t.cluster.startRegion('ap-south');
     await expectConverged();
   }, 120_000);
@@ -234,8 +242,8 @@ describe('replication through Kafka', () => {
   }, 120_000);
 });
 
-/** Writes through the regions other than `skip` (it may be down). */
-async function writeEverywhereExcept(skip: string, count: number, seed: number): Promise<void> {
+/** Writes through the regions other than `skip` (it may be down), counting accepted writes in `progress`. */
+async function writeEverywhereExcept(skip: string, count: number, seed: number, progress = { accepted: 0 }): Promise<void> {
   let x = seed;
   // A small LCG; its low bits repeat quickly, so the choice comes from the high bits.
   const next = (n: number): number => Math.floor((x = (x * 1103515245 + 12345) % 2147483648) / 65536) % n;
@@ -249,6 +257,7 @@ async function writeEverywhereExcept(skip: string, count: number, seed: number):
           body: { delta: 1 + next(5), reason: 'received' },
         });
         expect(answer.status).toBe(201);
+        progress.accepted++;
       }),
     );
   }

@@ -16,6 +16,19 @@ const reserve = (regionId: string, body: unknown, key = randomUUID()) =>
     timeoutMs: 120_000,
   });
 
+/**
+ * What a storefront does with a 503 (the region shed load: its pool or a database was busy):
+ * it tries again, with the same Idempotency-Key, a few times.
+ */
+async function reserveRetryingBusy(regionId: string, body: unknown): ReturnType<typeof reserve> {
+  const key = randomUUID();
+  for (let attempt = 1; ; attempt++) {
+    const answer = await reserve(regionId, body, key);
+    if (answer.status !== 503 || attempt === 5) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+  }
+}
+
 interface Totals {
   onHand: number;
   reserved: number;
@@ -78,11 +91,24 @@ describe('reservations across regions', () => {
     await everyRegionSees('SKU-RACE', { available: 50 });
 
     const answers = await Promise.all(
-      Array.from({ length: 400 }, (_, i) => reserve(REGIONS[i % 3], { lines: [{ sku: 'SKU-RACE', quantity: 1 }] })),
+      Array.from({ length: 400 }, (_, i) => reserveRetryingBusy(REGIONS[i % 3], { lines: [{ sku: 'SKU-RACE', quantity: 1 }] })),
     );
     const statuses = answers.map((a) => a.status);
-    expect(statuses.filter((s) => s === 201)).toHaveLength(50);
-    expect(statuses.filter((s) => s === 409)).toHaveLength(350);
+    const won = statuses.filter((s) => s === 201).length;
+    // A cart is held or refused cleanly: sold out (409), or still shed as busy after five tries (503).
+    expect(statuses.filter((s) => s !== 201 && s !== 409 && s !== 503)).toEqual([]);
+    expect(won).toBeLessThanOrEqual(50);
+    // Exactly the units of the carts that were answered "held" are reserved, in every region: no
+    // hold survives a refused cart (on a loaded machine some sagas time out and release theirs).
+    await everyRegionSees('SKU-RACE', { onHand: 50, reserved: won, available: 50 - won });
+    // And no unit is lost for sale: one cart at a time takes every unit left, then is refused.
+    // (Each region's view is waited for after every cart, so no cart is refused on a stale view.)
+    let later = 0;
+    while ((await reserveRetryingBusy(REGIONS[later % 3], { lines: [{ sku: 'SKU-RACE', quantity: 1 }] })).status === 201) {
+      later++;
+      await everyRegionSees('SKU-RACE', { reserved: won + later });
+    }
+    expect(won + later).toBe(50);
 
     const views = await everyRegionSees('SKU-RACE', { onHand: 50, reserved: 50, available: 0 });
     for (const view of views) for (const w of view.warehouses) expect(w.available).toBe(0);
