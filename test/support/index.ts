@@ -4,3 +4,4 @@ export { call, type Answer, type Reachable } from './inject.js';
 export { startTestCluster, type TestCluster } from './cluster-harness.js';
 export { globalView, viewDiff } from './convergence.js';
 export { waitFor } from './wait-for.js';
+export { oneLine, rewriteHosts, runShellExample, shellExamples, type ShellExample, type ShellOutcome } from './shell-examples.js';
