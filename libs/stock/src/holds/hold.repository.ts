@@ -57,12 +57,17 @@ export class HoldRepository {
     return row && toRecord(row);
   }
 
-  /** Records that a hold never seen here is released, so that it can never be placed afterwards. */
-  async tombstone(tx: SqlTx, hold: Omit<HoldRecord, 'status' | 'quantity'>): Promise<void> {
-    await tx.query(
+  /**
+   * Records that a hold never seen here is released, so that it can never be placed afterwards.
+   * Returns `false` when a hold with this id exists after all: the INSERT waits for a place still
+   * in flight with the same id and, once that commits, does nothing.
+   */
+  async tombstone(tx: SqlTx, hold: Omit<HoldRecord, 'status' | 'quantity'>): Promise<boolean> {
+    const rows = await tx.query(
       `INSERT INTO holds (id, reservation_id, warehouse_id, sku, quantity, status) VALUES ($1, $2, $3, $4, 0, 'released')
-       ON CONFLICT (id) DO NOTHING`,
+       ON CONFLICT (id) DO NOTHING RETURNING 1 AS inserted`,
       [hold.id, hold.reservationId, hold.warehouseId, hold.sku],
     );
+    return rows.length === 1;
   }
 }

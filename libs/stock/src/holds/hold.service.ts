@@ -88,15 +88,25 @@ export class HoldService {
   private finish(holdId: string, key: StockKey & { readonly reservationId?: string }, to: 'committed' | 'released'): Promise<HoldView> {
     const shard = shardOf(key.sku, this.config.cluster.shardCount);
     return this.databases.inShard(shard, async (tx) => {
-      const hold = await this.holds.transition(tx, holdId, to);
-      if (!hold) {
-        const existing = await this.holds.find(tx, holdId);
-        if (!existing && to === 'released' && key.reservationId) {
-          await this.holds.tombstone(tx, { id: holdId, reservationId: key.reservationId, warehouseId: key.warehouseId, sku: key.sku });
+      let hold = await this.holds.transition(tx, holdId, to);
+      if (!hold && to === 'released' && key.reservationId) {
+        // A release must never answer "released" while the hold stays held. The UPDATE above
+        // cannot see a hold whose place is still in flight (inserted, not yet committed, e.g.
+        // waiting for the stock row), so a release that found nothing leaves a tombstone. That
+        // INSERT waits for such a place; if it then conflicts, the place committed and its hold
+        // is visible to our next statement (READ COMMITTED takes a new snapshot per statement),
+        // so the release is applied to it. Either way the hold ends released.
+        const tombstoned = await this.holds.tombstone(tx, {
+          id: holdId,
+          reservationId: key.reservationId,
+          warehouseId: key.warehouseId,
+          sku: key.sku,
+        });
+        if (tombstoned)
           return { holdId, reservationId: key.reservationId, warehouseId: key.warehouseId, sku: key.sku, quantity: 0, status: 'released' };
-        }
-        return this.repeated(tx, holdId, to);
+        hold = await this.holds.transition(tx, holdId, to);
       }
+      if (!hold) return this.repeated(tx, holdId, to);
       const row =
         to === 'committed'
           ? await this.stock.consumeReserved(tx, hold, hold.quantity)
