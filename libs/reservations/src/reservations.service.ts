@@ -124,6 +124,8 @@ export class ReservationsService {
             warehouseId: candidate.warehouseId,
             sku: line.sku,
             quantity: ask,
+            // The owner keeps the hold this long from now, plus its grace period, without news.
+            ttlSeconds: reservation.ttlSeconds,
           });
           if (outcome.kind === 'done') {
             await this.home((tx) => this.repository.setAllocationState(tx, id, allocation.allocationNo, 'held'));
