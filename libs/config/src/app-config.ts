@@ -26,6 +26,15 @@ export interface AppConfig {
     readonly staleAfterMs: number;
   };
   readonly http: { readonly bodyLimitBytes: number; readonly forwardTimeoutMs: number };
+  /** Holds at this region as the owner of the stock (see docs/reservations.md). */
+  readonly holds: {
+    /** Longest wait for a lock (or one statement) in a hold step; past it the step answers 503 `busy`. */
+    readonly lockTimeoutMs: number;
+    /** A hold still held this long past its expiry is released by the owner itself. */
+    readonly expiryGraceMs: number;
+    /** Pause between two passes of the owner's sweeper of expired holds. */
+    readonly sweepMs: number;
+  };
   readonly log: { readonly level: string };
 }
 

@@ -48,6 +48,21 @@ describe('loadAppConfig', () => {
     for (const name of ['STOCKMESH_REGION', 'STOCKMESH_SHARDS', 'KAFKA_BROKERS', 'LOG_LEVEL']) expect(text).toContain(name);
   });
 
+  it('reads the hold settings of an owner, and refuses a grace of zero or a lock timeout above a minute', () => {
+    expect(loadAppConfig({ STOCKMESH_REGION: 'us-east' }).holds).toEqual({ lockTimeoutMs: 1_000, expiryGraceMs: 300_000, sweepMs: 1_000 });
+    const set = loadAppConfig({
+      STOCKMESH_REGION: 'us-east',
+      STOCKMESH_HOLD_LOCK_TIMEOUT_MS: '250',
+      STOCKMESH_HOLD_GRACE_SECONDS: '60',
+      STOCKMESH_HOLD_SWEEP_MS: '5000',
+    });
+    expect(set.holds).toEqual({ lockTimeoutMs: 250, expiryGraceMs: 60_000, sweepMs: 5_000 });
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_HOLD_GRACE_SECONDS: '0' })).toThrow(/STOCKMESH_HOLD_GRACE_SECONDS/);
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_HOLD_LOCK_TIMEOUT_MS: '60001' })).toThrow(
+      /STOCKMESH_HOLD_LOCK_TIMEOUT_MS/,
+    );
+  });
+
   it('refuses a region that is not in the cluster, and a missing region', () => {
     expect(() => loadAppConfig({ STOCKMESH_REGION: 'mars-1' })).toThrow(/mars-1 is not in the cluster/);
     expect(() => loadAppConfig({})).toThrow(/STOCKMESH_REGION/);

@@ -166,6 +166,33 @@ export class EnvironmentDto {
   @Max(120_000)
   readonly STOCKMESH_FORWARD_TIMEOUT_MS: number = 5_000;
 
+  /**
+   * Longest time a hold step at the owner waits for a row lock (or runs one statement) before it
+   * gives up with a retriable 503 `busy`; below the coordinator's 2 s wait for the owner's answer.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(60_000)
+  readonly STOCKMESH_HOLD_LOCK_TIMEOUT_MS: number = 1_000;
+
+  /**
+   * How long past its expiry a hold stays held at the owner before the owner releases it on its
+   * own, in case its coordinator never does (it lost its state, or the release was lost).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(604_800)
+  readonly STOCKMESH_HOLD_GRACE_SECONDS: number = 300;
+
+  /** Pause between two passes of the owner's sweeper of expired holds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  readonly STOCKMESH_HOLD_SWEEP_MS: number = 1_000;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   readonly LOG_LEVEL: string = 'info';
 }
@@ -305,6 +332,11 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       staleAfterMs: parsed.STOCKMESH_STALE_AFTER_MS,
     },
     http: { bodyLimitBytes: parsed.STOCKMESH_BODY_LIMIT, forwardTimeoutMs: parsed.STOCKMESH_FORWARD_TIMEOUT_MS },
+    holds: {
+      lockTimeoutMs: parsed.STOCKMESH_HOLD_LOCK_TIMEOUT_MS,
+      expiryGraceMs: parsed.STOCKMESH_HOLD_GRACE_SECONDS * 1_000,
+      sweepMs: parsed.STOCKMESH_HOLD_SWEEP_MS,
+    },
     log: { level: parsed.LOG_LEVEL },
   };
 }

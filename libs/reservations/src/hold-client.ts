@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
-import { CodedException, HEADERS } from '@stockmesh/contracts';
+import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
+import { CodedException, HEADERS, RESERVATION_TTL } from '@stockmesh/contracts';
 import { HoldService, type HoldRequest } from '@stockmesh/stock';
 
 /** What became of one step on a hold at the owning region. */
@@ -12,6 +12,9 @@ export type HoldOutcome =
   | { readonly kind: 'conflict' }
   /** No answer in time: the step may or may not have happened at the owner. */
   | { readonly kind: 'unavailable'; readonly reason: string };
+
+/** The row a hold is on and the reservation it belongs to: what every step after the place names. */
+export type HoldTarget = Pick<HoldRequest, 'reservationId' | 'warehouseId' | 'sku'>;
 
 /** How long the coordinator waits for an owner before it counts the owner as unavailable. */
 const REMOTE_TIMEOUT_MS = 2_000;
@@ -26,6 +29,7 @@ export class HoldClient {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly holds: HoldService,
+    private readonly clock: Clock,
   ) {}
 
   place(region: string, request: HoldRequest): Promise<HoldOutcome> {
@@ -33,12 +37,25 @@ export class HoldClient {
     return this.step(region, 'PUT', holdId, '', body, () => this.holds.place(request));
   }
 
-  commit(region: string, holdId: string, target: Omit<HoldRequest, 'holdId' | 'quantity'>): Promise<HoldOutcome> {
+  commit(region: string, holdId: string, target: HoldTarget): Promise<HoldOutcome> {
     return this.step(region, 'POST', holdId, '/commit', target, () => this.holds.commit(holdId, target));
   }
 
-  release(region: string, holdId: string, target: Omit<HoldRequest, 'holdId' | 'quantity'>): Promise<HoldOutcome> {
+  release(region: string, holdId: string, target: HoldTarget): Promise<HoldOutcome> {
     return this.step(region, 'POST', holdId, '/release', target, () => this.holds.release(holdId, target));
+  }
+
+  /**
+   * Asks the owner to keep a held hold at least until `until` (this region's clock; sent as a
+   * duration, so the owner's clock need not agree). Call it while the reservation lives whenever
+   * its expiry moved past what the hold was placed (or last renewed) with, and while a decided
+   * commit is still waiting for the owner: the owner otherwise releases the hold on its own once
+   * that time plus its grace period has passed. `conflict` means the owner released it already.
+   */
+  renew(region: string, holdId: string, target: HoldTarget, until: Date): Promise<HoldOutcome> {
+    const seconds = Math.ceil((until.getTime() - this.clock.now()) / 1000);
+    const ttlSeconds = Math.min(Math.max(seconds, RESERVATION_TTL.min), RESERVATION_TTL.max);
+    return this.step(region, 'POST', holdId, '/renew', { ...target, ttlSeconds }, () => this.holds.renew(holdId, target, ttlSeconds));
   }
 
   private async step(
@@ -80,6 +97,8 @@ export class HoldClient {
   private refused(code: string, extensions: Readonly<Record<string, unknown>>): HoldOutcome {
     if (code === 'insufficient-stock') return { kind: 'insufficient', available: Number(extensions.available ?? 0) };
     if (code === 'hold-conflict' || code === 'hold-not-found') return { kind: 'conflict' };
+    // The owner gave up waiting for a lock on the row and changed nothing: like no answer.
+    if (code === 'busy') return { kind: 'unavailable', reason: 'the owner was busy (a lock wait ran out); nothing changed' };
     return { kind: 'unavailable', reason: `refused with ${code}` };
   }
 }

@@ -95,6 +95,7 @@ export class ReservationsService {
 
   private async run(reservation: ReservationRecord): Promise<IdempotentAnswer<unknown>> {
     const { id, lines, allowSplit } = reservation;
+    const started = this.clock.now();
     const order = allocationOrderOf(this.config.cluster, this.config.region.id);
     const seen = await this.availability.query([...new Set(lines.map((l) => l.sku))]);
     const stockOf = new Map<string, WarehouseStock[]>(seen.map((s) => [s.sku, s.warehouses]));
@@ -124,6 +125,8 @@ export class ReservationsService {
             warehouseId: candidate.warehouseId,
             sku: line.sku,
             quantity: ask,
+            // The owner keeps the hold this long from now, plus its grace period, without news.
+            ttlSeconds: reservation.ttlSeconds,
           });
           if (outcome.kind === 'done') {
             await this.home((tx) => this.repository.setAllocationState(tx, id, allocation.allocationNo, 'held'));
@@ -178,7 +181,25 @@ export class ReservationsService {
       await this.finish(id);
       return this.replay({ key: reservation.idempotencyKey, fingerprint: reservation.fingerprint });
     }
+    // Each hold was placed with the TTL counted from its own placing, the reservation's from now.
+    // The owners' grace period covers the difference; after a saga that ate into it, move the
+    // holds up to the reservation's expiry so that no owner releases them while it lives.
+    if (this.clock.now() - started > this.config.holds.expiryGraceMs / 10) await this.renewHolds(allocations, expiresAt);
     return { status: 201, body, replayed: false };
+  }
+
+  private async renewHolds(allocations: readonly AllocationRecord[], until: Date): Promise<void> {
+    await Promise.all(
+      allocations
+        .filter((a) => a.state === 'held')
+        .map(async (a) => {
+          const holdId = `${a.reservationId}.${a.allocationNo}`;
+          const target = { reservationId: a.reservationId, warehouseId: a.warehouseId, sku: a.sku };
+          const outcome = await this.holds.renew(a.region, holdId, target, until);
+          if (outcome.kind !== 'done')
+            this.logger.warn({ msg: 'could not renew a hold after a long saga', holdId, region: a.region, outcome });
+        }),
+    );
   }
 
   /** Test-only fault point: dies like a crashed process between two steps of the saga. */

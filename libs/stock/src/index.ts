@@ -11,4 +11,5 @@ export { AvailabilityListView, AvailabilityView, RegionFreshnessView, WarehouseA
 export { MAX_SKUS_PER_QUERY } from './query-availability/query-availability.request.dto.js';
 export { HoldErrorCode, HoldException } from './holds/hold.exception.js';
 export { HoldService, type HoldRequest, type HoldView } from './holds/hold.service.js';
+export { HoldExpirySweeper } from './holds/hold-expiry-sweeper.service.js';
 export { TransferStockService, type TransferLeg, type TransferRowView } from './transfers/transfer-stock.service.js';

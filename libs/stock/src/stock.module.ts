@@ -3,6 +3,7 @@ import { AdjustStockHttpController } from './adjust-stock/adjust-stock.http.cont
 import { AvailabilityRepository } from './availability.repository.js';
 import { AvailabilityService } from './availability.service.js';
 import { GetAvailabilityHttpController } from './get-availability/get-availability.http.controller.js';
+import { HoldExpirySweeper } from './holds/hold-expiry-sweeper.service.js';
 import { HoldRepository } from './holds/hold.repository.js';
 import { HoldService } from './holds/hold.service.js';
 import { HoldsInternalController } from './holds/holds.internal.controller.js';
@@ -39,6 +40,7 @@ import { TransferStockService } from './transfers/transfer-stock.service.js';
     AvailabilityService,
     HoldRepository,
     HoldService,
+    HoldExpirySweeper,
     TransferStockService,
   ],
   exports: [StockService, AvailabilityService, HoldService, TransferStockService],

@@ -9,6 +9,8 @@ export interface HoldRecord extends StockKey {
   readonly reservationId: string;
   readonly quantity: number;
   readonly status: HoldStatus;
+  /** Until when the owner keeps the hold without hearing from its coordinator (null for a tombstone). */
+  readonly expiresAt: Date | null;
 }
 
 interface HoldRow {
@@ -18,7 +20,10 @@ interface HoldRow {
   sku: string;
   quantity: string;
   status: HoldStatus;
+  expires_at: Date | null;
 }
+
+const HOLD_COLUMNS = 'id, reservation_id, warehouse_id, sku, quantity, status, expires_at';
 
 const toRecord = (r: HoldRow): HoldRecord => ({
   id: r.id,
@@ -27,17 +32,27 @@ const toRecord = (r: HoldRow): HoldRecord => ({
   sku: r.sku,
   quantity: Number(r.quantity),
   status: r.status,
+  expiresAt: r.expires_at,
 });
 
 /** The `holds` table of the database hosting the held row's shard. */
 @Injectable()
 export class HoldRepository {
+  /**
+   * Bounds every wait of the rest of the transaction: a lock not granted (or a statement not
+   * done) within `ms` fails it with 55P03 or 57014, instead of a hold step hanging behind
+   * whatever holds the row.
+   */
+  async limitWaits(tx: SqlTx, ms: number): Promise<void> {
+    await tx.query(`SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $1, true)`, [`${ms}ms`]);
+  }
+
   /** Inserts the hold as `held`, or returns `false` when a hold with this id exists (in any state). */
-  async insert(tx: SqlTx, hold: Omit<HoldRecord, 'status'>): Promise<boolean> {
+  async insert(tx: SqlTx, hold: Omit<HoldRecord, 'status'> & { readonly expiresAt: Date }): Promise<boolean> {
     const rows = await tx.query(
-      `INSERT INTO holds (id, reservation_id, warehouse_id, sku, quantity, status) VALUES ($1, $2, $3, $4, $5, 'held')
+      `INSERT INTO holds (id, reservation_id, warehouse_id, sku, quantity, status, expires_at) VALUES ($1, $2, $3, $4, $5, 'held', $6)
        ON CONFLICT (id) DO NOTHING RETURNING 1 AS inserted`,
-      [hold.id, hold.reservationId, hold.warehouseId, hold.sku, hold.quantity],
+      [hold.id, hold.reservationId, hold.warehouseId, hold.sku, hold.quantity, hold.expiresAt],
     );
     return rows.length === 1;
   }
@@ -45,24 +60,55 @@ export class HoldRepository {
   /** Moves a `held` hold to `to`; returns it, or `undefined` if it was not `held`. */
   async transition(tx: SqlTx, id: string, to: 'committed' | 'released'): Promise<HoldRecord | undefined> {
     const [row] = await tx.query<HoldRow>(
-      `UPDATE holds SET status = $2, updated_at = now() WHERE id = $1 AND status = 'held'
-       RETURNING id, reservation_id, warehouse_id, sku, quantity, status`,
+      `UPDATE holds SET status = $2, updated_at = now() WHERE id = $1 AND status = 'held' RETURNING ${HOLD_COLUMNS}`,
       [id, to],
     );
     return row && toRecord(row);
   }
 
-  async find(tx: SqlTx, id: string): Promise<HoldRecord | undefined> {
-    const [row] = await tx.query<HoldRow>(`SELECT id, reservation_id, warehouse_id, sku, quantity, status FROM holds WHERE id = $1`, [id]);
+  /** Keeps a `held` hold at least until `expiresAt` (never shortens it); `undefined` if it is not held. */
+  async extend(tx: SqlTx, id: string, expiresAt: Date): Promise<HoldRecord | undefined> {
+    const [row] = await tx.query<HoldRow>(
+      `UPDATE holds SET expires_at = GREATEST(expires_at, $2), updated_at = now() WHERE id = $1 AND status = 'held'
+       RETURNING ${HOLD_COLUMNS}`,
+      [id, expiresAt],
+    );
     return row && toRecord(row);
   }
 
-  /** Records that a hold never seen here is released, so that it can never be placed afterwards. */
-  async tombstone(tx: SqlTx, hold: Omit<HoldRecord, 'status' | 'quantity'>): Promise<void> {
-    await tx.query(
+  /**
+   * Marks released up to `limit` holds still held that expired before `cutoff`, oldest first, and
+   * returns them. Walks the partial index `holds_expiring`, so it costs what it releases, not
+   * the table's history. Rows another instance's sweeper (or a commit or release) has locked are
+   * skipped, so concurrent sweepers share the work and each hold is released once.
+   */
+  async releaseExpired(tx: SqlTx, cutoff: Date, limit: number): Promise<HoldRecord[]> {
+    const rows = await tx.query<HoldRow>(
+      `UPDATE holds SET status = 'released', updated_at = now()
+        WHERE status = 'held' AND id IN (
+          SELECT id FROM holds WHERE status = 'held' AND expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING ${HOLD_COLUMNS}`,
+      [cutoff, limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  async find(tx: SqlTx, id: string): Promise<HoldRecord | undefined> {
+    const [row] = await tx.query<HoldRow>(`SELECT ${HOLD_COLUMNS} FROM holds WHERE id = $1`, [id]);
+    return row && toRecord(row);
+  }
+
+  /**
+   * Records that a hold never seen here is released, so that it can never be placed afterwards.
+   * Returns `false` when a hold with this id exists after all: the INSERT waits for a place still
+   * in flight with the same id and, once that commits, does nothing.
+   */
+  async tombstone(tx: SqlTx, hold: Pick<HoldRecord, 'id' | 'reservationId' | 'warehouseId' | 'sku'>): Promise<boolean> {
+    const rows = await tx.query(
       `INSERT INTO holds (id, reservation_id, warehouse_id, sku, quantity, status) VALUES ($1, $2, $3, $4, 0, 'released')
-       ON CONFLICT (id) DO NOTHING`,
+       ON CONFLICT (id) DO NOTHING RETURNING 1 AS inserted`,
       [hold.id, hold.reservationId, hold.warehouseId, hold.sku],
     );
+    return rows.length === 1;
   }
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
+import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { ShardDatabases, type SqlTx } from '@stockmesh/persistence';
 import { OutboxRepository } from '@stockmesh/replication';
-import { shardOf } from '@stockmesh/sharding';
+import { shardOf, type ShardDatabase } from '@stockmesh/sharding';
 import { stockChangedEntry } from '../stock-events.js';
 import { StockErrorCode, StockException } from '../stock.exception.js';
 import { StockRepository, type MovementKind, type StockKey, type StockRecord } from '../stock.repository.js';
@@ -15,6 +15,13 @@ export interface HoldRequest extends StockKey {
   readonly holdId: string;
   readonly reservationId: string;
   readonly quantity: number;
+  /**
+   * How long the owner keeps the hold, from when it is placed, without hearing from the
+   * coordinator (who renews it while the reservation lives). The owner releases it on its own
+   * once this and the grace period (STOCKMESH_HOLD_GRACE_SECONDS) have passed. A duration, not an
+   * instant: the regions' clocks are never compared.
+   */
+  readonly ttlSeconds: number;
 }
 
 export interface HoldView extends StockKey {
@@ -22,6 +29,8 @@ export interface HoldView extends StockKey {
   readonly reservationId: string;
   readonly quantity: number;
   readonly status: 'held' | 'committed' | 'released';
+  /** While held: until when the owner keeps the hold (its own clock), before the grace period. */
+  readonly expiresAt?: string;
   /** The row after the step (absent when a repeated call changed nothing). */
   readonly stock?: { readonly onHand: number; readonly reserved: number; readonly available: number; readonly version: number };
 }
@@ -31,7 +40,10 @@ export interface HoldView extends StockKey {
  * row's shard: the hold's state changes together with the row's `reserved` (and `onHand` on
  * commit), a ledger entry and the replicated event. Every step is idempotent by hold id, and
  * a hold cannot come back once released: that is what lets a coordinator compensate a step
- * whose answer it never received.
+ * whose answer it never received. No step waits longer than STOCKMESH_HOLD_LOCK_TIMEOUT_MS for a
+ * lock: it then changes nothing and answers 503 `busy`, which the coordinator treats as no answer.
+ * A hold nobody commits or releases is released by the owner past its expiry plus a grace period
+ * (`releaseExpired`, run by HoldExpirySweeper).
  */
 @Injectable()
 export class HoldService {
@@ -41,18 +53,21 @@ export class HoldService {
     private readonly stock: StockRepository,
     private readonly holds: HoldRepository,
     private readonly outbox: OutboxRepository,
+    private readonly clock: Clock,
   ) {}
 
   /** Holds the units if that many are available; 409 insufficient-stock otherwise (nothing held). */
   place(request: HoldRequest): Promise<HoldView> {
     const shard = shardOf(request.sku, this.config.cluster.shardCount);
-    return this.databases.inShard(shard, async (tx) => {
+    const expiresAt = new Date(this.clock.now() + request.ttlSeconds * 1000);
+    return this.inShard(shard, async (tx) => {
       const inserted = await this.holds.insert(tx, {
         id: request.holdId,
         reservationId: request.reservationId,
         warehouseId: request.warehouseId,
         sku: request.sku,
         quantity: request.quantity,
+        expiresAt,
       });
       if (!inserted) return this.repeated(tx, request.holdId, 'held');
       const row = await this.stock.reserveIfAvailable(tx, request, request.quantity);
@@ -70,8 +85,42 @@ export class HoldService {
           },
         );
       }
-      await this.record(tx, row, shard, 'hold', 0, request.reservationId);
-      return this.view({ ...request, id: request.holdId, status: 'held' }, row);
+      await this.record(tx, row, shard, 'hold', 0, `reservation:${request.reservationId}`);
+      return this.view({ ...request, id: request.holdId, status: 'held', expiresAt }, row);
+    });
+  }
+
+  /**
+   * Keeps a held hold at least `ttlSeconds` from now (never shortens it). A committed hold answers
+   * as it is (nothing can expire any more); a released one (e.g. expired here) is 409 hold-conflict.
+   */
+  renew(holdId: string, key: StockKey, ttlSeconds: number): Promise<HoldView> {
+    const shard = shardOf(key.sku, this.config.cluster.shardCount);
+    const expiresAt = new Date(this.clock.now() + ttlSeconds * 1000);
+    return this.inShard(shard, async (tx) => {
+      const hold = await this.holds.extend(tx, holdId, expiresAt);
+      if (hold) return this.view(hold);
+      const current = await this.holds.find(tx, holdId);
+      return this.repeated(tx, holdId, current?.status === 'committed' ? 'committed' : 'held');
+    });
+  }
+
+  /**
+   * Releases up to `limit` holds of `db` still held more than the grace period past their expiry
+   * at `now`, with the same effects as a release (row, ledger, event; the ledger's actor is
+   * `hold-expiry:<reservationId>`). Returns them; fewer than `limit` means no more are due.
+   */
+  releaseExpired(db: ShardDatabase, now: number, limit: number): Promise<HoldRecord[]> {
+    const cutoff = new Date(now - this.config.holds.expiryGraceMs);
+    return this.inDatabase(db, async (tx) => {
+      const expired = await this.holds.releaseExpired(tx, cutoff, limit);
+      // Stock rows are locked in one order by every sweeper, so two of them cannot deadlock.
+      const ordered = [...expired].sort((a, b) => a.warehouseId.localeCompare(b.warehouseId) || a.sku.localeCompare(b.sku));
+      for (const hold of ordered) {
+        const row = await this.stock.unreserve(tx, hold, hold.quantity);
+        await this.record(tx, row, shardOf(hold.sku, this.config.cluster.shardCount), 'release', 0, `hold-expiry:${hold.reservationId}`);
+      }
+      return expired;
     });
   }
 
@@ -87,16 +136,26 @@ export class HoldService {
 
   private finish(holdId: string, key: StockKey & { readonly reservationId?: string }, to: 'committed' | 'released'): Promise<HoldView> {
     const shard = shardOf(key.sku, this.config.cluster.shardCount);
-    return this.databases.inShard(shard, async (tx) => {
-      const hold = await this.holds.transition(tx, holdId, to);
-      if (!hold) {
-        const existing = await this.holds.find(tx, holdId);
-        if (!existing && to === 'released' && key.reservationId) {
-          await this.holds.tombstone(tx, { id: holdId, reservationId: key.reservationId, warehouseId: key.warehouseId, sku: key.sku });
+    return this.inShard(shard, async (tx) => {
+      let hold = await this.holds.transition(tx, holdId, to);
+      if (!hold && to === 'released' && key.reservationId) {
+        // A release must never answer "released" while the hold stays held. The UPDATE above
+        // cannot see a hold whose place is still in flight (inserted, not yet committed, e.g.
+        // waiting for the stock row), so a release that found nothing leaves a tombstone. That
+        // INSERT waits for such a place; if it then conflicts, the place committed and its hold
+        // is visible to our next statement (READ COMMITTED takes a new snapshot per statement),
+        // so the release is applied to it. Either way the hold ends released.
+        const tombstoned = await this.holds.tombstone(tx, {
+          id: holdId,
+          reservationId: key.reservationId,
+          warehouseId: key.warehouseId,
+          sku: key.sku,
+        });
+        if (tombstoned)
           return { holdId, reservationId: key.reservationId, warehouseId: key.warehouseId, sku: key.sku, quantity: 0, status: 'released' };
-        }
-        return this.repeated(tx, holdId, to);
+        hold = await this.holds.transition(tx, holdId, to);
       }
+      if (!hold) return this.repeated(tx, holdId, to);
       const row =
         to === 'committed'
           ? await this.stock.consumeReserved(tx, hold, hold.quantity)
@@ -107,10 +166,33 @@ export class HoldService {
         shard,
         to === 'committed' ? 'commit' : 'release',
         to === 'committed' ? -hold.quantity : 0,
-        hold.reservationId,
+        `reservation:${hold.reservationId}`,
       );
       return this.view(hold, row);
     });
+  }
+
+  private inShard<T>(shard: number, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.inDatabase(this.databases.databaseFor(shard), work);
+  }
+
+  /** One hold transaction whose lock waits are bounded; a wait that runs out is a retriable `busy`. */
+  private async inDatabase<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    try {
+      return await this.databases.inDatabase(db, async (tx) => {
+        await this.holds.limitWaits(tx, this.config.holds.lockTimeoutMs);
+        return work(tx);
+      });
+    } catch (error) {
+      const code = (error as { driverError?: { code?: unknown } }).driverError?.code ?? (error as { code?: unknown }).code;
+      // 55P03 lock_not_available (lock_timeout), 57014 query_canceled (statement_timeout).
+      if (code === '55P03' || code === '57014')
+        throw new HoldException(
+          HoldErrorCode.Busy,
+          `a lock the hold step needed stayed taken longer than ${this.config.holds.lockTimeoutMs} ms; nothing changed, ask again`,
+        );
+      throw error;
+    }
   }
 
   /** A step asked again: the same answer if the hold is already where it was asked to go. */
@@ -125,14 +207,7 @@ export class HoldService {
     return this.view(hold);
   }
 
-  private async record(
-    tx: SqlTx,
-    row: StockRecord,
-    shard: number,
-    kind: MovementKind,
-    delta: number,
-    reservationId: string,
-  ): Promise<void> {
+  private async record(tx: SqlTx, row: StockRecord, shard: number, kind: MovementKind, delta: number, actor: string): Promise<void> {
     const movement = await this.stock.appendMovement(tx, {
       warehouseId: row.warehouseId,
       sku: row.sku,
@@ -141,7 +216,7 @@ export class HoldService {
       delta,
       reason: 'reservation',
       after: row,
-      actor: `reservation:${reservationId}`,
+      actor,
       requestId: null,
       idempotencyKey: null,
     });
@@ -156,6 +231,7 @@ export class HoldService {
       sku: hold.sku,
       quantity: hold.quantity,
       status: hold.status,
+      ...(hold.status === 'held' && hold.expiresAt ? { expiresAt: hold.expiresAt.toISOString() } : {}),
       ...(row ? { stock: { onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved, version: row.version } } : {}),
     };
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { HOLD_ID_PATTERN, IDENTIFIER_PATTERN, MAX_QUANTITY, RESERVATION_ID_PATTERN } from '@stockmesh/contracts';
-import { IsInt, Matches, Max, Min } from 'class-validator';
+import { HOLD_ID_PATTERN, IDENTIFIER_PATTERN, MAX_QUANTITY, RESERVATION_ID_PATTERN, RESERVATION_TTL } from '@stockmesh/contracts';
+import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { HoldService, type HoldView } from './hold.service.js';
 
 export class HoldIdParams {
@@ -16,6 +16,16 @@ export class HoldTargetBody {
 
 export class PlaceHoldBody extends HoldTargetBody {
   @IsInt() @Min(1) @Max(MAX_QUANTITY) readonly quantity!: number;
+  /**
+   * How long to keep the hold without news from the coordinator. Optional so that a coordinator
+   * of an older version can still place holds during a rolling upgrade: those are kept as long as
+   * a reservation can live.
+   */
+  @IsOptional() @IsInt() @Min(RESERVATION_TTL.min) @Max(RESERVATION_TTL.max) readonly ttlSeconds?: number;
+}
+
+export class RenewHoldBody extends HoldTargetBody {
+  @IsInt() @Min(RESERVATION_TTL.min) @Max(RESERVATION_TTL.max) readonly ttlSeconds!: number;
 }
 
 /**
@@ -30,7 +40,14 @@ export class HoldsInternalController {
   @Put()
   @HttpCode(201)
   place(@Param() params: HoldIdParams, @Body() body: PlaceHoldBody): Promise<HoldView> {
-    return this.holds.place({ ...body, holdId: params.holdId });
+    return this.holds.place({ ...body, holdId: params.holdId, ttlSeconds: body.ttlSeconds ?? RESERVATION_TTL.max });
+  }
+
+  /** The coordinator's reservation still lives: keep the hold at least `ttlSeconds` more. */
+  @Post('renew')
+  @HttpCode(200)
+  renew(@Param() params: HoldIdParams, @Body() body: RenewHoldBody): Promise<HoldView> {
+    return this.holds.renew(params.holdId, body, body.ttlSeconds);
   }
 
   @Post('commit')
