@@ -3,4 +3,5 @@ export { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
 export { call, type Answer, type Reachable } from './inject.js';
 export { startTestCluster, type TestCluster } from './cluster-harness.js';
 export { globalView, viewDiff } from './convergence.js';
+export { ManualClock } from './manual-clock.js';
 export { waitFor } from './wait-for.js';
