@@ -116,6 +116,8 @@ const toAllocation = (r: AllocationRow): AllocationRecord => ({
   state: r.state,
 });
 
+const toClaimed = (r: ClaimedRow): ClaimedAllocation => ({ ...toAllocation(r), target: r.target, attempts: r.attempts });
+
 /** How long a running saga's claim lasts without renewal; past it, recovery takes over. */
 export const SAGA_LEASE_SECONDS = 15;
 
@@ -228,10 +230,18 @@ export class ReservationRepository {
 
   /**
    * Commits (`committing`, until every owner has committed its hold) or releases a held
-   * reservation that has not expired at `now`, and gives its open allocations to the finisher;
-   * `undefined` if it was not held.
+   * reservation that has not expired at `now`; `undefined` if it was not held. Its open
+   * allocations get their target and are claimed for the caller until `claimUntil` in the same
+   * statement, so the caller carries the decision to the owners itself rather than racing the
+   * sweeper for it.
    */
-  async close(tx: SqlTx, id: string, to: 'committing' | 'released', now: Date): Promise<ReservationRecord | undefined> {
+  async close(
+    tx: SqlTx,
+    id: string,
+    to: 'committing' | 'released',
+    now: Date,
+    claimUntil: Date,
+  ): Promise<{ reservation: ReservationRecord; claimed: ClaimedAllocation[] } | undefined> {
     const [row] = await tx.query<ReservationRow>(
       `UPDATE reservations SET status = $2, updated_at = now()
        WHERE id = $1 AND status = 'held' AND ($2 = 'released' OR expires_at > $3)
@@ -239,13 +249,16 @@ export class ReservationRepository {
       [id, to, now],
     );
     if (!row) return undefined;
-    if (to === 'committing') {
-      await this.target(tx, [id], 'commit', `state = 'held'`);
-      await this.target(tx, [id], 'release', `state = 'intent'`);
-    } else {
-      await this.target(tx, [id], 'release', OPEN);
-    }
-    return toReservation(row);
+    // A held allocation follows the decision; an intent left over is a hold whose answer never came.
+    const claimed = await tx.query<ClaimedRow>(
+      `UPDATE reservation_allocations
+          SET target = CASE WHEN $2 = 'committing' AND state = 'held' THEN 'commit' ELSE 'release' END,
+              next_attempt_at = $3, attempts = attempts + 1, updated_at = now()
+        WHERE reservation_id = $1 AND ${OPEN}
+       RETURNING ${ALLOCATION_COLUMNS}, target, attempts`,
+      [id, to, claimUntil],
+    );
+    return { reservation: toReservation(row), claimed: claimed.map(toClaimed) };
   }
 
   /** Expires held reservations past `now`; each exactly once, whichever instance gets it. */
@@ -291,7 +304,7 @@ export class ReservationRepository {
        RETURNING ${ALLOCATION_COLUMNS}, target, attempts`,
       [now, claimUntil, limit, reservationId ?? null],
     );
-    return rows.map((r) => ({ ...toAllocation(r), target: r.target, attempts: r.attempts }));
+    return rows.map(toClaimed);
   }
 
   /** Records what an attempt came to: the allocation's end, or when to try it again and why. */

@@ -156,6 +156,11 @@ export class ReservationsService {
     const claimed = await this.home((tx) =>
       this.repository.claimDue(tx, new Date(now), new Date(now + CLAIM_MS), FINISH_BATCH, reservationId),
     );
+    return this.carry(claimed);
+  }
+
+  /** Asks the owners about claimed allocations, with no transaction open, and records what they said. */
+  private async carry(claimed: readonly ClaimedAllocation[]): Promise<FinishReport> {
     if (claimed.length === 0) return { attempted: 0, finished: 0, retrying: 0, lost: 0 };
     const results = await inParallel(claimed, FINISH_CONCURRENCY, (a) => this.attempt(a));
     const commitFailed = await this.home(async (tx) => {
@@ -330,9 +335,14 @@ export class ReservationsService {
   }
 
   private async close(id: string, to: 'committed' | 'released'): Promise<ClosedReservation> {
-    const now = new Date(this.clock.now());
-    const closed = await this.home((tx) => this.repository.close(tx, id, to === 'committed' ? 'committing' : 'released', now));
-    if (!closed) {
+    const now = this.clock.now();
+    const closed = await this.home((tx) =>
+      this.repository.close(tx, id, to === 'committed' ? 'committing' : 'released', new Date(now), new Date(now + CLAIM_MS)),
+    );
+    if (closed) {
+      // Carry the decision to the owners now; one that does not answer is left to the sweeper.
+      await this.carry(closed.claimed);
+    } else {
       const current = await this.home((tx) => this.repository.find(tx, id));
       if (!current || current.status === 'failed')
         throw new ReservationException(ReservationErrorCode.NotFound, `no reservation ${id}`, { reservationId: id });
@@ -343,9 +353,9 @@ export class ReservationsService {
           reservationStatus: status,
         });
       }
+      // Asked again: carry on what is due (an owner in backoff waits for the sweeper).
+      await this.finish(id);
     }
-    // Carry the decision to the owners now (what is due: an owner in backoff waits for the sweeper).
-    for (let report = await this.finish(id); report.attempted === FINISH_BATCH && report.retrying === 0; report = await this.finish(id));
     const reservation = await this.home((tx) => this.repository.find(tx, id));
     const allocations = await this.home((tx) => this.repository.allocations(tx, id));
     if (!reservation) throw new ReservationException(ReservationErrorCode.NotFound, `no reservation ${id}`, { reservationId: id });
