@@ -6,6 +6,7 @@ import { AvailabilityService } from '@stockmesh/stock';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { candidatesFor, quantityToAsk, type WarehouseStock } from './allocation-policy.js';
+import { retryDelayMs } from './finish-backoff.js';
 import { HoldClient, type HoldOutcome } from './hold-client.js';
 import { ReservationFaultPoints } from './reservation-fault-points.js';
 import { ReservationErrorCode, ReservationException } from './reservation.exception.js';
@@ -56,9 +57,6 @@ const FINISH_CONCURRENCY = 10;
  * rounds of calls of at most 2 s each remotely, or 10 s waiting for a pooled connection locally).
  */
 const CLAIM_MS = 60_000;
-/** Backoff of an allocation whose owner did not answer: 5 s, doubling, at most 5 min, plus up to a quarter. */
-const RETRY_BASE_MS = 5_000;
-const RETRY_MAX_MS = 300_000;
 
 /**
  * Reservations, coordinated by the region that received them. Making one is a saga: the
@@ -206,7 +204,7 @@ export class ReservationsService {
     if (outcome.kind === 'done') return { kind: 'done', state: commit ? 'committed' : 'released' };
     if (outcome.kind === 'conflict')
       return { kind: 'lost', reason: `region ${a.region} refused to ${commit ? 'commit' : 'release'} hold ${holdId}` };
-    const backoff = Math.min(RETRY_BASE_MS * 2 ** Math.min(a.attempts - 1, 16), RETRY_MAX_MS) * (1 + Math.random() / 4);
+    const backoff = retryDelayMs(a.attempts, Math.random());
     const reason = outcome.kind === 'unavailable' ? outcome.reason : `unexpected answer ${outcome.kind}`;
     return { kind: 'retry', at: new Date(this.clock.now() + backoff), reason };
   }
