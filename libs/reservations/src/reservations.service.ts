@@ -135,7 +135,7 @@ export class ReservationsService {
   }
 
   /**
-   * Gives the units back. Decided here at once (no owner can refuse a release); the owners are
+   * Gives the units back. Decided here at once (a release needs no owner's consent); the owners are
    * told now or, if one does not answer, by the sweeper. Idempotent; 409 if committed or expired.
    */
   async release(id: string): Promise<ReservationView> {
