@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { CommandsListener } from '@stockmesh/commands';
-import type { AppConfig } from '@stockmesh/config';
+import type { AppConfig, Clock } from '@stockmesh/config';
 import {
   applyHttpConventions,
   createLogger,
@@ -21,6 +21,8 @@ export interface RegionAppOptions {
    * module loader cannot do on Node 20.
    */
   readonly swaggerUi?: boolean;
+  /** The time every service reads; the system clock unless a test brings one it can move. */
+  readonly clock?: Clock;
 }
 
 /** Builds (without listening) the HTTP application of one region. */
@@ -34,7 +36,7 @@ export async function createRegionApp(config: AppConfig, options: RegionAppOptio
     genReqId: requestIdOf,
     requestIdHeader: false,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(RegionModule.forConfig(config), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(RegionModule.forConfig(config, options.clock), adapter, {
     logger: new NestPinoLogger(logger),
     abortOnError: false,
     // Fastify's own JSON parser only: Nest's would add form bodies, which no route accepts.

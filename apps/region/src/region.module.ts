@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CatalogModule } from '@stockmesh/catalog';
 import { CommandsModule } from '@stockmesh/commands';
-import { ConfigModule, type AppConfig } from '@stockmesh/config';
+import { ConfigModule, type AppConfig, type Clock } from '@stockmesh/config';
 import { PersistenceModule } from '@stockmesh/persistence';
 import { ReplicationModule } from '@stockmesh/replication';
 import { ReservationsModule } from '@stockmesh/reservations';
@@ -14,11 +14,12 @@ import { HealthHttpController } from './health/health.http.controller.js';
 /** One region of stockmesh. */
 @Module({})
 export class RegionModule {
-  static forConfig(config: AppConfig): DynamicModule {
+  /** `clock` defaults to the system's; tests pass one they can move. */
+  static forConfig(config: AppConfig, clock?: Clock): DynamicModule {
     return {
       module: RegionModule,
       imports: [
-        ConfigModule.forRoot(config),
+        ConfigModule.forRoot(config, clock),
         TerminusModule,
         PersistenceModule,
         ReplicationModule,

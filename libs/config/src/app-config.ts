@@ -17,8 +17,6 @@ export interface AppConfig {
     /** Prepended to every topic and group name at the Kafka boundary (see KafkaJsBus). */
     readonly topicPrefix: string;
   };
-  /** Fault injection for tests (see STOCKMESH_TEST_CRASH_REFERENCE); empty in production. */
-  readonly faults: { readonly crashAfterRemoteHoldReference?: string };
   readonly replication: {
     /** Publish the outbox and apply other regions' events (off only in single-region tests). */
     readonly enabled: boolean;

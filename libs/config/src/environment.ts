@@ -144,14 +144,6 @@ export class EnvironmentDto {
   @Max(600_000)
   readonly STOCKMESH_STALE_AFTER_MS: number = 5_000;
 
-  /**
-   * Fault injection for tests only: the process kills itself (SIGKILL) right after the first
-   * remote hold of a reservation whose reference is this value. Never set it in production.
-   */
-  @IsOptional()
-  @IsString()
-  readonly STOCKMESH_TEST_CRASH_REFERENCE?: string;
-
   /** Largest accepted request body in bytes. */
   @Transform(toInt)
   @IsInt()
@@ -325,7 +317,6 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxWaitMs: parsed.KAFKA_MAX_WAIT_MS,
       topicPrefix: parsed.KAFKA_TOPIC_PREFIX,
     },
-    faults: { crashAfterRemoteHoldReference: parsed.STOCKMESH_TEST_CRASH_REFERENCE },
     replication: {
       enabled: parsed.STOCKMESH_REPLICATION === 'true',
       heartbeatMs: parsed.STOCKMESH_HEARTBEAT_MS,

@@ -17,6 +17,7 @@ export const PROBLEM_TYPES = {
   'quantity-limit-exceeded': { status: 409, title: 'The change would exceed the largest quantity a row can hold' },
   'warehouse-region-conflict': { status: 409, title: 'The warehouse is already registered in another region' },
   'reservation-conflict': { status: 409, title: 'The reservation is not in a state that allows this' },
+  'reservation-hold-lost': { status: 409, title: 'An owning region no longer had a hold of the reservation; it is not committed in full' },
   'reservation-in-progress': { status: 409, title: 'A reservation with this Idempotency-Key is still being made; retry shortly' },
   'hold-conflict': { status: 409, title: 'The hold is not in a state that allows this' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },

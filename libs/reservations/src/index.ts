@@ -1,6 +1,13 @@
 export { candidatesFor, quantityToAsk, type Candidate, type WarehouseStock } from './allocation-policy.js';
-export { ReservationSweeper } from './reservation-sweeper.service.js';
+export { ReservationFaultPoints, type SagaFaultHandler, type SagaFaultPoint, type SagaStep } from './reservation-fault-points.js';
+export { ReservationSweeper, type SweepReport } from './reservation-sweeper.service.js';
 export { ReservationErrorCode, ReservationException } from './reservation.exception.js';
 export { AllocationView, LineShortfallView, ReservationView } from './reservation.views.js';
 export { ReservationsModule } from './reservations.module.js';
-export { ReservationsService, type NewReservation } from './reservations.service.js';
+export {
+  FINISH_BATCH,
+  ReservationsService,
+  type ClosedReservation,
+  type FinishReport,
+  type NewReservation,
+} from './reservations.service.js';

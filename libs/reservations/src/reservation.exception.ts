@@ -5,6 +5,8 @@ export enum ReservationErrorCode {
   Conflict = 'reservation-conflict',
   InProgress = 'reservation-in-progress',
   KeyRequired = 'idempotency-key-required',
+  /** An owner no longer had a hold when the reservation was committed: the commit is not whole. */
+  HoldLost = 'reservation-hold-lost',
 }
 
 export class ReservationException extends CodedException<`${ReservationErrorCode}`> {

@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { SqlTx } from '@stockmesh/persistence';
 
-export type ReservationStatus = 'pending' | 'held' | 'committed' | 'released' | 'expired' | 'failed';
-export type AllocationState = 'intent' | 'held' | 'refused' | 'committed' | 'released';
+export type ReservationStatus = 'pending' | 'held' | 'committing' | 'committed' | 'commit-failed' | 'released' | 'expired' | 'failed';
+/** `lost`: the owner no longer had the hold when the coordinator carried the decision to it. */
+export type AllocationState = 'intent' | 'held' | 'refused' | 'committed' | 'released' | 'lost';
+/** Where a decided reservation's open allocation goes at its owner. */
+export type AllocationTarget = 'commit' | 'release';
 
 export interface ReservationLine {
   readonly sku: string;
@@ -37,6 +40,19 @@ export interface AllocationRecord {
   readonly state: AllocationState;
 }
 
+/** An open allocation of a decided reservation, claimed by one finisher for one attempt. */
+export interface ClaimedAllocation extends AllocationRecord {
+  readonly target: AllocationTarget;
+  /** Attempts so far, this one included. */
+  readonly attempts: number;
+}
+
+/** What one attempt at an owner came to. */
+export type FinishResult =
+  | { readonly kind: 'done'; readonly state: 'committed' | 'released' }
+  | { readonly kind: 'lost'; readonly reason: string }
+  | { readonly kind: 'retry'; readonly at: Date; readonly reason: string };
+
 interface ReservationRow {
   id: string;
   status: ReservationStatus;
@@ -62,6 +78,11 @@ interface AllocationRow {
   region: string;
   quantity: string;
   state: AllocationState;
+}
+
+interface ClaimedRow extends AllocationRow {
+  target: AllocationTarget;
+  attempts: number;
 }
 
 const RESERVATION_COLUMNS =
@@ -95,25 +116,31 @@ const toAllocation = (r: AllocationRow): AllocationRecord => ({
   state: r.state,
 });
 
-/** How long a running saga's claim lasts without a step; past it, recovery takes over. */
+const toClaimed = (r: ClaimedRow): ClaimedAllocation => ({ ...toAllocation(r), target: r.target, attempts: r.attempts });
+
+/** How long a running saga's claim lasts without renewal; past it, recovery takes over. */
 export const SAGA_LEASE_SECONDS = 15;
+
+const OPEN = `state IN ('intent', 'held')`;
 
 /** The `reservations` and `reservation_allocations` tables of the coordinating region's home database. */
 @Injectable()
 export class ReservationRepository {
   /**
-   * Starts a reservation as `pending` under its Idempotency-Key; returns `undefined` when the key
-   * was already used, so the caller replays (or waits for) that reservation instead.
+   * Starts a reservation as `pending` under its Idempotency-Key, leased until `leaseUntil`;
+   * returns `undefined` when the key was already used, so the caller replays (or waits for) that
+   * reservation instead.
    */
   async insertPending(
     tx: SqlTx,
     r: Pick<ReservationRecord, 'id' | 'idempotencyKey' | 'fingerprint' | 'reference' | 'ttlSeconds' | 'allowSplit' | 'lines'>,
+    leaseUntil: Date,
   ): Promise<ReservationRecord | undefined> {
     const [row] = await tx.query<ReservationRow>(
       `INSERT INTO reservations (id, status, idempotency_key, fingerprint, reference, ttl_seconds, allow_split, lines, lease_until)
-       VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7::jsonb, now() + make_interval(secs => ${SAGA_LEASE_SECONDS}))
+       VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7::jsonb, $8)
        ON CONFLICT (idempotency_key) DO NOTHING RETURNING ${RESERVATION_COLUMNS}`,
-      [r.id, r.idempotencyKey, r.fingerprint, r.reference, r.ttlSeconds, r.allowSplit, JSON.stringify(r.lines)],
+      [r.id, r.idempotencyKey, r.fingerprint, r.reference, r.ttlSeconds, r.allowSplit, JSON.stringify(r.lines), leaseUntil],
     );
     return row && toReservation(row);
   }
@@ -130,25 +157,42 @@ export class ReservationRepository {
     return row && toReservation(row);
   }
 
-  /** Records the intent to hold before asking the owner, and renews the saga's lease. */
-  async addAllocation(tx: SqlTx, a: Omit<AllocationRecord, 'state'>): Promise<void> {
+  /**
+   * Extends a running saga's lease; `false` when the saga is no longer `pending` (recovery took it
+   * over): the caller must then place no more holds.
+   */
+  async renewLease(tx: SqlTx, id: string, leaseUntil: Date): Promise<boolean> {
+    const rows = await tx.query(
+      `UPDATE reservations SET lease_until = $2, updated_at = now() WHERE id = $1 AND status = 'pending' RETURNING 1 AS renewed`,
+      [id, leaseUntil],
+    );
+    return rows.length === 1;
+  }
+
+  /**
+   * Records the intent to hold before the owner is asked, and renews the saga's lease, only while
+   * the saga is still `pending`: a saga that recovery took over gets `false` and places nothing
+   * more (the fence). The row lock on the reservation orders this against the takeover.
+   */
+  async addAllocation(tx: SqlTx, a: Omit<AllocationRecord, 'state'>, leaseUntil: Date): Promise<boolean> {
+    if (!(await this.renewLease(tx, a.reservationId, leaseUntil))) return false;
     await tx.query(
       `INSERT INTO reservation_allocations (reservation_id, allocation_no, line_no, sku, warehouse_id, region, quantity, state)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'intent')`,
       [a.reservationId, a.allocationNo, a.lineNo, a.sku, a.warehouseId, a.region, a.quantity],
     );
-    await tx.query(
-      `UPDATE reservations SET lease_until = now() + make_interval(secs => ${SAGA_LEASE_SECONDS}), updated_at = now() WHERE id = $1`,
-      [a.reservationId],
-    );
+    return true;
   }
 
-  async setAllocationState(tx: SqlTx, reservationId: string, allocationNo: number, state: AllocationState): Promise<void> {
-    await tx.query(`UPDATE reservation_allocations SET state = $3, updated_at = now() WHERE reservation_id = $1 AND allocation_no = $2`, [
-      reservationId,
-      allocationNo,
-      state,
-    ]);
+  /**
+   * The saga's answer for an intent: `held`, `refused` or `released`. Only an intent moves, so a
+   * late answer never reopens an allocation the finisher has already carried to its end.
+   */
+  async settleIntent(tx: SqlTx, reservationId: string, allocationNo: number, state: 'held' | 'refused' | 'released'): Promise<void> {
+    await tx.query(
+      `UPDATE reservation_allocations SET state = $3, updated_at = now() WHERE reservation_id = $1 AND allocation_no = $2 AND state = 'intent'`,
+      [reservationId, allocationNo, state],
+    );
   }
 
   async allocations(tx: SqlTx, reservationId: string): Promise<AllocationRecord[]> {
@@ -163,6 +207,7 @@ export class ReservationRepository {
    * Ends the saga: `pending` becomes `held` (with its expiry) or `failed`, with the answer to
    * replay for its Idempotency-Key. Returns `false` when the reservation was no longer pending
    * (recovery took it over because the lease ran out): the caller's holds are then compensated.
+   * Whatever the saga leaves open that the decision does not keep is given to the finisher.
    */
   async decide(
     tx: SqlTx,
@@ -177,64 +222,134 @@ export class ReservationRepository {
        WHERE id = $1 AND status = 'pending' RETURNING 1 AS decided`,
       [id, status, answerStatus, JSON.stringify(answer), expiresAt],
     );
-    return rows.length === 1;
-  }
-
-  /** Commits or releases a held reservation that has not expired; `undefined` if it was not held. */
-  async close(tx: SqlTx, id: string, to: 'committed' | 'released'): Promise<ReservationRecord | undefined> {
-    const [row] = await tx.query<ReservationRow>(
-      `UPDATE reservations SET status = $2, updated_at = now()
-       WHERE id = $1 AND status = 'held' AND ($2 = 'released' OR expires_at > now())
-       RETURNING ${RESERVATION_COLUMNS}`,
-      [id, to],
-    );
-    return row && toReservation(row);
-  }
-
-  /** Expires held reservations past their time; each exactly once, whichever instance gets it. */
-  async expireDue(tx: SqlTx, limit: number): Promise<string[]> {
-    const rows = await tx.query<{ id: string }>(
-      `UPDATE reservations SET status = 'expired', updated_at = now()
-       WHERE id IN (SELECT id FROM reservations WHERE status = 'held' AND expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING id`,
-      [limit],
-    );
-    return rows.map((r) => r.id);
-  }
-
-  /** Fails sagas whose coordinator stopped renewing its lease (it crashed); their holds are then released. */
-  async abandonStale(tx: SqlTx, answer: unknown, limit: number): Promise<string[]> {
-    const rows = await tx.query<{ id: string }>(
-      `UPDATE reservations SET status = 'failed', answer_status = 409, answer = $1::json, lease_until = NULL, updated_at = now()
-       WHERE id IN (SELECT id FROM reservations WHERE status = 'pending' AND lease_until < now() LIMIT $2 FOR UPDATE SKIP LOCKED)
-       RETURNING id`,
-      [JSON.stringify(answer), limit],
-    );
-    return rows.map((r) => r.id);
+    if (rows.length === 0) return false;
+    // A held reservation keeps its holds; an intent left over is a hold whose answer never came.
+    await this.target(tx, [id], 'release', status === 'held' ? `state = 'intent'` : OPEN);
+    return true;
   }
 
   /**
-   * Allocations still open at an owner although their reservation is decided: to be committed
-   * (reservation committed) or released (anything else, and any intent whose hold answer never
-   * came). Locked, so one instance works each.
+   * Commits (`committing`, until every owner has committed its hold) or releases a held
+   * reservation that has not expired at `now`; `undefined` if it was not held. Its open
+   * allocations get their target and are claimed for the caller until `claimUntil` in the same
+   * statement, so the caller carries the decision to the owners itself rather than racing the
+   * sweeper for it.
    */
-  async unfinished(
+  async close(
     tx: SqlTx,
-    limit: number,
-    reservationId?: string,
-  ): Promise<(AllocationRecord & { readonly reservationStatus: ReservationStatus })[]> {
-    const rows = await tx.query<AllocationRow & { reservation_status: ReservationStatus }>(
-      `SELECT ${ALLOCATION_COLUMNS.split(', ')
-        .map((c) => `a.${c}`)
-        .join(', ')}, r.status AS reservation_status
-       FROM reservation_allocations a JOIN reservations r ON r.id = a.reservation_id
-       WHERE ((a.state = 'held' AND r.status IN ('committed', 'released', 'expired', 'failed'))
-              -- an intent left after the saga decided is a hold whose answer never came: release it
-              OR (a.state = 'intent' AND r.status <> 'pending'))
-         AND ($2::text IS NULL OR a.reservation_id = $2)
-       ORDER BY a.updated_at LIMIT $1 FOR UPDATE OF a SKIP LOCKED`,
-      [limit, reservationId ?? null],
+    id: string,
+    to: 'committing' | 'released',
+    now: Date,
+    claimUntil: Date,
+  ): Promise<{ reservation: ReservationRecord; claimed: ClaimedAllocation[] } | undefined> {
+    const [row] = await tx.query<ReservationRow>(
+      `UPDATE reservations SET status = $2, updated_at = now()
+       WHERE id = $1 AND status = 'held' AND ($2 = 'released' OR expires_at > $3)
+       RETURNING ${RESERVATION_COLUMNS}`,
+      [id, to, now],
     );
-    return rows.map((r) => ({ ...toAllocation(r), reservationStatus: r.reservation_status }));
+    if (!row) return undefined;
+    // A held allocation follows the decision; an intent left over is a hold whose answer never came.
+    const claimed = await tx.query<ClaimedRow>(
+      `UPDATE reservation_allocations
+          SET target = CASE WHEN $2 = 'committing' AND state = 'held' THEN 'commit' ELSE 'release' END,
+              next_attempt_at = $3, attempts = attempts + 1, updated_at = now()
+        WHERE reservation_id = $1 AND ${OPEN}
+       RETURNING ${ALLOCATION_COLUMNS}, target, attempts`,
+      [id, to, claimUntil],
+    );
+    return { reservation: toReservation(row), claimed: claimed.map(toClaimed) };
+  }
+
+  /** Expires held reservations past `now`; each exactly once, whichever instance gets it. */
+  async expireDue(tx: SqlTx, now: Date, limit: number): Promise<string[]> {
+    const rows = await tx.query<{ id: string }>(
+      `UPDATE reservations SET status = 'expired', updated_at = now()
+       WHERE id IN (SELECT id FROM reservations WHERE status = 'held' AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING id`,
+      [now, limit],
+    );
+    const ids = rows.map((r) => r.id);
+    await this.target(tx, ids, 'release', OPEN);
+    return ids;
+  }
+
+  /** Fails sagas whose coordinator stopped renewing its lease before `now` (it crashed); their holds are then released. */
+  async abandonStale(tx: SqlTx, now: Date, answer: unknown, limit: number): Promise<string[]> {
+    const rows = await tx.query<{ id: string }>(
+      `UPDATE reservations SET status = 'failed', answer_status = 409, answer = $1::json, lease_until = NULL, updated_at = now()
+       WHERE id IN (SELECT id FROM reservations WHERE status = 'pending' AND lease_until < $2 LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING id`,
+      [JSON.stringify(answer), now, limit],
+    );
+    const ids = rows.map((r) => r.id);
+    await this.target(tx, ids, 'release', OPEN);
+    return ids;
+  }
+
+  /**
+   * Claims up to `limit` open allocations of decided reservations that are due at `now` (of one
+   * reservation if given), for one attempt each: `next_attempt_at` moves to `claimUntil`, past
+   * the longest the attempt's calls can take, so no other instance takes them meanwhile, and an
+   * instance that dies mid-attempt leaves them due again at `claimUntil`. The claim commits at
+   * once: no transaction stays open while the owners are asked.
+   */
+  async claimDue(tx: SqlTx, now: Date, claimUntil: Date, limit: number, reservationId?: string): Promise<ClaimedAllocation[]> {
+    const rows = await tx.query<ClaimedRow>(
+      `UPDATE reservation_allocations SET next_attempt_at = $2, attempts = attempts + 1
+       WHERE (reservation_id, allocation_no) IN (
+         SELECT reservation_id, allocation_no FROM reservation_allocations
+          WHERE target IS NOT NULL AND ${OPEN} AND next_attempt_at <= $1 AND ($4::text IS NULL OR reservation_id = $4)
+          ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING ${ALLOCATION_COLUMNS}, target, attempts`,
+      [now, claimUntil, limit, reservationId ?? null],
+    );
+    return rows.map(toClaimed);
+  }
+
+  /** Records what an attempt came to: the allocation's end, or when to try it again and why. */
+  async recordAttempt(tx: SqlTx, a: Pick<AllocationRecord, 'reservationId' | 'allocationNo'>, result: FinishResult): Promise<void> {
+    if (result.kind === 'retry') {
+      await tx.query(
+        `UPDATE reservation_allocations SET next_attempt_at = $3, last_error = $4 WHERE reservation_id = $1 AND allocation_no = $2 AND ${OPEN}`,
+        [a.reservationId, a.allocationNo, result.at, result.reason],
+      );
+      return;
+    }
+    await tx.query(
+      `UPDATE reservation_allocations SET state = $3, last_error = $4, updated_at = now()
+       WHERE reservation_id = $1 AND allocation_no = $2 AND ${OPEN}`,
+      [a.reservationId, a.allocationNo, result.kind === 'lost' ? 'lost' : result.state, result.kind === 'lost' ? result.reason : null],
+    );
+  }
+
+  /**
+   * A `committing` reservation whose every hold has reached its end becomes `committed`, or
+   * `commit-failed` if an owner no longer had one of them. Returns the ids that became
+   * `commit-failed`.
+   */
+  async settleCommits(tx: SqlTx, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await tx.query<{ id: string; status: ReservationStatus }>(
+      `UPDATE reservations r
+          SET status = CASE WHEN EXISTS (SELECT 1 FROM reservation_allocations a WHERE a.reservation_id = r.id AND a.state = 'lost')
+                            THEN 'commit-failed' ELSE 'committed' END,
+              updated_at = now()
+        WHERE r.id = ANY($1::text[]) AND r.status = 'committing'
+          AND NOT EXISTS (SELECT 1 FROM reservation_allocations a WHERE a.reservation_id = r.id AND a.target = 'commit' AND a.${OPEN})
+       RETURNING r.id, r.status`,
+      [ids],
+    );
+    return rows.filter((r) => r.status === 'commit-failed').map((r) => r.id);
+  }
+
+  /** Gives the open allocations (matching `which`) of decided reservations to the finisher. */
+  private async target(tx: SqlTx, ids: readonly string[], target: AllocationTarget, which: string): Promise<void> {
+    if (ids.length === 0) return;
+    await tx.query(
+      `UPDATE reservation_allocations SET target = $2, next_attempt_at = '-infinity', updated_at = now()
+        WHERE reservation_id = ANY($1::text[]) AND ${which}`,
+      [ids, target],
+    );
   }
 }

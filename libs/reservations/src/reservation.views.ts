@@ -5,12 +5,22 @@ export class AllocationView {
   @ApiProperty() readonly warehouseId!: string;
   @ApiProperty({ description: 'The region owning the warehouse.' }) readonly region!: string;
   @ApiProperty() readonly quantity!: number;
+  @ApiProperty({
+    enum: ['held', 'committed', 'released', 'lost'],
+    description: 'Where the hold is at its owner; `lost`: the owner no longer had it when the reservation was committed.',
+  })
+  readonly state!: 'held' | 'committed' | 'released' | 'lost';
 }
 
 export class ReservationView {
   @ApiProperty({ example: 'us-east.0f8fad5b-d9cb-469f-a165-70867728950e', description: '<coordinating region>.<uuid>' })
   readonly id!: string;
-  @ApiProperty({ enum: ['held', 'committed', 'released', 'expired'] }) readonly status!: 'held' | 'committed' | 'released' | 'expired';
+  @ApiProperty({
+    enum: ['held', 'committing', 'committed', 'commit-failed', 'released', 'expired'],
+    description:
+      '`committing`: committed here, not yet confirmed by every owner; `commit-failed`: an owner no longer had a hold (see allocations).',
+  })
+  readonly status!: 'held' | 'committing' | 'committed' | 'commit-failed' | 'released' | 'expired';
   @ApiProperty({ format: 'date-time' }) readonly expiresAt!: string;
   @ApiPropertyOptional({ type: String, nullable: true }) readonly reference!: string | null;
   @ApiProperty({ type: [AllocationView], description: 'Where the units are held (or were, once committed or released).' })

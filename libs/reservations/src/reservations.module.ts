@@ -5,6 +5,7 @@ import { CreateReservationHttpController } from './create-reservation/create-res
 import { GetReservationHttpController } from './get-reservation/get-reservation.http.controller.js';
 import { HoldClient } from './hold-client.js';
 import { ReleaseReservationHttpController } from './release-reservation/release-reservation.http.controller.js';
+import { ReservationFaultPoints } from './reservation-fault-points.js';
 import { ReservationSweeper } from './reservation-sweeper.service.js';
 import { ReservationRepository } from './reservation.repository.js';
 import { ReservationsService } from './reservations.service.js';
@@ -18,7 +19,7 @@ import { ReservationsService } from './reservations.service.js';
     CommitReservationHttpController,
     ReleaseReservationHttpController,
   ],
-  providers: [ReservationRepository, HoldClient, ReservationsService, ReservationSweeper],
+  providers: [ReservationRepository, HoldClient, ReservationFaultPoints, ReservationsService, ReservationSweeper],
   exports: [ReservationsService],
 })
 export class ReservationsModule {}

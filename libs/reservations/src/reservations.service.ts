@@ -6,10 +6,20 @@ import { AvailabilityService } from '@stockmesh/stock';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { candidatesFor, quantityToAsk, type WarehouseStock } from './allocation-policy.js';
-import { HoldClient } from './hold-client.js';
+import { retryDelayMs } from './finish-backoff.js';
+import { HoldClient, type HoldOutcome } from './hold-client.js';
+import { ReservationFaultPoints } from './reservation-fault-points.js';
 import { ReservationErrorCode, ReservationException } from './reservation.exception.js';
-import { ReservationRepository, type AllocationRecord, type ReservationLine, type ReservationRecord } from './reservation.repository.js';
-import type { LineShortfallView, ReservationView } from './reservation.views.js';
+import {
+  ReservationRepository,
+  SAGA_LEASE_SECONDS,
+  type AllocationRecord,
+  type ClaimedAllocation,
+  type FinishResult,
+  type ReservationLine,
+  type ReservationRecord,
+} from './reservation.repository.js';
+import type { AllocationView, LineShortfallView, ReservationView } from './reservation.views.js';
 
 export interface NewReservation {
   readonly lines: readonly ReservationLine[];
@@ -18,8 +28,35 @@ export interface NewReservation {
   readonly allowSplit: boolean;
 }
 
+/** What a commit or release answers: 202 while owners have not all committed yet. */
+export interface ClosedReservation {
+  readonly status: 200 | 202;
+  readonly view: ReservationView;
+}
+
+/** What one finishing batch did. */
+export interface FinishReport {
+  /** Owners asked (one call per allocation). */
+  readonly attempted: number;
+  readonly finished: number;
+  /** Not answered (owner down, busy): tried again after a backoff. */
+  readonly retrying: number;
+  /** Refused by the owner: the hold is not where the reservation needs it. */
+  readonly lost: number;
+}
+
 /** How long a repeated request waits for the first one with its key to finish. */
 const REPLAY_WAIT_MS = 15_000;
+/** A running saga renews its lease this often, so a slow step never makes it look dead. */
+const LEASE_RENEW_MS = (SAGA_LEASE_SECONDS * 1000) / 5;
+/** Allocations one finishing batch claims, and how many owners it asks at once. */
+export const FINISH_BATCH = 20;
+const FINISH_CONCURRENCY = 10;
+/**
+ * How long a claim keeps other instances off an allocation: longer than a batch can take (two
+ * rounds of calls of at most 2 s each remotely, or 10 s waiting for a pooled connection locally).
+ */
+const CLAIM_MS = 60_000;
 
 /**
  * Reservations, coordinated by the region that received them. Making one is a saga: the
@@ -34,6 +71,8 @@ const REPLAY_WAIT_MS = 15_000;
 @Injectable()
 export class ReservationsService {
   private readonly logger = new Logger(ReservationsService.name);
+  /** Holds found lost at their owner since the process started (each also logged as an error). */
+  private holdsLost = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -42,15 +81,38 @@ export class ReservationsService {
     private readonly holds: HoldClient,
     private readonly availability: AvailabilityService,
     private readonly clock: Clock,
+    private readonly faults: ReservationFaultPoints,
   ) {}
+
+  /** Counters of this process, for logs and tests. */
+  counters(): { readonly holdsLost: number } {
+    return { holdsLost: this.holdsLost };
+  }
 
   async create(request: NewReservation, idempotent: IdempotentRequest): Promise<IdempotentAnswer<unknown>> {
     const id = `${this.config.region.id}.${randomUUID()}`;
     const started = await this.home((tx) =>
-      this.repository.insertPending(tx, { id, idempotencyKey: idempotent.key, fingerprint: idempotent.fingerprint, ...request }),
+      this.repository.insertPending(
+        tx,
+        { id, idempotencyKey: idempotent.key, fingerprint: idempotent.fingerprint, ...request },
+        this.leaseUntil(),
+      ),
     );
     if (!started) return this.replay(idempotent);
-    return this.run(started);
+    // The lease says the saga is alive: renew it while the saga works, however long one step
+    // takes (a remote hold, a local hold waiting for a connection), so recovery never takes a
+    // live saga for a dead one. A saga that is taken over anyway is fenced (see addAllocation).
+    const heartbeat = setInterval(() => {
+      void this.home((tx) => this.repository.renewLease(tx, id, this.leaseUntil())).catch((error: unknown) =>
+        this.logger.warn({ msg: 'could not renew a saga lease; retrying', reservationId: id, err: (error as Error).message }),
+      );
+    }, LEASE_RENEW_MS);
+    heartbeat.unref();
+    try {
+      return await this.run(started);
+    } finally {
+      clearInterval(heartbeat);
+    }
   }
 
   async get(id: string): Promise<ReservationView> {
@@ -62,35 +124,89 @@ export class ReservationsService {
     return this.view(reservation, await this.home((tx) => this.repository.allocations(tx, id)));
   }
 
-  /** Places the order: the held units leave on-hand. Idempotent; 409 if released or expired. */
-  commit(id: string): Promise<ReservationView> {
+  /**
+   * Places the order: every owner commits its hold (the units leave on-hand). 200 `committed`
+   * once all have; 202 `committing` while an owner has not answered (the sweeper carries it on;
+   * ask again); 409 `reservation-hold-lost` when an owner no longer had its hold (the others are
+   * committed). Idempotent; 409 `reservation-conflict` if released or expired.
+   */
+  commit(id: string): Promise<ClosedReservation> {
     return this.close(id, 'committed');
   }
 
-  /** Gives the units back. Idempotent; 409 if committed or expired. */
-  release(id: string): Promise<ReservationView> {
-    return this.close(id, 'released');
+  /**
+   * Gives the units back. Decided here at once (a release needs no owner's consent); the owners are
+   * told now or, if one does not answer, by the sweeper. Idempotent; 409 if committed or expired.
+   */
+  async release(id: string): Promise<ReservationView> {
+    return (await this.close(id, 'released')).view;
   }
 
   /**
-   * Carries a decided reservation's open holds to their end at the owners: commit for a
-   * committed reservation, release for anything else. An owner that does not answer is tried
-   * again by the sweeper.
+   * Carries decided reservations' open holds to their end at the owners (of one reservation if
+   * given): commit for a committing reservation's holds, release for anything else. One bounded
+   * batch: the work is claimed in one short transaction, the owners are asked with no
+   * transaction open, and the results are recorded in another; an owner that does not answer is
+   * asked again after a backoff, and one that refuses has lost the hold.
    */
-  async finish(reservationId?: string): Promise<number> {
-    return this.home(async (tx) => {
-      const open = await this.repository.unfinished(tx, 100, reservationId);
-      for (const a of open) {
-        const target = { reservationId: a.reservationId, warehouseId: a.warehouseId, sku: a.sku };
-        const holdId = `${a.reservationId}.${a.allocationNo}`;
-        const commit = a.reservationStatus === 'committed' && a.state === 'held';
-        const outcome = commit ? await this.holds.commit(a.region, holdId, target) : await this.holds.release(a.region, holdId, target);
-        if (outcome.kind === 'done')
-          await this.repository.setAllocationState(tx, a.reservationId, a.allocationNo, commit ? 'committed' : 'released');
-        else this.logger.warn({ msg: 'could not finish a hold; will retry', holdId, region: a.region, outcome });
-      }
-      return open.length;
+  async finish(reservationId?: string): Promise<FinishReport> {
+    const now = this.clock.now();
+    const claimed = await this.home((tx) =>
+      this.repository.claimDue(tx, new Date(now), new Date(now + CLAIM_MS), FINISH_BATCH, reservationId),
+    );
+    return this.carry(claimed);
+  }
+
+  /** Asks the owners about claimed allocations, with no transaction open, and records what they said. */
+  private async carry(claimed: readonly ClaimedAllocation[]): Promise<FinishReport> {
+    if (claimed.length === 0) return { attempted: 0, finished: 0, retrying: 0, lost: 0 };
+    const results = await inParallel(claimed, FINISH_CONCURRENCY, (a) => this.attempt(a));
+    const commitFailed = await this.home(async (tx) => {
+      for (const [i, a] of claimed.entries()) await this.repository.recordAttempt(tx, a, results[i]);
+      return this.repository.settleCommits(tx, [...new Set(claimed.filter((a) => a.target === 'commit').map((a) => a.reservationId))]);
     });
+    // Owners that did not answer: one line per batch and region, not one per hold.
+    const unanswered = new Map<string, { holds: number; reason: string }>();
+    for (const [i, a] of claimed.entries()) {
+      const result = results[i];
+      if (result.kind === 'lost') {
+        this.holdsLost++;
+        this.logger.error({
+          msg: 'an owner no longer had a hold of a decided reservation',
+          holdId: `${a.reservationId}.${a.allocationNo}`,
+          region: a.region,
+          target: a.target,
+          reason: result.reason,
+        });
+      } else if (result.kind === 'retry') {
+        unanswered.set(a.region, { holds: (unanswered.get(a.region)?.holds ?? 0) + 1, reason: result.reason });
+      }
+    }
+    for (const [region, { holds, reason }] of unanswered)
+      this.logger.warn({ msg: 'could not finish holds at an owner; each is retried after its backoff', region, holds, reason });
+    if (commitFailed.length > 0) this.logger.error({ msg: 'reservations could not be committed in full', reservations: commitFailed });
+    const count = (kind: FinishResult['kind']): number => results.filter((r) => r.kind === kind).length;
+    return { attempted: claimed.length, finished: count('done'), retrying: count('retry'), lost: count('lost') };
+  }
+
+  /** One call to an owner for one claimed allocation, and what it came to. */
+  private async attempt(a: ClaimedAllocation): Promise<FinishResult> {
+    const target = { reservationId: a.reservationId, warehouseId: a.warehouseId, sku: a.sku };
+    const holdId = `${a.reservationId}.${a.allocationNo}`;
+    const commit = a.target === 'commit' && a.state === 'held';
+    let outcome: HoldOutcome;
+    try {
+      outcome = commit ? await this.holds.commit(a.region, holdId, target) : await this.holds.release(a.region, holdId, target);
+    } catch (error) {
+      // A local step that failed (its database busy or down) is like an owner that did not answer.
+      outcome = { kind: 'unavailable', reason: (error as Error).message };
+    }
+    if (outcome.kind === 'done') return { kind: 'done', state: commit ? 'committed' : 'released' };
+    if (outcome.kind === 'conflict')
+      return { kind: 'lost', reason: `region ${a.region} refused to ${commit ? 'commit' : 'release'} hold ${holdId}` };
+    const backoff = retryDelayMs(a.attempts, Math.random());
+    const reason = outcome.kind === 'unavailable' ? outcome.reason : `unexpected answer ${outcome.kind}`;
+    return { kind: 'retry', at: new Date(this.clock.now() + backoff), reason };
   }
 
   private async run(reservation: ReservationRecord): Promise<IdempotentAnswer<unknown>> {
@@ -118,7 +234,18 @@ export class ReservationsService {
             quantity: ask,
           };
           const holdId = `${id}.${allocation.allocationNo}`;
-          await this.home((tx) => this.repository.addAllocation(tx, allocation));
+          const step = {
+            reservationId: id,
+            reference: reservation.reference,
+            allocationNo: allocation.allocationNo,
+            region: candidate.region,
+          };
+          if (!(await this.home((tx) => this.repository.addAllocation(tx, allocation, this.leaseUntil())))) {
+            // Recovery took the saga over (it failed the reservation and releases what we held): place nothing more.
+            this.logger.warn({ msg: 'a saga was taken over; it stops', reservationId: id });
+            return this.replay({ key: reservation.idempotencyKey, fingerprint: reservation.fingerprint });
+          }
+          await this.faults.reach('before-hold', step);
           const outcome = await this.holds.place(candidate.region, {
             holdId,
             reservationId: id,
@@ -129,8 +256,8 @@ export class ReservationsService {
             ttlSeconds: reservation.ttlSeconds,
           });
           if (outcome.kind === 'done') {
-            await this.home((tx) => this.repository.setAllocationState(tx, id, allocation.allocationNo, 'held'));
-            this.crashIfAsked(reservation, candidate.region);
+            await this.home((tx) => this.repository.settleIntent(tx, id, allocation.allocationNo, 'held'));
+            await this.faults.reach('after-hold', step);
             remaining -= ask;
             break;
           }
@@ -141,8 +268,7 @@ export class ReservationsService {
               warehouseId: candidate.warehouseId,
               sku: line.sku,
             });
-            if (undone.kind === 'done')
-              await this.home((tx) => this.repository.setAllocationState(tx, id, allocation.allocationNo, 'released'));
+            if (undone.kind === 'done') await this.home((tx) => this.repository.settleIntent(tx, id, allocation.allocationNo, 'released'));
             this.logger.warn({
               msg: 'owner did not answer; trying the next warehouse',
               reservationId: id,
@@ -151,7 +277,7 @@ export class ReservationsService {
             });
             break;
           }
-          await this.home((tx) => this.repository.setAllocationState(tx, id, allocation.allocationNo, 'refused'));
+          await this.home((tx) => this.repository.settleIntent(tx, id, allocation.allocationNo, 'refused'));
           ask = outcome.kind === 'insufficient' && allowSplit ? Math.min(remaining, outcome.available) : 0;
         }
         if (remaining === 0) break;
@@ -202,15 +328,6 @@ export class ReservationsService {
     );
   }
 
-  /** Test-only fault point: dies like a crashed process between two steps of the saga. */
-  private crashIfAsked(reservation: ReservationRecord, holdRegion: string): void {
-    const reference = this.config.faults.crashAfterRemoteHoldReference;
-    if (reference && reservation.reference === reference && holdRegion !== this.config.region.id) {
-      this.logger.warn({ msg: 'fault injection: killing the process after a remote hold', reservationId: reservation.id });
-      process.kill(process.pid, 'SIGKILL');
-    }
-  }
-
   private shortfall(line: ReservationLine, stock: readonly WarehouseStock[], failed: boolean, order: readonly string[]): LineShortfallView {
     const counted = stock.filter((s) => (line.warehouseId ? s.warehouseId === line.warehouseId : order.includes(s.region)));
     const available = counted.reduce((sum, s) => sum + Math.max(s.available, 0), 0);
@@ -236,22 +353,45 @@ export class ReservationsService {
     }
   }
 
-  private async close(id: string, to: 'committed' | 'released'): Promise<ReservationView> {
-    const closed = await this.home((tx) => this.repository.close(tx, id, to));
-    if (!closed) {
+  private async close(id: string, to: 'committed' | 'released'): Promise<ClosedReservation> {
+    const now = this.clock.now();
+    const closed = await this.home((tx) =>
+      this.repository.close(tx, id, to === 'committed' ? 'committing' : 'released', new Date(now), new Date(now + CLAIM_MS)),
+    );
+    if (closed) {
+      // Carry the decision to the owners now; one that does not answer is left to the sweeper.
+      await this.carry(closed.claimed);
+    } else {
       const current = await this.home((tx) => this.repository.find(tx, id));
       if (!current || current.status === 'failed')
         throw new ReservationException(ReservationErrorCode.NotFound, `no reservation ${id}`, { reservationId: id });
-      if (current.status !== to) {
+      const already = to === 'committed' ? ['committing', 'committed', 'commit-failed'] : ['released'];
+      if (!already.includes(current.status)) {
         const status = current.status === 'held' ? 'expired' : current.status;
         throw new ReservationException(ReservationErrorCode.Conflict, `reservation ${id} is ${status}; it cannot be ${to}`, {
           reservationStatus: status,
         });
       }
-    } else {
+      // Asked again: carry on what is due (an owner in backoff waits for the sweeper).
       await this.finish(id);
     }
-    return this.get(id);
+    const reservation = await this.home((tx) => this.repository.find(tx, id));
+    const allocations = await this.home((tx) => this.repository.allocations(tx, id));
+    if (!reservation) throw new ReservationException(ReservationErrorCode.NotFound, `no reservation ${id}`, { reservationId: id });
+    const view = this.view(reservation, allocations);
+    if (reservation.status === 'commit-failed') {
+      const lost = view.allocations.filter((a) => a.state === 'lost');
+      throw new ReservationException(
+        ReservationErrorCode.HoldLost,
+        `the owners of ${lost.length} of the reservation's holds no longer had them; its other holds are committed`,
+        { reservationStatus: reservation.status, lost, allocations: view.allocations },
+      );
+    }
+    return { status: reservation.status === 'committing' ? 202 : 200, view };
+  }
+
+  private leaseUntil(): Date {
+    return new Date(this.clock.now() + SAGA_LEASE_SECONDS * 1000);
   }
 
   private view(
@@ -264,8 +404,16 @@ export class ReservationsService {
       expiresAt: (r.expiresAt ?? new Date(0)).toISOString(),
       reference: r.reference,
       allocations: allocations
-        .filter((a) => a.state === 'held' || a.state === 'committed' || (a.state === 'released' && r.status !== 'held'))
-        .map((a) => ({ sku: a.sku, warehouseId: a.warehouseId, region: a.region, quantity: a.quantity })),
+        .filter(
+          (a) => a.state === 'held' || a.state === 'committed' || a.state === 'lost' || (a.state === 'released' && r.status !== 'held'),
+        )
+        .map((a) => ({
+          sku: a.sku,
+          warehouseId: a.warehouseId,
+          region: a.region,
+          quantity: a.quantity,
+          state: a.state as AllocationView['state'],
+        })),
       createdAt: r.createdAt.toISOString(),
     };
   }
@@ -275,4 +423,15 @@ export class ReservationsService {
   ): Promise<T> {
     return this.databases.inDatabase(this.databases.home(), work);
   }
+}
+
+/** Runs `work` on every item, at most `limit` at a time; results in the items' order. */
+async function inParallel<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await work(items[i]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }

@@ -19,8 +19,11 @@ export class CommitReservationMessageController implements CommandMessageControl
     return `reservations/${data.reservationId}`;
   }
 
-  /** Idempotent by the reservation's state: committing twice answers the committed reservation again. */
-  execute(command: Command<ReservationCommand>): Promise<ReservationView> {
-    return this.reservations.commit(command.data.reservationId);
+  /**
+   * Idempotent by the reservation's state: committing twice answers the committed reservation
+   * again. The result may be `committing` (an owner has not answered yet; the region finishes it).
+   */
+  async execute(command: Command<ReservationCommand>): Promise<ReservationView> {
+    return (await this.reservations.commit(command.data.reservationId)).view;
   }
 }

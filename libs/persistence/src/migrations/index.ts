@@ -1,6 +1,7 @@
 import { InitialSchema1763900000000 } from './1763900000000-initial-schema.js';
 import { Replication1763990000000 } from './1763990000000-replication.js';
 import { Reservations1764100000000 } from './1764100000000-reservations.js';
+import { ReservationFinishing1764310000000 } from './1764310000000-reservation-finishing.js';
 import { Transfers1764200000000 } from './1764200000000-transfers.js';
 import { HoldExpiry1764330000000 } from './1764330000000-hold-expiry.js';
 
@@ -10,5 +11,6 @@ export const MIGRATIONS = [
   Replication1763990000000,
   Reservations1764100000000,
   Transfers1764200000000,
+  ReservationFinishing1764310000000,
   HoldExpiry1764330000000,
 ];
