@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadAppConfig, type AppConfig } from '@stockmesh/config';
 import { dropDatabases, provisionDatabases } from '@stockmesh/persistence';
-import { createRegionApp } from '../../apps/region/src/region-app.js';
+import { createRegionApp, type RegionAppOptions } from '../../apps/region/src/region-app.js';
 import { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
 
 /** One region served in-process against its own throwaway databases on the real PostgreSQL. */
@@ -14,7 +14,11 @@ export interface TestRegion {
   close(): Promise<void>;
 }
 
-export async function startTestRegion(suite: string, env: Record<string, string> = {}): Promise<TestRegion> {
+export async function startTestRegion(
+  suite: string,
+  env: Record<string, string> = {},
+  appOptions: RegionAppOptions = {},
+): Promise<TestRegion> {
   const config = loadAppConfig({
     STOCKMESH_REGION: 'us-east',
     STOCKMESH_DB_PREFIX: throwawayPrefix(suite),
@@ -26,7 +30,7 @@ export async function startTestRegion(suite: string, env: Record<string, string>
   });
   const databases = config.region.databases;
   await provisionDatabases(databases);
-  const app = await createRegionApp(config, { swaggerUi: false });
+  const app = await createRegionApp(config, { swaggerUi: false, ...appOptions });
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {
