@@ -109,7 +109,11 @@ function answerClientError(regionId: string, logger: Logger, limits: HttpServerL
     const id = response ? requestIdOf(response.req) : randomUUID();
     const classified = classify(error);
     const problem = { ...classified, detail: clientErrorDetail(classified.code, response !== undefined, limits) ?? classified.detail };
-    logger.info({ reqId: id, err: error, code: problem.code }, 'refused a request the HTTP parser could not take');
+    // Not `err`: a parse error carries the raw bytes it choked on (up to the 16 KiB header limit).
+    logger.info(
+      { reqId: id, problem: problem.code, error: { code: error.code, message: error.message }, remoteAddress: socket.remoteAddress },
+      'refused a request before routing it',
+    );
     // An answer already started cannot be replaced: the connection is only closed.
     if (socket.writable && !response?.headersSent) {
       const body = JSON.stringify(problemAnswerBody(problem, { id, url: response?.req.url }));
