@@ -8,8 +8,9 @@ import { connect } from 'node:net';
 let region: TestRegion;
 const W = 'fw-1';
 const row = `/v1/warehouses/${W}/stock/SKU-1`;
-// Short enough to keep the timeout cases fast, long enough for any loopback request to arrive.
-const REQUEST_TIMEOUT_MS = 500;
+// Short enough to keep the timeout cases fast, long enough for any loopback request to arrive
+// even when a busy machine stalls the event loop between its headers and its body.
+const REQUEST_TIMEOUT_MS = 1_000;
 
 beforeAll(async () => {
   region = await startTestRegion(
