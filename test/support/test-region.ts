@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { loadAppConfig, type AppConfig, type Clock } from '@stockmesh/config';
+import { loadAppConfig, type AppConfig } from '@stockmesh/config';
 import { dropDatabases, provisionDatabases } from '@stockmesh/persistence';
-import { createRegionApp } from '../../apps/region/src/region-app.js';
+import { createRegionApp, type RegionAppOptions } from '../../apps/region/src/region-app.js';
 import { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
 
 /** One region served in-process against its own throwaway databases on the real PostgreSQL. */
@@ -17,7 +17,7 @@ export interface TestRegion {
 export async function startTestRegion(
   suite: string,
   env: Record<string, string> = {},
-  options: { readonly clock?: Clock } = {},
+  appOptions: RegionAppOptions = {},
 ): Promise<TestRegion> {
   const config = loadAppConfig({
     STOCKMESH_REGION: 'us-east',
@@ -30,7 +30,7 @@ export async function startTestRegion(
   });
   const databases = config.region.databases;
   await provisionDatabases(databases);
-  const app = await createRegionApp(config, { swaggerUi: false, clock: options.clock });
+  const app = await createRegionApp(config, { swaggerUi: false, ...appOptions });
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {

@@ -8,6 +8,9 @@ import {
   applyHttpConventions,
   createLogger,
   createValidationPipe,
+  DEFAULT_HTTP_SERVER_LIMITS,
+  frameworkServerOptions,
+  type HttpServerLimits,
   NestPinoLogger,
   ProblemDetailsFilter,
   requestIdOf,
@@ -23,12 +26,16 @@ export interface RegionAppOptions {
   readonly swaggerUi?: boolean;
   /** The time every service reads; the system clock unless a test brings one it can move. */
   readonly clock?: Clock;
+  /** Timeouts and size limits of the HTTP server, over `DEFAULT_HTTP_SERVER_LIMITS` (tests shorten the timeouts). */
+  readonly httpLimits?: Partial<HttpServerLimits>;
 }
 
 /** Builds (without listening) the HTTP application of one region. */
 export async function createRegionApp(config: AppConfig, options: RegionAppOptions = {}): Promise<NestFastifyApplication> {
   const logger = createLogger({ level: config.log.level, region: config.region.id });
   const adapter = new FastifyAdapter({
+    // Timeouts and limits, and problem details for what the router and Node's parser refuse.
+    ...frameworkServerOptions(config.region.id, logger, { ...DEFAULT_HTTP_SERVER_LIMITS, ...options.httpLimits }),
     // Fastify logs every request (with its id, status and time) through the process's logger.
     loggerInstance: logger,
     bodyLimit: config.http.bodyLimitBytes,
@@ -42,12 +49,12 @@ export async function createRegionApp(config: AppConfig, options: RegionAppOptio
     // Fastify's own JSON parser only: Nest's would add form bodies, which no route accepts.
     bodyParser: false,
   });
+  const routes = applyHttpConventions(app, config.region.id);
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalFilters(new ProblemDetailsFilter(routes));
   app.enableShutdownHooks();
   // Commands from other systems arrive through Kafka, like replication (off in single-region tests).
   if (config.replication.enabled) CommandsListener.connect(app, config);
-  applyHttpConventions(app, config.region.id);
 
   const document = SwaggerModule.createDocument(
     app,

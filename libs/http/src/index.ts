@@ -8,6 +8,7 @@ export {
   type OwnerLocator,
 } from './owner-routing.js';
 export { classify, problemBody, ProblemDetailsFilter } from './problem-details.filter.js';
+export { DEFAULT_HTTP_SERVER_LIMITS, frameworkServerOptions, type HttpServerLimits } from './framework-errors.js';
 export { Idempotency, idempotentRequestOf, Origin, RequestHeaderException, type RequestOrigin } from './request-context.js';
 export { applyHttpConventions } from './http-conventions.js';
 export { createValidationPipe, fieldErrors, INPUT_VALIDATION, ValidationProblem } from './validation.js';

@@ -19,6 +19,29 @@ describe('classify', () => {
     expect(classify(new BadRequestException('Object contains forbidden prototype property'))).toMatchObject({ code: 'malformed-json' });
   });
 
+  it("maps the router's and Node's HTTP parser's errors by their code", () => {
+    const paramTooLong = Object.assign(new URIError("'/x' is exceeding the max param length"), {
+      code: 'FST_ERR_MAX_PARAM_LENGTH',
+      statusCode: 414,
+    });
+    expect(classify(paramTooLong)).toMatchObject({ code: 'uri-too-long', status: 414 });
+    expect(classify(Object.assign(new Error('Parse Error: Header overflow'), { code: 'HPE_HEADER_OVERFLOW' }))).toMatchObject({
+      code: 'headers-too-large',
+      status: 431,
+    });
+    expect(classify(Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }))).toMatchObject({
+      code: 'request-timeout',
+      status: 408,
+    });
+    // Any other parse error of llhttp: the bytes are not HTTP.
+    expect(classify(Object.assign(new Error('Parse Error'), { code: 'HPE_INVALID_CHUNK_SIZE' }))).toMatchObject({
+      code: 'malformed-request',
+      status: 400,
+    });
+    // A code that is an Object.prototype member is not mistaken for a mapped one.
+    expect(classify(Object.assign(new Error('x'), { code: 'constructor' }))).toMatchObject({ code: 'internal-error' });
+  });
+
   it('maps plain HTTP exceptions by status', () => {
     expect(classify(new NotFoundException('Cannot GET /x'))).toMatchObject({ code: 'not-found', status: 404 });
     expect(classify(new ServiceUnavailableException({ status: 'error', details: { databases: { status: 'down' } } }))).toMatchObject({

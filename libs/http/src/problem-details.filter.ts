@@ -1,15 +1,8 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { CodedException, HEADERS, PROBLEM_TYPES, problemType, type ProblemCode, type ProblemDetails } from '@stockmesh/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-
-/** Fastify's own request errors, by their `code`. */
-const FASTIFY_CODES: Readonly<Record<string, ProblemCode>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'payload-too-large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed-json',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed-json',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation-failed',
-};
+import { frameworkProblemCode } from './framework-error-codes.js';
+import type { RouteTable } from './route-table.js';
 
 /** Connection refused, and PostgreSQL's admin shutdown, cannot-connect-now and connection failures. */
 const DATABASE_DOWN = new Set(['ECONNREFUSED', 'ECONNRESET', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
@@ -30,7 +23,7 @@ function codeForStatus(status: number): ProblemCode {
   }
 }
 
-interface Classified {
+export interface Classified {
   readonly code: ProblemCode;
   readonly status: number;
   readonly detail?: string;
@@ -44,15 +37,16 @@ export function classify(exception: unknown): Classified {
     return { code, status: PROBLEM_TYPES[code].status, detail: exception.message, extensions: exception.extensions };
   }
   // Nest wraps Fastify's own request errors (body parsing, media type, size) in an
-  // HttpException whose cause carries Fastify's code.
+  // HttpException whose cause carries Fastify's code; the router's and Node's come bare.
   const error = (exception instanceof HttpException ? (exception.cause ?? exception) : exception) as {
     code?: unknown;
     statusCode?: unknown;
     message?: unknown;
     name?: unknown;
   };
-  const fastifyCode = typeof error.code === 'string' ? FASTIFY_CODES[error.code] : undefined;
-  if (fastifyCode) return { code: fastifyCode, status: PROBLEM_TYPES[fastifyCode].status, detail: String(error.message), extensions: {} };
+  const frameworkCode = typeof error.code === 'string' ? frameworkProblemCode(error.code) : undefined;
+  if (frameworkCode)
+    return { code: frameworkCode, status: PROBLEM_TYPES[frameworkCode].status, detail: String(error.message), extensions: {} };
   const status = exception instanceof HttpException ? exception.getStatus() : error.statusCode;
   if (exception instanceof HttpException && status === 503) {
     // A health check that failed: its body says which check, so it goes along.
@@ -85,34 +79,62 @@ export function problemBody(code: ProblemCode, detail: string, extensions: Reado
 }
 
 /**
+ * The problem details body answering a request with a classified error. `url` is absent when
+ * the request could not be parsed (Node's HTTP parser refused it before there was one).
+ */
+export function problemAnswerBody(problem: Classified, request: { readonly id: string; readonly url?: string }): ProblemDetails {
+  const { code, status, detail, extensions } = problem;
+  return {
+    ...extensions,
+    type: problemType(code),
+    title: PROBLEM_TYPES[code].title,
+    status,
+    ...(status < 500 && detail ? { detail } : {}),
+    ...(request.url !== undefined ? { instance: request.url } : {}),
+    code,
+    requestId: request.id,
+  };
+}
+
+/** The media type of every problem details answer. */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/**
  * The only place errors become HTTP answers: every error is an RFC 9457 problem details body
  * (`application/problem+json`) with a stable `type` and `code`. Internal errors are logged with
- * their stack and answered without it.
+ * their stack and answered without it. The errors Fastify's router and Node's HTTP parser answer
+ * before Nest sees the request take the same shape through framework-errors.ts.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
+  /** `routes` tells an unknown path (404) from a known one asked with another method (405). */
+  constructor(private readonly routes?: RouteTable) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
-    const { code, status, detail, extensions } = classify(exception);
-    if (status >= 500) request.log.error({ err: exception }, 'request failed');
-    if (code === 'busy') void reply.header('retry-after', '1');
-    const body: ProblemDetails = {
-      ...extensions,
-      type: problemType(code),
-      title: PROBLEM_TYPES[code].title,
-      status,
-      ...(status < 500 && detail ? { detail } : {}),
-      instance: request.url,
-      code,
-      requestId: String(request.id),
-    };
+    let problem = classify(exception);
+    // Nest answers a request no route took with a NotFoundException; `is404` says it was that.
+    if (problem.code === 'not-found' && request.is404 && this.routes) {
+      const allowed = this.routes.methodsAt(request.url.split('?')[0] ?? '');
+      if (allowed.length > 0) {
+        void reply.header('allow', allowed.join(', '));
+        problem = {
+          code: 'method-not-allowed',
+          status: 405,
+          detail: `${request.method} is not allowed here; allowed: ${allowed.join(', ')}`,
+          extensions: { allow: allowed },
+        };
+      }
+    }
+    if (problem.status >= 500) request.log.error({ err: exception }, 'request failed');
+    if (problem.code === 'busy') void reply.header('retry-after', '1');
     if (reply.sent) return;
     void reply
-      .status(status)
-      .header('content-type', 'application/problem+json; charset=utf-8')
+      .status(problem.status)
+      .header('content-type', PROBLEM_CONTENT_TYPE)
       .header(HEADERS.requestId, String(request.id))
-      .send(body);
+      .send(problemAnswerBody(problem, { id: String(request.id), url: request.url }));
   }
 }
