@@ -25,7 +25,16 @@ export interface AppConfig {
     readonly heartbeatMs: number;
     readonly staleAfterMs: number;
   };
-  readonly http: { readonly bodyLimitBytes: number; readonly forwardTimeoutMs: number };
+  readonly http: {
+    readonly bodyLimitBytes: number;
+    readonly forwardTimeoutMs: number;
+    /** Serve the OpenAPI document and UI at /docs (open to anyone). */
+    readonly docs: boolean;
+  };
+  readonly auth: {
+    /** STOCKMESH_ADMIN_KEY: a secret that is an admin key in every region; never logged. */
+    readonly adminKey?: string;
+  };
   readonly log: { readonly level: string };
 }
 
