@@ -65,4 +65,56 @@ describe('API keys across regions', () => {
       `api-key replication: key usable after ${JSON.stringify(usable)} ms, revocation effective after ${JSON.stringify(refused)} ms\n`,
     );
   });
+
+  it("records a forwarded write under the client's key at the owner", async () => {
+    const registered = await call(at(US), 'PUT', '/v1/warehouses/nyc-9', { body: { region: US, name: 'New York 9' } });
+    expect(registered.status).toBe(201);
+    const made = await call<{ id: string; key: string }>(at(EU), 'POST', '/v1/api-keys', {
+      body: { name: 'wms-eu', scopes: ['stock:write'] },
+    });
+    const { id, key } = made.body;
+    // The key must be known where the request arrives (eu-west, which made it) and at the owner (us-east).
+    await untilAnswer(US, key, 403, Date.now());
+    let last = '';
+    const written = await waitFor(
+      async () => {
+        // eu-west learns the warehouse through the catalog; until then it answers 404.
+        const answer = await call<{ movement: { actor: string } }>(at(EU), 'PUT', '/v1/warehouses/nyc-9/stock/SKU-K', {
+          key,
+          body: { onHand: 3 },
+        });
+        last = `${answer.status} ${JSON.stringify(answer.body)}`;
+        return answer.status === 200 ? answer : undefined;
+      },
+      { timeoutMs: 30_000, what: 'a forwarded write', describe: async () => last },
+    );
+    expect(written.headers['stockmesh-served-by']).toBe(US);
+    expect(written.body.movement.actor).toBe(`key ${id} (wms-eu)`);
+  });
+
+  it('replicates keys and revocations from any region to all others', async () => {
+    // Five rounds, each from another region: the distribution docs/security.md quotes (printed, not asserted).
+    const usable: number[] = [];
+    const refused: number[] = [];
+    const regions = [US, EU, AP];
+    for (let round = 0; round < 5; round++) {
+      const home = regions[round % 3];
+      const others = regions.filter((r) => r !== home);
+      const made = await call<{ id: string; key: string }>(at(home), 'POST', '/v1/api-keys', {
+        body: { name: `round-${round}`, scopes: ['stock:read'] },
+      });
+      expect(made.status).toBe(201);
+      const createdAt = Date.now();
+      usable.push(...(await Promise.all(others.map((r) => untilAnswer(r, made.body.key, 200, createdAt)))));
+      const revoker = others[0];
+      expect((await call(at(revoker), 'DELETE', `/v1/api-keys/${made.body.id}`)).status).toBe(204);
+      const revokedAt = Date.now();
+      const elsewhere = regions.filter((r) => r !== revoker);
+      refused.push(...(await Promise.all(elsewhere.map((r) => untilAnswer(r, made.body.key, 401, revokedAt)))));
+    }
+    const sorted = (xs: number[]): string => JSON.stringify([...xs].sort((a, b) => a - b));
+    process.stdout.write(
+      `api-key replication, 5 rounds: key usable after ${sorted(usable)} ms, revocation effective after ${sorted(refused)} ms\n`,
+    );
+  });
 });
