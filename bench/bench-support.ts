@@ -129,6 +129,13 @@ export interface BenchCluster {
   readonly env: Readonly<Record<string, string>>;
 }
 
+/**
+ * The bootstrap admin key (STOCKMESH_ADMIN_KEY) of every bench cluster, random per run, and the
+ * `Authorization` header every bench request sends with it.
+ */
+export const BENCH_ADMIN_KEY = `bench-admin-${randomBytes(24).toString('base64url')}`;
+export const BENCH_AUTHORIZATION = { authorization: `Bearer ${BENCH_ADMIN_KEY}` } as const;
+
 /** A short random hex for names of throwaway resources. */
 export const runId = (): string => randomBytes(3).toString('hex');
 
@@ -144,6 +151,7 @@ export async function withBenchCluster<T>(options: BenchClusterOptions, work: (b
     STOCKMESH_BASE_PORT: String(await freePortRange(options.portsFrom, options.regions.length)),
     KAFKA_TOPIC_PREFIX: options.topicPrefix,
     LOG_LEVEL: 'warn',
+    STOCKMESH_ADMIN_KEY: BENCH_ADMIN_KEY,
     ...options.env,
   };
   // Known before the start, so a start that fails half-way still has its databases dropped.
@@ -205,6 +213,7 @@ export class HttpClient {
           timeout: this.timeoutMs,
           headers: {
             ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+            ...BENCH_AUTHORIZATION,
             ...headers,
           },
         },

@@ -20,7 +20,18 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { clusterFromEnvironment, startLocalCluster, type LocalCluster } from '../infra/cluster/local-cluster.js';
-import { ensureBroker, freePortRange, machine, ms, percentile, positiveInt, say, table } from './bench-support.js';
+import {
+  BENCH_ADMIN_KEY,
+  BENCH_AUTHORIZATION,
+  ensureBroker,
+  freePortRange,
+  machine,
+  ms,
+  percentile,
+  positiveInt,
+  say,
+  table,
+} from './bench-support.js';
 
 const REGIONS = ['us-east', 'eu-west', 'ap-south'] as const;
 const WAREHOUSES_PER_REGION = 2;
@@ -64,7 +75,7 @@ async function send(method: 'PUT' | 'POST', url: string, body: object, expected:
   try {
     const response = await fetch(url, {
       method,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...BENCH_AUTHORIZATION },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
@@ -386,6 +397,7 @@ async function main(): Promise<void> {
     STOCKMESH_BASE_PORT: String(await freePortRange(4700, REGIONS.length)),
     KAFKA_TOPIC_PREFIX: topicPrefix,
     LOG_LEVEL: 'warn',
+    STOCKMESH_ADMIN_KEY: BENCH_ADMIN_KEY,
   };
   // Known before the start, so a start that fails half-way still has its databases dropped.
   const databaseUrls = clusterFromEnvironment({ ...process.env, ...env }).regions.flatMap((r) => r.databases.map((d) => d.url));

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { withDatabase, type ClusterConfig } from '@stockmesh/config';
 import { redact } from '@stockmesh/persistence';
 import pg from 'pg';
+import { ADMIN_KEY_FILE, localAdminKey } from './admin-key.js';
 import { clusterFromEnvironment, describeExit, endpoint, startLocalCluster, type LocalCluster, type RegionExit } from './local-cluster.js';
 
 const KAFKA_SH = 'infra/kafka/kafka.sh';
@@ -42,12 +43,18 @@ async function checkPostgres(cluster: ClusterConfig): Promise<void> {
   }
 }
 
-function banner(cluster: LocalCluster, kafka: string): string {
+function banner(cluster: LocalCluster, kafka: string, adminKey: string): string {
   const width = Math.max(...cluster.regions.map((r) => r.id.length));
   const rows = cluster.regions.map(
     ({ id, url }) => `  ${id.padEnd(width)}  ${url}   docs ${endpoint(url, 'docs')}   ready ${endpoint(url, 'health/ready')}`,
   );
-  return [`stockmesh is running: ${cluster.regions.length} regions (Ctrl-C stops them)`, ...rows, `  kafka: ${kafka}`].join('\n');
+  return [
+    `stockmesh is running: ${cluster.regions.length} regions (Ctrl-C stops them)`,
+    ...rows,
+    `  kafka: ${kafka}`,
+    `  admin key: ${adminKey}`,
+    `  every /v1 request needs it: export STOCKMESH_KEY=$(cat ${ADMIN_KEY_FILE}); curl -H "Authorization: Bearer $STOCKMESH_KEY" ...`,
+  ].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -86,16 +93,29 @@ async function main(): Promise<void> {
     await checkPostgres(cluster);
     stopRequested.signal.throwIfAborted();
 
+    // Every region's bootstrap admin key: STOCKMESH_ADMIN_KEY, else the one kept under .stockmesh/.
+    let adminKey: string;
+    let adminKeyShown: string;
+    if (process.env.STOCKMESH_ADMIN_KEY) {
+      adminKey = process.env.STOCKMESH_ADMIN_KEY;
+      adminKeyShown = 'STOCKMESH_ADMIN_KEY (from the environment; not shown)';
+    } else {
+      const kept = localAdminKey();
+      adminKey = kept.key;
+      adminKeyShown = `${adminKey} (${kept.source === 'made' ? 'made now and kept' : 'kept'} in ${ADMIN_KEY_FILE}, mode 0600)`;
+      say(`${kept.source === 'made' ? 'made an admin key' : 'using the admin key'} in ${ADMIN_KEY_FILE}`);
+    }
+
     let onUnexpectedExit!: (exit: RegionExit) => void;
     const unexpectedExit = new Promise<RegionExit>((resolve) => (onUnexpectedExit = resolve));
     say(`starting ${cluster.regions.length} regions`);
     local = await startLocalCluster({
-      env: { KAFKA_BROKERS: brokers },
+      env: { KAFKA_BROKERS: brokers, STOCKMESH_ADMIN_KEY: adminKey },
       ownProcessGroups: true,
       signal: stopRequested.signal,
       onUnexpectedExit,
     });
-    console.log(banner(local, kafka));
+    console.log(banner(local, kafka, adminKeyShown));
 
     const exit = await Promise.race([unexpectedExit, stopped]);
     if (exit) {

@@ -85,7 +85,7 @@ describe('forwarding to the owning region', () => {
     const requestId = `e2e-${randomUUID()}`;
     const written = await call(region(US), 'PUT', '/v1/warehouses/fra-1/stock/SKU-FWD', {
       body: { onHand: 40 },
-      headers: { 'x-request-id': requestId, 'x-actor': 'e2e' },
+      headers: { 'x-request-id': requestId },
     });
     expect(written.status).toBe(200);
     expect(written.headers['stockmesh-served-by']).toBe(EU);
@@ -95,7 +95,7 @@ describe('forwarding to the owning region', () => {
       region: EU,
       onHand: 40,
       servedBy: EU,
-      movement: { requestId, actor: 'e2e' },
+      movement: { requestId, actor: 'key bootstrap (STOCKMESH_ADMIN_KEY)' },
     });
 
     const read = await call(region(AP), 'GET', '/v1/warehouses/fra-1/stock/SKU-FWD');

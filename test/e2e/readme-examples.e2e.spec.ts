@@ -5,12 +5,15 @@ import {
   runShellExample,
   shellExamples,
   startTestCluster,
+  TEST_ADMIN_KEY,
   waitFor,
   type ShellExample,
   type ShellOutcome,
   type TestCluster,
 } from '@stockmesh/testing';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // The shell examples of README.md and the curl examples of docs/*.md, run as a reader runs them:
 // copied verbatim into bash, one after the other without waiting, against a real three-region
@@ -18,10 +21,18 @@ import { readFileSync } from 'node:fs';
 
 /**
  * Variables the examples may use, given to bash and nothing else (besides PATH). An example that
- * uses a variable not listed here fails (`bash -u`): e.g. an `Authorization: Bearer $STOCKMESH_KEY`
- * header needs `STOCKMESH_KEY` here, with a key the test cluster accepts.
+ * uses a variable no earlier `export NAME=...` example set fails (`bash -u`).
  */
 const EXAMPLE_VARIABLES: Record<string, string> = {};
+
+/**
+ * Where the examples run: a folder laid out like a checkout after `npm start`, whose
+ * `.stockmesh/admin-key` holds the test cluster's admin key (README: `export STOCKMESH_KEY=$(cat ...)`).
+ */
+let checkout: string;
+
+/** `export NAME=value` or `name=value` as a reader pastes it: it sets a variable for the examples after it. */
+const EXPORT = /^(?:export )?([A-Za-z_][A-Za-z0-9_]*)=(.+)$/;
 
 /** The ports of `npm start`'s regions, in cluster order (README.md's table). */
 const DOCUMENTED_PORTS = [3001, 3002, 3003];
@@ -61,7 +72,7 @@ const PROMISED: readonly Promised[] = [
   },
   {
     file: 'README.md',
-    command: /^curl localhost:3003\/v1\/availability\/SKU-1$/,
+    command: /^curl -H "Authorization: Bearer \$STOCKMESH_KEY" localhost:3003\/v1\/availability\/SKU-1$/,
     eventually: true,
     body: (b) => {
       expect(b).toMatchObject({ sku: 'SKU-1', onHand: 24, available: 24, servedBy: 'ap-south' });
@@ -90,14 +101,14 @@ const PROMISED: readonly Promised[] = [
   },
   {
     file: 'docs/deployment.md',
-    command: /^curl -s localhost:3003\/v1\/availability\/SKU-1 /,
+    command: /^curl -s -H "\$auth" localhost:3003\/v1\/availability\/SKU-1 /,
     eventually: true,
     body: (b) =>
       expect(b).toMatchObject({ servedBy: 'ap-south', warehouses: [expect.objectContaining({ warehouseId: 'fra-1', onHand: 120 })] }),
   },
   {
     file: 'docs/deployment.md',
-    command: /^curl -s localhost:3003\/v1\/cluster /,
+    command: /^curl -s -H "\$auth" localhost:3003\/v1\/cluster /,
     body: (b) =>
       expect(b).toMatchObject({
         region: 'ap-south',
@@ -125,11 +136,30 @@ function readmeExamples(): ShellExample[] {
   return runnable.flat();
 }
 
-/** A doc's curl commands, out of blocks that also hold docker or npm commands. */
+/**
+ * A doc's curl commands and the variables they use, out of blocks that also hold docker or npm
+ * commands. An `export` belongs to the deployment itself (docker compose reads it): the test
+ * cluster was started with the same value (see `DEPLOYMENT_VARIABLES`).
+ */
 function curlExamples(file: string): ShellExample[] {
   return shellExamples(file, read(file))
     .flat()
-    .filter((example) => /^curl\b/.test(example.command));
+    .filter((example) => /^curl\b/.test(example.command) || (EXPORT.test(example.command) && !example.command.startsWith('export ')));
+}
+
+/** What docs/deployment.md exports before `docker compose up`, as the test cluster has it. */
+const DEPLOYMENT_VARIABLES: Record<string, string> = { STOCKMESH_ADMIN_KEY: TEST_ADMIN_KEY };
+
+/** Runs an `export` example in the checkout and keeps the value it sets for the next examples. */
+async function exported(example: ShellExample): Promise<void> {
+  const [, name] = EXPORT.exec(oneLine(example.command)) as RegExpExecArray;
+  const outcome = await runShellExample(`${example.command}\nprintf '%s' "$${name}"`, EXAMPLE_VARIABLES, { cwd: checkout });
+  if (outcome.exitCode !== 0 || outcome.stdout === '') {
+    throw new Error(
+      `${example.file}:${example.line} \`${oneLine(example.command)}\` set nothing: exit ${outcome.exitCode}, ${outcome.stderr}`,
+    );
+  }
+  EXAMPLE_VARIABLES[name] = outcome.stdout;
 }
 
 function promiseOf(example: ShellExample): Promised {
@@ -163,20 +193,24 @@ async function runInOrder(examples: readonly ShellExample[]): Promise<void> {
   expect(examples.length).toBeGreaterThan(0);
   // Every example has a promise before anything runs: a new example needs one, and a missing one
   // means the file lost an example this test expects.
-  const plan = examples.map((example) => ({ example, promised: promiseOf(example) }));
+  const plan = examples.map((example) => ({ example, promised: EXPORT.test(oneLine(example.command)) ? undefined : promiseOf(example) }));
   const files = new Set(examples.map((e) => e.file));
   for (const unused of PROMISED.filter((p) => files.has(p.file) && !plan.some((step) => step.promised === p))) {
     throw new Error(`${unused.file} has no example matching ${unused.command}, which this test expects`);
   }
   for (const { example, promised } of plan) {
+    if (promised === undefined) {
+      await exported(example);
+      continue;
+    }
     const command = rewriteHosts(example.command, ports);
     const where = `${example.file}:${example.line} \`${oneLine(example.command)}\` (${example.comment || 'no comment'})`;
-    let why = broken(promised, await runShellExample(command, EXAMPLE_VARIABLES));
+    let why = broken(promised, await runShellExample(command, EXAMPLE_VARIABLES, { cwd: checkout }));
     if (why !== undefined && promised.eventually) {
       // Replicated state: run the read again until it shows, within a bound.
       await waitFor(
         async () => {
-          why = broken(promised, await runShellExample(command, EXAMPLE_VARIABLES));
+          why = broken(promised, await runShellExample(command, EXAMPLE_VARIABLES, { cwd: checkout }));
           return why === undefined ? true : undefined;
         },
         { timeoutMs: 30_000, intervalMs: 200, what: where, describe: () => Promise.resolve(why ?? '') },
@@ -187,6 +221,9 @@ async function runInOrder(examples: readonly ShellExample[]): Promise<void> {
 }
 
 beforeAll(async () => {
+  checkout = mkdtempSync(join(tmpdir(), 'stockmesh-readme-'));
+  mkdirSync(join(checkout, '.stockmesh'));
+  writeFileSync(join(checkout, '.stockmesh', 'admin-key'), TEST_ADMIN_KEY, { mode: 0o600 });
   t = await startTestCluster('readme');
   const regions = t.cluster.config.regions;
   ports = new Map(DOCUMENTED_PORTS.map((port, i) => [port, new URL(t.url(regions[i].id)).host]));
@@ -194,16 +231,20 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.close();
+  rmSync(checkout, { recursive: true, force: true });
 }, 60_000);
 
 describe('the examples of the documentation', () => {
   it("README.md's examples, pasted top to bottom, answer what its comments say", async () => {
     await runInOrder(readmeExamples());
+    // The key the README reads is the one npm start keeps, and the examples used it.
+    expect(EXAMPLE_VARIABLES.STOCKMESH_KEY).toBe(TEST_ADMIN_KEY);
   }, 120_000);
 
   it.each(DOCS_WITH_CURL_EXAMPLES)(
     "%s's curl examples answer what the file says",
     async (file) => {
+      Object.assign(EXAMPLE_VARIABLES, DEPLOYMENT_VARIABLES);
       await runInOrder(curlExamples(file));
     },
     120_000,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadAppConfig, type AppConfig } from '@stockmesh/config';
 import { dropDatabases, provisionDatabases, ShardDatabases } from '@stockmesh/persistence';
-import { call, testDatabaseUrl, throwawayPrefix, waitFor } from '@stockmesh/testing';
+import { call, TEST_ADMIN_KEY, testDatabaseUrl, throwawayPrefix, waitFor } from '@stockmesh/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { createRegionApp } from '../../apps/region/src/region-app.js';
 
@@ -21,6 +21,8 @@ beforeAll(async () => {
     KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
     KAFKA_TOPIC_PREFIX: topicPrefix,
     LOG_LEVEL: 'warn',
+    // The key `call` sends.
+    STOCKMESH_ADMIN_KEY: TEST_ADMIN_KEY,
   });
   await provisionDatabases(config.region.databases);
   for (let i = 0; i < 2; i++) {

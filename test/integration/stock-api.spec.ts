@@ -44,7 +44,7 @@ describe('warehouses', () => {
 
 describe('stock writes', () => {
   it('sets a count, adjusts it, and records every change in the ledger', async () => {
-    const set = await api('PUT', stockUrl('SKU-A'), { body: { onHand: 100 }, headers: { 'x-actor': 'wms-7' } });
+    const set = await api('PUT', stockUrl('SKU-A'), { body: { onHand: 100 } });
     expect(set.status).toBe(200);
     expect(set.body).toMatchObject({
       warehouseId: W,
@@ -79,7 +79,7 @@ describe('stock writes', () => {
       ['adjustment', 20, 120, 2],
       ['set', 100, 100, 1],
     ]);
-    expect(ledger.body.items[2]).toMatchObject({ actor: 'wms-7' });
+    expect(ledger.body.items[2]).toMatchObject({ actor: 'key bootstrap (STOCKMESH_ADMIN_KEY)' });
     expect(ledger.body.nextBefore).toBeNull();
 
     const page = await api<{ items: { version: number }[]; nextBefore: string }>('GET', `${stockUrl('SKU-A')}/movements?limit=2`);

@@ -165,10 +165,7 @@ afterAll(async () => {
 describe('transfers within one region', () => {
   it('moves the units in one transaction and completes at once', async () => {
     await call(region, 'PUT', '/v1/warehouses/nyc-1/stock/SKU-S', { body: { onHand: 10 } });
-    const made = await transfer(
-      { sku: 'SKU-S', fromWarehouseId: 'nyc-1', toWarehouseId: 'nyc-2', quantity: 4 },
-      { ...key(), 'x-actor': 'wms' },
-    );
+    const made = await transfer({ sku: 'SKU-S', fromWarehouseId: 'nyc-1', toWarehouseId: 'nyc-2', quantity: 4 }, key());
     expect(made.status).toBe(201);
     const t = made.body as unknown as Transfer;
     expect(t).toMatchObject({
@@ -185,8 +182,14 @@ describe('transfers within one region', () => {
     expect(await row('nyc-2', 'SKU-S')).toMatchObject({ onHand: 4, version: 1 });
     const [out] = await ledger('nyc-1', 'SKU-S');
     const [into] = await ledger('nyc-2', 'SKU-S');
-    expect(out).toMatchObject({ kind: 'transfer-out', delta: -4, reason: 'transfer', actor: 'wms' });
-    expect(into).toMatchObject({ kind: 'transfer-in', delta: 4, reason: 'transfer', actor: 'wms', requestId: out.requestId });
+    expect(out).toMatchObject({ kind: 'transfer-out', delta: -4, reason: 'transfer', actor: 'key bootstrap (STOCKMESH_ADMIN_KEY)' });
+    expect(into).toMatchObject({
+      kind: 'transfer-in',
+      delta: 4,
+      reason: 'transfer',
+      actor: 'key bootstrap (STOCKMESH_ADMIN_KEY)',
+      requestId: out.requestId,
+    });
     expect((await call(region, 'GET', `/v1/transfers/${t.id}`)).body).toMatchObject({ id: t.id, status: 'completed' });
 
     // Both rows' stock events and both transfer events, on the SKU's shard; transfers keyed by id.

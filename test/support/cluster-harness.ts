@@ -2,6 +2,7 @@ import { dropDatabases } from '@stockmesh/persistence';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalCluster, type LocalCluster } from '../../infra/cluster/local-cluster.js';
+import { TEST_ADMIN_KEY } from './inject.js';
 import { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
 
 /** The local three-region cluster as real processes, on throwaway databases and free ports. */
@@ -33,6 +34,8 @@ export async function startTestCluster(suite: string, env: Record<string, string
       STOCKMESH_BASE_PORT: String(basePort),
       DATABASE_URL: testDatabaseUrl(),
       LOG_LEVEL: 'info',
+      // `call` sends this key by default.
+      STOCKMESH_ADMIN_KEY: TEST_ADMIN_KEY,
       ...env,
     },
     log: { format: 'json', stream },

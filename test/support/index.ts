@@ -1,6 +1,6 @@
 export { startTestRegion, type TestRegion } from './test-region.js';
 export { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
-export { call, type Answer, type Reachable } from './inject.js';
+export { call, TEST_ADMIN_KEY, type Answer, type Reachable } from './inject.js';
 export { startTestCluster, type TestCluster } from './cluster-harness.js';
 export { globalView, viewDiff } from './convergence.js';
 export { ManualClock } from './manual-clock.js';

@@ -1,3 +1,11 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The bootstrap admin key (STOCKMESH_ADMIN_KEY) of every region the test support starts, and
+ * the key `call` sends unless told otherwise. Random per test process: nothing outside it knows it.
+ */
+export const TEST_ADMIN_KEY = `test-admin-${randomBytes(24).toString('base64url')}`;
+
 export interface Answer<T = Record<string, unknown>> {
   readonly status: number;
   readonly headers: Record<string, string>;
@@ -17,9 +25,17 @@ export async function call<T = Record<string, unknown>>(
   target: Reachable,
   method: 'GET' | 'PUT' | 'POST' | 'DELETE',
   path: string,
-  options: { body?: unknown; rawBody?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    body?: unknown;
+    rawBody?: string;
+    headers?: Record<string, string>;
+    timeoutMs?: number;
+    /** The API key to send as `Authorization: Bearer`; default `TEST_ADMIN_KEY`, `null` for none. An `authorization` header wins. */
+    key?: string | null;
+  } = {},
 ): Promise<Answer<T>> {
-  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  const key = options.key === undefined ? TEST_ADMIN_KEY : options.key;
+  const headers: Record<string, string> = { ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...(options.headers ?? {}) };
   let payload: string | undefined = options.rawBody;
   if (options.body !== undefined) {
     payload = JSON.stringify(options.body);

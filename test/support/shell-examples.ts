@@ -84,12 +84,17 @@ const PRELUDE = `curl() { command curl -q --silent --show-error --max-time 30 --
  * use a variable the caller provides (`Authorization: Bearer $STOCKMESH_KEY`), and one the caller
  * does not provide stops it (`bash -u`) instead of sending an empty value.
  */
-export function runShellExample(command: string, env: Readonly<Record<string, string>>, timeoutMs = 120_000): Promise<ShellOutcome> {
+export function runShellExample(
+  command: string,
+  env: Readonly<Record<string, string>>,
+  options: { readonly cwd?: string; readonly timeoutMs?: number } = {},
+): Promise<ShellOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['--noprofile', '--norc', '-u', '-o', 'pipefail', '-c', PRELUDE + command], {
+      cwd: options.cwd,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: timeoutMs,
+      timeout: options.timeoutMs ?? 120_000,
     });
     let stdout = '';
     let stderr = '';

@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadAppConfig, type AppConfig } from '@stockmesh/config';
 import { dropDatabases, provisionDatabases } from '@stockmesh/persistence';
 import { createRegionApp, type RegionAppOptions } from '../../apps/region/src/region-app.js';
+import { TEST_ADMIN_KEY } from './inject.js';
 import { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
 
 /** One region served in-process against its own throwaway databases on the real PostgreSQL. */
@@ -26,6 +27,8 @@ export async function startTestRegion(
     LOG_LEVEL: 'warn',
     // One region alone: events stay in its outbox (suites that need Kafka turn this on).
     STOCKMESH_REPLICATION: 'false',
+    // `call` sends this key by default.
+    STOCKMESH_ADMIN_KEY: TEST_ADMIN_KEY,
     ...env,
   });
   const databases = config.region.databases;

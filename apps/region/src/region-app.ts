@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { CommandsListener } from '@stockmesh/commands';
+import { API_KEY_SECURITY } from '@stockmesh/auth';
 import type { AppConfig, Clock } from '@stockmesh/config';
 import {
   applyHttpConventions,
@@ -64,8 +65,13 @@ export async function createRegionApp(config: AppConfig, options: RegionAppOptio
         `Region ${config.region.id} of a stockmesh cluster. Any region answers for any warehouse: writes are forwarded to the owning region. Errors are RFC 9457 problem details.`,
       )
       .setVersion('1')
+      // Every /v1 operation needs an API key; each one names its scope (x-required-scope).
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key: smk_<id>_<secret> (docs/security.md).' }, API_KEY_SECURITY)
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json', swaggerUiEnabled: options.swaggerUi ?? true });
+  // Open to anyone (no key) unless STOCKMESH_DOCS=false turns it off.
+  if (config.http.docs) {
+    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json', swaggerUiEnabled: options.swaggerUi ?? true });
+  }
   return app;
 }

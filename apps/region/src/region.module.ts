@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { AuthModule } from '@stockmesh/auth';
 import { CatalogModule } from '@stockmesh/catalog';
 import { CommandsModule } from '@stockmesh/commands';
 import { ConfigModule, type AppConfig, type Clock } from '@stockmesh/config';
@@ -23,6 +24,7 @@ export class RegionModule {
         TerminusModule,
         PersistenceModule,
         ReplicationModule,
+        AuthModule,
         CatalogModule,
         StockModule,
         ReservationsModule,

@@ -7,7 +7,7 @@ import { stringify } from 'safe-stable-stringify';
 import { COMMAND_DATA_CLASSES, isCommandType } from './command-data.js';
 import { InvalidCommandError, type Command } from './command.js';
 
-/** Who sent a command (`ce_source`), kept as the actor of the change: the rule of the `X-Actor` header. */
+/** Who sent a command (`ce_source`), kept as the actor of the change (1-128 printable ASCII characters). */
 const SOURCE_PATTERN = /^[\x20-\x7e]{1,128}$/;
 
 /** A Kafka record as the command consumer sees it (binary content mode: `ce_*` headers, data as value). */

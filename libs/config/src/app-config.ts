@@ -23,7 +23,12 @@ export interface AppConfig {
     readonly heartbeatMs: number;
     readonly staleAfterMs: number;
   };
-  readonly http: { readonly bodyLimitBytes: number; readonly forwardTimeoutMs: number };
+  readonly http: {
+    readonly bodyLimitBytes: number;
+    readonly forwardTimeoutMs: number;
+    /** Serve the OpenAPI document and UI at /docs (open to anyone). */
+    readonly docs: boolean;
+  };
   /** Holds at this region as the owner of the stock (see docs/reservations.md). */
   readonly holds: {
     /** Longest wait for a lock (or one statement) in a hold step; past it the step answers 503 `busy`. */
@@ -32,6 +37,10 @@ export interface AppConfig {
     readonly expiryGraceMs: number;
     /** Pause between two passes of the owner's sweeper of expired holds. */
     readonly sweepMs: number;
+  };
+  readonly auth: {
+    /** STOCKMESH_ADMIN_KEY: a secret that is an admin key in every region; never logged. */
+    readonly adminKey?: string;
   };
   readonly log: { readonly level: string };
 }

@@ -63,6 +63,27 @@ describe('loadAppConfig', () => {
     );
   });
 
+  it('takes a bootstrap admin key of 32-256 printable characters, and never repeats a refused one', () => {
+    expect(loadAppConfig({ STOCKMESH_REGION: 'us-east' }).auth.adminKey).toBeUndefined();
+    const key = 'k'.repeat(32);
+    expect(loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_ADMIN_KEY: key }).auth.adminKey).toBe(key);
+    for (const bad of ['too-short-secret', `${'k'.repeat(31)} x`, 'k'.repeat(257)]) {
+      let error: unknown;
+      try {
+        loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_ADMIN_KEY: bad });
+      } catch (e) {
+        error = e;
+      }
+      expect((error as ConfigError).message).toContain('STOCKMESH_ADMIN_KEY must be 32-256 printable ASCII characters');
+      expect((error as ConfigError).message).not.toContain(bad);
+    }
+  });
+
+  it('serves /docs unless STOCKMESH_DOCS=false', () => {
+    expect(loadAppConfig({ STOCKMESH_REGION: 'us-east' }).http.docs).toBe(true);
+    expect(loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_DOCS: 'false' }).http.docs).toBe(false);
+  });
+
   it('refuses a region that is not in the cluster, and a missing region', () => {
     expect(() => loadAppConfig({ STOCKMESH_REGION: 'mars-1' })).toThrow(/mars-1 is not in the cluster/);
     expect(() => loadAppConfig({})).toThrow(/STOCKMESH_REGION/);

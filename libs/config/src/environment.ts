@@ -187,6 +187,18 @@ export class EnvironmentDto {
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   readonly LOG_LEVEL: string = 'info';
+
+  /**
+   * A secret that is an admin API key in every region (automation, CI, docker-compose; `npm
+   * start` makes one). Long enough to carry 128 random bits even when written in hex.
+   */
+  @IsOptional()
+  @Matches(/^[\x21-\x7e]{32,256}$/, { message: 'STOCKMESH_ADMIN_KEY must be 32-256 printable ASCII characters without spaces' })
+  readonly STOCKMESH_ADMIN_KEY?: string;
+
+  /** `false` stops serving the OpenAPI document and its UI (/docs), which are open to anyone. */
+  @IsIn(['true', 'false'])
+  readonly STOCKMESH_DOCS: string = 'true';
 }
 
 class ShardRangeDto {
@@ -322,12 +334,17 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       heartbeatMs: parsed.STOCKMESH_HEARTBEAT_MS,
       staleAfterMs: parsed.STOCKMESH_STALE_AFTER_MS,
     },
-    http: { bodyLimitBytes: parsed.STOCKMESH_BODY_LIMIT, forwardTimeoutMs: parsed.STOCKMESH_FORWARD_TIMEOUT_MS },
+    http: {
+      bodyLimitBytes: parsed.STOCKMESH_BODY_LIMIT,
+      forwardTimeoutMs: parsed.STOCKMESH_FORWARD_TIMEOUT_MS,
+      docs: parsed.STOCKMESH_DOCS === 'true',
+    },
     holds: {
       lockTimeoutMs: parsed.STOCKMESH_HOLD_LOCK_TIMEOUT_MS,
       expiryGraceMs: parsed.STOCKMESH_HOLD_GRACE_SECONDS * 1_000,
       sweepMs: parsed.STOCKMESH_HOLD_SWEEP_MS,
     },
+    auth: { adminKey: parsed.STOCKMESH_ADMIN_KEY },
     log: { level: parsed.LOG_LEVEL },
   };
 }

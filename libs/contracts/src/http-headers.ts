@@ -4,8 +4,8 @@ export const HEADERS = {
   /** `true` on an answer replayed for a repeated Idempotency-Key. */
   idempotentReplayed: 'idempotent-replayed',
   requestId: 'x-request-id',
-  /** Who made a change; recorded in the movement ledger. */
-  actor: 'x-actor',
+  /** `Bearer <API key>` on every /v1 request; a forwarding region passes it on to the owner. */
+  authorization: 'authorization',
   /** The region that produced the answer. */
   servedBy: 'stockmesh-served-by',
   /** Set on a request one region forwards to another; a forwarded request is never forwarded again. */

@@ -9,7 +9,17 @@ export {
 } from './owner-routing.js';
 export { classify, problemBody, ProblemDetailsFilter } from './problem-details.filter.js';
 export { DEFAULT_HTTP_SERVER_LIMITS, frameworkServerOptions, type HttpServerLimits } from './framework-errors.js';
-export { Idempotency, idempotentRequestOf, Origin, RequestHeaderException, type RequestOrigin } from './request-context.js';
+export {
+  actorOf,
+  Idempotency,
+  idempotentRequestOf,
+  Origin,
+  principalOf,
+  RequestHeaderException,
+  setPrincipal,
+  type RequestOrigin,
+  type RequestPrincipal,
+} from './request-context.js';
 export { applyHttpConventions } from './http-conventions.js';
 export { createValidationPipe, fieldErrors, INPUT_VALIDATION, ValidationProblem } from './validation.js';
 export { idempotentAnswer } from './json-answer.js';

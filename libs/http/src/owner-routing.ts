@@ -68,7 +68,12 @@ export class RegionForwarder {
       [HEADERS.requestId]: String(request.id),
       [HEADERS.forwardedFrom]: this.config.region.id,
     };
-    for (const name of [HEADERS.idempotencyKey, HEADERS.actor]) {
+    // The client's identity travels as the client's own key: the owner authenticates it again
+    // and takes the ledger's actor from it, so no region has to believe a header naming who
+    // asked. (The region-to-region authentication of issue 8 will sign the forwarded request and
+    // let the owner trust the receiving region's check; until then a key the owner has not yet
+    // received by replication is refused there with 401, which a client may retry.)
+    for (const name of [HEADERS.idempotencyKey, HEADERS.authorization]) {
       const value = request.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }

@@ -7,8 +7,6 @@ import { stringify } from 'safe-stable-stringify';
 
 /** Printable ASCII, no spaces, 1-255 characters (a UUID is the usual choice). */
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-/** Who made a change: 1-128 printable characters. */
-const ACTOR_PATTERN = /^[\x20-\x7e]{1,128}$/;
 
 export class RequestHeaderException extends CodedException<'idempotency-key-invalid' | 'validation-failed'> {
   constructor(code: 'idempotency-key-invalid' | 'validation-failed', message: string) {
@@ -50,10 +48,37 @@ export interface RequestOrigin {
   readonly requestId: string;
 }
 
-/** `@Origin()`: the `X-Actor` header (default `anonymous`) and the request id. */
+/** The API key a request authenticated with; set by the auth guard before any handler runs. */
+export interface RequestPrincipal {
+  readonly id: string;
+  readonly name: string;
+  readonly scopes: readonly string[];
+}
+
+const PRINCIPAL = Symbol('stockmesh.principal');
+type WithPrincipal = FastifyRequest & { [PRINCIPAL]?: RequestPrincipal };
+
+export function setPrincipal(request: FastifyRequest, principal: RequestPrincipal): void {
+  (request as WithPrincipal)[PRINCIPAL] = principal;
+}
+
+export function principalOf(request: FastifyRequest): RequestPrincipal | undefined {
+  return (request as WithPrincipal)[PRINCIPAL];
+}
+
+/** The ledger's actor of a key: its id and name, e.g. `key 3f9a0c1e2b4d5e6f (storefront)`. */
+export function actorOf(principal: RequestPrincipal): string {
+  return `key ${principal.id} (${principal.name})`;
+}
+
+/**
+ * `@Origin()`: the API key that made the request (as the ledger's actor) and the request id.
+ * Never a header the client chose: the key is what the auth guard verified.
+ */
 export const Origin = createParamDecorator((_: unknown, ctx: ExecutionContext): RequestOrigin => {
   const request = ctx.switchToHttp().getRequest<FastifyRequest>();
-  const actor = header(request, HEADERS.actor) ?? 'anonymous';
-  if (!ACTOR_PATTERN.test(actor)) throw new RequestHeaderException('validation-failed', 'X-Actor must be 1-128 printable ASCII characters');
-  return { actor, requestId: String(request.id) };
+  const principal = principalOf(request);
+  // Every route that records a change is behind the auth guard: no principal is a wiring bug.
+  if (!principal) throw new Error(`@Origin() on ${request.method} ${request.url}, which the auth guard did not authenticate`);
+  return { actor: actorOf(principal), requestId: String(request.id) };
 });

@@ -14,7 +14,7 @@ export interface ReplicatedTopic {
 
 /**
  * The stock topic's partition k is applied in the database hosting shard k; the catalog (one
- * partition) in the home database, where the catalog lives. The transfers topic is partitioned
+ * partition) and the API keys (one partition) in the home database, where both live. The transfers topic is partitioned
  * like the stock topic, so a transfer's events are applied where its SKU's rows are.
  */
 export function replicatedTopics(config: AppConfig): ReplicatedTopic[] {
@@ -31,6 +31,7 @@ export function replicatedTopics(config: AppConfig): ReplicatedTopic[] {
   return [
     { topic: TOPICS.stock, types: [EVENT_TYPES.stockChanged], database: (partition) => map.databaseFor(partition), check: checkShard },
     { topic: TOPICS.catalog, types: [EVENT_TYPES.warehouseChanged], database: () => map.databaseFor(0) },
+    { topic: TOPICS.apiKeys, types: [EVENT_TYPES.apiKeyChanged], database: () => map.databaseFor(0) },
     {
       topic: TOPICS.transfers,
       types: [EVENT_TYPES.transferDispatched, EVENT_TYPES.transferReceived],

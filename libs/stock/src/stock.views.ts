@@ -28,7 +28,12 @@ export class MovementView {
   @ApiProperty() readonly onHandAfter!: number;
   @ApiProperty() readonly reservedAfter!: number;
   @ApiProperty({ description: 'Version of the row after this change.' }) readonly version!: number;
-  @ApiProperty({ description: 'X-Actor of the request, or anonymous.' }) readonly actor!: string;
+  @ApiProperty({
+    example: 'key 3f9a0c1e2b4d5e6f (wms)',
+    description:
+      'Who made the change: `key <id> (<name>)` of the API key, `reservation:<id>` or `transfer:<id>`, or the sender of a Kafka command.',
+  })
+  readonly actor!: string;
   @ApiProperty({ type: String, nullable: true }) readonly requestId!: string | null;
   @ApiProperty({ type: String, nullable: true }) readonly idempotencyKey!: string | null;
   @ApiProperty({ format: 'date-time' }) readonly createdAt!: string;

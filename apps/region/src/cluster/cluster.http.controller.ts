@@ -1,5 +1,6 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '@stockmesh/auth';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { OutboxRelay, ReplicationStatus } from '@stockmesh/replication';
 import { RegionFreshnessView } from '@stockmesh/stock';
@@ -32,6 +33,7 @@ export class ClusterHttpController {
 
   /** Every region as this one sees it: heartbeats, staleness and replication lag. */
   @Get()
+  @RequireScope('stock:read')
   @ApiOkResponse({ type: ClusterView })
   async get(): Promise<ClusterView> {
     const self = this.config.region.id;

@@ -7,9 +7,12 @@ import {
   type HealthCheckResult,
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
+import { PublicRoute } from '@stockmesh/auth';
 import { ShardDatabases } from '@stockmesh/persistence';
 
 @ApiTags('health')
+// Open to anyone without a key: load balancers and orchestrators poll these.
+@PublicRoute()
 @Controller('health')
 export class HealthHttpController {
   constructor(

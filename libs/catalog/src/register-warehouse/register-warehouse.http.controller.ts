@@ -1,5 +1,6 @@
 import { Body, Controller, Param, Put } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '@stockmesh/auth';
 import { Idempotency, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { CatalogService } from '../catalog.service.js';
@@ -13,6 +14,7 @@ export class RegisterWarehouseHttpController {
   constructor(private readonly catalog: CatalogService) {}
 
   @Put(':warehouseId')
+  @RequireScope('catalog:write')
   @RouteToOwner({ regionBodyField: 'region' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiCreatedResponse({ type: WarehouseView, description: 'Registered.' })

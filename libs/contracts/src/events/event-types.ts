@@ -15,7 +15,9 @@ import {
   IsArray,
   ArrayMaxSize,
   IsUUID,
+  ArrayMinSize,
 } from 'class-validator';
+import { API_KEY_ID_PATTERN, API_KEY_NAME_PATTERN, API_SCOPES, type ApiScope } from '../api-keys.js';
 import { IDENTIFIER_PATTERN, MAX_QUANTITY, TRANSFER_ID_PATTERN } from '../identifiers.js';
 import { CommandCompletedData, CommandRejectedData } from './command-types.js';
 
@@ -28,6 +30,7 @@ export const EVENT_TYPES = {
   transferReceived: 'io.stockmesh.transfer.received.v1',
   commandCompleted: 'io.stockmesh.command.completed.v1',
   commandRejected: 'io.stockmesh.command.rejected.v1',
+  apiKeyChanged: 'io.stockmesh.api-key.changed.v1',
 } as const;
 
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
@@ -71,6 +74,24 @@ export class WarehouseChangedData {
   @IsInt() @Min(1) readonly version!: number;
   @IsISO8601({ strict: true }) readonly createdAt!: string;
   @IsISO8601({ strict: true }) readonly updatedAt!: string;
+}
+
+/**
+ * `io.stockmesh.api-key.changed.v1`: an API key as the region that last changed it sees it (made,
+ * or revoked). Carries the SHA-256 of the secret, never the secret. Applying keeps the highest
+ * version, and a revoked key stays revoked whatever arrives later.
+ */
+export class ApiKeyChangedData {
+  @Matches(API_KEY_ID_PATTERN) readonly id!: string;
+  @IsString() @Matches(API_KEY_NAME_PATTERN) readonly name!: string;
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(API_SCOPES.length) @IsIn(API_SCOPES, { each: true }) readonly scopes!: ApiScope[];
+  /** base64url SHA-256 of the secret part of the key. */
+  @Matches(/^[A-Za-z0-9_-]{43}$/) readonly secretHash!: string;
+  /** The region where the key was made. */
+  @Matches(REGION) readonly region!: string;
+  @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) readonly version!: number;
+  @IsISO8601({ strict: true }) readonly createdAt!: string;
+  @IsOptional() @IsISO8601({ strict: true }) readonly revokedAt!: string | null;
 }
 
 export class PartitionOffsetDto {
@@ -132,6 +153,7 @@ export interface EventDataMap {
   [EVENT_TYPES.transferReceived]: TransferReceivedData;
   [EVENT_TYPES.commandCompleted]: CommandCompletedData;
   [EVENT_TYPES.commandRejected]: CommandRejectedData;
+  [EVENT_TYPES.apiKeyChanged]: ApiKeyChangedData;
 }
 
 export const EVENT_DATA_CLASSES: { readonly [T in EventType]: new () => EventDataMap[T] } = {
@@ -142,4 +164,5 @@ export const EVENT_DATA_CLASSES: { readonly [T in EventType]: new () => EventDat
   [EVENT_TYPES.transferReceived]: TransferReceivedData,
   [EVENT_TYPES.commandCompleted]: CommandCompletedData,
   [EVENT_TYPES.commandRejected]: CommandRejectedData,
+  [EVENT_TYPES.apiKeyChanged]: ApiKeyChangedData,
 };

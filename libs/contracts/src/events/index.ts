@@ -8,6 +8,7 @@ export {
   type CommandType,
 } from './command-types.js';
 export {
+  ApiKeyChangedData,
   EVENT_DATA_CLASSES,
   EVENT_TYPES,
   PartitionOffsetDto,

@@ -9,6 +9,8 @@ export const TOPICS = {
   stockState: 'stockmesh.stock-state.v1',
   /** Every warehouse of every region, keyed by warehouse id; compacted. */
   catalog: 'stockmesh.catalog.v1',
+  /** Every API key of every region (hashes, never secrets), keyed by key id; compacted, so a revocation stays. */
+  apiKeys: 'stockmesh.api-keys.v1',
   /** Each region's heartbeat with its publishing positions, keyed by region. */
   heartbeat: 'stockmesh.heartbeat.v1',
   /** Records that could not be parsed or applied, with the reason in headers. */

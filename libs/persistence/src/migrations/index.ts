@@ -3,6 +3,7 @@ import { Replication1763990000000 } from './1763990000000-replication.js';
 import { Reservations1764100000000 } from './1764100000000-reservations.js';
 import { ReservationFinishing1764310000000 } from './1764310000000-reservation-finishing.js';
 import { Transfers1764200000000 } from './1764200000000-transfers.js';
+import { ApiKeys1764300000000 } from './1764300000000-api-keys.js';
 import { HoldExpiry1764330000000 } from './1764330000000-hold-expiry.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
@@ -11,6 +12,7 @@ export const MIGRATIONS = [
   Replication1763990000000,
   Reservations1764100000000,
   Transfers1764200000000,
+  ApiKeys1764300000000,
   ReservationFinishing1764310000000,
   HoldExpiry1764330000000,
 ];

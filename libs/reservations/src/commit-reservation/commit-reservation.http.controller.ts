@@ -1,5 +1,6 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '@stockmesh/auth';
 import { idempotentAnswer, RouteToOwner } from '@stockmesh/http';
 import { ReservationIdParams } from '../reservation-id.params.js';
 import { ReservationView } from '../reservation.views.js';
@@ -12,6 +13,7 @@ export class CommitReservationHttpController {
 
   /** The order is placed: every owner commits its hold, and the units leave on-hand and reserved. Idempotent. */
   @Post()
+  @RequireScope('reservations:write')
   @HttpCode(200)
   @RouteToOwner({ reservationParam: 'id' })
   @ApiOkResponse({ type: ReservationView, description: 'Every owner committed its hold: `committed`.' })

@@ -1,5 +1,6 @@
 import { Body, Controller, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '@stockmesh/auth';
 import { RESERVATION_TTL } from '@stockmesh/contracts';
 import { Idempotency, idempotentAnswer } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
@@ -18,6 +19,7 @@ export class CreateReservationHttpController {
    * warehouse are allocated from its global view, its own warehouses first.
    */
   @Post()
+  @RequireScope('reservations:write')
   @ApiHeader({ name: 'Idempotency-Key', required: true })
   @ApiCreatedResponse({ type: ReservationView })
   @ApiConflictResponse({

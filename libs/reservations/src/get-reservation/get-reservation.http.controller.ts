@@ -1,5 +1,6 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '@stockmesh/auth';
 import { RouteToOwner } from '@stockmesh/http';
 import { ReservationIdParams } from '../reservation-id.params.js';
 import { ReservationView } from '../reservation.views.js';
@@ -12,6 +13,7 @@ export class GetReservationHttpController {
 
   /** Any region answers: the call is forwarded to the region the id names. */
   @Get()
+  @RequireScope('reservations:write')
   @RouteToOwner({ reservationParam: 'id' })
   @ApiOkResponse({ type: ReservationView })
   get(@Param() params: ReservationIdParams): Promise<ReservationView> {

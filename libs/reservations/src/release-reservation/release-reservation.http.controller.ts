@@ -1,5 +1,6 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '@stockmesh/auth';
 import { RouteToOwner } from '@stockmesh/http';
 import { ReservationIdParams } from '../reservation-id.params.js';
 import { ReservationView } from '../reservation.views.js';
@@ -12,6 +13,7 @@ export class ReleaseReservationHttpController {
 
   /** The units return to available. Idempotent. */
   @Post()
+  @RequireScope('reservations:write')
   @HttpCode(200)
   @RouteToOwner({ reservationParam: 'id' })
   @ApiOkResponse({ type: ReservationView })

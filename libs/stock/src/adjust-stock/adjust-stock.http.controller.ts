@@ -1,5 +1,6 @@
 import { Body, Controller, Param, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '@stockmesh/auth';
 import { Idempotency, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { StockKeyParams } from '../stock-key.params.js';
@@ -14,9 +15,9 @@ export class AdjustStockHttpController {
 
   /** Adds or removes on-hand units. A missing row starts at 0. */
   @Post()
+  @RequireScope('stock:write')
   @RouteToOwner({ warehouseParam: 'warehouseId' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
-  @ApiHeader({ name: 'X-Actor', required: false, description: 'Who made the change; recorded in the ledger.' })
   @ApiCreatedResponse({ type: StockChangeView })
   @ApiConflictResponse({ description: 'insufficient-stock or quantity-limit-exceeded; nothing changed.' })
   async adjust(

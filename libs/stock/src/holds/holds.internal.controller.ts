@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { InternalRoute } from '@stockmesh/auth';
 import { HOLD_ID_PATTERN, IDENTIFIER_PATTERN, MAX_QUANTITY, RESERVATION_ID_PATTERN, RESERVATION_TTL } from '@stockmesh/contracts';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { HoldService, type HoldView } from './hold.service.js';
@@ -33,6 +34,8 @@ export class RenewHoldBody extends HoldTargetBody {
  * for storefronts; left out of the public OpenAPI document). Every call is idempotent by hold id.
  */
 @ApiExcludeController()
+// TODO(issue 8): its own listener with region-to-region authentication; skipped by the API-key guard until then.
+@InternalRoute()
 @Controller('internal/v1/holds/:holdId')
 export class HoldsInternalController {
   constructor(private readonly holds: HoldService) {}

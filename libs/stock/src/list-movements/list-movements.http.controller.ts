@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '@stockmesh/auth';
 import { RouteToOwner } from '@stockmesh/http';
 import { StockKeyParams } from '../stock-key.params.js';
 import { StockService } from '../stock.service.js';
@@ -13,6 +14,7 @@ export class ListMovementsHttpController {
 
   /** The ledger of one row, newest first. */
   @Get()
+  @RequireScope('stock:read')
   @RouteToOwner({ warehouseParam: 'warehouseId' })
   @ApiOkResponse({ type: MovementPageView })
   list(@Param() key: StockKeyParams, @Query() query: ListMovementsQuery): Promise<MovementPageView> {

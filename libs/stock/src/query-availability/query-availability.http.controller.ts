@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '@stockmesh/auth';
 import { AvailabilityService } from '../availability.service.js';
 import { AvailabilityListView } from '../availability.views.js';
 import { QueryAvailabilityRequest } from './query-availability.request.dto.js';
@@ -11,6 +12,7 @@ export class QueryAvailabilityHttpController {
 
   /** Availability of up to 500 SKUs at once, in request order (a read: nothing changes). */
   @Post()
+  @RequireScope('stock:read')
   @HttpCode(200)
   @ApiOkResponse({ type: AvailabilityListView })
   async query(@Body() body: QueryAvailabilityRequest): Promise<AvailabilityListView> {

@@ -1,5 +1,6 @@
 import { Body, Controller, Param, Put } from '@nestjs/common';
 import { ApiConflictResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '@stockmesh/auth';
 import { Idempotency, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { StockKeyParams } from '../stock-key.params.js';
@@ -14,9 +15,9 @@ export class SetStockHttpController {
 
   /** Sets the counted on-hand quantity (a cycle count). Refused with 409 below the reserved units. */
   @Put()
+  @RequireScope('stock:write')
   @RouteToOwner({ warehouseParam: 'warehouseId' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
-  @ApiHeader({ name: 'X-Actor', required: false, description: 'Who made the change; recorded in the ledger.' })
   @ApiOkResponse({ type: StockChangeView })
   @ApiConflictResponse({ description: 'insufficient-stock: fewer than the reserved units.' })
   async set(

@@ -11,7 +11,7 @@ import { StockReplicaRepository } from '../stock-replica.repository.js';
 /** One row's side of a transfer, and who asked for it (for the ledger). */
 export interface TransferLeg extends StockKey {
   readonly shard: number;
-  /** Who made the change: the X-Actor of the request at the source, `transfer:<id>` at the destination. */
+  /** Who made the change: the API key of the request at the source, `transfer:<id>` at the destination. */
   readonly actor: string;
   /** The request that made the transfer, on both legs (the destination gets it as the event's correlation id). */
   readonly requestId: string | null;

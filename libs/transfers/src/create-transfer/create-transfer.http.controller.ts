@@ -1,5 +1,6 @@
 import { Body, Controller, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '@stockmesh/auth';
 import { Idempotency, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { TransferErrorCode, TransferException } from '../transfer.exception.js';
@@ -17,9 +18,9 @@ export class CreateTransferHttpController {
    * source warehouse's owner (any region forwards it there).
    */
   @Post()
+  @RequireScope('stock:write')
   @RouteToOwner({ warehouseBodyField: 'fromWarehouseId' })
   @ApiHeader({ name: 'Idempotency-Key', required: true })
-  @ApiHeader({ name: 'X-Actor', required: false, description: 'Who made the transfer; recorded in the source ledger.' })
   @ApiCreatedResponse({ type: TransferView, description: '`completed` within one region, `pending` across regions.' })
   @ApiNotFoundResponse({ description: 'warehouse-not-found: the source or destination warehouse is not registered.' })
   @ApiConflictResponse({

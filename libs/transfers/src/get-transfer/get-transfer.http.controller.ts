@@ -1,5 +1,6 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '@stockmesh/auth';
 import { RouteToOwner } from '@stockmesh/http';
 import { TransferIdParams } from '../transfer-id.params.js';
 import { TransferView } from '../transfer.views.js';
@@ -12,6 +13,7 @@ export class GetTransferHttpController {
 
   /** Any region answers: the call is forwarded to the source region the id names. */
   @Get()
+  @RequireScope('stock:read')
   @RouteToOwner({ transferParam: 'id' })
   @ApiOkResponse({ type: TransferView })
   @ApiNotFoundResponse({ description: 'transfer-not-found' })

@@ -1,0 +1,30 @@
+import { type ApiKeyChangedData, EVENT_TYPES, newEvent, TOPICS, toKafkaRecord } from '@stockmesh/contracts';
+import type { OutboxEntry } from '@stockmesh/replication';
+import type { ApiKeyRecord } from './api-key.js';
+
+/**
+ * `io.stockmesh.api-key.changed.v1` on the compacted API-key topic, keyed by key id: compaction
+ * keeps each key's latest state, so a revoked key stays on the topic as revoked (its tombstone)
+ * and a region that joins later learns it too. The hash travels, never the secret.
+ */
+export function apiKeyChangedEntry(key: ApiKeyRecord, source: string, requestId: string | null): OutboxEntry {
+  const data: ApiKeyChangedData = {
+    id: key.id,
+    name: key.name,
+    scopes: [...key.scopes],
+    secretHash: key.secretHash,
+    region: key.region,
+    version: key.version,
+    createdAt: key.createdAt,
+    revokedAt: key.revokedAt,
+  };
+  const event = newEvent({
+    source,
+    type: EVENT_TYPES.apiKeyChanged,
+    time: key.revokedAt ?? key.createdAt,
+    subject: `api-keys/${key.id}`,
+    correlationid: requestId ?? undefined,
+    data,
+  });
+  return { topic: TOPICS.apiKeys, partition: 0, record: toKafkaRecord(event, key.id) };
+}

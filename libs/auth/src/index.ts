@@ -1,0 +1,7 @@
+export { API_SCOPES, type ApiScope } from '@stockmesh/contracts';
+export { ApiKeyListView, ApiKeyView, CreatedApiKeyView } from './api-key.js';
+export { hashSecret, issueKey, KEY_PREFIX, parseKey } from './api-key-secret.js';
+export { ApiKeysService, BOOTSTRAP_PRINCIPAL, KEY_CACHE_MS } from './api-keys.service.js';
+export { AuthErrorCode, AuthException } from './auth.exception.js';
+export { AuthModule } from './auth.module.js';
+export { API_KEY_SECURITY, InternalRoute, PublicRoute, RequireScope, ROUTE_ACCESS, type RouteAccess } from './route-access.js';
