@@ -14,7 +14,19 @@ export interface TestRegion {
   close(): Promise<void>;
 }
 
-export async function startTestRegion(suite: string, env: Record<string, string> = {}): Promise<TestRegion> {
+export interface TestRegionOptions {
+  /**
+   * Listen on this port instead of a free one: regions of one test that call each other (their
+   * cluster derived from one STOCKMESH_BASE_PORT) must listen where their configuration says.
+   */
+  readonly port?: number;
+}
+
+export async function startTestRegion(
+  suite: string,
+  env: Record<string, string> = {},
+  options: TestRegionOptions = {},
+): Promise<TestRegion> {
   const config = loadAppConfig({
     STOCKMESH_REGION: 'us-east',
     STOCKMESH_DB_PREFIX: throwawayPrefix(suite),
@@ -27,7 +39,7 @@ export async function startTestRegion(suite: string, env: Record<string, string>
   const databases = config.region.databases;
   await provisionDatabases(databases);
   const app = await createRegionApp(config, { swaggerUi: false });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {
     app,

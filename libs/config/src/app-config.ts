@@ -26,6 +26,8 @@ export interface AppConfig {
     readonly staleAfterMs: number;
   };
   readonly http: { readonly bodyLimitBytes: number; readonly forwardTimeoutMs: number };
+  /** How long a transfer across regions may stay in transit before the source reconciles it with the destination. */
+  readonly transfers: { readonly timeoutMs: number };
   readonly log: { readonly level: string };
 }
 

@@ -19,6 +19,7 @@ export const PROBLEM_TYPES = {
   'reservation-conflict': { status: 409, title: 'The reservation is not in a state that allows this' },
   'reservation-in-progress': { status: 409, title: 'A reservation with this Idempotency-Key is still being made; retry shortly' },
   'hold-conflict': { status: 409, title: 'The hold is not in a state that allows this' },
+  'transfer-conflict': { status: 409, title: 'The transfer is not in a state that allows this' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },
   'misdirected-request': { status: 421, title: 'The request reached a region that does not own the resource' },
