@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EVENT_TYPES, newEvent, TOPICS, toKafkaRecord, type TransferData } from '@stockmesh/contracts';
 import { Replicator } from '@stockmesh/replication';
 import { shardOf } from '@stockmesh/sharding';
-import { call, startTestRegion, type TestRegion } from '@stockmesh/testing';
+import { call, startTestRegion, waitFor, type TestRegion } from '@stockmesh/testing';
 import { MAX_RETURN_ATTEMPTS, TransferReconciler } from '@stockmesh/transfers';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -554,15 +554,48 @@ describe('ending transfers the destination has not received: cancel and reconcil
 
   it('lets exactly one of a cancel and a receipt win when they race, and conserves every unit', async () => {
     const made: Transfer[] = [];
-    await call(region, 'PUT', '/v1/warehouses/nyc-1/stock/SKU-RACE', { body: { onHand: 20 } });
-    for (let i = 0; i < 20; i++) {
+    await call(region, 'PUT', '/v1/warehouses/nyc-1/stock/SKU-RACE', { body: { onHand: 10 } });
+    for (let i = 0; i < 10; i++) {
       made.push(
         (await transfer({ sku: 'SKU-RACE', fromWarehouseId: 'nyc-1', toWarehouseId: 'fra-1', quantity: 1 })).body as unknown as Transfer,
       );
     }
-    // Each cancel runs while its dispatched event is being applied at the destination.
+    // A true race: a transaction of the test holds the transfer id's receipt key at the destination
+    // until both the cancel's tombstone and the dispatched event's receipt wait on it, then lets
+    // them go at the same instant.
+    const gate = new pg.Client({ connectionString: euWest.config.shardMap.databaseFor(shard('SKU-RACE')).url });
+    await gate.connect();
     const answers: Awaited<ReturnType<typeof cancel>>[] = [];
-    for (const t of made) answers.push((await Promise.all([cancel(t.id), dispatchToEuWest(t)]))[0]);
+    try {
+      for (const t of made) {
+        await gate.query('BEGIN');
+        await gate.query(
+          `INSERT INTO transfer_receipts (transfer_id, sku, from_warehouse_id, from_region, to_warehouse_id, quantity, outcome)
+           VALUES ($1, $2, $3, $4, $5, $6, 'received')`,
+          [t.id, t.sku, t.fromWarehouseId, t.fromRegion, t.toWarehouseId, t.quantity],
+        );
+        const both = Promise.all([cancel(t.id), dispatchToEuWest(t)]);
+        await waitFor(
+          async () => {
+            // From another session: statistics views are a snapshot per transaction.
+            const [{ n }] = await sql<{ n: string }>(
+              'SKU-RACE',
+              `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+              [],
+              euWest,
+            );
+            return Number(n) >= 2 ? true : undefined;
+          },
+          { intervalMs: 5, what: 'the cancel and the receipt to wait on the same transfer id' },
+        );
+        await gate.query('ROLLBACK');
+        const [answer] = await both;
+        // A receipt slower than the tombstone's lock timeout makes the cancel ask again (503): then it is decided.
+        answers.push(answer.status === 503 ? await cancel(t.id) : answer);
+      }
+    } finally {
+      await gate.end();
+    }
     // The receipts' events reach the source too, after the cancels ended: nothing changes twice.
     const answered = await sql<{ key: string; value: string }>(
       'SKU-RACE',
@@ -574,18 +607,18 @@ describe('ending transfers the destination has not received: cancel and reconcil
       const t = made.find((m) => m.id === e.key)!;
       await deliver(TOPICS.transfers, shard('SKU-RACE'), [received(t, (JSON.parse(e.value) as { outcome: 'received' }).outcome)]);
     }
-    let cancelledCount = 0;
+    let cancelled = 0;
     for (const [i, t] of made.entries()) {
       const won = answers[i].status === 200 ? 'cancelled' : 'received';
-      if (won === 'cancelled') cancelledCount++;
+      if (won === 'cancelled') cancelled++;
       else expect(answers[i].body).toMatchObject({ code: 'transfer-conflict', transferStatus: 'completed' });
       expect(await receipt(t)).toBe(won);
       expect(await get(t.id)).toMatchObject({ status: won === 'cancelled' ? 'cancelled' : 'completed' });
       expect(await transfersIn(t)).toBe(won === 'received' ? 1 : 0);
-      expect(await returns(t)).toHaveLength(won === 'cancelled' ? 1 : 0);
     }
-    expect((await row('nyc-1', 'SKU-RACE')).onHand).toBe(cancelledCount);
-    expect((await row('fra-1', 'SKU-RACE', euWest)).onHand).toBe(20 - cancelledCount);
+    expect(await returns(made[0])).toHaveLength(cancelled);
+    expect((await row('nyc-1', 'SKU-RACE')).onHand).toBe(cancelled);
+    expect((await row('fra-1', 'SKU-RACE', euWest)).onHand).toBe(made.length - cancelled);
   });
 
   it('cancels an overdue transfer whose dispatched event was lost, and only once it is overdue', async () => {
@@ -602,6 +635,28 @@ describe('ending transfers the destination has not received: cancel and reconcil
     // The event turns up after all (it was only late): the destination adds nothing.
     await dispatchToEuWest(t);
     expect(await transfersIn(t)).toBe(0);
+  });
+
+  it('shares overdue transfers between instances of the region: each is claimed and ended once', async () => {
+    await call(region, 'PUT', '/v1/warehouses/nyc-1/stock/SKU-TWICE', { body: { onHand: 10 } });
+    const made: Transfer[] = [];
+    for (let i = 0; i < 5; i++) {
+      made.push(
+        (await transfer({ sku: 'SKU-TWICE', fromWarehouseId: 'nyc-1', toWarehouseId: 'fra-1', quantity: 2 })).body as unknown as Transfer,
+      );
+    }
+    // Two passes at once, as two processes of us-east would run them on the same databases.
+    const at = Date.now() + timeoutMs() + 60_000;
+    const [a, b] = await Promise.all([reconcile(at), reconcile(at)]);
+    expect(a.ended + b.ended).toBeGreaterThanOrEqual(made.length);
+    expect(await returns(made[0])).toHaveLength(made.length);
+    for (const t of made) {
+      expect(await get(t.id)).toMatchObject({ status: 'cancelled' });
+      expect((await returns(t)).filter((m) => m.actor === `transfer:${t.id}`)).toHaveLength(1);
+      const [{ n }] = await sql<{ n: number }>('SKU-TWICE', `SELECT check_attempts AS n FROM transfers WHERE id = $1`, [t.id]);
+      expect(n).toBe(1);
+    }
+    expect(await row('nyc-1', 'SKU-TWICE')).toMatchObject({ onHand: 10 });
   });
 
   it('completes an overdue transfer the destination received whose answer was lost', async () => {
