@@ -682,11 +682,11 @@ describe('ending transfers the destination has not received: cancel and reconcil
     };
     const due = Date.now() + timeoutMs() + 60_000;
     expect((await reconcile(due)).unanswered).toBeGreaterThanOrEqual(1);
-    expect(await attempts()).toMatchObject({ n: 1, next: new Date(due + 1_000) });
-    await reconcile(due + 500); // within its backoff: not asked again
+    expect(await attempts()).toMatchObject({ n: 1, next: new Date(due + 5_000) });
+    await reconcile(due + 4_999); // within its backoff: not asked again
     expect((await attempts()).n).toBe(1);
-    await reconcile(due + 1_000);
-    expect(await attempts()).toMatchObject({ n: 2, next: new Date(due + 1_000 + 2_000) });
+    await reconcile(due + 5_000);
+    expect(await attempts()).toMatchObject({ n: 2, next: new Date(due + 5_000 + 10_000) });
     expect(await get(t.id)).toMatchObject({ status: 'pending' });
 
     const refused = await cancel(t.id, key());

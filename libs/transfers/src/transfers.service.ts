@@ -22,8 +22,12 @@ import type { TransferView } from './transfer.views.js';
 
 /** Transfers the reconciler claims per database and pass. */
 const RECONCILE_BATCH = 100;
-/** Backoff of a transfer the reconciler could not end: doubled per attempt from 1 s, at most 10 min. */
-const RECONCILE_BACKOFF_MS = 1_000;
+/**
+ * Backoff of a transfer the reconciler claimed: doubled per attempt from 5 s, at most 10 min. The
+ * first step also leases the transfer to the claiming instance while it asks the destination
+ * (each ask takes at most 2 s).
+ */
+const RECONCILE_BACKOFF_MS = 5_000;
 const RECONCILE_MAX_BACKOFF_MS = 600_000;
 /**
  * Attempts after which units that can go back neither to the destination nor into the full source
@@ -268,7 +272,8 @@ export class TransfersService {
    */
   async receive(tx: SqlTx, transfer: TransferData, correlationId: string | null): Promise<void> {
     const receivedAt = await this.repository.claimReceipt(tx, transfer);
-    if (!receivedAt) return; // settled here before: the event was delivered again
+    // Settled here before (the event was delivered again), or cancelled before it arrived: nothing to add.
+    if (!receivedAt) return;
     // The source named this region from its catalog; a warehouse this region does not own (two
     // regions registered the id) gets no units here: they go back.
     const owned = (await this.directory.ownerOfWarehouse(transfer.toWarehouseId)) === this.config.region.id;
