@@ -552,6 +552,28 @@ describe('ending transfers the destination has not received: cancel and reconcil
     }
   });
 
+  it('refuses malformed or inconsistent requests on the internal resolve API, and changes nothing', async () => {
+    const t = await pendingTransfer('SKU-RESOLVE', 1);
+    const resolve = (id: string, body: unknown) =>
+      call(euWest, 'POST', `/internal/v1/transfers/${encodeURIComponent(id)}/resolve`, { body });
+    const data = dataOf(t);
+    for (const [body, status, code] of [
+      [{ ...data, quantity: 0 }, 400, 'validation-failed'],
+      [{ ...data, sku: "S'; DROP TABLE transfer_receipts;--" }, 400, 'validation-failed'],
+      [{ ...data, extra: 1 }, 400, 'validation-failed'],
+      [{ ...data, shard: (data.shard + 1) % 16 }, 409, 'transfer-conflict'],
+      [{ ...data, toRegion: 'ap-south' }, 409, 'transfer-conflict'],
+      [{ ...data, transferId: `eu-west.${randomUUID()}` }, 409, 'transfer-conflict'],
+    ] as const) {
+      const answer = await resolve(t.id, body);
+      expect([answer.status, answer.body.code]).toEqual([status, code]);
+    }
+    expect((await resolve('not-an-id', data)).status).toBe(400);
+    expect(await receipt(t)).toBeUndefined();
+    expect(await resolve(t.id, data)).toMatchObject({ status: 200, body: { outcome: 'cancelled' } });
+    expect(await resolve(t.id, { ...data, quantity: 2 })).toMatchObject({ status: 409, body: { code: 'transfer-conflict' } });
+  });
+
   it('lets exactly one of a cancel and a receipt win when they race, and conserves every unit', async () => {
     const made: Transfer[] = [];
     await call(region, 'PUT', '/v1/warehouses/nyc-1/stock/SKU-RACE', { body: { onHand: 10 } });
