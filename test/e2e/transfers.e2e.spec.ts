@@ -40,9 +40,10 @@ async function everywhere<T extends pg.QueryResultRow>(text: string, params: unk
 
 /**
  * The conservation law, over every stock row of every region: on-hand everywhere plus the units
- * in transit (transfers pending at their source whose destination has not received them).
+ * in transit (transfers pending at their source whose destination has not received them) plus
+ * those written off (transfers that ended `failed`).
  */
-async function globalUnits(): Promise<{ onHand: number; inTransit: number }> {
+async function globalUnits(): Promise<{ onHand: number; inTransit: number; writtenOff: number }> {
   const onHand = (await everywhere<{ n: string | null }>('SELECT sum(on_hand) AS n FROM stock')).reduce((a, r) => a + Number(r.n ?? 0), 0);
   const received = new Set(
     (await everywhere<{ transfer_id: string }>(`SELECT transfer_id FROM transfer_receipts WHERE outcome = 'received'`)).map(
@@ -51,12 +52,13 @@ async function globalUnits(): Promise<{ onHand: number; inTransit: number }> {
   );
   const pending = await everywhere<{ id: string; quantity: string }>(`SELECT id, quantity FROM transfers WHERE status = 'pending'`);
   const inTransit = pending.filter((p) => !received.has(p.id)).reduce((a, p) => a + Number(p.quantity), 0);
-  return { onHand, inTransit };
+  const failed = await everywhere<{ n: string | null }>(`SELECT sum(quantity) AS n FROM transfers WHERE status = 'failed'`);
+  return { onHand, inTransit, writtenOff: failed.reduce((a, r) => a + Number(r.n ?? 0), 0) };
 }
 
 async function expectConservation(): Promise<void> {
   const units = await globalUnits();
-  expect(units.onHand + units.inTransit).toBe(unitsPutIn);
+  expect(units.onHand + units.inTransit + units.writtenOff).toBe(unitsPutIn);
 }
 
 async function setStock(warehouse: string, sku: string, onHand: number): Promise<void> {
