@@ -19,7 +19,7 @@ interface Transfer {
   fromRegion: string;
   toRegion: string;
   quantity: number;
-  status: 'pending' | 'completed' | 'returned';
+  status: 'pending' | 'completed' | 'returned' | 'cancelled' | 'failed';
 }
 
 async function query<T extends pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
@@ -40,9 +40,10 @@ async function everywhere<T extends pg.QueryResultRow>(text: string, params: unk
 
 /**
  * The conservation law, over every stock row of every region: on-hand everywhere plus the units
- * in transit (transfers pending at their source whose destination has not received them).
+ * in transit (transfers pending at their source whose destination has not received them) plus
+ * those written off (transfers that ended `failed`).
  */
-async function globalUnits(): Promise<{ onHand: number; inTransit: number }> {
+async function globalUnits(): Promise<{ onHand: number; inTransit: number; writtenOff: number }> {
   const onHand = (await everywhere<{ n: string | null }>('SELECT sum(on_hand) AS n FROM stock')).reduce((a, r) => a + Number(r.n ?? 0), 0);
   const received = new Set(
     (await everywhere<{ transfer_id: string }>(`SELECT transfer_id FROM transfer_receipts WHERE outcome = 'received'`)).map(
@@ -51,12 +52,13 @@ async function globalUnits(): Promise<{ onHand: number; inTransit: number }> {
   );
   const pending = await everywhere<{ id: string; quantity: string }>(`SELECT id, quantity FROM transfers WHERE status = 'pending'`);
   const inTransit = pending.filter((p) => !received.has(p.id)).reduce((a, p) => a + Number(p.quantity), 0);
-  return { onHand, inTransit };
+  const failed = await everywhere<{ n: string | null }>(`SELECT sum(quantity) AS n FROM transfers WHERE status = 'failed'`);
+  return { onHand, inTransit, writtenOff: failed.reduce((a, r) => a + Number(r.n ?? 0), 0) };
 }
 
 async function expectConservation(): Promise<void> {
   const units = await globalUnits();
-  expect(units.onHand + units.inTransit).toBe(unitsPutIn);
+  expect(units.onHand + units.inTransit + units.writtenOff).toBe(unitsPutIn);
 }
 
 async function setStock(warehouse: string, sku: string, onHand: number): Promise<void> {
@@ -198,6 +200,55 @@ describe('transfers across regions', () => {
     await expectConverged(['SKU-T2']);
     expect(await onHand('fra-1', 'SKU-T2')).toBe(20);
   }, 180_000);
+
+  it('cancels transfers from any region while their receipts race them: each ends once, cancelled or completed', async () => {
+    const sku = 'SKU-T4';
+    await setStock('nyc-1', sku, 100);
+    await expectConverged([sku]);
+    const made: Transfer[] = [];
+    for (let i = 0; i < 10; i++) {
+      const answer = await call<Transfer>(at('us-east'), 'POST', '/v1/transfers', {
+        body: { sku, fromWarehouseId: 'nyc-1', toWarehouseId: 'fra-1', quantity: 1 + (i % 3) },
+        headers: { 'idempotency-key': randomUUID() },
+      });
+      expect(answer.status).toBe(201);
+      made.push(answer.body);
+    }
+    // Cancelled through ap-south (forwarded to us-east, which asks eu-west) while eu-west receives them.
+    const cancel = async (id: string): Promise<Answer<Transfer & { code?: string; transferStatus?: string }>> => {
+      const key = randomUUID();
+      let answer: Answer<Transfer & { code?: string; transferStatus?: string }> | undefined;
+      await waitFor(
+        async () => {
+          answer = await call(at('ap-south'), 'POST', `/v1/transfers/${id}/cancel`, { headers: { 'idempotency-key': key } });
+          return answer.status === 503 ? undefined : true; // the destination was busy or slow: ask again
+        },
+        { what: `transfer ${id} to be cancelled or refused`, describe: async () => JSON.stringify(answer?.body) },
+      );
+      return answer!;
+    };
+    const answers = await Promise.all(made.map((m) => cancel(m.id)));
+    let completed = 0;
+    for (const [i, m] of made.entries()) {
+      const answer = answers[i];
+      if (answer.status === 409) expect(answer.body).toMatchObject({ code: 'transfer-conflict', transferStatus: 'completed' });
+      else expect(answer).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+      const won = answer.status === 200 ? 'cancelled' : 'completed';
+      if (won === 'completed') completed += m.quantity;
+      await waitForStatus(m.id, won, 'eu-west');
+      expect(await transferIns(m.id)).toBe(won === 'completed' ? 1 : 0);
+    }
+    // Every cancelled transfer's units came back once, with a ledger entry saying why.
+    const returns = await everywhere<{ n: string }>(
+      `SELECT count(*) AS n FROM stock_movements WHERE sku = $1 AND kind = 'transfer-return' AND reason = 'transfer-cancelled'`,
+      [sku],
+    );
+    expect(returns.reduce((a, r) => a + Number(r.n), 0)).toBe(answers.filter((a) => a.status === 200).length);
+    expect(await onHand('nyc-1', sku)).toBe(100 - completed);
+    expect(await onHand('fra-1', sku)).toBe(completed);
+    await expectConservation();
+    await expectConverged([sku]);
+  }, 120_000);
 
   it('conserves every unit through transfers in all directions while a region crashes and restarts', async () => {
     const sku = 'SKU-T3';

@@ -2,14 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EVENT_TYPES, newEvent, TOPICS, toKafkaRecord, type TransferData } from '@stockmesh/contracts';
 import { Replicator } from '@stockmesh/replication';
 import { shardOf } from '@stockmesh/sharding';
-import { call, startTestRegion, type TestRegion } from '@stockmesh/testing';
+import { call, startTestRegion, waitFor, type TestRegion } from '@stockmesh/testing';
+import { MAX_RETURN_ATTEMPTS, TransferReconciler } from '@stockmesh/transfers';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
 // Transfers served by one in-process region (us-east) on the real PostgreSQL, replication off:
 // events stay in the outbox, where the tests read them. The other regions' side of a transfer is
-// played by feeding records to the region's own Replicator, as Kafka would deliver them.
+// played by feeding records to the region's own Replicator, as Kafka would deliver them. Ending
+// transfers needs the destination to answer: there, eu-west runs in-process too (same cluster,
+// on the ports its configuration names) and is fed its events the same way; ap-south never runs.
 let region: TestRegion;
+const basePort = 24_000 + Math.floor(Math.random() * 1_000) * 4;
 const key = (): Record<string, string> => ({ 'idempotency-key': randomUUID() });
 const transfer = (body: unknown, headers: Record<string, string> = key()) => call(region, 'POST', '/v1/transfers', { body, headers });
 
@@ -34,8 +38,8 @@ interface Movement {
 
 const shard = (sku: string): number => shardOf(sku, region.config.cluster.shardCount);
 
-async function sql<T extends pg.QueryResultRow>(sku: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: region.config.shardMap.databaseFor(shard(sku)).url });
+async function sql<T extends pg.QueryResultRow>(sku: string, text: string, params: unknown[] = [], at = region): Promise<T[]> {
+  const client = new pg.Client({ connectionString: at.config.shardMap.databaseFor(shard(sku)).url });
   await client.connect();
   try {
     return (await client.query<T>(text, params)).rows;
@@ -44,17 +48,13 @@ async function sql<T extends pg.QueryResultRow>(sku: string, text: string, param
   }
 }
 
-async function row(warehouse: string, sku: string): Promise<{ onHand: number; reserved: number; version: number }> {
-  const answer = await call<{ onHand: number; reserved: number; version: number }>(
-    region,
-    'GET',
-    `/v1/warehouses/${warehouse}/stock/${sku}`,
-  );
+async function row(warehouse: string, sku: string, at = region): Promise<{ onHand: number; reserved: number; version: number }> {
+  const answer = await call<{ onHand: number; reserved: number; version: number }>(at, 'GET', `/v1/warehouses/${warehouse}/stock/${sku}`);
   return answer.status === 200 ? answer.body : { onHand: 0, reserved: 0, version: 0 };
 }
 
-const ledger = async (warehouse: string, sku: string): Promise<Movement[]> =>
-  (await call<{ items: Movement[] }>(region, 'GET', `/v1/warehouses/${warehouse}/stock/${sku}/movements`)).body.items;
+const ledger = async (warehouse: string, sku: string, at = region): Promise<Movement[]> =>
+  (await call<{ items: Movement[] }>(at, 'GET', `/v1/warehouses/${warehouse}/stock/${sku}/movements`)).body.items;
 
 /** The outbox of the SKU's database, for this SKU: what the relay would publish. */
 const outbox = (sku: string) =>
@@ -66,9 +66,9 @@ const outbox = (sku: string) =>
   );
 
 const offsets = new Map<string, bigint>();
-/** Delivers records to the region's replicator as one Kafka batch of `topic`/`partition`. */
-async function deliver(topic: string, partition: number, records: ReturnType<typeof toKafkaRecord>[]): Promise<void> {
-  const at = `${topic}/${partition}`;
+/** Delivers records to a region's replicator (us-east unless named) as one Kafka batch of `topic`/`partition`. */
+async function deliver(topic: string, partition: number, records: ReturnType<typeof toKafkaRecord>[], to = region): Promise<void> {
+  const at = `${to.config.region.id}/${topic}/${partition}`;
   let next = offsets.get(at) ?? 0n;
   const messages = records.map((r) => ({
     topic,
@@ -80,7 +80,7 @@ async function deliver(topic: string, partition: number, records: ReturnType<typ
     timestamp: Date.now(),
   }));
   offsets.set(at, next);
-  await region.app.get(Replicator).apply({ topic, partition, messages, highWatermark: String(next) });
+  await to.app.get(Replicator).apply({ topic, partition, messages, highWatermark: String(next) });
 }
 
 function dispatched(t: TransferData, source = t.fromRegion): ReturnType<typeof toKafkaRecord> {
@@ -151,7 +151,7 @@ function skusInTwoDatabases(): [string, string] {
 }
 
 beforeAll(async () => {
-  region = await startTestRegion('transfer');
+  region = await startTestRegion('transfer', { STOCKMESH_BASE_PORT: String(basePort) }, { port: basePort });
   for (const w of ['nyc-1', 'nyc-2']) {
     expect((await call(region, 'PUT', `/v1/warehouses/${w}`, { body: { region: 'us-east', name: w } })).status).toBe(201);
   }
@@ -467,5 +467,291 @@ describe('transfers across regions, as this region applies them', () => {
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ code: 'quantity-limit-exceeded', warehouseId: 'fra-1', onHand: 999_999_999 });
     expect(await row('nyc-1', 'SKU-BIG')).toMatchObject({ onHand: 10 });
+  });
+});
+
+describe('ending transfers the destination has not received: cancel and reconciliation', () => {
+  let euWest: TestRegion;
+  const timeoutMs = (): number => region.config.transfers.timeoutMs;
+  const cancel = (id: string, headers: Record<string, string> = {}, via = region) =>
+    call<Transfer & { statusReason?: string }>(via, 'POST', `/v1/transfers/${encodeURIComponent(id)}/cancel`, { headers });
+  const get = async (id: string) => (await call<Transfer & { statusReason?: string }>(region, 'GET', `/v1/transfers/${id}`)).body;
+  const reconcile = (at: number) => region.app.get(TransferReconciler).reconcile(new Date(at));
+  /** What the destination (eu-west) recorded for a transfer: its receipt's outcome, or nothing. */
+  const receipt = async (t: Transfer): Promise<string | undefined> =>
+    (await sql<{ outcome: string }>(t.sku, `SELECT outcome FROM transfer_receipts WHERE transfer_id = $1`, [t.id], euWest))[0]?.outcome;
+  const transfersIn = async (t: Transfer): Promise<number> =>
+    (await ledger(t.toWarehouseId, t.sku, euWest)).filter((m) => m.kind === 'transfer-in' && m.actor === `transfer:${t.id}`).length;
+  const returns = async (t: Transfer): Promise<Movement[]> =>
+    (await ledger(t.fromWarehouseId, t.sku)).filter((m) => m.kind === 'transfer-return');
+  /** The dispatched event us-east wrote for `t`, delivered to eu-west (late, or racing). */
+  const dispatchToEuWest = (t: Transfer): Promise<void> => deliver(TOPICS.transfers, shard(t.sku), [dispatched(dataOf(t))], euWest);
+  async function pendingTransfer(sku: string, quantity: number, stock = 10, to = 'fra-1'): Promise<Transfer> {
+    await call(region, 'PUT', `/v1/warehouses/nyc-1/stock/${sku}`, { body: { onHand: stock } });
+    const made = await transfer({ sku, fromWarehouseId: 'nyc-1', toWarehouseId: to, quantity });
+    expect(made.body).toMatchObject({ status: 'pending' });
+    return made.body as unknown as Transfer;
+  }
+
+  beforeAll(async () => {
+    euWest = await startTestRegion(
+      'transfer_eu',
+      { STOCKMESH_REGION: 'eu-west', STOCKMESH_BASE_PORT: String(basePort) },
+      { port: basePort + 1 },
+    );
+    expect((await call(euWest, 'PUT', '/v1/warehouses/fra-1', { body: { region: 'eu-west', name: 'fra-1' } })).status).toBe(201);
+    // A warehouse of ap-south, a region that never answers here.
+    await remoteWarehouse('bom-1', 'ap-south');
+  }, 60_000);
+
+  afterAll(async () => {
+    await euWest?.close();
+  });
+
+  it('cancels a transfer the destination never received: the units come back once, and a late dispatch adds nothing', async () => {
+    const t = await pendingTransfer('SKU-CAN', 4);
+    expect(await row('nyc-1', 'SKU-CAN')).toMatchObject({ onHand: 6 });
+    const headers = { ...key(), 'x-actor': 'planner' };
+    const cancelled = await cancel(t.id, headers);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ id: t.id, status: 'cancelled', statusReason: 'cancelled on request' });
+    expect(await row('nyc-1', 'SKU-CAN')).toMatchObject({ onHand: 10 });
+    expect(await receipt(t)).toBe('cancelled');
+
+    // Idempotent: the same key replays the answer; without a key, or from another region, the same state.
+    const replay = await cancel(t.id, headers);
+    expect(replay).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(await cancel(t.id)).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+    const forwarded = await cancel(t.id, {}, euWest);
+    expect(forwarded).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+    expect(forwarded.headers['stockmesh-served-by']).toBe('us-east');
+    expect((await returns(t)).map((m) => [m.delta, m.reason, m.actor])).toEqual([[4, 'transfer-cancelled', 'planner']]);
+
+    // The dispatched event still reaches the destination: its tombstone keeps it from adding anything.
+    await dispatchToEuWest(t);
+    expect(await transfersIn(t)).toBe(0);
+    expect((await row('fra-1', 'SKU-CAN', euWest)).version).toBe(0);
+    expect(await receipt(t)).toBe('cancelled');
+    expect(await row('nyc-1', 'SKU-CAN')).toMatchObject({ onHand: 10 });
+  });
+
+  it('answers 409 transfer-conflict once the destination received the units, and 404 for unknown transfers', async () => {
+    const t = await pendingTransfer('SKU-LATE', 3);
+    await dispatchToEuWest(t);
+    expect(await row('fra-1', 'SKU-LATE', euWest)).toMatchObject({ onHand: 3 });
+    const late = await cancel(t.id, key());
+    expect(late.status).toBe(409);
+    expect(late.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(late.body).toMatchObject({ code: 'transfer-conflict', transferStatus: 'completed' });
+    expect(await get(t.id)).toMatchObject({ status: 'completed' });
+    expect(await row('nyc-1', 'SKU-LATE')).toMatchObject({ onHand: 7 });
+    expect(await returns(t)).toHaveLength(0);
+
+    const local = (await transfer({ sku: 'SKU-LATE', fromWarehouseId: 'nyc-1', toWarehouseId: 'nyc-2', quantity: 1 })).body;
+    expect((await cancel(String(local.id))).body).toMatchObject({ code: 'transfer-conflict', transferStatus: 'completed' });
+    for (const id of [`us-east.${randomUUID()}`, 'not-an-id', `mars-1.${randomUUID()}`]) {
+      expect((await cancel(id)).body).toMatchObject({ code: 'transfer-not-found', status: 404 });
+    }
+  });
+
+  it('refuses malformed or inconsistent requests on the internal resolve API, and changes nothing', async () => {
+    const t = await pendingTransfer('SKU-RESOLVE', 1);
+    const resolve = (id: string, body: unknown) =>
+      call(euWest, 'POST', `/internal/v1/transfers/${encodeURIComponent(id)}/resolve`, { body });
+    const data = dataOf(t);
+    for (const [body, status, code] of [
+      [{ ...data, quantity: 0 }, 400, 'validation-failed'],
+      [{ ...data, sku: "S'; DROP TABLE transfer_receipts;--" }, 400, 'validation-failed'],
+      [{ ...data, extra: 1 }, 400, 'validation-failed'],
+      [{ ...data, shard: (data.shard + 1) % 16 }, 409, 'transfer-conflict'],
+      [{ ...data, toRegion: 'ap-south' }, 409, 'transfer-conflict'],
+      [{ ...data, transferId: `eu-west.${randomUUID()}` }, 409, 'transfer-conflict'],
+    ] as const) {
+      const answer = await resolve(t.id, body);
+      expect([answer.status, answer.body.code]).toEqual([status, code]);
+    }
+    expect((await resolve('not-an-id', data)).status).toBe(400);
+    expect(await receipt(t)).toBeUndefined();
+    expect(await resolve(t.id, data)).toMatchObject({ status: 200, body: { outcome: 'cancelled' } });
+    expect(await resolve(t.id, { ...data, quantity: 2 })).toMatchObject({ status: 409, body: { code: 'transfer-conflict' } });
+  });
+
+  it('lets exactly one of a cancel and a receipt win when they race, and conserves every unit', async () => {
+    const made: Transfer[] = [];
+    await call(region, 'PUT', '/v1/warehouses/nyc-1/stock/SKU-RACE', { body: { onHand: 10 } });
+    for (let i = 0; i < 10; i++) {
+      made.push(
+        (await transfer({ sku: 'SKU-RACE', fromWarehouseId: 'nyc-1', toWarehouseId: 'fra-1', quantity: 1 })).body as unknown as Transfer,
+      );
+    }
+    // A true race: a transaction of the test holds the transfer id's receipt key at the destination
+    // until both the cancel's tombstone and the dispatched event's receipt wait on it, then lets
+    // them go at the same instant.
+    const gate = new pg.Client({ connectionString: euWest.config.shardMap.databaseFor(shard('SKU-RACE')).url });
+    await gate.connect();
+    const answers: Awaited<ReturnType<typeof cancel>>[] = [];
+    try {
+      for (const t of made) {
+        await gate.query('BEGIN');
+        await gate.query(
+          `INSERT INTO transfer_receipts (transfer_id, sku, from_warehouse_id, from_region, to_warehouse_id, quantity, outcome)
+           VALUES ($1, $2, $3, $4, $5, $6, 'received')`,
+          [t.id, t.sku, t.fromWarehouseId, t.fromRegion, t.toWarehouseId, t.quantity],
+        );
+        const both = Promise.all([cancel(t.id), dispatchToEuWest(t)]);
+        await waitFor(
+          async () => {
+            // From another session: statistics views are a snapshot per transaction.
+            const [{ n }] = await sql<{ n: string }>(
+              'SKU-RACE',
+              `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+              [],
+              euWest,
+            );
+            return Number(n) >= 2 ? true : undefined;
+          },
+          { intervalMs: 5, what: 'the cancel and the receipt to wait on the same transfer id' },
+        );
+        await gate.query('ROLLBACK');
+        const [answer] = await both;
+        // A receipt slower than the tombstone's lock timeout makes the cancel ask again (503): then it is decided.
+        answers.push(answer.status === 503 ? await cancel(t.id) : answer);
+      }
+    } finally {
+      await gate.end();
+    }
+    // The receipts' events reach the source too, after the cancels ended: nothing changes twice.
+    const answered = await sql<{ key: string; value: string }>(
+      'SKU-RACE',
+      `SELECT key, value FROM outbox WHERE key = ANY($1) ORDER BY seq`,
+      [made.map((t) => t.id)],
+      euWest,
+    );
+    for (const e of answered) {
+      const t = made.find((m) => m.id === e.key)!;
+      await deliver(TOPICS.transfers, shard('SKU-RACE'), [received(t, (JSON.parse(e.value) as { outcome: 'received' }).outcome)]);
+    }
+    let cancelled = 0;
+    for (const [i, t] of made.entries()) {
+      const won = answers[i].status === 200 ? 'cancelled' : 'received';
+      if (won === 'cancelled') cancelled++;
+      else expect(answers[i].body).toMatchObject({ code: 'transfer-conflict', transferStatus: 'completed' });
+      expect(await receipt(t)).toBe(won);
+      expect(await get(t.id)).toMatchObject({ status: won === 'cancelled' ? 'cancelled' : 'completed' });
+      expect(await transfersIn(t)).toBe(won === 'received' ? 1 : 0);
+    }
+    expect(await returns(made[0])).toHaveLength(cancelled);
+    expect((await row('nyc-1', 'SKU-RACE')).onHand).toBe(cancelled);
+    expect((await row('fra-1', 'SKU-RACE', euWest)).onHand).toBe(made.length - cancelled);
+  });
+
+  it('cancels an overdue transfer whose dispatched event was lost, and only once it is overdue', async () => {
+    const t = await pendingTransfer('SKU-LOST', 5);
+    const created = Date.now();
+    expect((await reconcile(created)).due).toBe(0);
+    expect(await get(t.id)).toMatchObject({ status: 'pending' });
+    const report = await reconcile(created + timeoutMs() + 60_000);
+    expect(report.ended).toBeGreaterThanOrEqual(1);
+    expect(await get(t.id)).toMatchObject({ status: 'cancelled', statusReason: `not received within ${timeoutMs()} ms` });
+    expect(await row('nyc-1', 'SKU-LOST')).toMatchObject({ onHand: 10 });
+    expect((await returns(t)).map((m) => [m.delta, m.reason, m.actor])).toEqual([[5, 'transfer-cancelled', `transfer:${t.id}`]]);
+    expect(await receipt(t)).toBe('cancelled');
+    // The event turns up after all (it was only late): the destination adds nothing.
+    await dispatchToEuWest(t);
+    expect(await transfersIn(t)).toBe(0);
+  });
+
+  it('shares overdue transfers between instances of the region: each is claimed and ended once', async () => {
+    await call(region, 'PUT', '/v1/warehouses/nyc-1/stock/SKU-TWICE', { body: { onHand: 10 } });
+    const made: Transfer[] = [];
+    for (let i = 0; i < 5; i++) {
+      made.push(
+        (await transfer({ sku: 'SKU-TWICE', fromWarehouseId: 'nyc-1', toWarehouseId: 'fra-1', quantity: 2 })).body as unknown as Transfer,
+      );
+    }
+    // Two passes at once, as two processes of us-east would run them on the same databases.
+    const at = Date.now() + timeoutMs() + 60_000;
+    const [a, b] = await Promise.all([reconcile(at), reconcile(at)]);
+    expect(a.ended + b.ended).toBeGreaterThanOrEqual(made.length);
+    expect(await returns(made[0])).toHaveLength(made.length);
+    for (const t of made) {
+      expect(await get(t.id)).toMatchObject({ status: 'cancelled' });
+      expect((await returns(t)).filter((m) => m.actor === `transfer:${t.id}`)).toHaveLength(1);
+      const [{ n }] = await sql<{ n: number }>('SKU-TWICE', `SELECT check_attempts AS n FROM transfers WHERE id = $1`, [t.id]);
+      expect(n).toBe(1);
+    }
+    expect(await row('nyc-1', 'SKU-TWICE')).toMatchObject({ onHand: 10 });
+  });
+
+  it('completes an overdue transfer the destination received whose answer was lost', async () => {
+    const t = await pendingTransfer('SKU-MUTE', 6);
+    await dispatchToEuWest(t); // its `received` event stays in eu-west's outbox: never delivered
+    await reconcile(Date.now() + timeoutMs() + 60_000);
+    expect(await get(t.id)).toMatchObject({ status: 'completed' });
+    expect(await row('nyc-1', 'SKU-MUTE')).toMatchObject({ onHand: 4 });
+    expect(await row('fra-1', 'SKU-MUTE', euWest)).toMatchObject({ onHand: 6 });
+    expect(await returns(t)).toHaveLength(0);
+    expect(await receipt(t)).toBe('received');
+  });
+
+  it('backs off per transfer while its destination does not answer, and refuses to cancel it (503)', async () => {
+    const t = await pendingTransfer('SKU-DOWN', 2, 10, 'bom-1');
+    const attempts = async (): Promise<{ n: number; next: Date }> => {
+      const [r] = await sql<{ check_attempts: number; next_check_at: Date }>(
+        'SKU-DOWN',
+        `SELECT check_attempts, next_check_at FROM transfers WHERE id = $1`,
+        [t.id],
+      );
+      return { n: r.check_attempts, next: r.next_check_at };
+    };
+    const due = Date.now() + timeoutMs() + 60_000;
+    expect((await reconcile(due)).unanswered).toBeGreaterThanOrEqual(1);
+    expect(await attempts()).toMatchObject({ n: 1, next: new Date(due + 5_000) });
+    await reconcile(due + 4_999); // within its backoff: not asked again
+    expect((await attempts()).n).toBe(1);
+    await reconcile(due + 5_000);
+    expect(await attempts()).toMatchObject({ n: 2, next: new Date(due + 5_000 + 10_000) });
+    expect(await get(t.id)).toMatchObject({ status: 'pending' });
+
+    const refused = await cancel(t.id, key());
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ code: 'region-unavailable', region: 'ap-south' });
+    expect(await row('nyc-1', 'SKU-DOWN')).toMatchObject({ onHand: 8 });
+    expect(await returns(t)).toHaveLength(0);
+  });
+
+  it('retries units refused by the destination while the source row is full, returns them once it has room, or writes them off', async () => {
+    // Two transfers whose units come back (refused) to a row that filled up meanwhile.
+    const drains = await pendingTransfer('SKU-FULLRET', 5);
+    const stays = await pendingTransfer('SKU-FULLRET2', 5);
+    for (const t of [drains, stays]) {
+      await call(region, 'PUT', `/v1/warehouses/nyc-1/stock/${t.sku}`, { body: { onHand: 999_999_999 } });
+      await deliver(TOPICS.transfers, shard(t.sku), [received(t, 'refused')]);
+      expect(await get(t.id)).toMatchObject({ status: 'pending' });
+    }
+    // A cancel cannot do better: the destination's decision stands, the units wait (202).
+    expect(await cancel(stays.id)).toMatchObject({ status: 202, body: { status: 'pending' } });
+
+    let at = Date.now() + timeoutMs() + 60_000;
+    await reconcile(at);
+    expect(await get(drains.id)).toMatchObject({ status: 'pending' });
+    await call(region, 'PUT', `/v1/warehouses/nyc-1/stock/${drains.sku}`, { body: { onHand: 100 } });
+    for (let i = 1; i < MAX_RETURN_ATTEMPTS; i++) {
+      at += 3_600_000; // past any backoff
+      await reconcile(at);
+    }
+    expect(await get(drains.id)).toMatchObject({ status: 'returned' });
+    expect(await row('nyc-1', drains.sku)).toMatchObject({ onHand: 105 });
+    expect((await returns(drains)).map((m) => m.delta)).toEqual([5]);
+
+    const failed = await get(stays.id);
+    expect(failed).toMatchObject({ status: 'failed' });
+    expect(failed.statusReason).toMatch(/written off/);
+    expect(await row('nyc-1', stays.sku)).toMatchObject({ onHand: 999_999_999 });
+    expect(await returns(stays)).toHaveLength(0);
+    at += 3_600_000;
+    expect((await reconcile(at)).ended).toBe(0);
+    expect(await get(stays.id)).toMatchObject({ status: 'failed' });
   });
 });

@@ -1,4 +1,4 @@
-export { startTestRegion, type TestRegion } from './test-region.js';
+export { startTestRegion, type TestRegion, type TestRegionOptions } from './test-region.js';
 export { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
 export { call, TEST_ADMIN_KEY, type Answer, type Reachable } from './inject.js';
 export { startTestCluster, type TestCluster } from './cluster-harness.js';

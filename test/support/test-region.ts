@@ -15,10 +15,18 @@ export interface TestRegion {
   close(): Promise<void>;
 }
 
+export interface TestRegionOptions extends RegionAppOptions {
+  /**
+   * Listen on this port instead of a free one: regions of one test that call each other (their
+   * cluster derived from one STOCKMESH_BASE_PORT) must listen where their configuration says.
+   */
+  readonly port?: number;
+}
+
 export async function startTestRegion(
   suite: string,
   env: Record<string, string> = {},
-  appOptions: RegionAppOptions = {},
+  options: TestRegionOptions = {},
 ): Promise<TestRegion> {
   const config = loadAppConfig({
     STOCKMESH_REGION: 'us-east',
@@ -33,8 +41,9 @@ export async function startTestRegion(
   });
   const databases = config.region.databases;
   await provisionDatabases(databases);
+  const { port, ...appOptions } = options;
   const app = await createRegionApp(config, { swaggerUi: false, ...appOptions });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(port ?? 0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {
     app,

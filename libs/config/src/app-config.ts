@@ -42,6 +42,8 @@ export interface AppConfig {
     /** STOCKMESH_ADMIN_KEY: a secret that is an admin key in every region; never logged. */
     readonly adminKey?: string;
   };
+  /** How long a transfer across regions may stay in transit before the source reconciles it with the destination. */
+  readonly transfers: { readonly timeoutMs: number };
   readonly log: { readonly level: string };
 }
 

@@ -84,6 +84,16 @@ describe('loadAppConfig', () => {
     expect(loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_DOCS: 'false' }).http.docs).toBe(false);
   });
 
+  it('reads the transfer timeout, 15 minutes by default, and refuses one out of bounds', () => {
+    expect(loadAppConfig({ STOCKMESH_REGION: 'us-east' }).transfers.timeoutMs).toBe(900_000);
+    expect(loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_TRANSFER_TIMEOUT_MS: '60000' }).transfers.timeoutMs).toBe(60_000);
+    for (const bad of ['999', '2592000001', '15m', '-1']) {
+      expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_TRANSFER_TIMEOUT_MS: bad })).toThrow(
+        /STOCKMESH_TRANSFER_TIMEOUT_MS/,
+      );
+    }
+  });
+
   it('refuses a region that is not in the cluster, and a missing region', () => {
     expect(() => loadAppConfig({ STOCKMESH_REGION: 'mars-1' })).toThrow(/mars-1 is not in the cluster/);
     expect(() => loadAppConfig({})).toThrow(/STOCKMESH_REGION/);

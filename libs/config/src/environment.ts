@@ -185,6 +185,17 @@ export class EnvironmentDto {
   @Max(600_000)
   readonly STOCKMESH_HOLD_SWEEP_MS: number = 1_000;
 
+  /**
+   * How long a transfer to another region may stay in transit before its source asks the
+   * destination what became of it (and cancels it if the destination never received it). At most
+   * the transfers topic's retention (30 days): past it, the dispatched event may be gone for good.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(2_592_000_000)
+  readonly STOCKMESH_TRANSFER_TIMEOUT_MS: number = 900_000;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   readonly LOG_LEVEL: string = 'info';
 
@@ -345,6 +356,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       sweepMs: parsed.STOCKMESH_HOLD_SWEEP_MS,
     },
     auth: { adminKey: parsed.STOCKMESH_ADMIN_KEY },
+    transfers: { timeoutMs: parsed.STOCKMESH_TRANSFER_TIMEOUT_MS },
     log: { level: parsed.LOG_LEVEL },
   };
 }

@@ -26,6 +26,7 @@ export const PROBLEM_TYPES = {
   'reservation-hold-lost': { status: 409, title: 'An owning region no longer had a hold of the reservation; it is not committed in full' },
   'reservation-in-progress': { status: 409, title: 'A reservation with this Idempotency-Key is still being made; retry shortly' },
   'hold-conflict': { status: 409, title: 'The hold is not in a state that allows this' },
+  'transfer-conflict': { status: 409, title: 'The transfer is not in a state that allows this' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'uri-too-long': { status: 414, title: 'The request URI is too long' },
   'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },

@@ -2,4 +2,5 @@ export { isDestination, isSource, transferDispatchedEntry, transferReceivedEntry
 export { TransferErrorCode, TransferException } from './transfer.exception.js';
 export { TransferView } from './transfer.views.js';
 export { TransfersModule } from './transfers.module.js';
-export { TransfersService, type NewTransfer } from './transfers.service.js';
+export { TransferReconciler } from './reconcile-transfers/transfer-reconciler.service.js';
+export { MAX_RETURN_ATTEMPTS, TransfersService, type NewTransfer, type ReconcileReport } from './transfers.service.js';

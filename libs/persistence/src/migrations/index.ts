@@ -5,6 +5,7 @@ import { ReservationFinishing1764310000000 } from './1764310000000-reservation-f
 import { Transfers1764200000000 } from './1764200000000-transfers.js';
 import { ApiKeys1764300000000 } from './1764300000000-api-keys.js';
 import { HoldExpiry1764330000000 } from './1764330000000-hold-expiry.js';
+import { TransferReconciliation1764917000000 } from './1764917000000-transfer-reconciliation.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ApiKeys1764300000000,
   ReservationFinishing1764310000000,
   HoldExpiry1764330000000,
+  TransferReconciliation1764917000000,
 ];

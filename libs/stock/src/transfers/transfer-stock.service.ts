@@ -16,6 +16,8 @@ export interface TransferLeg extends StockKey {
   /** The request that made the transfer, on both legs (the destination gets it as the event's correlation id). */
   readonly requestId: string | null;
   readonly idempotencyKey: string | null;
+  /** The ledger entry's reason; `transfer` unless the units come back for another cause (e.g. `transfer-cancelled`). */
+  readonly reason?: string;
 }
 
 /** A row after a leg of a transfer. */
@@ -78,6 +80,15 @@ export class TransferStockService {
     return row && this.record(tx, row, leg, kind, quantity);
   }
 
+  /**
+   * Whether an own row could take `quantity` more units now (a missing row can). Only a hint for
+   * refusing early: `putIn` is what guarantees the bound.
+   */
+  async hasRoomFor(tx: SqlTx, key: StockKey, quantity: number): Promise<boolean> {
+    const row = await this.stock.find(tx, key);
+    return (row?.onHand ?? 0) + quantity <= MAX_QUANTITY;
+  }
+
   /** On-hand of another region's row as last replicated here (0 when unknown). */
   replicaOnHand(tx: SqlTx, key: StockKey): Promise<number> {
     return this.replicas.onHand(tx, key);
@@ -96,7 +107,7 @@ export class TransferStockService {
       shard: leg.shard,
       kind,
       delta,
-      reason: 'transfer',
+      reason: leg.reason ?? 'transfer',
       after: row,
       actor: leg.actor,
       requestId: leg.requestId,
