@@ -26,15 +26,16 @@ export interface HttpServerLimits {
  * 0), so a client trickling bytes holds a socket and a parser: 30 s for a body of at most
  * `STOCKMESH_BODY_LIMIT` (64 KiB) is generous even on a bad mobile link, and headers, which any
  * client sends at once, get 10 s (a connection opened and left silent gets its 408 then too). A
- * connection on which nothing moves for 60 s while its answer is due (a client that stopped
- * reading it) is closed; that is longer than the request timeout, so a slow upload gets its 408
- * first, and longer than any handler may take. Node's own header limit (16 KiB) and Fastify's parameter limit
+ * connection on which nothing moves for 5 minutes (a client that stopped reading its answer) is
+ * closed; that must be longer than any answer may take on a loaded region, since the socket is
+ * idle while the handler works too (at 60 s, a saturated region closed connections of requests
+ * it was still serving, without an answer). Node's own header limit (16 KiB) and Fastify's parameter limit
  * (100 characters, above every identifier's bound) are kept, and stated here.
  */
 export const DEFAULT_HTTP_SERVER_LIMITS: HttpServerLimits = {
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
-  connectionTimeoutMs: 60_000,
+  connectionTimeoutMs: 300_000,
   maxHeaderBytes: 16 * 1024,
   maxParamLength: 100,
 };
