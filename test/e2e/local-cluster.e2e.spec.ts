@@ -165,7 +165,12 @@ describe('forwarding to the owning region', () => {
     const entry = [US, EU, AP];
     const answers = await Promise.all(
       Array.from({ length: 90 }, (_, i) =>
-        call(region(entry[i % 3]), 'POST', '/v1/warehouses/fra-1/stock/SKU-PAR/adjustments', { body: { delta: 1, reason: 'received' } }),
+        // A busy region may shed a request (503): it is sent again with its Idempotency-Key.
+        call(region(entry[i % 3]), 'POST', '/v1/warehouses/fra-1/stock/SKU-PAR/adjustments', {
+          body: { delta: 1, reason: 'received' },
+          headers: { 'idempotency-key': `par-${i}` },
+          retryBusy: true,
+        }),
       ),
     );
     expect(answers.map((a) => a.status)).toEqual(new Array(90).fill(201));

@@ -20,14 +20,13 @@ const reserve = (regionId: string, body: unknown, key = randomUUID()) =>
  * What a storefront does with a 503 (the region shed load: its pool or a database was busy):
  * it tries again, with the same Idempotency-Key, a few times.
  */
-async function reserveRetryingBusy(regionId: string, body: unknown): ReturnType<typeof reserve> {
-  const key = randomUUID();
-  for (let attempt = 1; ; attempt++) {
-    const answer = await reserve(regionId, body, key);
-    if (answer.status !== 503 || attempt === 5) return answer;
-    await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-  }
-}
+const reserveRetryingBusy = (regionId: string, body: unknown): ReturnType<typeof reserve> =>
+  call<Record<string, unknown>>(at(regionId), 'POST', '/v1/reservations', {
+    body,
+    headers: { 'idempotency-key': randomUUID() },
+    timeoutMs: 120_000,
+    retryBusy: true,
+  });
 
 interface Totals {
   onHand: number;

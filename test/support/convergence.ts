@@ -14,6 +14,7 @@ export async function globalView(region: Reachable, skus: readonly string[]): Pr
   for (let i = 0; i < skus.length; i += 500) {
     const answer = await call<{ items: { sku: string; warehouses: WarehouseRow[] }[] }>(region, 'POST', '/v1/availability/query', {
       body: { skus: skus.slice(i, i + 500) },
+      retryBusy: true,
     });
     if (answer.status !== 200) throw new Error(`availability query answered ${answer.status}`);
     for (const item of answer.body.items) {

@@ -32,8 +32,20 @@ export async function call<T = Record<string, unknown>>(
     timeoutMs?: number;
     /** The API key to send as `Authorization: Bearer`; default `TEST_ADMIN_KEY`, `null` for none. An `authorization` header wins. */
     key?: string | null;
+    /**
+     * Send the request again (up to 5 times in all) while it is answered 503, as a client does
+     * when a loaded region sheds work; a write must carry an `Idempotency-Key` to be safe to repeat.
+     */
+    retryBusy?: boolean;
   } = {},
 ): Promise<Answer<T>> {
+  if (options.retryBusy) {
+    for (let attempt = 1; ; attempt++) {
+      const answer = await call<T>(target, method, path, { ...options, retryBusy: false });
+      if (answer.status !== 503 || attempt === 5) return answer;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
   const key = options.key === undefined ? TEST_ADMIN_KEY : options.key;
   const headers: Record<string, string> = { ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...(options.headers ?? {}) };
   let payload: string | undefined = options.rawBody;
