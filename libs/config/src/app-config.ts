@@ -24,6 +24,8 @@ export interface AppConfig {
     readonly enabled: boolean;
     readonly heartbeatMs: number;
     readonly staleAfterMs: number;
+    /** Pause between two digests of this region's rows (anti-entropy). */
+    readonly antiEntropyMs: number;
   };
   readonly http: { readonly bodyLimitBytes: number; readonly forwardTimeoutMs: number };
   readonly log: { readonly level: string };

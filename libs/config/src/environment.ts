@@ -145,6 +145,17 @@ export class EnvironmentDto {
   readonly STOCKMESH_STALE_AFTER_MS: number = 5_000;
 
   /**
+   * How often each region publishes a digest of its own rows, per shard, and so how often the
+   * other regions check their replicas of them (anti-entropy). A damaged replica row is repaired
+   * within about two of these intervals (see docs/architecture.md).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(500)
+  @Max(86_400_000)
+  readonly STOCKMESH_ANTI_ENTROPY_MS: number = 60_000;
+
+  /**
    * Fault injection for tests only: the process kills itself (SIGKILL) right after the first
    * remote hold of a reservation whose reference is this value. Never set it in production.
    */
@@ -303,6 +314,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       enabled: parsed.STOCKMESH_REPLICATION === 'true',
       heartbeatMs: parsed.STOCKMESH_HEARTBEAT_MS,
       staleAfterMs: parsed.STOCKMESH_STALE_AFTER_MS,
+      antiEntropyMs: parsed.STOCKMESH_ANTI_ENTROPY_MS,
     },
     http: { bodyLimitBytes: parsed.STOCKMESH_BODY_LIMIT, forwardTimeoutMs: parsed.STOCKMESH_FORWARD_TIMEOUT_MS },
     log: { level: parsed.LOG_LEVEL },

@@ -8,6 +8,7 @@ import { LazyPublisher } from './lazy-publisher.js';
 import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
 import { deadLetter } from './dead-letters.js';
 import { EventAppliers } from './event-appliers.js';
+import { ReplicaGaps } from './replica-gaps.js';
 import { ReplicaRebuilder } from './replica-rebuilder.service.js';
 import { replicatedTopics, type ReplicatedTopic } from './replicated-topics.js';
 import { TopicsReady } from './topics-ready.service.js';
@@ -43,6 +44,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly bus: MessageBus,
     private readonly rebuilder: ReplicaRebuilder,
     private readonly topicsReady: TopicsReady,
+    private readonly gaps: ReplicaGaps,
   ) {
     this.topics = replicatedTopics(config);
     this.deadLetters = new LazyPublisher(bus);
@@ -127,14 +129,25 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
         }
         // Reading from the stored position, the log itself has no records in between: normal on a
         // compacted topic, but on the live stock topic it means retention removed events this
-        // region never applied, and only a rebuild (wiping its replicas) brings them back. On the
-        // transfers topic it means units in transit were lost: they stay pending at the source.
-        if (topic === TOPICS.stock || topic === TOPICS.transfers) {
+        // region never applied. Their rows are repaired from the compacted state topic, which
+        // holds every row's latest state (ReplicaGaps hands the gap to the stock module's
+        // repair); the batch is applied meanwhile, and the repair never moves a row backwards.
+        // On the transfers topic it means units in transit were lost: they stay pending at the source.
+        if (topic === TOPICS.stock) {
+          const gap = { topic, partition, expected, got: BigInt(fresh[0].offset) };
+          const repairing = this.gaps.report(gap);
           this.logger.error({
-            msg:
-              topic === TOPICS.stock
-                ? 'events are missing from the live topic (retention); rebuild this region’s replicas'
-                : 'transfer events are missing (retention); their units stay pending at the source',
+            msg: repairing
+              ? 'events are missing from the live topic (retention); repairing the shard from the state topic'
+              : 'events are missing from the live topic (retention); rebuild this region’s replicas',
+            topic,
+            partition,
+            expected: expected.toString(),
+            got: fresh[0].offset,
+          });
+        } else if (topic === TOPICS.transfers) {
+          this.logger.error({
+            msg: 'transfer events are missing (retention); their units stay pending at the source',
             topic,
             partition,
             expected: expected.toString(),

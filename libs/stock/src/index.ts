@@ -12,3 +12,4 @@ export { MAX_SKUS_PER_QUERY } from './query-availability/query-availability.requ
 export { HoldErrorCode, HoldException } from './holds/hold.exception.js';
 export { HoldService, type HoldRequest, type HoldView } from './holds/hold.service.js';
 export { TransferStockService, type TransferLeg, type TransferRowView } from './transfers/transfer-stock.service.js';
+export { ReplicaChecks, type ReplicaCheckFigures } from './anti-entropy/replica-checks.js';

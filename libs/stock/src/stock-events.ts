@@ -1,5 +1,15 @@
-import { EVENT_TYPES, newEvent, stockStateKey, TOPICS, toKafkaRecord, type StockChangedData } from '@stockmesh/contracts';
+import {
+  DIGEST_BUCKETS,
+  EVENT_TYPES,
+  newEvent,
+  stockStateKey,
+  TOPICS,
+  toKafkaRecord,
+  type StockChangedData,
+  type StockDigestData,
+} from '@stockmesh/contracts';
 import type { OutboxEntry } from '@stockmesh/replication';
+import type { BucketDigest } from './anti-entropy/bucket-digest.js';
 import type { StockRecord } from './stock.repository.js';
 import type { MovementView } from './stock.views.js';
 
@@ -34,4 +44,28 @@ export function stockChangedEntry(record: StockRecord, shard: number, movement: 
     record: toKafkaRecord(event, record.sku),
     compact: { topic: TOPICS.stockState, key: stockStateKey(record.warehouseId, record.sku) },
   };
+}
+
+/**
+ * The outbox entry of an owner's digest of one shard: `io.stockmesh.stock.digest.v1` on the stock
+ * topic's partition = shard, written in the transaction that computed it, so that it sits in the
+ * partition after the changes it counts. Not copied to the state topic: it is not a row.
+ */
+export function stockDigestEntry(region: string, shard: number, buckets: readonly BucketDigest[], computedAt: string): OutboxEntry {
+  const data: StockDigestData = {
+    region,
+    shard,
+    bucketCount: DIGEST_BUCKETS,
+    rows: buckets.reduce((sum, b) => sum + b.rows, 0),
+    buckets: buckets.map((b) => ({ bucket: b.bucket, rows: b.rows, hash: b.hash })),
+    computedAt,
+  };
+  const event = newEvent({
+    source: region,
+    type: EVENT_TYPES.stockDigest,
+    time: computedAt,
+    subject: `regions/${region}/shards/${shard}`,
+    data,
+  });
+  return { topic: TOPICS.stock, partition: shard, record: toKafkaRecord(event, `${region}/${shard}`) };
 }

@@ -22,6 +22,7 @@ import { CommandCompletedData, CommandRejectedData } from './command-types.js';
 /** Every event type, versioned. The typed map below gives each one's `data`. */
 export const EVENT_TYPES = {
   stockChanged: 'io.stockmesh.stock.changed.v1',
+  stockDigest: 'io.stockmesh.stock.digest.v1',
   warehouseChanged: 'io.stockmesh.warehouse.changed.v1',
   regionHeartbeat: 'io.stockmesh.region.heartbeat.v1',
   transferDispatched: 'io.stockmesh.transfer.dispatched.v1',
@@ -123,9 +124,42 @@ export class TransferReceivedData extends TransferData {
   @IsISO8601({ strict: true }) readonly receivedAt!: string;
 }
 
+/** Buckets of a shard's digest: rows fall into one by a hash of `warehouseId/sku` (see docs/events.md). */
+export const DIGEST_BUCKETS = 64;
+
+/** One non-empty bucket of a digest: how many rows fall into it and the XOR of their row hashes. */
+export class DigestBucketDto {
+  @IsInt() @Min(0) @Max(DIGEST_BUCKETS - 1) readonly bucket!: number;
+  @IsInt() @Min(1) readonly rows!: number;
+  /** 16 lower-case hex digits: the XOR of the first 64 bits of each row's MD5 (see docs/events.md). */
+  @Matches(/^[0-9a-f]{16}$/) readonly hash!: string;
+}
+
+/**
+ * `io.stockmesh.stock.digest.v1`: what an owner's rows of one shard looked like at the point of
+ * the stock topic's partition where the digest sits (it travels through the outbox like the
+ * changes, so every change before it in the partition is counted and none after). Replicas
+ * compare it with their own rows of that owner and shard, computed the same way.
+ */
+export class StockDigestData {
+  @Matches(REGION) readonly region!: string;
+  @IsInt() @Min(0) @Max(1023) readonly shard!: number;
+  @IsIn([DIGEST_BUCKETS]) readonly bucketCount!: number;
+  /** Rows counted, over every bucket. */
+  @IsInt() @Min(0) readonly rows!: number;
+  /** The non-empty buckets, each once; an absent bucket has no rows. */
+  @IsArray()
+  @ArrayMaxSize(DIGEST_BUCKETS)
+  @ValidateNested({ each: true })
+  @Type(() => DigestBucketDto)
+  readonly buckets!: DigestBucketDto[];
+  @IsISO8601({ strict: true }) readonly computedAt!: string;
+}
+
 /** The typed map of event types to their data. */
 export interface EventDataMap {
   [EVENT_TYPES.stockChanged]: StockChangedData;
+  [EVENT_TYPES.stockDigest]: StockDigestData;
   [EVENT_TYPES.warehouseChanged]: WarehouseChangedData;
   [EVENT_TYPES.regionHeartbeat]: RegionHeartbeatData;
   [EVENT_TYPES.transferDispatched]: TransferDispatchedData;
@@ -136,6 +170,7 @@ export interface EventDataMap {
 
 export const EVENT_DATA_CLASSES: { readonly [T in EventType]: new () => EventDataMap[T] } = {
   [EVENT_TYPES.stockChanged]: StockChangedData,
+  [EVENT_TYPES.stockDigest]: StockDigestData,
   [EVENT_TYPES.warehouseChanged]: WarehouseChangedData,
   [EVENT_TYPES.regionHeartbeat]: RegionHeartbeatData,
   [EVENT_TYPES.transferDispatched]: TransferDispatchedData,

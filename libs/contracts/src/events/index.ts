@@ -8,12 +8,15 @@ export {
   type CommandType,
 } from './command-types.js';
 export {
+  DIGEST_BUCKETS,
+  DigestBucketDto,
   EVENT_DATA_CLASSES,
   EVENT_TYPES,
   PartitionOffsetDto,
   RegionHeartbeatData,
   StockChangeCauseDto,
   StockChangedData,
+  StockDigestData,
   TransferData,
   TransferDispatchedData,
   TransferReceivedData,
