@@ -77,10 +77,14 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
 
   private kick(): void {
     if (this.running || this.abort.signal.aborted) return;
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.pending.size > 0) this.kick();
-    });
+    // Started after the current task, so that requests made together (a gap names every
+    // region) are served by one read of the state topic.
+    this.running = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.drain())
+      .finally(() => {
+        this.running = undefined;
+        if (this.pending.size > 0) this.kick();
+      });
   }
 
   private async drain(): Promise<void> {
