@@ -41,8 +41,10 @@ afterAll(async () => {
 describe('stock digests', () => {
   const owner = (): Promise<{ bucket: number; rows: number; hash: string }[]> =>
     databases.read(databases.databaseFor(SHARD), (tx) => region.app.get(StockRepository).digest(tx, SHARD));
-  const replica = (): Promise<{ bucket: number; rows: number; hash: string }[]> =>
-    databases.read(databases.databaseFor(SHARD), (tx) => region.app.get(StockReplicaRepository).digest(tx, SHARD, 'us-east'));
+  const replicaWithMoves = (since: bigint): Promise<{ bucket: number; rows: number; hash: string; moved: boolean }[]> =>
+    databases.read(databases.databaseFor(SHARD), (tx) => region.app.get(StockReplicaRepository).digest(tx, SHARD, 'us-east', since));
+  const replica = async (): Promise<{ bucket: number; rows: number; hash: string }[]> =>
+    (await replicaWithMoves(0n)).map(({ bucket, rows, hash }) => ({ bucket, rows, hash }));
 
   it('digests an owner’s rows and a replica of them alike, bucketed as bucketOf says', async () => {
     const ours = await owner();
@@ -71,6 +73,14 @@ describe('stock digests', () => {
       );
       expect(differingBuckets(await owner(), await replica())).toEqual([]);
     }
+  });
+
+  it('marks the buckets of rows changed from a point of the live topic on', async () => {
+    const sku = inShard[5];
+    await databases.inShard(SHARD, (tx) => tx.query(`UPDATE stock_replica SET applied_offset = 10 WHERE sku = $1`, [sku]));
+    const moved = (await replicaWithMoves(10n)).filter((b) => b.moved).map((b) => b.bucket);
+    expect(moved).toEqual([bucketOf('nyc-1', sku)]);
+    expect((await replicaWithMoves(11n)).some((b) => b.moved)).toBe(false);
   });
 
   it('reads one covering index per shard, not the table', async () => {

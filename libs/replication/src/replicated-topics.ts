@@ -20,12 +20,7 @@ export interface ReplicatedTopic {
 export function replicatedTopics(config: AppConfig): ReplicatedTopic[] {
   const map = config.shardMap;
   function checkShard(event: CloudEvent, partition: number): void {
-    const data = event.data as { sku?: string; shard: number };
-    if (data.sku === undefined) {
-      // A digest names its shard only: it must sit in that shard's partition, where it is compared.
-      if (data.shard !== partition) throw new PoisonEventError(`a digest of shard ${data.shard} arrived on partition ${partition}`);
-      return;
-    }
+    const data = event.data as { sku: string; shard: number };
     const shard = shardOf(data.sku, config.cluster.shardCount);
     if (data.shard !== partition || shard !== partition) {
       throw new PoisonEventError(
@@ -34,12 +29,7 @@ export function replicatedTopics(config: AppConfig): ReplicatedTopic[] {
     }
   }
   return [
-    {
-      topic: TOPICS.stock,
-      types: [EVENT_TYPES.stockChanged, EVENT_TYPES.stockDigest],
-      database: (partition) => map.databaseFor(partition),
-      check: checkShard,
-    },
+    { topic: TOPICS.stock, types: [EVENT_TYPES.stockChanged], database: (partition) => map.databaseFor(partition), check: checkShard },
     { topic: TOPICS.catalog, types: [EVENT_TYPES.warehouseChanged], database: () => map.databaseFor(0) },
     {
       topic: TOPICS.transfers,

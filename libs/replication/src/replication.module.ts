@@ -8,6 +8,7 @@ import { OutboxRelay } from './outbox-relay.service.js';
 import { OutboxRepository } from './outbox.repository.js';
 import { PublishedOffsets } from './published-offsets.js';
 import { ReplicaGaps } from './replica-gaps.js';
+import { StockDigestListener } from './stock-digest-listener.service.js';
 import { StockStateReader } from './stock-state-reader.js';
 import { ReplicaRebuilder } from './replica-rebuilder.service.js';
 import { ReplicationStatus } from './replication-status.service.js';
@@ -32,6 +33,7 @@ import { TopicsReady } from './topics-ready.service.js';
     ReplicaRebuilder,
     ReplicaGaps,
     StockStateReader,
+    StockDigestListener,
     Replicator,
     ReplicationStatus,
     HeartbeatService,

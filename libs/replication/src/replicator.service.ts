@@ -162,7 +162,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
           const event = parseEvent(message, route.types);
           if (event.source === this.config.region.id) continue;
           route.check?.(event, partition);
-          await this.appliers.apply(tx, event);
+          await this.appliers.apply(tx, event, BigInt(message.offset));
         } catch (error) {
           if (!(error instanceof PoisonEventError)) throw error;
           this.logger.warn({ msg: 'dead-lettering a record', topic, partition, offset: message.offset, reason: error.reason });

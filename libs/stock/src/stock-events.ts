@@ -8,6 +8,7 @@ import {
   type StockChangedData,
   type StockDigestData,
 } from '@stockmesh/contracts';
+import type { OutgoingMessage } from '@stockmesh/messaging';
 import type { OutboxEntry } from '@stockmesh/replication';
 import type { BucketDigest } from './anti-entropy/bucket-digest.js';
 import type { StockRecord } from './stock.repository.js';
@@ -46,18 +47,34 @@ export function stockChangedEntry(record: StockRecord, shard: number, movement: 
   };
 }
 
+/** Where an owner's digest of one shard lies in the stock topic's partition = shard (see StockDigestData). */
+export interface DigestPoint {
+  readonly fromOffset: string;
+  readonly toOffset: string;
+}
+
 /**
- * The outbox entry of an owner's digest of one shard: `io.stockmesh.stock.digest.v1` on the stock
- * topic's partition = shard, written in the transaction that computed it, so that it sits in the
- * partition after the changes it counts. Not copied to the state topic: it is not a row.
+ * The record of an owner's digest of one shard: `io.stockmesh.stock.digest.v1` on the digests
+ * topic, partition = shard, keyed `region/shard`. Published directly, not through the outbox: it
+ * changes nothing, and one lost is replaced at the next interval.
  */
-export function stockDigestEntry(region: string, shard: number, buckets: readonly BucketDigest[], computedAt: string): OutboxEntry {
+export function stockDigestMessage(
+  region: string,
+  shard: number,
+  point: DigestPoint,
+  buckets: readonly BucketDigest[],
+  unsettled: readonly number[],
+  computedAt: string,
+): OutgoingMessage {
   const data: StockDigestData = {
     region,
     shard,
     bucketCount: DIGEST_BUCKETS,
+    fromOffset: point.fromOffset,
+    toOffset: point.toOffset,
     rows: buckets.reduce((sum, b) => sum + b.rows, 0),
-    buckets: buckets.map((b) => ({ bucket: b.bucket, rows: b.rows, hash: b.hash })),
+    buckets: buckets.filter((b) => !unsettled.includes(b.bucket)).map((b) => ({ bucket: b.bucket, rows: b.rows, hash: b.hash })),
+    unsettled: [...unsettled],
     computedAt,
   };
   const event = newEvent({
@@ -67,5 +84,5 @@ export function stockDigestEntry(region: string, shard: number, buckets: readonl
     subject: `regions/${region}/shards/${shard}`,
     data,
   });
-  return { topic: TOPICS.stock, partition: shard, record: toKafkaRecord(event, `${region}/${shard}`) };
+  return { topic: TOPICS.stockDigests, partition: shard, ...toKafkaRecord(event, `${region}/${shard}`) };
 }

@@ -25,8 +25,8 @@ export class StockReplicaRepository {
    * out-of-order deliveries change nothing. `applied_at` is the wall clock of the apply (not the
    * transaction start), so it says when the row became visible here. Returns whether it changed.
    */
-  async apply(tx: SqlTx, data: StockChangedData, eventId: string): Promise<boolean> {
-    return this.upsert(tx, data, eventId, true);
+  async apply(tx: SqlTx, data: StockChangedData, eventId: string, offset?: bigint): Promise<boolean> {
+    return this.upsert(tx, data, eventId, true, offset);
   }
 
   /**
@@ -38,23 +38,43 @@ export class StockReplicaRepository {
     await this.upsert(tx, data, eventId, false);
   }
 
-  private async upsert(tx: SqlTx, data: StockChangedData, eventId: string, onlyNewer: boolean): Promise<boolean> {
+  private async upsert(tx: SqlTx, data: StockChangedData, eventId: string, onlyNewer: boolean, offset?: bigint): Promise<boolean> {
     const rows = await tx.query(
-      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, version, updated_at, applied_at, event_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp(), $9)
+      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, version, updated_at, applied_at, event_id, applied_offset)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp(), $9, $11)
        ON CONFLICT (warehouse_id, sku) DO UPDATE SET
          shard = EXCLUDED.shard, region = EXCLUDED.region, on_hand = EXCLUDED.on_hand, reserved = EXCLUDED.reserved,
-         version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, applied_at = clock_timestamp(), event_id = EXCLUDED.event_id
+         version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, applied_at = clock_timestamp(), event_id = EXCLUDED.event_id,
+         applied_offset = EXCLUDED.applied_offset
        WHERE stock_replica.version < EXCLUDED.version OR NOT $10
        RETURNING 1 AS changed`,
-      [data.warehouseId, data.sku, data.shard, data.region, data.onHand, data.reserved, data.version, data.updatedAt, eventId, onlyNewer],
+      [
+        data.warehouseId,
+        data.sku,
+        data.shard,
+        data.region,
+        data.onHand,
+        data.reserved,
+        data.version,
+        data.updatedAt,
+        eventId,
+        onlyNewer,
+        offset?.toString() ?? null,
+      ],
     );
     return rows.length === 1;
   }
 
-  /** Per non-empty bucket, the count and hash of `region`'s rows of the shard (see docs/events.md). */
-  async digest(tx: SqlTx, shard: number, region: string): Promise<BucketDigest[]> {
-    return tx.query<BucketDigest>(bucketDigestSql('stock_replica', 'shard = $1 AND region = $2'), [shard, region]);
+  /**
+   * Per non-empty bucket, the count and hash of `region`'s rows of the shard (see docs/events.md),
+   * and whether any of them was changed by an event at or after `since` in the live topic's
+   * partition (such a bucket cannot be compared with a digest taken before that point).
+   */
+  async digest(tx: SqlTx, shard: number, region: string, since: bigint): Promise<(BucketDigest & { moved: boolean })[]> {
+    return tx.query<BucketDigest & { moved: boolean }>(
+      bucketDigestSql('stock_replica', 'shard = $1 AND region = $2', 'coalesce(applied_offset >= $3::bigint, false)'),
+      [shard, region, since.toString()],
+    );
   }
 
   /**

@@ -216,7 +216,8 @@ export class StockRepository {
    * of a transaction in progress, never published, so they are not counted).
    */
   async digest(tx: SqlTx, shard: number): Promise<BucketDigest[]> {
-    return tx.query<BucketDigest>(bucketDigestSql('stock', 'shard = $1 AND version > 0'), [shard]);
+    const rows = await tx.query<BucketDigest & { moved: boolean }>(bucketDigestSql('stock', 'shard = $1 AND version > 0'), [shard]);
+    return rows.map(({ bucket, rows: count, hash }) => ({ bucket, rows: count, hash }));
   }
 
   async appendMovement(tx: SqlTx, m: NewMovement): Promise<MovementView> {

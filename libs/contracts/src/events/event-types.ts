@@ -136,23 +136,36 @@ export class DigestBucketDto {
 }
 
 /**
- * `io.stockmesh.stock.digest.v1`: what an owner's rows of one shard looked like at the point of
- * the stock topic's partition where the digest sits (it travels through the outbox like the
- * changes, so every change before it in the partition is counted and none after). Replicas
- * compare it with their own rows of that owner and shard, computed the same way.
+ * `io.stockmesh.stock.digest.v1`: what an owner's rows of one shard looked like at one moment,
+ * and where that moment lies in the stock topic's partition = shard: every change of the owner
+ * on it below `fromOffset` is counted, and every change counted is below `toOffset`. A replica
+ * compares once it has applied the partition up to `toOffset`, leaving out the buckets whose
+ * rows it applied from `fromOffset` on (they may have changed since) and the buckets the owner
+ * names in `unsettled` (changes counted but not yet published). See docs/events.md.
  */
 export class StockDigestData {
   @Matches(REGION) readonly region!: string;
   @IsInt() @Min(0) @Max(1023) readonly shard!: number;
   @IsIn([DIGEST_BUCKETS]) readonly bucketCount!: number;
+  /** The stock topic's end offset of the partition read before the rows were digested. */
+  @IsString() @Matches(/^\d{1,19}$/) readonly fromOffset!: string;
+  /** The same end offset read after they were digested. */
+  @IsString() @Matches(/^\d{1,19}$/) readonly toOffset!: string;
   /** Rows counted, over every bucket. */
   @IsInt() @Min(0) readonly rows!: number;
-  /** The non-empty buckets, each once; an absent bucket has no rows. */
+  /** The non-empty buckets, each once; a bucket absent here and from `unsettled` has no rows. */
   @IsArray()
   @ArrayMaxSize(DIGEST_BUCKETS)
   @ValidateNested({ each: true })
   @Type(() => DigestBucketDto)
   readonly buckets!: DigestBucketDto[];
+  /** Buckets with changes committed but not yet published when digested: not to be compared. */
+  @IsArray()
+  @ArrayMaxSize(DIGEST_BUCKETS)
+  @IsInt({ each: true })
+  @Min(0, { each: true })
+  @Max(DIGEST_BUCKETS - 1, { each: true })
+  readonly unsettled!: number[];
   @IsISO8601({ strict: true }) readonly computedAt!: string;
 }
 

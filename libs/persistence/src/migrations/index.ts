@@ -2,7 +2,7 @@ import { InitialSchema1763900000000 } from './1763900000000-initial-schema.js';
 import { Replication1763990000000 } from './1763990000000-replication.js';
 import { Reservations1764100000000 } from './1764100000000-reservations.js';
 import { Transfers1764200000000 } from './1764200000000-transfers.js';
-import { AntiEntropy1764300000000 } from './1764300000000-anti-entropy.js';
+import { AntiEntropy1764350000000 } from './1764350000000-anti-entropy.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -10,5 +10,5 @@ export const MIGRATIONS = [
   Replication1763990000000,
   Reservations1764100000000,
   Transfers1764200000000,
-  AntiEntropy1764300000000,
+  AntiEntropy1764350000000,
 ];

@@ -6,19 +6,15 @@ export interface ReplicaCheckFigures {
   /** When a digest of the region was last compared here; `null` if none was. */
   readonly lastCheckAt: string | null;
   readonly digestsCompared: number;
+  /** Buckets compared, over all those digests: the unsettled and moved ones are left out. */
   readonly bucketsCompared: number;
-  /** Buckets that differed when compared (a first difference is checked again before a repair). */
+  /** Buckets compared that differed (each is repaired). */
   readonly bucketsDiffered: number;
   readonly repairs: number;
   readonly rowsRepaired: number;
   readonly lastRepairAt: string | null;
   /** Shards repaired after records were missing from the live stock topic (retention). */
   readonly gapsRepaired: number;
-}
-
-interface Suspicion {
-  readonly digestId: string;
-  readonly buckets: ReadonlySet<number>;
 }
 
 const NONE: ReplicaCheckFigures = {
@@ -32,44 +28,25 @@ const NONE: ReplicaCheckFigures = {
   gapsRepaired: 0,
 };
 
-/**
- * The figures of anti-entropy per source region, and which buckets differed at the last digest
- * of each (region, shard): a bucket is repaired only when it differs at two digests in a row.
- * Digests sit in the stock topic at the owner's point, so a replica compares at the same point of
- * the stream; the one difference that can still appear is a change that committed while the
- * owner computed the digest but precedes it in the partition, and it is gone at the next digest.
- * Kept in memory: a restarted process checks twice again before it repairs.
- */
+/** The figures of anti-entropy per source region, since this process started (kept in memory). */
 @Injectable()
 export class ReplicaChecks {
   private readonly figures = new Map<string, ReplicaCheckFigures>();
-  private readonly suspicions = new Map<string, Suspicion>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * Records a comparison; resolves the buckets to repair: those that also differed at the
-   * previous digest of the same region and shard. The same digest compared again (its batch
-   * was applied again) is not a second one.
-   */
-  compared(region: string, shard: number, digestId: string, bucketsCompared: number, differing: readonly number[]): number[] {
-    const key = `${region}/${shard}`;
-    const previous = this.suspicions.get(key);
-    if (previous?.digestId === digestId) return [];
+  /** Records the comparison of one digest: how many buckets were compared, and how many differed. */
+  compared(region: string, bucketsCompared: number, bucketsDiffered: number): void {
     this.update(region, (f) => ({
       ...f,
       lastCheckAt: new Date(this.clock.now()).toISOString(),
       digestsCompared: f.digestsCompared + 1,
       bucketsCompared: f.bucketsCompared + bucketsCompared,
-      bucketsDiffered: f.bucketsDiffered + differing.length,
+      bucketsDiffered: f.bucketsDiffered + bucketsDiffered,
     }));
-    const confirmed = previous ? differing.filter((b) => previous.buckets.has(b)) : [];
-    // A confirmed bucket goes to the repair; it must differ twice again to be repaired again.
-    this.suspicions.set(key, { digestId, buckets: new Set(differing.filter((b) => !confirmed.includes(b))) });
-    return confirmed;
   }
 
   repaired(region: string, rows: number): void {

@@ -152,7 +152,7 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
         msg: 'replica row repaired',
         action,
         cause: job.cause,
-        region,
+        source: region,
         shard,
         bucket: bucketOf(key.warehouseId, key.sku),
         warehouseId: key.warehouseId,

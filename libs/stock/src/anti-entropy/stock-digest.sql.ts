@@ -12,11 +12,11 @@ const ROW_HASH_SQL = `('x' || substr(md5(warehouse_id || '/' || sku || '/' || ve
 
 /**
  * Per non-empty bucket of the rows `where` selects from `table`: the row count and the XOR of the
- * row hashes as 16 hex digits. XOR makes it independent of row order; rows are unique by key, so
+ * row hashes as 16 hex digits, and whether the `moved` expression holds for any of them. XOR makes it independent of row order; rows are unique by key, so
  * none cancels another.
  */
-export function bucketDigestSql(table: 'stock' | 'stock_replica', where: string): string {
-  return `SELECT bucket, count(*)::int AS rows, lpad(to_hex(bit_xor(h)), 16, '0') AS hash
-          FROM (SELECT ${DIGEST_BUCKET_SQL} AS bucket, ${ROW_HASH_SQL} AS h FROM ${table} WHERE ${where}) r
+export function bucketDigestSql(table: 'stock' | 'stock_replica', where: string, moved = 'false'): string {
+  return `SELECT bucket, count(*)::int AS rows, lpad(to_hex(bit_xor(h)), 16, '0') AS hash, bool_or(moved) AS moved
+          FROM (SELECT ${DIGEST_BUCKET_SQL} AS bucket, ${ROW_HASH_SQL} AS h, ${moved} AS moved FROM ${table} WHERE ${where}) r
           GROUP BY bucket ORDER BY bucket`;
 }
