@@ -82,14 +82,7 @@ describe('a replica behind the live topic’s retention', () => {
     }
 
     await t.cluster.startRegion('ap-south');
-    // Later changes of other rows of the same shards reach ap-south: it sees records beyond its
-    // stored position with the ones in between gone. (These rows carry their own full state.)
-    for (const sku of SKUS) {
-      expect(
-        (await call(at('us-east'), 'POST', `/v1/warehouses/nyc-1/stock/${sku}/adjustments`, { body: { delta: 1, reason: 'received' } }))
-          .status,
-      ).toBe(201);
-    }
+    // Nothing is written after the gap: ap-south must notice it without a later record.
     await expectConverged('ap-south to repair the rows whose changes it never received');
 
     const cluster = await call<{ regions: { region: string; replicaChecks: { gapsRepaired: number; rowsRepaired: number } | null }[] }>(

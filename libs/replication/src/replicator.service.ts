@@ -91,16 +91,45 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
   /** Where each assigned partition resumes: the position stored with the applied rows. */
   private async storedPositions(assigned: readonly { topic: string; partition: number }[]): Promise<TopicPartitionOffset[]> {
     const result: TopicPartitionOffset[] = [];
+    const firstKept = assigned.some((a) => a.topic === TOPICS.stock) ? await this.firstOffsetsKept() : new Map<number, bigint>();
     for (const { topic, partition } of assigned) {
       this.positioned.delete(`${topic}/${partition}`);
       const route = this.route(topic);
-      const stored = await this.databases.read(route.database(partition), (tx) => this.positions.all(tx, topic));
-      const offset = stored.get(partition);
+      const db = route.database(partition);
+      const stored = await this.databases.read(db, (tx) => this.positions.all(tx, topic));
+      let offset = stored.get(partition);
+      const low = firstKept.get(partition);
+      if (topic === TOPICS.stock && offset !== undefined && low !== undefined && offset < low) {
+        // Retention removed records this region never applied, and no record may come after them
+        // for a long time: the shard is repaired from the state topic now, and the position moves
+        // to the first record kept (what lies below it can only come from the state topic).
+        this.gaps.report({ topic, partition, expected: offset, got: low });
+        this.logger.error({
+          msg: 'events are missing from the live topic (retention); repairing the shard from the state topic',
+          topic,
+          partition,
+          expected: offset.toString(),
+          got: low.toString(),
+        });
+        const at = low;
+        await this.databases.inDatabase(db, (tx) => this.positions.save(tx, topic, partition, at));
+        offset = low;
+      }
       // No position: read from the start of what Kafka keeps (the catalog is compacted, so that
       // is every warehouse; stock partitions get a position from the rebuild first).
       result.push({ topic, partition, offset: (offset ?? 0n).toString() });
     }
     return result;
+  }
+
+  /** The first offset Kafka still has, per partition of the stock topic. */
+  private async firstOffsetsKept(): Promise<Map<number, bigint>> {
+    const admin = await this.bus.admin();
+    try {
+      return new Map((await admin.offsets(TOPICS.stock)).map((p) => [p.partition, BigInt(p.low)]));
+    } finally {
+      await admin.close();
+    }
   }
 
   /** Applies one partition batch; returns the offset to continue from. */
