@@ -179,18 +179,11 @@ describe('anti-entropy', () => {
         { region, sku: c, what: 'version' },
       );
     }
-    expect(
-      (
-        await divergence(
-          regions(),
-          ALL.filter((s) => !BUSY.includes(s)),
-        )
-      ).length,
-    ).toBe(12);
-
+    // Not checked here that every region still differs: with a digest every second, repairs may
+    // already have begun. Each damage is shown done above and its repair logged below.
     const started = Date.now();
-    // The bound: a bucket differs at the next digest, is confirmed at the one after, and the
-    // repair reads the state topic; allow generously for a busy two-core machine.
+    // The bound: a bucket differs at the next digest after the damage, and the repair reads the
+    // state topic; allow generously for a busy two-core machine.
     await converged(
       ALL.filter((s) => !BUSY.includes(s)),
       'every region to repair the damaged rows',

@@ -70,11 +70,6 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
     this.kick();
   }
 
-  /** Resolves once nothing is queued or being repaired (for tests and shutdown). */
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
-  }
-
   private kick(): void {
     if (this.running || this.abort.signal.aborted) return;
     // Started after the current task, so that requests made together (a gap names every

@@ -71,7 +71,9 @@ export class StockDigestPublisher implements OnApplicationBootstrap, OnApplicati
         // either unsettled or published after `fromOffset`, where replicas see it as moved.
         const buckets = await this.databases.read(db, (tx) => this.stock.digest(tx, shard));
         const pending = await this.databases.read(db, (tx) => this.outbox.pendingKeys(tx, TOPICS.stock, shard));
-        const unsettled = [...new Set(pending.map((key) => bucketOf(...(key.split('/') as [string, string]))))].sort((a, b) => a - b);
+        // Outbox keys are the state topic's `warehouseId/sku` (neither part contains a `/`).
+        const unsettled = [...new Set(pending.map((key) => bucketOf(key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1))))];
+        unsettled.sort((a, b) => a - b);
         digests.push({ shard, buckets, unsettled, computedAt: new Date(this.clock.now()).toISOString() });
       }
       const to = new Map((await admin.offsets(TOPICS.stock)).map((p) => [p.partition, p.high]));
