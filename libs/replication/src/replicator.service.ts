@@ -103,17 +103,20 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
         // Retention removed records this region never applied, and no record may come after them
         // for a long time: the shard is repaired from the state topic now, and the position moves
         // to the first record kept (what lies below it can only come from the state topic).
-        this.gaps.report({ topic, partition, expected: offset, got: low });
+        const repairing = this.gaps.report({ topic, partition, expected: offset, got: low });
         this.logger.error({
-          msg: 'events are missing from the live topic (retention); repairing the shard from the state topic',
+          msg: repairing
+            ? 'events are missing from the live topic (retention); repairing the shard from the state topic'
+            : 'events are missing from the live topic (retention); rebuild this region’s replicas',
           topic,
           partition,
           expected: offset.toString(),
           got: low.toString(),
         });
-        const at = low;
-        await this.databases.inDatabase(db, (tx) => this.positions.save(tx, topic, partition, at));
-        offset = low;
+        if (repairing) {
+          await this.databases.inDatabase(db, (tx) => this.positions.save(tx, topic, partition, low));
+          offset = low;
+        }
       }
       // No position: read from the start of what Kafka keeps (the catalog is compacted, so that
       // is every warehouse; stock partitions get a position from the rebuild first).
