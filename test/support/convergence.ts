@@ -29,3 +29,20 @@ export function viewDiff(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, 
   const keys = new Set([...a.keys(), ...b.keys()]);
   return [...keys].filter((k) => a.get(k) !== b.get(k)).map((k) => `${k}: ${a.get(k) ?? '-'} vs ${b.get(k) ?? '-'}`);
 }
+
+/** Each owner's own rows of the SKUs, read from the owner: the truth every replica must reach. */
+export async function ownersTruth(regions: readonly { id: string; url: string }[], skus: readonly string[]): Promise<Map<string, string>> {
+  const truth = new Map<string, string>();
+  for (const region of regions) {
+    for (const [key, state] of await globalView(region, skus)) if (state.startsWith(`${region.id}:`)) truth.set(key, state);
+  }
+  return truth;
+}
+
+/** Where each region's view of the SKUs differs from the owners' rows, as `region key: theirs vs truth`; empty when converged. */
+export async function divergence(regions: readonly { id: string; url: string }[], skus: readonly string[]): Promise<string[]> {
+  const truth = await ownersTruth(regions, skus);
+  const out: string[] = [];
+  for (const region of regions) out.push(...viewDiff(await globalView(region, skus), truth).map((d) => `${region.id} ${d}`));
+  return out;
+}

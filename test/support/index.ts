@@ -2,7 +2,7 @@ export { startTestRegion, type TestRegion, type TestRegionOptions } from './test
 export { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
 export { call, TEST_ADMIN_KEY, type Answer, type Reachable } from './inject.js';
 export { startTestCluster, type TestCluster } from './cluster-harness.js';
-export { globalView, viewDiff } from './convergence.js';
+export { divergence, globalView, ownersTruth, viewDiff } from './convergence.js';
 export { ManualClock } from './manual-clock.js';
 export { waitFor } from './wait-for.js';
 export { oneLine, rewriteHosts, runShellExample, shellExamples, type ShellExample, type ShellOutcome } from './shell-examples.js';

@@ -22,6 +22,8 @@ export interface AppConfig {
     readonly enabled: boolean;
     readonly heartbeatMs: number;
     readonly staleAfterMs: number;
+    /** Pause between two digests of this region's rows (anti-entropy). */
+    readonly antiEntropyMs: number;
   };
   readonly http: {
     readonly bodyLimitBytes: number;

@@ -144,6 +144,17 @@ export class EnvironmentDto {
   @Max(600_000)
   readonly STOCKMESH_STALE_AFTER_MS: number = 5_000;
 
+  /**
+   * How often each region publishes a digest of its own rows, per shard, and so how often the
+   * other regions check their replicas of them (anti-entropy). A damaged replica row is repaired
+   * within about two of these intervals (see docs/architecture.md).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(500)
+  @Max(86_400_000)
+  readonly STOCKMESH_ANTI_ENTROPY_MS: number = 60_000;
+
   /** Largest accepted request body in bytes. */
   @Transform(toInt)
   @IsInt()
@@ -344,6 +355,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       enabled: parsed.STOCKMESH_REPLICATION === 'true',
       heartbeatMs: parsed.STOCKMESH_HEARTBEAT_MS,
       staleAfterMs: parsed.STOCKMESH_STALE_AFTER_MS,
+      antiEntropyMs: parsed.STOCKMESH_ANTI_ENTROPY_MS,
     },
     http: {
       bodyLimitBytes: parsed.STOCKMESH_BODY_LIMIT,

@@ -9,7 +9,8 @@ import type { SqlTx } from '@stockmesh/persistence';
  */
 export interface EventApplier<T extends EventType = EventType> {
   readonly type: T;
-  apply(tx: SqlTx, event: CloudEvent<T, EventDataMap[T]>): Promise<void>;
+  /** `offset`: where the event is in its live topic's partition; absent when read from elsewhere (the state topic). */
+  apply(tx: SqlTx, event: CloudEvent<T, EventDataMap[T]>, offset?: bigint): Promise<void>;
 }
 
 /** Where modules register their appliers (stock and catalog do, in `onModuleInit`). */
@@ -22,9 +23,9 @@ export class EventAppliers {
     this.byType.set(applier.type, applier as unknown as EventApplier);
   }
 
-  async apply(tx: SqlTx, event: CloudEvent<EventType, EventDataMap[EventType]>): Promise<void> {
+  async apply(tx: SqlTx, event: CloudEvent<EventType, EventDataMap[EventType]>, offset?: bigint): Promise<void> {
     const applier = this.byType.get(event.type);
     if (!applier) throw new Error(`no applier for ${event.type}`);
-    await applier.apply(tx, event);
+    await applier.apply(tx, event, offset);
   }
 }

@@ -71,6 +71,18 @@ export class OutboxRepository {
     await tx.query(`DELETE FROM outbox WHERE seq = ANY($1::bigint[])`, [seqs]);
   }
 
+  /**
+   * The compaction keys (`warehouseId/sku`) of the events for a partition of a topic still in the
+   * outbox: changes committed but not yet published (anti-entropy leaves their buckets out).
+   */
+  async pendingKeys(tx: SqlTx, topic: string, partition: number): Promise<string[]> {
+    const rows = await tx.query<{ key: string }>(
+      `SELECT DISTINCT compact_key AS key FROM outbox WHERE topic = $1 AND partition = $2 AND compact_key IS NOT NULL`,
+      [topic, partition],
+    );
+    return rows.map((r) => r.key);
+  }
+
   async pending(tx: SqlTx): Promise<number> {
     const [row] = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM outbox`);
     return Number(row.n);

@@ -7,6 +7,9 @@ import { messageBusProvider } from './message-bus.provider.js';
 import { OutboxRelay } from './outbox-relay.service.js';
 import { OutboxRepository } from './outbox.repository.js';
 import { PublishedOffsets } from './published-offsets.js';
+import { ReplicaGaps } from './replica-gaps.js';
+import { StockDigestListener } from './stock-digest-listener.service.js';
+import { StockStateReader } from './stock-state-reader.js';
 import { ReplicaRebuilder } from './replica-rebuilder.service.js';
 import { ReplicationStatus } from './replication-status.service.js';
 import { Replicator } from './replicator.service.js';
@@ -28,10 +31,23 @@ import { TopicsReady } from './topics-ready.service.js';
     TopicsReady,
     OutboxRelay,
     ReplicaRebuilder,
+    ReplicaGaps,
+    StockStateReader,
+    StockDigestListener,
     Replicator,
     ReplicationStatus,
     HeartbeatService,
   ],
-  exports: [MessageBus, OutboxRepository, EventAppliers, ReplicationStatus, OutboxRelay, Replicator, TopicsReady],
+  exports: [
+    MessageBus,
+    OutboxRepository,
+    EventAppliers,
+    ReplicaGaps,
+    StockStateReader,
+    ReplicationStatus,
+    OutboxRelay,
+    Replicator,
+    TopicsReady,
+  ],
 })
 export class ReplicationModule {}

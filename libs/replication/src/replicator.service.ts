@@ -8,6 +8,7 @@ import { LazyPublisher } from './lazy-publisher.js';
 import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
 import { deadLetter } from './dead-letters.js';
 import { EventAppliers } from './event-appliers.js';
+import { ReplicaGaps } from './replica-gaps.js';
 import { ReplicaRebuilder } from './replica-rebuilder.service.js';
 import { replicatedTopics, type ReplicatedTopic } from './replicated-topics.js';
 import { TopicsReady } from './topics-ready.service.js';
@@ -43,6 +44,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly bus: MessageBus,
     private readonly rebuilder: ReplicaRebuilder,
     private readonly topicsReady: TopicsReady,
+    private readonly gaps: ReplicaGaps,
   ) {
     this.topics = replicatedTopics(config);
     this.deadLetters = new LazyPublisher(bus);
@@ -89,16 +91,48 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
   /** Where each assigned partition resumes: the position stored with the applied rows. */
   private async storedPositions(assigned: readonly { topic: string; partition: number }[]): Promise<TopicPartitionOffset[]> {
     const result: TopicPartitionOffset[] = [];
+    const firstKept = assigned.some((a) => a.topic === TOPICS.stock) ? await this.firstOffsetsKept() : new Map<number, bigint>();
     for (const { topic, partition } of assigned) {
       this.positioned.delete(`${topic}/${partition}`);
       const route = this.route(topic);
-      const stored = await this.databases.read(route.database(partition), (tx) => this.positions.all(tx, topic));
-      const offset = stored.get(partition);
+      const db = route.database(partition);
+      const stored = await this.databases.read(db, (tx) => this.positions.all(tx, topic));
+      let offset = stored.get(partition);
+      const low = firstKept.get(partition);
+      if (topic === TOPICS.stock && offset !== undefined && low !== undefined && offset < low) {
+        // Retention removed records this region never applied, and no record may come after them
+        // for a long time: the shard is repaired from the state topic now, and the position moves
+        // to the first record kept (what lies below it can only come from the state topic).
+        const repairing = this.gaps.report({ topic, partition, expected: offset, got: low });
+        this.logger.error({
+          msg: repairing
+            ? 'events are missing from the live topic (retention); repairing the shard from the state topic'
+            : 'events are missing from the live topic (retention); rebuild this region’s replicas',
+          topic,
+          partition,
+          expected: offset.toString(),
+          got: low.toString(),
+        });
+        if (repairing) {
+          await this.databases.inDatabase(db, (tx) => this.positions.save(tx, topic, partition, low));
+          offset = low;
+        }
+      }
       // No position: read from the start of what Kafka keeps (the catalog is compacted, so that
       // is every warehouse; stock partitions get a position from the rebuild first).
       result.push({ topic, partition, offset: (offset ?? 0n).toString() });
     }
     return result;
+  }
+
+  /** The first offset Kafka still has, per partition of the stock topic. */
+  private async firstOffsetsKept(): Promise<Map<number, bigint>> {
+    const admin = await this.bus.admin();
+    try {
+      return new Map((await admin.offsets(TOPICS.stock)).map((p) => [p.partition, BigInt(p.low)]));
+    } finally {
+      await admin.close();
+    }
   }
 
   /** Applies one partition batch; returns the offset to continue from. */
@@ -127,14 +161,25 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
         }
         // Reading from the stored position, the log itself has no records in between: normal on a
         // compacted topic, but on the live stock topic it means retention removed events this
-        // region never applied, and only a rebuild (wiping its replicas) brings them back. On the
-        // transfers topic it means units in transit were lost: they stay pending at the source.
-        if (topic === TOPICS.stock || topic === TOPICS.transfers) {
+        // region never applied. Their rows are repaired from the compacted state topic, which
+        // holds every row's latest state (ReplicaGaps hands the gap to the stock module's
+        // repair); the batch is applied meanwhile, and the repair never moves a row backwards.
+        // On the transfers topic it means units in transit were lost: they stay pending at the source.
+        if (topic === TOPICS.stock) {
+          const gap = { topic, partition, expected, got: BigInt(fresh[0].offset) };
+          const repairing = this.gaps.report(gap);
           this.logger.error({
-            msg:
-              topic === TOPICS.stock
-                ? 'events are missing from the live topic (retention); rebuild this region’s replicas'
-                : 'transfer events are missing (retention); their units stay pending at the source',
+            msg: repairing
+              ? 'events are missing from the live topic (retention); repairing the shard from the state topic'
+              : 'events are missing from the live topic (retention); rebuild this region’s replicas',
+            topic,
+            partition,
+            expected: expected.toString(),
+            got: fresh[0].offset,
+          });
+        } else if (topic === TOPICS.transfers) {
+          this.logger.error({
+            msg: 'transfer events are missing (retention); their units stay pending at the source',
             topic,
             partition,
             expected: expected.toString(),
@@ -149,7 +194,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
           const event = parseEvent(message, route.types);
           if (event.source === this.config.region.id) continue;
           route.check?.(event, partition);
-          await this.appliers.apply(tx, event);
+          await this.appliers.apply(tx, event, BigInt(message.offset));
         } catch (error) {
           if (!(error instanceof PoisonEventError)) throw error;
           this.logger.warn({ msg: 'dead-lettering a record', topic, partition, offset: message.offset, reason: error.reason });

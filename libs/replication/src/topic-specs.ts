@@ -30,6 +30,8 @@ export function topicSpecs(config: AppConfig): TopicSpec[] {
     { topic: TOPICS.stockState, partitions: shards, replicationFactor, config: compacted },
     { topic: TOPICS.catalog, partitions: 1, replicationFactor, config: compacted },
     { topic: TOPICS.apiKeys, partitions: 1, replicationFactor, config: compacted },
+    // Digests of owners' rows (anti-entropy): partition = shard, like the stock topic; only fresh ones are compared.
+    { topic: TOPICS.stockDigests, partitions: shards, replicationFactor, config: { 'retention.ms': String(60 * 60 * 1000) } },
     { topic: TOPICS.heartbeat, partitions: 1, replicationFactor, config: { 'retention.ms': String(60 * 60 * 1000) } },
     { topic: TOPICS.deadLetter, partitions: 1, replicationFactor, config: { 'retention.ms': String(30 * DAY_MS) } },
     // Commands from other systems and their results: partitions only spread the load (senders key

@@ -13,3 +13,4 @@ export { HoldErrorCode, HoldException } from './holds/hold.exception.js';
 export { HoldService, type HoldRequest, type HoldView } from './holds/hold.service.js';
 export { HoldExpirySweeper } from './holds/hold-expiry-sweeper.service.js';
 export { TransferStockService, type TransferLeg, type TransferRowView } from './transfers/transfer-stock.service.js';
+export { ReplicaChecks, type ReplicaCheckFigures } from './anti-entropy/replica-checks.js';

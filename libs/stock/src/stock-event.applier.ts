@@ -18,7 +18,7 @@ export class StockEventApplier implements EventApplier<typeof EVENT_TYPES.stockC
     this.appliers.register(this);
   }
 
-  async apply(tx: SqlTx, event: CloudEvent<typeof EVENT_TYPES.stockChanged, StockChangedData>): Promise<void> {
-    await this.replicas.apply(tx, event.data, event.id);
+  async apply(tx: SqlTx, event: CloudEvent<typeof EVENT_TYPES.stockChanged, StockChangedData>, offset?: bigint): Promise<void> {
+    await this.replicas.apply(tx, event.data, event.id, offset);
   }
 }

@@ -1,5 +1,16 @@
-import { EVENT_TYPES, newEvent, stockStateKey, TOPICS, toKafkaRecord, type StockChangedData } from '@stockmesh/contracts';
+import {
+  DIGEST_BUCKETS,
+  EVENT_TYPES,
+  newEvent,
+  stockStateKey,
+  TOPICS,
+  toKafkaRecord,
+  type StockChangedData,
+  type StockDigestData,
+} from '@stockmesh/contracts';
+import type { OutgoingMessage } from '@stockmesh/messaging';
 import type { OutboxEntry } from '@stockmesh/replication';
+import type { BucketDigest } from './anti-entropy/bucket-digest.js';
 import type { StockRecord } from './stock.repository.js';
 import type { MovementView } from './stock.views.js';
 
@@ -34,4 +45,44 @@ export function stockChangedEntry(record: StockRecord, shard: number, movement: 
     record: toKafkaRecord(event, record.sku),
     compact: { topic: TOPICS.stockState, key: stockStateKey(record.warehouseId, record.sku) },
   };
+}
+
+/** Where an owner's digest of one shard lies in the stock topic's partition = shard (see StockDigestData). */
+export interface DigestPoint {
+  readonly fromOffset: string;
+  readonly toOffset: string;
+}
+
+/**
+ * The record of an owner's digest of one shard: `io.stockmesh.stock.digest.v1` on the digests
+ * topic, partition = shard, keyed `region/shard`. Published directly, not through the outbox: it
+ * changes nothing, and one lost is replaced at the next interval.
+ */
+export function stockDigestMessage(
+  region: string,
+  shard: number,
+  point: DigestPoint,
+  buckets: readonly BucketDigest[],
+  unsettled: readonly number[],
+  computedAt: string,
+): OutgoingMessage {
+  const data: StockDigestData = {
+    region,
+    shard,
+    bucketCount: DIGEST_BUCKETS,
+    fromOffset: point.fromOffset,
+    toOffset: point.toOffset,
+    rows: buckets.reduce((sum, b) => sum + b.rows, 0),
+    buckets: buckets.filter((b) => !unsettled.includes(b.bucket)).map((b) => ({ bucket: b.bucket, rows: b.rows, hash: b.hash })),
+    unsettled: [...unsettled],
+    computedAt,
+  };
+  const event = newEvent({
+    source: region,
+    type: EVENT_TYPES.stockDigest,
+    time: computedAt,
+    subject: `regions/${region}/shards/${shard}`,
+    data,
+  });
+  return { topic: TOPICS.stockDigests, partition: shard, ...toKafkaRecord(event, `${region}/${shard}`) };
 }

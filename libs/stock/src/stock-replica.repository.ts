@@ -2,6 +2,20 @@ import { Injectable } from '@nestjs/common';
 import type { StockChangedData } from '@stockmesh/contracts';
 import type { SqlTx } from '@stockmesh/persistence';
 import type { StockKey } from './stock.repository.js';
+import type { BucketDigest } from './anti-entropy/bucket-digest.js';
+import { bucketDigestSql, DIGEST_BUCKET_SQL } from './anti-entropy/stock-digest.sql.js';
+
+/** A replica row as anti-entropy sees it before a repair. */
+export interface ReplicaRowState extends StockKey {
+  readonly version: number;
+  readonly onHand: number;
+  readonly reserved: number;
+  /**
+   * Applied before the repair began: every event that made the row was then on the state topic
+   * before it was read, so a version above the state topic's is not the owner's.
+   */
+  readonly settled: boolean;
+}
 
 /** The `stock_replica` table: other regions' rows as their owners last published them. */
 @Injectable()
@@ -11,18 +25,99 @@ export class StockReplicaRepository {
    * out-of-order deliveries change nothing. `applied_at` is the wall clock of the apply (not the
    * transaction start), so it says when the row became visible here. Returns whether it changed.
    */
-  async apply(tx: SqlTx, data: StockChangedData, eventId: string): Promise<boolean> {
+  async apply(tx: SqlTx, data: StockChangedData, eventId: string, offset?: bigint): Promise<boolean> {
+    return this.upsert(tx, data, eventId, true, offset);
+  }
+
+  /**
+   * Replaces the row by the owner's state whatever its version: anti-entropy's repair of a row it
+   * locked and found wrong (including a version above the owner's, which `apply` would keep).
+   */
+  async overwrite(tx: SqlTx, shard: number, data: StockChangedData, eventId: string): Promise<void> {
+    if (data.shard !== shard) throw new RangeError(`row of shard ${data.shard} written to shard ${shard}`);
+    await this.upsert(tx, data, eventId, false);
+  }
+
+  private async upsert(tx: SqlTx, data: StockChangedData, eventId: string, onlyNewer: boolean, offset?: bigint): Promise<boolean> {
     const rows = await tx.query(
-      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, version, updated_at, applied_at, event_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp(), $9)
+      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, version, updated_at, applied_at, event_id, applied_offset)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp(), $9, $11)
        ON CONFLICT (warehouse_id, sku) DO UPDATE SET
          shard = EXCLUDED.shard, region = EXCLUDED.region, on_hand = EXCLUDED.on_hand, reserved = EXCLUDED.reserved,
-         version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, applied_at = clock_timestamp(), event_id = EXCLUDED.event_id
-       WHERE stock_replica.version < EXCLUDED.version
+         version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, applied_at = clock_timestamp(), event_id = EXCLUDED.event_id,
+         applied_offset = EXCLUDED.applied_offset
+       WHERE stock_replica.version < EXCLUDED.version OR NOT $10
        RETURNING 1 AS changed`,
-      [data.warehouseId, data.sku, data.shard, data.region, data.onHand, data.reserved, data.version, data.updatedAt, eventId],
+      [
+        data.warehouseId,
+        data.sku,
+        data.shard,
+        data.region,
+        data.onHand,
+        data.reserved,
+        data.version,
+        data.updatedAt,
+        eventId,
+        onlyNewer,
+        offset?.toString() ?? null,
+      ],
     );
     return rows.length === 1;
+  }
+
+  /**
+   * Per non-empty bucket, the count and hash of `region`'s rows of the shard (see docs/events.md),
+   * and whether any of them was changed by an event at or after `since` in the live topic's
+   * partition (such a bucket cannot be compared with a digest taken before that point).
+   */
+  async digest(tx: SqlTx, shard: number, region: string, since: bigint): Promise<(BucketDigest & { moved: boolean })[]> {
+    return tx.query<BucketDigest & { moved: boolean }>(
+      bucketDigestSql('stock_replica', 'shard = $1 AND region = $2', 'coalesce(applied_offset >= $3::bigint, false)'),
+      [shard, region, since.toString()],
+    );
+  }
+
+  /**
+   * The clock of the database `tx` is on (the one hosting the shards to repair), when a repair
+   * begins: `applied_at` is compared with it, so both come from the same clock.
+   */
+  async clock(tx: SqlTx): Promise<string> {
+    const [row] = await tx.query<{ now: string }>(`SELECT clock_timestamp()::text AS now`);
+    return row.now;
+  }
+
+  /** `region`'s rows of the shard in the buckets, locked until the transaction ends. */
+  async lockBuckets(tx: SqlTx, shard: number, region: string, buckets: readonly number[], repairStart: string): Promise<ReplicaRowState[]> {
+    const rows = await tx.query<{
+      warehouse_id: string;
+      sku: string;
+      version: string;
+      on_hand: string;
+      reserved: string;
+      settled: boolean;
+    }>(
+      `SELECT warehouse_id, sku, version, on_hand, reserved, applied_at < $4::timestamptz AS settled FROM stock_replica
+       WHERE shard = $1 AND region = $2 AND ${DIGEST_BUCKET_SQL} = ANY($3::int[])
+       ORDER BY warehouse_id, sku FOR UPDATE`,
+      [shard, region, [...buckets], repairStart],
+    );
+    return rows.map((r) => ({
+      warehouseId: r.warehouse_id,
+      sku: r.sku,
+      version: Number(r.version),
+      onHand: Number(r.on_hand),
+      reserved: Number(r.reserved),
+      settled: r.settled,
+    }));
+  }
+
+  /** Deletes replica rows of the shard that their owner does not have. */
+  async remove(tx: SqlTx, shard: number, keys: readonly StockKey[]): Promise<void> {
+    await tx.query(
+      `DELETE FROM stock_replica r USING unnest($2::text[], $3::text[]) AS k(warehouse_id, sku)
+       WHERE r.shard = $1 AND r.warehouse_id = k.warehouse_id AND r.sku = k.sku`,
+      [shard, keys.map((k) => k.warehouseId), keys.map((k) => k.sku)],
+    );
   }
 
   /** On-hand of another region's row as last applied here; 0 when none was. */

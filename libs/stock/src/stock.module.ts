@@ -1,4 +1,8 @@
 import { Module } from '@nestjs/common';
+import { ReplicaChecks } from './anti-entropy/replica-checks.js';
+import { ReplicaRepairService } from './anti-entropy/replica-repair.service.js';
+import { StockDigestApplier } from './anti-entropy/stock-digest.applier.js';
+import { StockDigestPublisher } from './anti-entropy/stock-digest.publisher.js';
 import { AdjustStockHttpController } from './adjust-stock/adjust-stock.http.controller.js';
 import { AvailabilityRepository } from './availability.repository.js';
 import { AvailabilityService } from './availability.service.js';
@@ -19,7 +23,8 @@ import { TransferStockService } from './transfers/transfer-stock.service.js';
 
 /**
  * Stock: the region's own warehouses (counts, adjustments, reads, the movement ledger, their
- * events) and global availability from its own rows and the replicas of everyone else's.
+ * events) and global availability from its own rows and the replicas of everyone else's, kept
+ * right by anti-entropy (digests of owners' rows, repairs from the state topic).
  */
 @Module({
   controllers: [
@@ -42,7 +47,11 @@ import { TransferStockService } from './transfers/transfer-stock.service.js';
     HoldService,
     HoldExpirySweeper,
     TransferStockService,
+    ReplicaChecks,
+    ReplicaRepairService,
+    StockDigestPublisher,
+    StockDigestApplier,
   ],
-  exports: [StockService, AvailabilityService, HoldService, TransferStockService],
+  exports: [StockService, AvailabilityService, HoldService, TransferStockService, ReplicaChecks],
 })
 export class StockModule {}

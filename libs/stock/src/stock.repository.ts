@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { SqlTx } from '@stockmesh/persistence';
+import type { BucketDigest } from './anti-entropy/bucket-digest.js';
+import { bucketDigestSql } from './anti-entropy/stock-digest.sql.js';
 import type { StockLevel } from './stock-level.js';
 import type { MovementView } from './stock.views.js';
 
@@ -207,6 +209,15 @@ export class StockRepository {
       key.sku,
     ]);
     return row && toRecord(row);
+  }
+
+  /**
+   * Per non-empty bucket, the count and hash of the shard's rows (version 0 rows are empty rows
+   * of a transaction in progress, never published, so they are not counted).
+   */
+  async digest(tx: SqlTx, shard: number): Promise<BucketDigest[]> {
+    const rows = await tx.query<BucketDigest & { moved: boolean }>(bucketDigestSql('stock', 'shard = $1 AND version > 0'), [shard]);
+    return rows.map(({ bucket, rows: count, hash }) => ({ bucket, rows: count, hash }));
   }
 
   async appendMovement(tx: SqlTx, m: NewMovement): Promise<MovementView> {

@@ -3,11 +3,34 @@ import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '@stockmesh/auth';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { OutboxRelay, ReplicationStatus } from '@stockmesh/replication';
-import { RegionFreshnessView } from '@stockmesh/stock';
+import { RegionFreshnessView, ReplicaChecks } from '@stockmesh/stock';
+
+/** What anti-entropy did here with a source region's rows, since this process started. */
+class ReplicaChecksView {
+  @ApiProperty({ type: String, nullable: true, format: 'date-time', description: 'When a digest of the region was last compared here.' })
+  readonly lastCheckAt!: string | null;
+  @ApiProperty({ description: 'Digests of the region compared here (one per shard and interval).' }) readonly digestsCompared!: number;
+  @ApiProperty({ description: 'Buckets compared, over all those digests.' }) readonly bucketsCompared!: number;
+  @ApiProperty({ description: 'Buckets that differed when compared; one is repaired when it differs at two digests in a row.' })
+  readonly bucketsDiffered!: number;
+  @ApiProperty({ description: 'Repairs run from the state topic (of digest buckets, or of a whole shard after a gap).' })
+  readonly repairs!: number;
+  @ApiProperty({ description: 'Replica rows inserted, replaced or deleted by repairs.' }) readonly rowsRepaired!: number;
+  @ApiProperty({ type: String, nullable: true, format: 'date-time', description: 'When a repair last changed a row.' })
+  readonly lastRepairAt!: string | null;
+  @ApiProperty({ description: 'Shards repaired because records were missing from the live stock topic (retention).' })
+  readonly gapsRepaired!: number;
+}
 
 class ClusterRegionView extends RegionFreshnessView {
   @ApiProperty() readonly url!: string;
   @ApiProperty({ description: 'The region that answered.' }) readonly self!: boolean;
+  @ApiProperty({
+    type: ReplicaChecksView,
+    nullable: true,
+    description: 'Anti-entropy of its rows here; null for the region that answered.',
+  })
+  readonly replicaChecks!: ReplicaChecksView | null;
 }
 
 class ClusterView {
@@ -29,9 +52,10 @@ export class ClusterHttpController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly replication: ReplicationStatus,
     private readonly relay: OutboxRelay,
+    private readonly checks: ReplicaChecks,
   ) {}
 
-  /** Every region as this one sees it: heartbeats, staleness and replication lag. */
+  /** Every region as this one sees it: heartbeats, staleness, replication lag and anti-entropy. */
   @Get()
   @RequireScope('stock:read')
   @ApiOkResponse({ type: ClusterView })
@@ -43,8 +67,8 @@ export class ClusterHttpController {
       outboxPending: await this.relay.pending().catch(() => null),
       regions: this.config.cluster.regions.map((r) =>
         r.id === self
-          ? { region: r.id, url: r.url, self: true, lastHeartbeatAt: null, stale: false, eventsBehind: 0, lagMs: 0 }
-          : { ...this.replication.freshness(r.id), url: r.url, self: false },
+          ? { region: r.id, url: r.url, self: true, lastHeartbeatAt: null, stale: false, eventsBehind: 0, lagMs: 0, replicaChecks: null }
+          : { ...this.replication.freshness(r.id), url: r.url, self: false, replicaChecks: this.checks.of(r.id) },
       ),
     };
   }

@@ -24,6 +24,7 @@ import { CommandCompletedData, CommandRejectedData } from './command-types.js';
 /** Every event type, versioned. The typed map below gives each one's `data`. */
 export const EVENT_TYPES = {
   stockChanged: 'io.stockmesh.stock.changed.v1',
+  stockDigest: 'io.stockmesh.stock.digest.v1',
   warehouseChanged: 'io.stockmesh.warehouse.changed.v1',
   regionHeartbeat: 'io.stockmesh.region.heartbeat.v1',
   transferDispatched: 'io.stockmesh.transfer.dispatched.v1',
@@ -144,9 +145,55 @@ export class TransferReceivedData extends TransferData {
   @IsISO8601({ strict: true }) readonly receivedAt!: string;
 }
 
+/** Buckets of a shard's digest: rows fall into one by a hash of `warehouseId/sku` (see docs/events.md). */
+export const DIGEST_BUCKETS = 64;
+
+/** One non-empty bucket of a digest: how many rows fall into it and the XOR of their row hashes. */
+export class DigestBucketDto {
+  @IsInt() @Min(0) @Max(DIGEST_BUCKETS - 1) readonly bucket!: number;
+  @IsInt() @Min(1) readonly rows!: number;
+  /** 16 lower-case hex digits: the XOR of the first 64 bits of each row's MD5 (see docs/events.md). */
+  @Matches(/^[0-9a-f]{16}$/) readonly hash!: string;
+}
+
+/**
+ * `io.stockmesh.stock.digest.v1`: what an owner's rows of one shard looked like at one moment,
+ * and where that moment lies in the stock topic's partition = shard: every change of the owner
+ * on it below `fromOffset` is counted, and every change counted is below `toOffset`. A replica
+ * compares once it has applied the partition up to `toOffset`, leaving out the buckets whose
+ * rows it applied from `fromOffset` on (they may have changed since) and the buckets the owner
+ * names in `unsettled` (changes counted but not yet published). See docs/events.md.
+ */
+export class StockDigestData {
+  @Matches(REGION) readonly region!: string;
+  @IsInt() @Min(0) @Max(1023) readonly shard!: number;
+  @IsIn([DIGEST_BUCKETS]) readonly bucketCount!: number;
+  /** The stock topic's end offset of the partition read before the rows were digested. */
+  @IsString() @Matches(/^\d{1,19}$/) readonly fromOffset!: string;
+  /** The same end offset read after they were digested. */
+  @IsString() @Matches(/^\d{1,19}$/) readonly toOffset!: string;
+  /** Rows counted, over every bucket. */
+  @IsInt() @Min(0) readonly rows!: number;
+  /** The non-empty buckets, each once; a bucket absent here and from `unsettled` has no rows. */
+  @IsArray()
+  @ArrayMaxSize(DIGEST_BUCKETS)
+  @ValidateNested({ each: true })
+  @Type(() => DigestBucketDto)
+  readonly buckets!: DigestBucketDto[];
+  /** Buckets with changes committed but not yet published when digested: not to be compared. */
+  @IsArray()
+  @ArrayMaxSize(DIGEST_BUCKETS)
+  @IsInt({ each: true })
+  @Min(0, { each: true })
+  @Max(DIGEST_BUCKETS - 1, { each: true })
+  readonly unsettled!: number[];
+  @IsISO8601({ strict: true }) readonly computedAt!: string;
+}
+
 /** The typed map of event types to their data. */
 export interface EventDataMap {
   [EVENT_TYPES.stockChanged]: StockChangedData;
+  [EVENT_TYPES.stockDigest]: StockDigestData;
   [EVENT_TYPES.warehouseChanged]: WarehouseChangedData;
   [EVENT_TYPES.regionHeartbeat]: RegionHeartbeatData;
   [EVENT_TYPES.transferDispatched]: TransferDispatchedData;
@@ -158,6 +205,7 @@ export interface EventDataMap {
 
 export const EVENT_DATA_CLASSES: { readonly [T in EventType]: new () => EventDataMap[T] } = {
   [EVENT_TYPES.stockChanged]: StockChangedData,
+  [EVENT_TYPES.stockDigest]: StockDigestData,
   [EVENT_TYPES.warehouseChanged]: WarehouseChangedData,
   [EVENT_TYPES.regionHeartbeat]: RegionHeartbeatData,
   [EVENT_TYPES.transferDispatched]: TransferDispatchedData,

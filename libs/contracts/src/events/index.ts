@@ -9,12 +9,15 @@ export {
 } from './command-types.js';
 export {
   ApiKeyChangedData,
+  DIGEST_BUCKETS,
+  DigestBucketDto,
   EVENT_DATA_CLASSES,
   EVENT_TYPES,
   PartitionOffsetDto,
   RegionHeartbeatData,
   StockChangeCauseDto,
   StockChangedData,
+  StockDigestData,
   TransferData,
   TransferDispatchedData,
   TransferReceivedData,

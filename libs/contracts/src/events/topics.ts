@@ -11,6 +11,11 @@ export const TOPICS = {
   catalog: 'stockmesh.catalog.v1',
   /** Every API key of every region (hashes, never secrets), keyed by key id; compacted, so a revocation stays. */
   apiKeys: 'stockmesh.api-keys.v1',
+  /**
+   * Each owner's digest of its rows, per shard (anti-entropy), keyed `region/shard`; partition =
+   * shard; kept one hour: a digest is only compared while it is fresh.
+   */
+  stockDigests: 'stockmesh.stock-digests.v1',
   /** Each region's heartbeat with its publishing positions, keyed by region. */
   heartbeat: 'stockmesh.heartbeat.v1',
   /** Records that could not be parsed or applied, with the reason in headers. */

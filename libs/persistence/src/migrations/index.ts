@@ -6,6 +6,7 @@ import { Transfers1764200000000 } from './1764200000000-transfers.js';
 import { ApiKeys1764300000000 } from './1764300000000-api-keys.js';
 import { HoldExpiry1764330000000 } from './1764330000000-hold-expiry.js';
 import { TransferReconciliation1764917000000 } from './1764917000000-transfer-reconciliation.js';
+import { AntiEntropy1764350000000 } from './1764350000000-anti-entropy.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -16,5 +17,6 @@ export const MIGRATIONS = [
   ApiKeys1764300000000,
   ReservationFinishing1764310000000,
   HoldExpiry1764330000000,
+  AntiEntropy1764350000000,
   TransferReconciliation1764917000000,
 ];
