@@ -83,6 +83,7 @@ describe('the routes of a region', () => {
       'POST /v1/reservations/:id/commit': 'reservations:write',
       'POST /v1/reservations/:id/release': 'reservations:write',
       'POST /v1/transfers': 'stock:write',
+      'POST /v1/transfers/:id/cancel': 'stock:write',
       'GET /v1/transfers/:id': 'stock:read',
       'POST /v1/api-keys': 'admin',
       'GET /v1/api-keys': 'admin',
