@@ -9,6 +9,8 @@ export {
 } from './owner-routing.js';
 export { classify, problemBody, ProblemDetailsFilter } from './problem-details.filter.js';
 export { Idempotency, idempotentRequestOf, Origin, RequestHeaderException, type RequestOrigin } from './request-context.js';
+export { canonicalResource, idempotencyScope, type ScopedCall } from './idempotency-scope.js';
+export { ANONYMOUS_PRINCIPAL, principalIdOf } from './principal.js';
 export { applyHttpConventions } from './http-conventions.js';
 export { createValidationPipe, fieldErrors, INPUT_VALIDATION, ValidationProblem } from './validation.js';
 export { idempotentAnswer } from './json-answer.js';
