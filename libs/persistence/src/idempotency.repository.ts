@@ -91,6 +91,22 @@ export class IdempotencyRepository {
     return row?.fingerprint;
   }
 
+  /**
+   * Deletes up to `limit` keys first used before `cutoff`, oldest first (through
+   * `idempotency_keys_by_age`), skipping keys a request holds right now. A request that repeats a
+   * deleted key is new again: that is what the retention promises.
+   */
+  async pruneExpired(tx: SqlTx, cutoff: Date, limit: number): Promise<number> {
+    const rows = await tx.query(
+      `DELETE FROM idempotency_keys
+        WHERE (scope, key) IN (
+          SELECT scope, key FROM idempotency_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING 1 AS deleted`,
+      [cutoff, limit],
+    );
+    return rows.length;
+  }
+
   /** Records the answer of a fresh request, in the transaction that made the change. */
   async complete(tx: SqlTx, request: IdempotentRequest, status: number, body: unknown): Promise<void> {
     await tx.query(`UPDATE idempotency_keys SET status_code = $3, response = $4::json WHERE scope = $1 AND key = $2`, [

@@ -122,6 +122,8 @@ const toClaimed = (r: ClaimedRow): ClaimedAllocation => ({ ...toAllocation(r), t
 export const SAGA_LEASE_SECONDS = 15;
 
 const OPEN = `state IN ('intent', 'held')`;
+/** Statuses a reservation never leaves (the predicate of the partial index `reservations_final`). */
+const FINAL_STATUSES = `'committed', 'commit-failed', 'released', 'expired', 'failed'`;
 
 /** The `reservations` and `reservation_allocations` tables of the coordinating region's home database. */
 @Injectable()
@@ -259,6 +261,26 @@ export class ReservationRepository {
       [id, to, claimUntil],
     );
     return { reservation: toReservation(row), claimed: claimed.map(toClaimed) };
+  }
+
+  /**
+   * Deletes up to `limit` final reservations that became final before `cutoff`, oldest first
+   * (through `reservations_final`), with their allocations, in one statement. A reservation with
+   * an allocation still open at an owner is kept until the finisher closes it; a pending, held or
+   * committing one never matches, however old.
+   */
+  async pruneFinished(tx: SqlTx, cutoff: Date, limit: number): Promise<number> {
+    const rows = await tx.query(
+      `WITH doomed AS (
+         SELECT id FROM reservations r
+          WHERE status IN (${FINAL_STATUSES}) AND updated_at < $1
+            AND NOT EXISTS (SELECT 1 FROM reservation_allocations a WHERE a.reservation_id = r.id AND a.${OPEN})
+          ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+       allocations AS (DELETE FROM reservation_allocations WHERE reservation_id IN (SELECT id FROM doomed))
+       DELETE FROM reservations WHERE id IN (SELECT id FROM doomed) RETURNING 1 AS deleted`,
+      [cutoff, limit],
+    );
+    return rows.length;
   }
 
   /** Expires held reservations past `now`; each exactly once, whichever instance gets it. */

@@ -4,6 +4,7 @@ import { TransferReceivedApplier } from './complete-transfer/transfer-received.a
 import { CreateTransferHttpController } from './create-transfer/create-transfer.http.controller.js';
 import { GetTransferHttpController } from './get-transfer/get-transfer.http.controller.js';
 import { TransferDispatchedApplier } from './receive-transfer/transfer-dispatched.applier.js';
+import { TransferReceiptRetention } from './transfer-receipt-retention.js';
 import { TransferRepository } from './transfer.repository.js';
 import { TransfersService } from './transfers.service.js';
 
@@ -11,7 +12,7 @@ import { TransfersService } from './transfers.service.js';
 @Module({
   imports: [StockModule],
   controllers: [CreateTransferHttpController, GetTransferHttpController],
-  providers: [TransferRepository, TransfersService, TransferDispatchedApplier, TransferReceivedApplier],
+  providers: [TransferRepository, TransfersService, TransferDispatchedApplier, TransferReceivedApplier, TransferReceiptRetention],
   exports: [TransfersService],
 })
 export class TransfersModule {}

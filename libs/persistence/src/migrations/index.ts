@@ -4,6 +4,7 @@ import { Reservations1764100000000 } from './1764100000000-reservations.js';
 import { ReservationFinishing1764310000000 } from './1764310000000-reservation-finishing.js';
 import { Transfers1764200000000 } from './1764200000000-transfers.js';
 import { HoldExpiry1764330000000 } from './1764330000000-hold-expiry.js';
+import { Retention1764400000000 } from './1764400000000-retention.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   Transfers1764200000000,
   ReservationFinishing1764310000000,
   HoldExpiry1764330000000,
+  Retention1764400000000,
 ];
