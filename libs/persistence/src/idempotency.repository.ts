@@ -98,9 +98,11 @@ export class IdempotencyRepository {
    */
   async pruneExpired(tx: SqlTx, cutoff: Date, limit: number): Promise<number> {
     const rows = await tx.query(
+      // = ANY(ARRAY(...)) makes the planner fetch each victim by its address (a TID scan) instead
+      // of joining the batch with the whole table; the rows are locked, so the address holds.
       `DELETE FROM idempotency_keys
-        WHERE (scope, key) IN (
-          SELECT scope, key FROM idempotency_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+        WHERE ctid = ANY(ARRAY(
+          SELECT ctid FROM idempotency_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))
        RETURNING 1 AS deleted`,
       [cutoff, limit],
     );

@@ -271,13 +271,15 @@ export class ReservationRepository {
    */
   async pruneFinished(tx: SqlTx, cutoff: Date, limit: number): Promise<number> {
     const rows = await tx.query(
+      // = ANY(ARRAY(...)): each victim is fetched by its key, never by a join with the whole table.
       `WITH doomed AS (
-         SELECT id FROM reservations r
-          WHERE status IN (${FINAL_STATUSES}) AND updated_at < $1
-            AND NOT EXISTS (SELECT 1 FROM reservation_allocations a WHERE a.reservation_id = r.id AND a.${OPEN})
-          ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED),
-       allocations AS (DELETE FROM reservation_allocations WHERE reservation_id IN (SELECT id FROM doomed))
-       DELETE FROM reservations WHERE id IN (SELECT id FROM doomed) RETURNING 1 AS deleted`,
+         SELECT ARRAY(
+           SELECT id FROM reservations r
+            WHERE status IN (${FINAL_STATUSES}) AND updated_at < $1
+              AND NOT EXISTS (SELECT 1 FROM reservation_allocations a WHERE a.reservation_id = r.id AND a.${OPEN})
+            ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED) AS ids),
+       allocations AS (DELETE FROM reservation_allocations WHERE reservation_id = ANY((SELECT ids FROM doomed)::text[]))
+       DELETE FROM reservations WHERE id = ANY((SELECT ids FROM doomed)::text[]) RETURNING 1 AS deleted`,
       [cutoff, limit],
     );
     return rows.length;

@@ -105,8 +105,8 @@ export class TransferRepository {
   async pruneReceipts(tx: SqlTx, cutoff: Date, limit: number): Promise<number> {
     const rows = await tx.query(
       `DELETE FROM transfer_receipts
-        WHERE transfer_id IN (
-          SELECT transfer_id FROM transfer_receipts WHERE received_at < $1 ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+        WHERE transfer_id = ANY(ARRAY(
+          SELECT transfer_id FROM transfer_receipts WHERE received_at < $1 ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED))
        RETURNING 1 AS deleted`,
       [cutoff, limit],
     );

@@ -100,8 +100,8 @@ export class HoldRepository {
   async pruneFinished(tx: SqlTx, cutoff: Date, limit: number): Promise<number> {
     const rows = await tx.query(
       `DELETE FROM holds
-        WHERE status <> 'held' AND id IN (
-          SELECT id FROM holds WHERE status <> 'held' AND updated_at < $1 ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+        WHERE status <> 'held' AND id = ANY(ARRAY(
+          SELECT id FROM holds WHERE status <> 'held' AND updated_at < $1 ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED))
        RETURNING 1 AS deleted`,
       [cutoff, limit],
     );
