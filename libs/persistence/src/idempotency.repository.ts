@@ -19,10 +19,23 @@ export interface IdempotentAnswer<T> {
 export interface IdempotentRequest {
   /** The `Idempotency-Key` header. */
   readonly key: string;
-  /** The resource the key was used on, e.g. `POST /v1/warehouses/w1/stock/s1/adjustments`. */
+  /**
+   * Whose key it is and where it was used: the caller, the method and the canonical resource,
+   * e.g. `anonymous POST /v1/warehouses/w1/stock/s1/adjustments` (see `idempotencyScope` in
+   * libs/http). Keys of different scopes never meet.
+   */
   readonly scope: string;
   /** A hash of the canonical request body: the same key with another body is refused. */
   readonly fingerprint: string;
+}
+
+/**
+ * The key and its scope as one string, for tables that remember a key in one column (a
+ * reservation's `idempotency_key`): the scope has no space after its last one, nor has a key, so
+ * two different (scope, key) pairs never give the same string.
+ */
+export function scopedKey(request: Pick<IdempotentRequest, 'scope' | 'key'>): string {
+  return `${request.scope} ${request.key}`;
 }
 
 export type IdempotencyClaim =

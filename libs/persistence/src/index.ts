@@ -2,6 +2,7 @@ export { createDataSource, MIGRATIONS_TABLE } from './data-source.js';
 export {
   IdempotencyException,
   IdempotencyRepository,
+  scopedKey,
   type IdempotencyClaim,
   type IdempotentAnswer,
   type IdempotentRequest,

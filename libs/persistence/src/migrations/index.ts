@@ -5,6 +5,7 @@ import { ReservationFinishing1764310000000 } from './1764310000000-reservation-f
 import { Transfers1764200000000 } from './1764200000000-transfers.js';
 import { HoldExpiry1764330000000 } from './1764330000000-hold-expiry.js';
 import { Retention1764400000000 } from './1764400000000-retention.js';
+import { IdempotencyScope1764400000001 } from './1764400000001-idempotency-scope.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ReservationFinishing1764310000000,
   HoldExpiry1764330000000,
   Retention1764400000000,
+  IdempotencyScope1764400000001,
 ];
