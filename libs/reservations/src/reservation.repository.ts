@@ -16,6 +16,7 @@ export interface ReservationLine {
 export interface ReservationRecord {
   readonly id: string;
   readonly status: ReservationStatus;
+  /** The Idempotency-Key with its scope (`scopedKey`): unique per caller and key. */
   readonly idempotencyKey: string;
   readonly fingerprint: string;
   readonly reference: string | null;
