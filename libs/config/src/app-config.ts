@@ -46,6 +46,19 @@ export interface AppConfig {
   };
   /** How long a transfer across regions may stay in transit before the source reconciles it with the destination. */
   readonly transfers: { readonly timeoutMs: number };
+  /** How long finished rows stay before the retention sweeper deletes them (docs/configuration.md). */
+  readonly retention: {
+    /** Reservations and their allocations, from the time they became final. */
+    readonly reservationsMs: number;
+    /** Holds at this region as an owner, from their commit or release. */
+    readonly holdsMs: number;
+    /** Idempotency-Keys and command ids, from their first use. */
+    readonly idempotencyMs: number;
+    /** Receipts of transfers this region settled as the destination. */
+    readonly transferReceiptsMs: number;
+    /** Pause between two passes of the retention sweeper. */
+    readonly sweepMs: number;
+  };
   readonly log: { readonly level: string };
 }
 

@@ -94,6 +94,29 @@ describe('loadAppConfig', () => {
     }
   });
 
+  it('reads the retention of finished rows, and refuses transfer receipts kept shorter than the transfers topic', () => {
+    const day = 24 * 3_600_000;
+    expect(loadAppConfig({ STOCKMESH_REGION: 'us-east' }).retention).toEqual({
+      reservationsMs: 7 * day,
+      holdsMs: 7 * day,
+      idempotencyMs: day,
+      transferReceiptsMs: 35 * day,
+      sweepMs: 60_000,
+    });
+    const set = loadAppConfig({
+      STOCKMESH_REGION: 'us-east',
+      STOCKMESH_IDEMPOTENCY_RETENTION_HOURS: '48',
+      STOCKMESH_RETENTION_SWEEP_MS: '500',
+    });
+    expect(set.retention).toMatchObject({ idempotencyMs: 2 * day, sweepMs: 500 });
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_IDEMPOTENCY_RETENTION_HOURS: '0' })).toThrow(
+      /STOCKMESH_IDEMPOTENCY_RETENTION_HOURS/,
+    );
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_TRANSFER_RECEIPT_RETENTION_HOURS: '720' })).toThrow(
+      /STOCKMESH_TRANSFER_RECEIPT_RETENTION_HOURS/,
+    );
+  });
+
   it('refuses a region that is not in the cluster, and a missing region', () => {
     expect(() => loadAppConfig({ STOCKMESH_REGION: 'mars-1' })).toThrow(/mars-1 is not in the cluster/);
     expect(() => loadAppConfig({})).toThrow(/STOCKMESH_REGION/);

@@ -25,6 +25,7 @@ import type { AppConfig } from './app-config.js';
 export const REGION_ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 /** Region ids end up in database names, which PostgreSQL limits to 63 characters. */
 const REGION_ID_MAX = 24;
+const HOUR_MS = 3_600_000;
 
 const toList = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string'
@@ -207,6 +208,50 @@ export class EnvironmentDto {
   @Max(2_592_000_000)
   readonly STOCKMESH_TRANSFER_TIMEOUT_MS: number = 900_000;
 
+  /**
+   * How long a reservation (and its allocations) is kept at its coordinator after it became final
+   * (committed, commit-failed, released, expired, failed); its Idempotency-Key replays that long.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(8_760)
+  readonly STOCKMESH_RESERVATION_RETENTION_HOURS: number = 168;
+
+  /**
+   * How long a hold is kept at its owner after it was committed or released. A released hold's
+   * row refuses a place that arrives after its release, which a coordinator sends within seconds.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(8_760)
+  readonly STOCKMESH_HOLD_RETENTION_HOURS: number = 168;
+
+  /** How long an Idempotency-Key (and a command id) is remembered: a repeat within it replays. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(8_760)
+  readonly STOCKMESH_IDEMPOTENCY_RETENTION_HOURS: number = 24;
+
+  /**
+   * How long the destination keeps the receipt of a settled transfer. It must outlive every copy
+   * of the transfer's events, so at least the 30 days (720 h) of the transfers topic, plus a day.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(744)
+  @Max(87_600)
+  readonly STOCKMESH_TRANSFER_RECEIPT_RETENTION_HOURS: number = 840;
+
+  /** Pause between two passes of the retention sweeper, which deletes finished rows past their retention. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  readonly STOCKMESH_RETENTION_SWEEP_MS: number = 60_000;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   readonly LOG_LEVEL: string = 'info';
 
@@ -369,6 +414,13 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     auth: { adminKey: parsed.STOCKMESH_ADMIN_KEY },
     transfers: { timeoutMs: parsed.STOCKMESH_TRANSFER_TIMEOUT_MS },
+    retention: {
+      reservationsMs: parsed.STOCKMESH_RESERVATION_RETENTION_HOURS * HOUR_MS,
+      holdsMs: parsed.STOCKMESH_HOLD_RETENTION_HOURS * HOUR_MS,
+      idempotencyMs: parsed.STOCKMESH_IDEMPOTENCY_RETENTION_HOURS * HOUR_MS,
+      transferReceiptsMs: parsed.STOCKMESH_TRANSFER_RECEIPT_RETENTION_HOURS * HOUR_MS,
+      sweepMs: parsed.STOCKMESH_RETENTION_SWEEP_MS,
+    },
     log: { level: parsed.LOG_LEVEL },
   };
 }

@@ -20,6 +20,8 @@ export {
   type RequestOrigin,
   type RequestPrincipal,
 } from './request-context.js';
+export { canonicalResource, idempotencyScope, type ScopedCall } from './idempotency-scope.js';
+export { ANONYMOUS_PRINCIPAL, principalIdOf } from './principal.js';
 export { applyHttpConventions } from './http-conventions.js';
 export { createValidationPipe, fieldErrors, INPUT_VALIDATION, ValidationProblem } from './validation.js';
 export { idempotentAnswer } from './json-answer.js';

@@ -4,6 +4,8 @@ import type { IdempotentRequest } from '@stockmesh/persistence';
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { stringify } from 'safe-stable-stringify';
+import { idempotencyScope } from './idempotency-scope.js';
+import { principalIdOf } from './principal.js';
 
 /** Printable ASCII, no spaces, 1-255 characters (a UUID is the usual choice). */
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -21,8 +23,9 @@ function header(request: FastifyRequest, name: string): string | undefined {
 
 /**
  * The request's idempotency identity, or `undefined` without an `Idempotency-Key` header. The
- * scope is the method and path; the fingerprint hashes the body in canonical form (key order
- * does not matter), so the same key with another body is detected.
+ * scope is the caller, the method and the canonical resource (`idempotencyScope`); the
+ * fingerprint hashes the body in canonical form (key order does not matter), so the same key with
+ * another body is detected.
  */
 export function idempotentRequestOf(request: FastifyRequest): IdempotentRequest | undefined {
   const key = header(request, HEADERS.idempotencyKey);
@@ -30,11 +33,17 @@ export function idempotentRequestOf(request: FastifyRequest): IdempotentRequest 
   if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
     throw new RequestHeaderException('idempotency-key-invalid', 'Idempotency-Key must be 1-255 printable ASCII characters without spaces');
   }
-  const path = request.url.split('?')[0];
   const fingerprint = createHash('sha256')
     .update(stringify(request.body ?? null) ?? 'null')
     .digest('base64url');
-  return { key, scope: `${request.method} ${path}`, fingerprint };
+  const scope = idempotencyScope({
+    principal: principalIdOf(request),
+    method: request.method,
+    // Every route that takes a key is a registered route; the raw path is only a fallback.
+    route: request.routeOptions.url ?? request.url.split('?')[0],
+    params: (request.params ?? {}) as Record<string, string | undefined>,
+  });
+  return { key, scope, fingerprint };
 }
 
 /** `@Idempotency()`: the `IdempotentRequest` of the call, or `undefined`. */

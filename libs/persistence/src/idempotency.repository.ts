@@ -19,10 +19,23 @@ export interface IdempotentAnswer<T> {
 export interface IdempotentRequest {
   /** The `Idempotency-Key` header. */
   readonly key: string;
-  /** The resource the key was used on, e.g. `POST /v1/warehouses/w1/stock/s1/adjustments`. */
+  /**
+   * Whose key it is and where it was used: the caller, the method and the canonical resource,
+   * e.g. `anonymous POST /v1/warehouses/w1/stock/s1/adjustments` (see `idempotencyScope` in
+   * libs/http). Keys of different scopes never meet.
+   */
   readonly scope: string;
   /** A hash of the canonical request body: the same key with another body is refused. */
   readonly fingerprint: string;
+}
+
+/**
+ * The key and its scope as one string, for tables that remember a key in one column (a
+ * reservation's `idempotency_key`): the scope has no space after its last one, nor has a key, so
+ * two different (scope, key) pairs never give the same string.
+ */
+export function scopedKey(request: Pick<IdempotentRequest, 'scope' | 'key'>): string {
+  return `${request.scope} ${request.key}`;
 }
 
 export type IdempotencyClaim =
@@ -89,6 +102,24 @@ export class IdempotencyRepository {
       request.key,
     ]);
     return row?.fingerprint;
+  }
+
+  /**
+   * Deletes up to `limit` keys first used before `cutoff`, oldest first (through
+   * `idempotency_keys_by_age`), skipping keys a request holds right now. A request that repeats a
+   * deleted key is new again: that is what the retention promises.
+   */
+  async pruneExpired(tx: SqlTx, cutoff: Date, limit: number): Promise<number> {
+    const rows = await tx.query(
+      // = ANY(ARRAY(...)) makes the planner fetch each victim by its address (a TID scan) instead
+      // of joining the batch with the whole table; the rows are locked, so the address holds.
+      `DELETE FROM idempotency_keys
+        WHERE ctid = ANY(ARRAY(
+          SELECT ctid FROM idempotency_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+       RETURNING 1 AS deleted`,
+      [cutoff, limit],
+    );
+    return rows.length;
   }
 
   /** Records the answer of a fresh request, in the transaction that made the change. */

@@ -2,6 +2,7 @@ export { createDataSource, MIGRATIONS_TABLE } from './data-source.js';
 export {
   IdempotencyException,
   IdempotencyRepository,
+  scopedKey,
   type IdempotencyClaim,
   type IdempotentAnswer,
   type IdempotentRequest,
@@ -9,5 +10,6 @@ export {
 export { MIGRATIONS } from './migrations/index.js';
 export { PersistenceModule } from './persistence.module.js';
 export { dropDatabases, ensureDatabase, migrateDatabase, provisionDatabases, redact, type ProvisionReport } from './provision.js';
+export { RETENTION_BATCH, RetentionSweeper, type RetentionRule } from './retention-sweeper.service.js';
 export { ShardDatabases } from './shard-databases.service.js';
 export { sqlTx, type SqlTx } from './sql-tx.js';

@@ -1,8 +1,29 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Inject, Module, type OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { IdempotencyRepository } from './idempotency.repository.js';
+import { RetentionSweeper } from './retention-sweeper.service.js';
 import { ShardDatabases } from './shard-databases.service.js';
 
-/** The region's shard databases and the idempotency store, for every module. */
+/** The region's shard databases, the idempotency store and the retention sweeper, for every module. */
 @Global()
-@Module({ providers: [ShardDatabases, IdempotencyRepository], exports: [ShardDatabases, IdempotencyRepository] })
-export class PersistenceModule {}
+@Module({
+  providers: [ShardDatabases, IdempotencyRepository, RetentionSweeper],
+  exports: [ShardDatabases, IdempotencyRepository, RetentionSweeper],
+})
+export class PersistenceModule implements OnModuleInit {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly retention: RetentionSweeper,
+    private readonly idempotency: IdempotencyRepository,
+  ) {}
+
+  onModuleInit(): void {
+    // Keys live in every database: each is stored next to the change it guards.
+    this.retention.register({
+      name: 'idempotency_keys',
+      databases: 'all',
+      retentionMs: this.config.retention.idempotencyMs,
+      prune: (tx, cutoff, limit) => this.idempotency.pruneExpired(tx, cutoff, limit),
+    });
+  }
+}

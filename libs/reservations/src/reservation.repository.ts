@@ -16,6 +16,7 @@ export interface ReservationLine {
 export interface ReservationRecord {
   readonly id: string;
   readonly status: ReservationStatus;
+  /** The Idempotency-Key with its scope (`scopedKey`): unique per caller and key. */
   readonly idempotencyKey: string;
   readonly fingerprint: string;
   readonly reference: string | null;
@@ -122,6 +123,8 @@ const toClaimed = (r: ClaimedRow): ClaimedAllocation => ({ ...toAllocation(r), t
 export const SAGA_LEASE_SECONDS = 15;
 
 const OPEN = `state IN ('intent', 'held')`;
+/** Statuses a reservation never leaves (the predicate of the partial index `reservations_final`). */
+const FINAL_STATUSES = `'committed', 'commit-failed', 'released', 'expired', 'failed'`;
 
 /** The `reservations` and `reservation_allocations` tables of the coordinating region's home database. */
 @Injectable()
@@ -259,6 +262,28 @@ export class ReservationRepository {
       [id, to, claimUntil],
     );
     return { reservation: toReservation(row), claimed: claimed.map(toClaimed) };
+  }
+
+  /**
+   * Deletes up to `limit` final reservations that became final before `cutoff`, oldest first
+   * (through `reservations_final`), with their allocations, in one statement. A reservation with
+   * an allocation still open at an owner is kept until the finisher closes it; a pending, held or
+   * committing one never matches, however old.
+   */
+  async pruneFinished(tx: SqlTx, cutoff: Date, limit: number): Promise<number> {
+    const rows = await tx.query(
+      // = ANY(ARRAY(...)): each victim is fetched by its key, never by a join with the whole table.
+      `WITH doomed AS (
+         SELECT ARRAY(
+           SELECT id FROM reservations r
+            WHERE status IN (${FINAL_STATUSES}) AND updated_at < $1
+              AND NOT EXISTS (SELECT 1 FROM reservation_allocations a WHERE a.reservation_id = r.id AND a.${OPEN})
+            ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED) AS ids),
+       allocations AS (DELETE FROM reservation_allocations WHERE reservation_id = ANY((SELECT ids FROM doomed)::text[]))
+       DELETE FROM reservations WHERE id = ANY((SELECT ids FROM doomed)::text[]) RETURNING 1 AS deleted`,
+      [cutoff, limit],
+    );
+    return rows.length;
   }
 
   /** Expires held reservations past `now`; each exactly once, whichever instance gets it. */

@@ -6,6 +6,7 @@ import { GetReservationHttpController } from './get-reservation/get-reservation.
 import { HoldClient } from './hold-client.js';
 import { ReleaseReservationHttpController } from './release-reservation/release-reservation.http.controller.js';
 import { ReservationFaultPoints } from './reservation-fault-points.js';
+import { ReservationRetention } from './reservation-retention.js';
 import { ReservationSweeper } from './reservation-sweeper.service.js';
 import { ReservationRepository } from './reservation.repository.js';
 import { ReservationsService } from './reservations.service.js';
@@ -19,7 +20,7 @@ import { ReservationsService } from './reservations.service.js';
     CommitReservationHttpController,
     ReleaseReservationHttpController,
   ],
-  providers: [ReservationRepository, HoldClient, ReservationFaultPoints, ReservationsService, ReservationSweeper],
+  providers: [ReservationRepository, HoldClient, ReservationFaultPoints, ReservationsService, ReservationSweeper, ReservationRetention],
   exports: [ReservationsService],
 })
 export class ReservationsModule {}

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { allocationOrderOf, APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { problemBody } from '@stockmesh/http';
-import { IdempotencyException, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
+import { IdempotencyException, scopedKey, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
 import { AvailabilityService } from '@stockmesh/stock';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -94,11 +94,12 @@ export class ReservationsService {
     const started = await this.home((tx) =>
       this.repository.insertPending(
         tx,
-        { id, idempotencyKey: idempotent.key, fingerprint: idempotent.fingerprint, ...request },
+        // Scoped: another caller's request with the same key is another reservation.
+        { id, idempotencyKey: scopedKey(idempotent), fingerprint: idempotent.fingerprint, ...request },
         this.leaseUntil(),
       ),
     );
-    if (!started) return this.replay(idempotent);
+    if (!started) return this.replay({ storedKey: scopedKey(idempotent), fingerprint: idempotent.fingerprint }, idempotent.key);
     // The lease says the saga is alive: renew it while the saga works, however long one step
     // takes (a remote hold, a local hold waiting for a connection), so recovery never takes a
     // live saga for a dead one. A saga that is taken over anyway is fenced (see addAllocation).
@@ -243,7 +244,7 @@ export class ReservationsService {
           if (!(await this.home((tx) => this.repository.addAllocation(tx, allocation, this.leaseUntil())))) {
             // Recovery took the saga over (it failed the reservation and releases what we held): place nothing more.
             this.logger.warn({ msg: 'a saga was taken over; it stops', reservationId: id });
-            return this.replay({ key: reservation.idempotencyKey, fingerprint: reservation.fingerprint });
+            return this.replay({ storedKey: reservation.idempotencyKey, fingerprint: reservation.fingerprint });
           }
           await this.faults.reach('before-hold', step);
           const outcome = await this.holds.place(candidate.region, {
@@ -305,7 +306,7 @@ export class ReservationsService {
     if (!decided) {
       // Recovery took the saga over (its lease ran out): it failed the reservation; undo our holds.
       await this.finish(id);
-      return this.replay({ key: reservation.idempotencyKey, fingerprint: reservation.fingerprint });
+      return this.replay({ storedKey: reservation.idempotencyKey, fingerprint: reservation.fingerprint });
     }
     // Each hold was placed with the TTL counted from its own placing, the reservation's from now.
     // The owners' grace period covers the difference; after a saga that ate into it, move the
@@ -339,13 +340,19 @@ export class ReservationsService {
     };
   }
 
-  /** The stored answer of the request that first used this key, once it has one. */
-  private async replay(idempotent: Pick<IdempotentRequest, 'key' | 'fingerprint'>): Promise<IdempotentAnswer<unknown>> {
+  /**
+   * The stored answer of the request that first used this key (`storedKey`, scoped), once it has
+   * one. `clientKey` is the key as the client sent it, for the error.
+   */
+  private async replay(
+    idempotent: { readonly storedKey: string; readonly fingerprint: string },
+    clientKey = idempotent.storedKey,
+  ): Promise<IdempotentAnswer<unknown>> {
     const deadline = this.clock.now() + REPLAY_WAIT_MS;
     for (;;) {
-      const existing = await this.home((tx) => this.repository.findByKey(tx, idempotent.key));
-      if (!existing) throw new Error(`reservation for key ${idempotent.key} vanished`);
-      if (existing.fingerprint !== idempotent.fingerprint) throw new IdempotencyException(idempotent.key);
+      const existing = await this.home((tx) => this.repository.findByKey(tx, idempotent.storedKey));
+      if (!existing) throw new Error(`reservation for key ${clientKey} vanished`);
+      if (existing.fingerprint !== idempotent.fingerprint) throw new IdempotencyException(clientKey);
       if (existing.answerStatus !== null) return { status: existing.answerStatus, body: existing.answer, replayed: true };
       if (this.clock.now() > deadline)
         throw new ReservationException(ReservationErrorCode.InProgress, 'the first request with this key is still running');

@@ -8,6 +8,7 @@ import { AvailabilityRepository } from './availability.repository.js';
 import { AvailabilityService } from './availability.service.js';
 import { GetAvailabilityHttpController } from './get-availability/get-availability.http.controller.js';
 import { HoldExpirySweeper } from './holds/hold-expiry-sweeper.service.js';
+import { HoldRetention } from './holds/hold-retention.js';
 import { HoldRepository } from './holds/hold.repository.js';
 import { HoldService } from './holds/hold.service.js';
 import { HoldsInternalController } from './holds/holds.internal.controller.js';
@@ -46,6 +47,7 @@ import { TransferStockService } from './transfers/transfer-stock.service.js';
     HoldRepository,
     HoldService,
     HoldExpirySweeper,
+    HoldRetention,
     TransferStockService,
     ReplicaChecks,
     ReplicaRepairService,

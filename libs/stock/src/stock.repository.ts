@@ -3,7 +3,7 @@ import type { SqlTx } from '@stockmesh/persistence';
 import type { BucketDigest } from './anti-entropy/bucket-digest.js';
 import { bucketDigestSql } from './anti-entropy/stock-digest.sql.js';
 import type { StockLevel } from './stock-level.js';
-import type { MovementView } from './stock.views.js';
+import type { LedgerEntryView, MovementView } from './stock.views.js';
 
 /** What a ledger entry records: a count, an adjustment, a step of a reservation's hold, or a leg of a transfer. */
 export type MovementKind = 'set' | 'adjustment' | 'hold' | 'commit' | 'release' | 'transfer-out' | 'transfer-in' | 'transfer-return';
@@ -89,6 +89,12 @@ const toMovement = (r: MovementRow): MovementView => ({
   idempotencyKey: r.idempotency_key,
   createdAt: r.created_at.toISOString(),
 });
+
+// The Idempotency-Key stays in the table (the events carry it) but never reaches the public ledger.
+const toLedgerEntry = (r: MovementRow): LedgerEntryView => {
+  const { idempotencyKey: _ownersOnly, ...entry } = toMovement(r);
+  return entry;
+};
 
 /** The `stock` and `stock_movements` tables of the database hosting a shard. */
 @Injectable()
@@ -243,13 +249,13 @@ export class StockRepository {
   }
 
   /** Newest first, strictly before `beforeSeq` when given. */
-  async movements(tx: SqlTx, key: StockKey, limit: number, beforeSeq?: string): Promise<MovementView[]> {
+  async movements(tx: SqlTx, key: StockKey, limit: number, beforeSeq?: string): Promise<LedgerEntryView[]> {
     const rows = await tx.query<MovementRow>(
       `SELECT ${MOVEMENT_COLUMNS} FROM stock_movements
        WHERE warehouse_id = $1 AND sku = $2 AND ($3::bigint IS NULL OR seq < $3::bigint)
        ORDER BY seq DESC LIMIT $4`,
       [key.warehouseId, key.sku, beforeSeq ?? null, limit],
     );
-    return rows.map(toMovement);
+    return rows.map(toLedgerEntry);
   }
 }

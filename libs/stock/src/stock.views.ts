@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, OmitType } from '@nestjs/swagger';
 import { ADJUSTMENT_REASONS } from '@stockmesh/contracts';
 import type { MovementKind } from './stock.repository.js';
 
@@ -44,8 +44,14 @@ export class StockChangeView extends StockView {
   @ApiProperty({ type: MovementView }) readonly movement!: MovementView;
 }
 
+/**
+ * A ledger entry as anyone who may read the row sees it: without the Idempotency-Key, which
+ * belongs to the caller who made the change (it is in that caller's own answer, `movement`).
+ */
+export class LedgerEntryView extends OmitType(MovementView, ['idempotencyKey'] as const) {}
+
 export class MovementPageView {
-  @ApiProperty({ type: [MovementView], description: 'Newest first.' }) readonly items!: MovementView[];
+  @ApiProperty({ type: [LedgerEntryView], description: 'Newest first.' }) readonly items!: LedgerEntryView[];
   @ApiProperty({ type: String, nullable: true, description: 'Pass as `before` for the next page; null on the last page.' })
   readonly nextBefore!: string | null;
 }

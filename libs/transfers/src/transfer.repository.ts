@@ -168,6 +168,23 @@ export class TransferRepository {
     return row?.received_at;
   }
 
+  /**
+   * Deletes up to `limit` receipts written before `cutoff`, oldest first (through
+   * `transfer_receipts_by_age`). A receipt is written when the destination settles its transfer;
+   * the retention must outlive every copy of the transfer's events, or one delivered again after
+   * its receipt is gone would be applied twice.
+   */
+  async pruneReceipts(tx: SqlTx, cutoff: Date, limit: number): Promise<number> {
+    const rows = await tx.query(
+      `DELETE FROM transfer_receipts
+        WHERE transfer_id = ANY(ARRAY(
+          SELECT transfer_id FROM transfer_receipts WHERE received_at < $1 ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+       RETURNING 1 AS deleted`,
+      [cutoff, limit],
+    );
+    return rows.length;
+  }
+
   /** The destination could not hold the units: its claimed receipt says so (same transaction). */
   async refuseReceipt(tx: SqlTx, transferId: string): Promise<void> {
     await tx.query(`UPDATE transfer_receipts SET outcome = 'refused' WHERE transfer_id = $1`, [transferId]);

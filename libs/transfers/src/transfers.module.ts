@@ -8,6 +8,7 @@ import { TransferDispatchedApplier } from './receive-transfer/transfer-dispatche
 import { TransferDestinationClient } from './reconcile-transfers/transfer-destination.client.js';
 import { TransferReconciler } from './reconcile-transfers/transfer-reconciler.service.js';
 import { TransfersInternalController } from './reconcile-transfers/transfers.internal.controller.js';
+import { TransferReceiptRetention } from './transfer-receipt-retention.js';
 import { TransferRepository } from './transfer.repository.js';
 import { TransfersService } from './transfers.service.js';
 
@@ -22,6 +23,7 @@ import { TransfersService } from './transfers.service.js';
     TransferReceivedApplier,
     TransferDestinationClient,
     TransferReconciler,
+    TransferReceiptRetention,
   ],
   exports: [TransfersService],
 })

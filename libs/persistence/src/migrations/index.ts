@@ -7,6 +7,8 @@ import { ApiKeys1764300000000 } from './1764300000000-api-keys.js';
 import { HoldExpiry1764330000000 } from './1764330000000-hold-expiry.js';
 import { TransferReconciliation1764917000000 } from './1764917000000-transfer-reconciliation.js';
 import { AntiEntropy1764350000000 } from './1764350000000-anti-entropy.js';
+import { Retention1764400000000 } from './1764400000000-retention.js';
+import { IdempotencyScope1764400000001 } from './1764400000001-idempotency-scope.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -18,5 +20,7 @@ export const MIGRATIONS = [
   ReservationFinishing1764310000000,
   HoldExpiry1764330000000,
   AntiEntropy1764350000000,
+  Retention1764400000000,
+  IdempotencyScope1764400000001,
   TransferReconciliation1764917000000,
 ];

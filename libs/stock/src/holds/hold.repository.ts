@@ -93,6 +93,21 @@ export class HoldRepository {
     return rows.map(toRecord);
   }
 
+  /**
+   * Deletes up to `limit` committed or released holds (release tombstones too) that ended before
+   * `cutoff`, oldest first, through `holds_finished`. A held hold never matches, however old.
+   */
+  async pruneFinished(tx: SqlTx, cutoff: Date, limit: number): Promise<number> {
+    const rows = await tx.query(
+      `DELETE FROM holds
+        WHERE status <> 'held' AND id = ANY(ARRAY(
+          SELECT id FROM holds WHERE status <> 'held' AND updated_at < $1 ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+       RETURNING 1 AS deleted`,
+      [cutoff, limit],
+    );
+    return rows.length;
+  }
+
   async find(tx: SqlTx, id: string): Promise<HoldRecord | undefined> {
     const [row] = await tx.query<HoldRow>(`SELECT ${HOLD_COLUMNS} FROM holds WHERE id = $1`, [id]);
     return row && toRecord(row);
