@@ -32,7 +32,7 @@ const EXAMPLE_VARIABLES: Record<string, string> = {};
 let checkout: string;
 
 /** `export NAME=value` or `name=value` as a reader pastes it: it sets a variable for the examples after it. */
-const EXPORT = /^(?:export )?([A-Za-z_][A-Za-z0-9_]*)=(.+)$/;
+const EXPORT = /^(?:export )?([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\$\([^)]*\)|[^\s"'$]+)$/;
 
 /** The ports of `npm start`'s regions, in cluster order (README.md's table). */
 const DOCUMENTED_PORTS = [3001, 3002, 3003];

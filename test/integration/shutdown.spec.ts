@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { testDatabaseUrl, throwawayPrefix } from '@stockmesh/testing';
+import { TEST_ADMIN_KEY, testDatabaseUrl, throwawayPrefix } from '@stockmesh/testing';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 
@@ -19,7 +19,15 @@ interface Outcome {
 
 async function openAndClose(env: Record<string, string>): Promise<Outcome> {
   const child = spawn(process.execPath, ['test/support/open-and-close-region.mjs'], {
-    env: { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: testDatabaseUrl(), STOCKMESH_REGION: 'us-east', ...env },
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: testDatabaseUrl(),
+      STOCKMESH_REGION: 'us-east',
+      STOCKMESH_ADMIN_KEY: TEST_ADMIN_KEY,
+      AUTHORIZATION: `Bearer ${TEST_ADMIN_KEY}`,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -196,7 +196,14 @@ describe('concurrency', () => {
     await api('PUT', stockUrl('SKU-HOT'), { body: { onHand: 1000 } });
     const deltas = Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? -2 : 3));
     const answers = await Promise.all(
-      deltas.map((delta) => api('POST', `${stockUrl('SKU-HOT')}/adjustments`, { body: { delta, reason: 'correction' } })),
+      // A request shed as busy (503) on a loaded machine is sent again with its Idempotency-Key.
+      deltas.map((delta, i) =>
+        api('POST', `${stockUrl('SKU-HOT')}/adjustments`, {
+          body: { delta, reason: 'correction' },
+          headers: { 'idempotency-key': `hot-${i}` },
+          retryBusy: true,
+        }),
+      ),
     );
     expect(answers.filter((a) => a.status !== 201).map((a) => [a.status, a.body.code, a.body.detail])).toEqual([]);
     const expected = 1000 + deltas.reduce((a, b) => a + b, 0);
