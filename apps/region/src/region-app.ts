@@ -12,6 +12,7 @@ import {
   ProblemDetailsFilter,
   requestIdOf,
 } from '@stockmesh/http';
+import { InternalListener } from './internal/internal-listener.js';
 import { RegionModule } from './region.module.js';
 
 export interface RegionAppOptions {
@@ -48,6 +49,8 @@ export async function createRegionApp(config: AppConfig, options: RegionAppOptio
   // Commands from other systems arrive through Kafka, like replication (off in single-region tests).
   if (config.replication.enabled) CommandsListener.connect(app, config);
   applyHttpConventions(app, config.region.id);
+  // Region-to-region calls get a listener of their own (bound by InternalListener.listen()).
+  app.get(InternalListener).attach(app);
 
   const document = SwaggerModule.createDocument(
     app,

@@ -3,6 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { CatalogModule } from '@stockmesh/catalog';
 import { CommandsModule } from '@stockmesh/commands';
 import { ConfigModule, type AppConfig, type Clock } from '@stockmesh/config';
+import { RegionTrustModule } from '@stockmesh/http';
 import { PersistenceModule } from '@stockmesh/persistence';
 import { ReplicationModule } from '@stockmesh/replication';
 import { ReservationsModule } from '@stockmesh/reservations';
@@ -10,6 +11,7 @@ import { StockModule } from '@stockmesh/stock';
 import { TransfersModule } from '@stockmesh/transfers';
 import { ClusterHttpController } from './cluster/cluster.http.controller.js';
 import { HealthHttpController } from './health/health.http.controller.js';
+import { InternalListener } from './internal/internal-listener.js';
 
 /** One region of stockmesh. */
 @Module({})
@@ -21,6 +23,7 @@ export class RegionModule {
       imports: [
         ConfigModule.forRoot(config, clock),
         TerminusModule,
+        RegionTrustModule,
         PersistenceModule,
         ReplicationModule,
         CatalogModule,
@@ -30,6 +33,7 @@ export class RegionModule {
         CommandsModule.forConfig(config),
       ],
       controllers: [HealthHttpController, ClusterHttpController],
+      providers: [InternalListener],
     };
   }
 }

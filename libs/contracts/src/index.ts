@@ -1,4 +1,4 @@
-export { HEADERS } from './http-headers.js';
+export { HEADERS, REGION_ONLY_HEADERS } from './http-headers.js';
 export {
   ADJUSTMENT_REASONS,
   coordinatorOf,

@@ -7,6 +7,7 @@ export const PROBLEM_TYPES = {
   'malformed-json': { status: 400, title: 'The request body is not valid JSON' },
   'idempotency-key-invalid': { status: 400, title: 'The Idempotency-Key header is not valid' },
   'idempotency-key-required': { status: 400, title: 'This request needs an Idempotency-Key header' },
+  'region-unauthenticated': { status: 401, title: 'The internal call is not signed by a region of this cluster' },
   'not-found': { status: 404, title: 'No such resource' },
   'warehouse-not-found': { status: 404, title: 'No such warehouse' },
   'stock-not-found': { status: 404, title: 'No stock is recorded for this SKU in this warehouse' },

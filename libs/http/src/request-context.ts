@@ -4,11 +4,11 @@ import type { IdempotentRequest } from '@stockmesh/persistence';
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { stringify } from 'safe-stable-stringify';
+import { callerOf } from './region-trust/internal-call.js';
+import type { CallerIdentity } from './region-trust/region-signature.js';
 
 /** Printable ASCII, no spaces, 1-255 characters (a UUID is the usual choice). */
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-/** Who made a change: 1-128 printable characters. */
-const ACTOR_PATTERN = /^[\x20-\x7e]{1,128}$/;
 
 export class RequestHeaderException extends CodedException<'idempotency-key-invalid' | 'validation-failed'> {
   constructor(code: 'idempotency-key-invalid' | 'validation-failed', message: string) {
@@ -50,10 +50,17 @@ export interface RequestOrigin {
   readonly requestId: string;
 }
 
-/** `@Origin()`: the `X-Actor` header (default `anonymous`) and the request id. */
+/** The ledger's name for a caller: its key's name and id. */
+export function actorOf(caller: CallerIdentity | undefined): string {
+  return caller ? `${caller.name} (key ${caller.keyId})`.slice(0, 128) : 'anonymous';
+}
+
+/**
+ * `@Origin()`: who the request acts for (the authenticated caller, or the one a signed region call
+ * names; `anonymous` without one) and the request id. Never a header the client chose: `X-Actor`
+ * is not read.
+ */
 export const Origin = createParamDecorator((_: unknown, ctx: ExecutionContext): RequestOrigin => {
   const request = ctx.switchToHttp().getRequest<FastifyRequest>();
-  const actor = header(request, HEADERS.actor) ?? 'anonymous';
-  if (!ACTOR_PATTERN.test(actor)) throw new RequestHeaderException('validation-failed', 'X-Actor must be 1-128 printable ASCII characters');
-  return { actor, requestId: String(request.id) };
+  return { actor: actorOf(callerOf(request)), requestId: String(request.id) };
 });
