@@ -2,6 +2,7 @@ import { dropDatabases } from '@stockmesh/persistence';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalCluster, type LocalCluster } from '../../infra/cluster/local-cluster.js';
+import { TEST_CLUSTER_SECRET } from './internal-call.js';
 import { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
 
 /** The local three-region cluster as real processes, on throwaway databases and free ports. */
@@ -12,6 +13,8 @@ export interface TestCluster {
   /** Prepended to this cluster's topic names. */
   readonly topicPrefix: string;
   url(regionId: string): string;
+  /** A region's internal listener, to call it as another region would (see `signedCall`). */
+  internal(regionId: string): { readonly internalUrl: string; readonly regionId: string };
   /** Stops every region and drops every database of the cluster. */
   close(): Promise<void>;
 }
@@ -31,6 +34,9 @@ export async function startTestCluster(suite: string, env: Record<string, string
       KAFKA_TOPIC_PREFIX: `${prefix.replace(/_/g, '-')}.`,
       STOCKMESH_DB_PREFIX: prefix,
       STOCKMESH_BASE_PORT: String(basePort),
+      // Internal listeners 10 000 above, out of the range other runs draw their public ports from.
+      STOCKMESH_INTERNAL_BASE_PORT: String(basePort + 10_000),
+      STOCKMESH_CLUSTER_SECRET: TEST_CLUSTER_SECRET,
       DATABASE_URL: testDatabaseUrl(),
       LOG_LEVEL: 'info',
       ...env,
@@ -45,6 +51,11 @@ export async function startTestCluster(suite: string, env: Record<string, string
       const region = cluster.regions.find((r) => r.id === regionId);
       if (!region) throw new RangeError(`no region ${regionId}`);
       return region.url;
+    },
+    internal(regionId: string): { readonly internalUrl: string; readonly regionId: string } {
+      const region = cluster.regions.find((r) => r.id === regionId);
+      if (!region) throw new RangeError(`no region ${regionId}`);
+      return { internalUrl: region.internalUrl, regionId };
     },
     async close(): Promise<void> {
       try {

@@ -1,15 +1,21 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadAppConfig, type AppConfig, type Clock } from '@stockmesh/config';
 import { dropDatabases, provisionDatabases } from '@stockmesh/persistence';
+import { InternalListener } from '../../apps/region/src/internal/internal-listener.js';
 import { createRegionApp } from '../../apps/region/src/region-app.js';
+import { TEST_CLUSTER_SECRET } from './internal-call.js';
 import { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
 
 /** One region served in-process against its own throwaway databases on the real PostgreSQL. */
 export interface TestRegion {
   readonly app: NestFastifyApplication;
   readonly config: AppConfig;
+  /** The region it serves. */
+  readonly regionId: string;
   /** Base URL of the app, listening on a free loopback port. */
   readonly url: string;
+  /** Base URL of its internal (region-to-region) listener, on another free loopback port. */
+  readonly internalUrl: string;
   /** Closes the app and drops its databases. */
   close(): Promise<void>;
 }
@@ -26,17 +32,23 @@ export async function startTestRegion(
     LOG_LEVEL: 'warn',
     // One region alone: events stay in its outbox (suites that need Kafka turn this on).
     STOCKMESH_REPLICATION: 'false',
+    STOCKMESH_CLUSTER_SECRET: TEST_CLUSTER_SECRET,
     ...env,
   });
   const databases = config.region.databases;
   await provisionDatabases(databases);
   const app = await createRegionApp(config, { swaggerUi: false, clock: options.clock });
+  await app.init();
+  const internal = app.get(InternalListener);
+  await internal.listen(0, '127.0.0.1');
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {
     app,
     config,
+    regionId: config.region.id,
     url,
+    internalUrl: internal.url(),
     async close(): Promise<void> {
       await app.close();
       await dropDatabases(databases.map((d) => d.url));
