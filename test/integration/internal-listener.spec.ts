@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HEADERS } from '@stockmesh/contracts';
 import { encodeCaller } from '@stockmesh/http';
+import { ShardDatabases } from '@stockmesh/persistence';
 import { call, signedCall, signedHeaders, startTestRegion, type TestRegion } from '@stockmesh/testing';
 import { randomUUID } from 'node:crypto';
 
@@ -83,6 +84,22 @@ describe('the internal listener', () => {
     expect(placed.status).toBe(201);
     expect(placed.body).toMatchObject({ status: 'held' });
     expect(await stock('SKU-SIG')).toMatchObject({ onHand: 10, reserved: 2 });
+  });
+
+  it('serves a signed call without a body', async () => {
+    const read = await signedCall<Stock>(region, 'GET', `/v1/warehouses/${W}/stock/SKU-SIG`);
+    expect(read.body).toMatchObject({ onHand: 10 });
+    expect(read.status).toBe(200);
+  });
+
+  it("answers a signed forwarded call for another region's resource with 421, not by forwarding it again", async () => {
+    const databases = region.app.get(ShardDatabases);
+    await databases.inDatabase(databases.home(), (tx) =>
+      tx.query(`INSERT INTO warehouses (id, region, name) VALUES ('fra-9', 'eu-west', 'fra-9') ON CONFLICT (id) DO NOTHING`),
+    );
+    const misdirected = await signedCall(region, 'GET', '/v1/warehouses/fra-9/stock/SKU-SIG', { forwarded: true });
+    expect(misdirected.body).toMatchObject({ code: 'misdirected-request', owner: 'eu-west' });
+    expect(misdirected.status).toBe(421);
   });
 
   it('refuses a call without a signature (401), even one a client makes with the public API', async () => {

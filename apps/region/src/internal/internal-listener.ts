@@ -18,6 +18,7 @@ const INTERNAL_PREFIX = '/internal/';
 interface BodyCheck {
   readonly declared: string;
   readonly hash: Hash;
+  readonly nonce: string;
 }
 
 /**
@@ -56,7 +57,7 @@ export class InternalListener {
         return;
       }
       const call = this.verifier.verify(request);
-      bodyChecks.set(request.raw, { declared: call.contentSha256, hash: createHash('sha256') });
+      bodyChecks.set(request.raw, { declared: call.contentSha256, hash: createHash('sha256'), nonce: call.nonce });
       markInternalCall(request, { region: call.region, forwardedFrom: call.forwardedFrom, caller: call.caller });
     });
 
@@ -78,6 +79,12 @@ export class InternalListener {
       if (check && check.hash.digest('base64url') !== check.declared) {
         throw new RegionTrustException('region-unauthenticated', 'the body does not match its signed digest');
       }
+    });
+
+    // fetch() repeats a request answered 421 (misdirected) by itself: let that one retry meet the same 421.
+    fastify.addHook('onResponse', async (request, reply) => {
+      const check = bodyChecks.get(request.raw);
+      if (check && reply.statusCode === 421) this.verifier.forgiveRetry(check.nonce);
     });
 
     // Stop taking region calls with the public listener, and let none outlive the app.

@@ -39,7 +39,7 @@ export class RegionRequestVerifier {
   }
 
   /** The authenticated call `request` is; throws `region-unauthenticated` (401) otherwise. */
-  verify(request: FastifyRequest): InternalCall & { readonly contentSha256: string } {
+  verify(request: FastifyRequest): InternalCall & { readonly contentSha256: string; readonly nonce: string } {
     const secret = this.config.regionTrust.secret;
     if (!secret) throw refuse('this region has no cluster secret and accepts no internal call');
     const from = single(request, HEADERS.region);
@@ -91,6 +91,15 @@ export class RegionRequestVerifier {
     if (callerHeader !== undefined && caller === undefined) throw refuse(`${HEADERS.caller} is not a caller identity`);
     // Last: a call refused for another reason does not use up its nonce.
     if (!this.replays.firstUse(nonce, at, now)) throw refuse('this signed call was already received (replay)');
-    return { region: from, forwardedFrom, caller, contentSha256 };
+    return { region: from, forwardedFrom, caller, contentSha256, nonce };
+  }
+
+  /**
+   * Lets the call with `nonce` in once more. For a 421 answer only: `fetch` (the Fetch standard)
+   * sends a request answered 421 again by itself, with the same headers, and that retry must meet
+   * the same 421 rather than a replay 401. A 421 changed nothing, so its repetition is harmless.
+   */
+  forgiveRetry(nonce: string): void {
+    this.replays.forgiveOnce(nonce);
   }
 }

@@ -8,6 +8,8 @@ export class ReplayGuard {
   /** nonce → the time after which its timestamp is out of the window anyway. */
   private readonly seen = new Map<string, number>();
   private nextPurgeAt = 0;
+  /** Nonces already let in a second time: never a third. */
+  private readonly forgiven = new Set<string>();
 
   constructor(private readonly windowMs: number) {}
 
@@ -20,6 +22,13 @@ export class ReplayGuard {
     return true;
   }
 
+  /** Forgets `nonce` once, so that the same call is accepted one more time. */
+  forgiveOnce(nonce: string): void {
+    if (this.forgiven.has(nonce)) return;
+    this.forgiven.add(nonce);
+    this.seen.delete(nonce);
+  }
+
   /** How many nonces are remembered (for tests and metrics). */
   get size(): number {
     return this.seen.size;
@@ -29,6 +38,11 @@ export class ReplayGuard {
   private purge(now: number): void {
     if (now < this.nextPurgeAt) return;
     this.nextPurgeAt = now + 1_000;
-    for (const [nonce, until] of this.seen) if (until < now) this.seen.delete(nonce);
+    for (const [nonce, until] of this.seen) {
+      if (until < now) {
+        this.seen.delete(nonce);
+        this.forgiven.delete(nonce);
+      }
+    }
   }
 }
