@@ -34,8 +34,9 @@ export async function startTestCluster(suite: string, env: Record<string, string
       KAFKA_TOPIC_PREFIX: `${prefix.replace(/_/g, '-')}.`,
       STOCKMESH_DB_PREFIX: prefix,
       STOCKMESH_BASE_PORT: String(basePort),
-      // Internal listeners 10 000 above, out of the range other runs draw their public ports from.
-      STOCKMESH_INTERNAL_BASE_PORT: String(basePort + 10_000),
+      // Internal listeners 8 000 below (12 000-19 999): out of the range other runs draw their public
+      // ports from, and below Linux's ephemeral ports (32 768+), which outgoing connections hold.
+      STOCKMESH_INTERNAL_BASE_PORT: String(basePort - 8_000),
       STOCKMESH_CLUSTER_SECRET: TEST_CLUSTER_SECRET,
       DATABASE_URL: testDatabaseUrl(),
       LOG_LEVEL: 'info',
