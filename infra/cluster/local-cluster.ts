@@ -69,8 +69,8 @@ export interface RegionExit {
 export interface LocalCluster {
   /** The whole cluster as configured, e.g. to find the databases to drop after a test. */
   readonly config: ClusterConfig;
-  /** The regions this launcher manages. */
-  readonly regions: readonly { readonly id: string; readonly url: string }[];
+  /** The regions this launcher manages, with the URL of their internal (region-to-region) listener. */
+  readonly regions: readonly { readonly id: string; readonly url: string; readonly internalUrl: string }[];
   /** Starts a stopped or killed region again and waits until it is ready. */
   startRegion(id: string): Promise<void>;
   /** SIGTERM, then waits for the exit (SIGKILL after `stopTimeoutMs`). */
@@ -216,11 +216,16 @@ class RegionProcess {
     const { id, host, port, url } = this.region;
     if (this.child)
       throw new LocalClusterError(LocalClusterErrorCode.AlreadyRunning, `region ${id} is already running (pid ${this.child.pid})`);
-    if (await portTaken(host, port)) {
-      throw new LocalClusterError(
-        LocalClusterErrorCode.PortInUse,
-        `region ${id}: something already listens on ${probeHost(host)}:${port} (a region left over from an earlier run?); stop it or choose another STOCKMESH_BASE_PORT`,
-      );
+    for (const [bind, setting] of [
+      [{ host, port }, 'STOCKMESH_BASE_PORT'],
+      [this.region.internal, 'STOCKMESH_INTERNAL_BASE_PORT'],
+    ] as const) {
+      if (await portTaken(bind.host, bind.port)) {
+        throw new LocalClusterError(
+          LocalClusterErrorCode.PortInUse,
+          `region ${id}: something already listens on ${probeHost(bind.host)}:${bind.port} (a region left over from an earlier run?); stop it or choose another ${setting}`,
+        );
+      }
     }
     this.settings.signal.throwIfAborted();
     const started = Date.now();
@@ -413,7 +418,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
   return {
     config,
-    regions: chosen.map(({ id, url }) => ({ id, url })),
+    regions: chosen.map(({ id, url, internal }) => ({ id, url, internalUrl: internal.url })),
     startRegion: (id) => processOf(id).start(),
     stopRegion: (id) => processOf(id).stop('SIGTERM'),
     killRegion: (id) => processOf(id).stop('SIGKILL'),

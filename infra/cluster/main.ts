@@ -6,6 +6,7 @@ import { withDatabase, type ClusterConfig } from '@stockmesh/config';
 import { redact } from '@stockmesh/persistence';
 import pg from 'pg';
 import { ADMIN_KEY_FILE, localAdminKey } from './admin-key.js';
+import { ensureClusterSecret, LOCAL_CLUSTER_SECRET_FILE } from './cluster-secret.js';
 import { clusterFromEnvironment, describeExit, endpoint, startLocalCluster, type LocalCluster, type RegionExit } from './local-cluster.js';
 
 const KAFKA_SH = 'infra/kafka/kafka.sh';
@@ -46,7 +47,8 @@ async function checkPostgres(cluster: ClusterConfig): Promise<void> {
 function banner(cluster: LocalCluster, kafka: string, adminKey: string): string {
   const width = Math.max(...cluster.regions.map((r) => r.id.length));
   const rows = cluster.regions.map(
-    ({ id, url }) => `  ${id.padEnd(width)}  ${url}   docs ${endpoint(url, 'docs')}   ready ${endpoint(url, 'health/ready')}`,
+    ({ id, url, internalUrl }) =>
+      `  ${id.padEnd(width)}  ${url}   docs ${endpoint(url, 'docs')}   ready ${endpoint(url, 'health/ready')}   internal ${internalUrl}`,
   );
   return [
     `stockmesh is running: ${cluster.regions.length} regions (Ctrl-C stops them)`,
@@ -93,6 +95,15 @@ async function main(): Promise<void> {
     await checkPostgres(cluster);
     stopRequested.signal.throwIfAborted();
 
+    // Region-to-region calls are signed with a secret every region shares: made once, kept under .stockmesh/.
+    const secretEnv: Record<string, string> = {};
+    if (process.env.STOCKMESH_CLUSTER_SECRET || process.env.STOCKMESH_CLUSTER_SECRET_FILE) {
+      say('using the cluster secret from STOCKMESH_CLUSTER_SECRET(_FILE)');
+    } else {
+      const { created } = ensureClusterSecret(LOCAL_CLUSTER_SECRET_FILE);
+      say(`${created ? 'made a new' : 'using the'} cluster secret ${LOCAL_CLUSTER_SECRET_FILE} (mode 0600)`);
+      secretEnv.STOCKMESH_CLUSTER_SECRET_FILE = LOCAL_CLUSTER_SECRET_FILE;
+    }
     // Every region's bootstrap admin key: STOCKMESH_ADMIN_KEY, else the one kept under .stockmesh/.
     let adminKey: string;
     let adminKeyShown: string;
@@ -110,7 +121,7 @@ async function main(): Promise<void> {
     const unexpectedExit = new Promise<RegionExit>((resolve) => (onUnexpectedExit = resolve));
     say(`starting ${cluster.regions.length} regions`);
     local = await startLocalCluster({
-      env: { KAFKA_BROKERS: brokers, STOCKMESH_ADMIN_KEY: adminKey },
+      env: { KAFKA_BROKERS: brokers, STOCKMESH_ADMIN_KEY: adminKey, ...secretEnv },
       ownProcessGroups: true,
       signal: stopRequested.signal,
       onUnexpectedExit,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { call, startTestCluster, type TestCluster } from '@stockmesh/testing';
+import { call, signedCall, startTestCluster, type TestCluster } from '@stockmesh/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -153,11 +153,13 @@ describe('forwarding to the owning region', () => {
   });
 
   it('never forwards a forwarded request again (421)', async () => {
-    const misdirected = await call(region(AP), 'GET', '/v1/warehouses/fra-1/stock/SKU-FWD', {
-      headers: { 'stockmesh-forwarded-from': US },
-    });
+    const misdirected = await signedCall(t.internal(AP), 'GET', '/v1/warehouses/fra-1/stock/SKU-FWD', { from: US, forwarded: true });
     expect(misdirected.status).toBe(421);
     expect(misdirected.body).toMatchObject({ code: 'misdirected-request', owner: EU });
+    // From a client, the header means nothing: the request is forwarded as any other.
+    const claimed = await call(region(AP), 'GET', '/v1/warehouses/fra-1/stock/SKU-FWD', { headers: { 'stockmesh-forwarded-from': US } });
+    expect(claimed.status).toBe(200);
+    expect(claimed.headers['stockmesh-served-by']).toBe(EU);
   });
 
   it('never loses an update when parallel adjustments arrive through different regions', async () => {

@@ -3,7 +3,7 @@ import type { Clock } from '@stockmesh/config';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { shardOf } from '@stockmesh/sharding';
 import { HoldExpirySweeper, HoldService } from '@stockmesh/stock';
-import { call, startTestRegion, waitFor, type TestRegion } from '@stockmesh/testing';
+import { call, signedCall, startTestRegion, waitFor, type TestRegion } from '@stockmesh/testing';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
@@ -24,9 +24,9 @@ interface HoldAnswer {
   code?: string;
 }
 
-/** The owner's internal hold API, as a coordinating region calls it. */
+/** The owner's internal hold API, as a coordinating region calls it (signed, on its internal listener). */
 const holdApi = (at: TestRegion, holdId: string, step: '' | 'commit' | 'release' | 'renew', body: object) =>
-  call<HoldAnswer>(at, step === '' ? 'PUT' : 'POST', `/internal/v1/holds/${holdId}${step ? `/${step}` : ''}`, { body });
+  signedCall<HoldAnswer>(at, step === '' ? 'PUT' : 'POST', `/internal/v1/holds/${holdId}${step ? `/${step}` : ''}`, { body });
 
 /** A clock the test moves by hand. */
 class TestClock implements Clock {

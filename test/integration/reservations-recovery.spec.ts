@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { ReservationFaultPoints, ReservationsService, ReservationSweeper } from '@stockmesh/reservations';
 import { shardOf } from '@stockmesh/sharding';
-import { call, ManualClock, startTestRegion, waitFor, type TestRegion } from '@stockmesh/testing';
+import { call, ManualClock, signedCall, startTestRegion, waitFor, type TestRegion } from '@stockmesh/testing';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -66,7 +66,9 @@ beforeAll(async () => {
     'resvfault',
     {
       STOCKMESH_REGIONS: 'us-east,eu-west',
-      STOCKMESH_BASE_PORT: String(port - 1), // eu-west is base + 1: the stand-in owner
+      // eu-west's internal listener (internal base + 1) is the stand-in owner; no public port is bound.
+      STOCKMESH_INTERNAL_BASE_PORT: String(port - 1),
+      STOCKMESH_BASE_PORT: String(port + 100),
       STOCKMESH_DATABASES_PER_REGION: '1',
       STOCKMESH_DB_POOL_SIZE: '2',
     },
@@ -96,7 +98,7 @@ describe('a commit is what the owners did', () => {
     const id = made.body.id;
     // The owner lets the first hold go (as an owner expiring it would).
     const target = { reservationId: id, warehouseId: 'nyc-1', sku: 'SKU-LOST-A' };
-    expect((await call(region, 'POST', `/internal/v1/holds/${id}.1/release`, { body: target })).status).toBe(200);
+    expect((await signedCall(region, 'POST', `/internal/v1/holds/${id}.1/release`, { body: target, at: clock.now() })).status).toBe(200);
     const lostBefore = region.app.get(ReservationsService).counters().holdsLost;
 
     const commit = await call(region, 'POST', `/v1/reservations/${id}/commit`);

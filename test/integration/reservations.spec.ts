@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { call, startTestRegion, waitFor, type TestRegion } from '@stockmesh/testing';
+import { call, signedCall, startTestRegion, waitFor, type TestRegion } from '@stockmesh/testing';
 import { randomUUID } from 'node:crypto';
 
 // Reservations in one region (its own warehouses, holds in this process) on the real PostgreSQL.
@@ -139,8 +139,8 @@ describe('reservations in one region', () => {
   it('refuses a hold that arrives after its own release (a compensated step)', async () => {
     const id = `us-east.${randomUUID()}`;
     const target = { reservationId: id, warehouseId: 'nyc-1', sku: 'SKU-R2' };
-    expect((await call(region, 'POST', `/internal/v1/holds/${id}.1/release`, { body: target })).status).toBe(200);
-    const late = await call(region, 'PUT', `/internal/v1/holds/${id}.1`, { body: { ...target, quantity: 1 } });
+    expect((await signedCall(region, 'POST', `/internal/v1/holds/${id}.1/release`, { body: target })).status).toBe(200);
+    const late = await signedCall(region, 'PUT', `/internal/v1/holds/${id}.1`, { body: { ...target, quantity: 1 } });
     expect(late.status).toBe(409);
     expect(late.body).toMatchObject({ code: 'hold-conflict' });
     expect(await row('nyc-1', 'SKU-R2')).toMatchObject({ reserved: 0 });

@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalCluster, type LocalCluster } from '../../infra/cluster/local-cluster.js';
 import { TEST_ADMIN_KEY } from './inject.js';
+import { TEST_CLUSTER_SECRET } from './internal-call.js';
 import { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
 
 /** The local three-region cluster as real processes, on throwaway databases and free ports. */
@@ -13,6 +14,8 @@ export interface TestCluster {
   /** Prepended to this cluster's topic names. */
   readonly topicPrefix: string;
   url(regionId: string): string;
+  /** A region's internal listener, to call it as another region would (see `signedCall`). */
+  internal(regionId: string): { readonly internalUrl: string; readonly regionId: string };
   /** Stops every region and drops every database of the cluster. */
   close(): Promise<void>;
 }
@@ -32,6 +35,10 @@ export async function startTestCluster(suite: string, env: Record<string, string
       KAFKA_TOPIC_PREFIX: `${prefix.replace(/_/g, '-')}.`,
       STOCKMESH_DB_PREFIX: prefix,
       STOCKMESH_BASE_PORT: String(basePort),
+      // Internal listeners 8 000 below (12 000-19 999): out of the range other runs draw their public
+      // ports from, and below Linux's ephemeral ports (32 768+), which outgoing connections hold.
+      STOCKMESH_INTERNAL_BASE_PORT: String(basePort - 8_000),
+      STOCKMESH_CLUSTER_SECRET: TEST_CLUSTER_SECRET,
       DATABASE_URL: testDatabaseUrl(),
       LOG_LEVEL: 'info',
       // `call` sends this key by default.
@@ -48,6 +55,11 @@ export async function startTestCluster(suite: string, env: Record<string, string
       const region = cluster.regions.find((r) => r.id === regionId);
       if (!region) throw new RangeError(`no region ${regionId}`);
       return region.url;
+    },
+    internal(regionId: string): { readonly internalUrl: string; readonly regionId: string } {
+      const region = cluster.regions.find((r) => r.id === regionId);
+      if (!region) throw new RangeError(`no region ${regionId}`);
+      return { internalUrl: region.internalUrl, regionId };
     },
     async close(): Promise<void> {
       try {

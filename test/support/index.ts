@@ -6,3 +6,4 @@ export { divergence, globalView, ownersTruth, viewDiff } from './convergence.js'
 export { ManualClock } from './manual-clock.js';
 export { waitFor } from './wait-for.js';
 export { oneLine, rewriteHosts, runShellExample, shellExamples, type ShellExample, type ShellOutcome } from './shell-examples.js';
+export { signedCall, signedHeaders, TEST_CLUSTER_SECRET, type InternalTarget, type SignedCallOptions } from './internal-call.js';

@@ -7,6 +7,7 @@
 import { loadAppConfig } from '../../dist/libs/config/src/index.js';
 import { dropDatabases, provisionDatabases } from '../../dist/libs/persistence/src/index.js';
 import { createRegionApp } from '../../dist/apps/region/src/region-app.js';
+import { InternalListener } from '../../dist/apps/region/src/internal/internal-listener.js';
 
 const config = loadAppConfig(process.env);
 const databases = config.region.databases.map((d) => d.url);
@@ -14,6 +15,8 @@ await provisionDatabases(config.region.databases);
 const app = await createRegionApp(config, { swaggerUi: false });
 try {
   await app.listen(0, '127.0.0.1');
+  // The internal listener too: its server must not outlive close() either.
+  await app.get(InternalListener).listen(0, '127.0.0.1');
   if (process.env.WRITE === '1') {
     const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     const headers = {

@@ -16,6 +16,7 @@ import {
   ProblemDetailsFilter,
   requestIdOf,
 } from '@stockmesh/http';
+import { InternalListener } from './internal/internal-listener.js';
 import { RegionModule } from './region.module.js';
 
 export interface RegionAppOptions {
@@ -56,6 +57,8 @@ export async function createRegionApp(config: AppConfig, options: RegionAppOptio
   app.enableShutdownHooks();
   // Commands from other systems arrive through Kafka, like replication (off in single-region tests).
   if (config.replication.enabled) CommandsListener.connect(app, config);
+  // Region-to-region calls get a listener of their own (bound by InternalListener.listen()).
+  app.get(InternalListener).attach(app);
 
   const document = SwaggerModule.createDocument(
     app,

@@ -4,6 +4,7 @@ import { AuthModule } from '@stockmesh/auth';
 import { CatalogModule } from '@stockmesh/catalog';
 import { CommandsModule } from '@stockmesh/commands';
 import { ConfigModule, type AppConfig, type Clock } from '@stockmesh/config';
+import { RegionTrustModule } from '@stockmesh/http';
 import { PersistenceModule } from '@stockmesh/persistence';
 import { ReplicationModule } from '@stockmesh/replication';
 import { ReservationsModule } from '@stockmesh/reservations';
@@ -11,6 +12,7 @@ import { StockModule } from '@stockmesh/stock';
 import { TransfersModule } from '@stockmesh/transfers';
 import { ClusterHttpController } from './cluster/cluster.http.controller.js';
 import { HealthHttpController } from './health/health.http.controller.js';
+import { InternalListener } from './internal/internal-listener.js';
 
 /** One region of stockmesh. */
 @Module({})
@@ -22,6 +24,7 @@ export class RegionModule {
       imports: [
         ConfigModule.forRoot(config, clock),
         TerminusModule,
+        RegionTrustModule,
         PersistenceModule,
         ReplicationModule,
         AuthModule,
@@ -32,6 +35,7 @@ export class RegionModule {
         CommandsModule.forConfig(config),
       ],
       controllers: [HealthHttpController, ClusterHttpController],
+      providers: [InternalListener],
     };
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { HEADERS } from '@stockmesh/contracts';
-import { setPrincipal, type RequestPrincipal } from '@stockmesh/http';
+import { attachCaller, callerOf, internalCallOf, setPrincipal, type RequestPrincipal } from '@stockmesh/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeysService } from './api-keys.service.js';
 import { AuthErrorCode, AuthException } from './auth.exception.js';
@@ -16,7 +16,10 @@ const REALM = 'Bearer realm="stockmesh"';
  * and checks the scope the route declares with `@RequireScope`. A route that declares nothing is
  * refused (deny by default); `@PublicRoute` and `@InternalRoute` routes are let through.
  * Guards run before interceptors, so a request is checked where it arrives, before it is
- * forwarded to the owner (which checks it again).
+ * forwarded to the owner. A forwarded request reaches the owner on its internal listener, signed
+ * by the forwarding region with the caller's identity (`Stockmesh-Caller`): the owner takes that
+ * identity instead of a key (a new key may not have replicated to it yet) and checks the scope
+ * again. Only the internal listener marks a request as a signed region call.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -29,12 +32,16 @@ export class AuthGuard implements CanActivate {
     // Kafka commands are not HTTP requests: the broker's authentication and ACLs (issue 8) cover them.
     if (context.getType() !== 'http') return true;
     const access = this.reflector.getAllAndOverride<RouteAccess | undefined>(ROUTE_ACCESS, [context.getHandler(), context.getClass()]);
-    if (access?.kind === 'public' || access?.kind === 'internal') return true;
+    if (access?.kind === 'public') return true;
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const principal = await this.authenticate(request, reply);
+    // Internal routes answer signed region calls only (the public listener answers them 404).
+    if (access?.kind === 'internal') return internalCallOf(request) !== undefined;
+    const principal = internalCallOf(request) ? this.forwardedCaller(request) : await this.authenticate(request, reply);
     setPrincipal(request, principal);
+    // A request this region forwards carries who it is for, signed.
+    attachCaller(request, { keyId: principal.id, name: principal.name, scopes: principal.scopes });
     if (!access) {
       throw new AuthException(AuthErrorCode.InsufficientScope, 'this operation declares no scope, so no key may call it');
     }
@@ -45,6 +52,17 @@ export class AuthGuard implements CanActivate {
       });
     }
     return true;
+  }
+
+  /** The client a signed region call acts for; a forwarded /v1 call without one is refused. */
+  private forwardedCaller(request: FastifyRequest): RequestPrincipal {
+    const caller = callerOf(request);
+    if (!caller) {
+      throw new AuthException(AuthErrorCode.Unauthenticated, 'a forwarded request must name the client it acts for', {
+        reason: 'missing-key',
+      });
+    }
+    return { id: caller.keyId, name: caller.name, scopes: caller.scopes };
   }
 
   private async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<RequestPrincipal> {

@@ -36,10 +36,9 @@ export function PublicRoute(): MethodDecorator & ClassDecorator {
 }
 
 /**
- * Region-to-region routes (the owner's hold API), skipped by the API-key guard because regions
- * call them without a client key.
- * TODO(issue 8): move these routes to their own listener with region-to-region authentication;
- * until then they stay reachable on the public port as before.
+ * Region-to-region routes (the owner's hold API, a transfer's resolve): no client key; the guard
+ * lets through only calls the internal listener verified as signed by a region of the cluster,
+ * and the public listener answers them 404.
  */
 export function InternalRoute(): MethodDecorator & ClassDecorator {
   return SetMetadata(ROUTE_ACCESS, { kind: 'internal' } satisfies RouteAccess);

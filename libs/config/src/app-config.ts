@@ -1,5 +1,6 @@
 import type { ShardMap } from '@stockmesh/sharding';
 import type { ClusterConfig, RegionConfig } from './cluster-config.js';
+import type { ClusterSecret } from './cluster-secret.js';
 
 /** Everything a region process is configured with; built and validated once at boot. */
 export interface AppConfig {
@@ -58,6 +59,17 @@ export interface AppConfig {
     readonly transferReceiptsMs: number;
     /** Pause between two passes of the retention sweeper. */
     readonly sweepMs: number;
+  };
+  /** Region-to-region authentication (see docs/security.md, "Region-to-region trust"). */
+  readonly regionTrust: {
+    /**
+     * The cluster secret (`STOCKMESH_CLUSTER_SECRET` or `..._FILE`). Optional here so that tools
+     * and unit tests need none; a region process refuses to start without it, and without it a
+     * region signs nothing and accepts no internal call.
+     */
+    readonly secret: ClusterSecret | undefined;
+    /** A signed call whose timestamp is further than this from the receiver's clock is refused. */
+    readonly maxSkewMs: number;
   };
   readonly log: { readonly level: string };
 }

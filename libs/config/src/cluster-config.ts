@@ -9,6 +9,11 @@ export interface RegionConfig {
   /** Interface and port its HTTP server binds. */
   readonly host: string;
   readonly port: number;
+  /**
+   * Its internal listener: the API only regions call (holds, forwarded writes), signed with the
+   * cluster secret. Never the same socket as the public one; keep it off the internet.
+   */
+  readonly internal: InternalListenerConfig;
   /** Its physical databases and the logical shards each hosts. */
   readonly databases: readonly ShardDatabase[];
   /**
@@ -16,6 +21,15 @@ export interface RegionConfig {
    * (its own warehouses always come first). Default: the other regions in cluster order.
    */
   readonly allocationOrder?: readonly string[];
+}
+
+/** Where a region serves its region-to-region API. */
+export interface InternalListenerConfig {
+  /** Base URL other regions call it at. */
+  readonly url: string;
+  /** Interface and port it binds. */
+  readonly host: string;
+  readonly port: number;
 }
 
 /** The whole cluster: fixed shard count and every region. Identical in every region. */
@@ -31,6 +45,10 @@ export interface DefaultClusterSettings {
   readonly databasesPerRegion: number;
   readonly host: string;
   readonly basePort: number;
+  /** Interface of the internal listeners (default `host`). */
+  readonly internalHost?: string;
+  /** Region i's internal listener is on `internalBasePort + i` (default `basePort + 100`). */
+  readonly internalBasePort?: number;
   /** Any connection string to the PostgreSQL server; its database name is replaced. */
   readonly databaseUrl: string;
   /** Prefix of every database name, e.g. `stockmesh` gives `stockmesh_us_east_0`. */
@@ -50,11 +68,14 @@ export function withDatabase(url: string, database: string): string {
 }
 
 /**
- * The default cluster: region i listens on `basePort + i`, and its shards are split evenly over
+ * The default cluster: region i listens on `basePort + i` (its internal listener on
+ * `internalBasePort + i`, by default `basePort + 100 + i`), and its shards are split evenly over
  * `databasesPerRegion` databases on the one server `databaseUrl` points at.
  */
 export function defaultCluster(s: DefaultClusterSettings): ClusterConfig {
   const ranges = splitShards(s.shardCount, s.databasesPerRegion);
+  const internalHost = s.internalHost ?? s.host;
+  const internalBase = s.internalBasePort ?? s.basePort + 100;
   return {
     shardCount: s.shardCount,
     regions: s.regions.map((id, i) => ({
@@ -62,6 +83,7 @@ export function defaultCluster(s: DefaultClusterSettings): ClusterConfig {
       host: s.host,
       port: s.basePort + i,
       url: `http://${s.host}:${s.basePort + i}`,
+      internal: { host: internalHost, port: internalBase + i, url: `http://${internalHost}:${internalBase + i}` },
       databases: ranges.map((shards, n) => ({
         name: `${id}/${n}`,
         url: withDatabase(s.databaseUrl, defaultDatabaseName(s.databasePrefix, id, n)),

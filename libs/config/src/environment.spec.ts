@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { ConfigError, loadAppConfig } from './environment.js';
 
 describe('loadAppConfig', () => {
@@ -117,6 +118,59 @@ describe('loadAppConfig', () => {
     );
   });
 
+  it('puts each internal listener at base port + 100 + i unless told otherwise', () => {
+    expect(loadAppConfig({ STOCKMESH_REGION: 'eu-west' }).cluster.regions.map((r) => r.internal)).toEqual([
+      { url: 'http://127.0.0.1:3101', host: '127.0.0.1', port: 3101 },
+      { url: 'http://127.0.0.1:3102', host: '127.0.0.1', port: 3102 },
+      { url: 'http://127.0.0.1:3103', host: '127.0.0.1', port: 3103 },
+    ]);
+    const moved = loadAppConfig({ STOCKMESH_REGION: 'eu-west', STOCKMESH_INTERNAL_BASE_PORT: '9001', STOCKMESH_INTERNAL_HOST: '10.0.0.2' });
+    expect(moved.region.internal).toEqual({ url: 'http://10.0.0.2:9002', host: '10.0.0.2', port: 9002 });
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_INTERNAL_BASE_PORT: '3001' })).toThrow(
+      /cannot share the public port/,
+    );
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_INTERNAL_BASE_PORT: 'x' })).toThrow(/STOCKMESH_INTERNAL_BASE_PORT/);
+  });
+
+  it('reads the cluster secret from the environment or a file, never shows it, and refuses a short one', () => {
+    const secret = 's3cret-'.repeat(6);
+    expect(loadAppConfig({ STOCKMESH_REGION: 'us-east' }).regionTrust).toEqual({ secret: undefined, maxSkewMs: 30_000 });
+    const fromEnv = loadAppConfig({
+      STOCKMESH_REGION: 'us-east',
+      STOCKMESH_CLUSTER_SECRET: secret,
+      STOCKMESH_INTERNAL_MAX_SKEW_SECONDS: '5',
+    });
+    expect(fromEnv.regionTrust.secret?.reveal().toString()).toBe(secret);
+    expect(fromEnv.regionTrust.maxSkewMs).toBe(5_000);
+    expect(JSON.stringify(fromEnv)).not.toContain(secret);
+    expect(inspect(fromEnv, { depth: 10 })).not.toContain(secret);
+    const dir = mkdtempSync(join(tmpdir(), 'stockmesh-secret-'));
+    writeFileSync(join(dir, 'secret'), `${secret}\n`);
+    expect(
+      loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_CLUSTER_SECRET_FILE: join(dir, 'secret') })
+        .regionTrust.secret?.reveal()
+        .toString(),
+    ).toBe(secret);
+    let error: unknown;
+    try {
+      loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_CLUSTER_SECRET: 'short-and-weak' });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error).message).toMatch(/STOCKMESH_CLUSTER_SECRET must be at least 32 characters/);
+    expect((error as Error).message).not.toContain('short-and-weak');
+    writeFileSync(join(dir, 'weak'), 'short-and-weak');
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_CLUSTER_SECRET_FILE: join(dir, 'weak') })).toThrow(
+      /STOCKMESH_CLUSTER_SECRET_FILE: .* must hold 32-1024/,
+    );
+    expect(() =>
+      loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_CLUSTER_SECRET: secret, STOCKMESH_CLUSTER_SECRET_FILE: join(dir, 'secret') }),
+    ).toThrow(/not both/);
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_INTERNAL_MAX_SKEW_SECONDS: '0' })).toThrow(
+      /STOCKMESH_INTERNAL_MAX_SKEW_SECONDS/,
+    );
+  });
+
   it('refuses a region that is not in the cluster, and a missing region', () => {
     expect(() => loadAppConfig({ STOCKMESH_REGION: 'mars-1' })).toThrow(/mars-1 is not in the cluster/);
     expect(() => loadAppConfig({})).toThrow(/STOCKMESH_REGION/);
@@ -147,6 +201,7 @@ describe('cluster files', () => {
         url: 'http://a:3000',
         host: '0.0.0.0',
         port: 3000,
+        internal: { url: 'http://a:3100', host: '0.0.0.0', port: 3100 },
         databases: [{ name: 'a/0', url: 'postgres://db-a/a0', shards: { from: 0, to: 3 } }],
       },
       {
@@ -154,6 +209,7 @@ describe('cluster files', () => {
         url: 'http://b:3000',
         host: '0.0.0.0',
         port: 3000,
+        internal: { url: 'http://b:3100', host: '0.0.0.0', port: 3100 },
         databases: [{ name: 'b/0', url: 'postgres://db-b/b0', shards: { from: 0, to: 3 } }],
       },
     ],
@@ -163,6 +219,19 @@ describe('cluster files', () => {
     const config = loadAppConfig({ STOCKMESH_REGION: 'b', STOCKMESH_CLUSTER_FILE: write(JSON.stringify(file)) });
     expect(config.cluster.regions.map((r) => r.url)).toEqual(['http://a:3000', 'http://b:3000']);
     expect(config.shardMap.databaseFor(3).url).toBe('postgres://db-b/b0');
+    expect(config.region.internal).toEqual({ url: 'http://b:3100', host: '0.0.0.0', port: 3100 });
+  });
+
+  it('refuses a region without an internal listener, or with one on its public port', () => {
+    const [a, b] = file.regions;
+    const { internal: _dropped, ...withoutInternal } = a;
+    expect(() =>
+      loadAppConfig({ STOCKMESH_REGION: 'a', STOCKMESH_CLUSTER_FILE: write(JSON.stringify({ ...file, regions: [withoutInternal, b] })) }),
+    ).toThrow(/region a: internal: required/);
+    const shared = { ...a, internal: { url: 'http://a:3000', host: '0.0.0.0', port: 3000 } };
+    expect(() =>
+      loadAppConfig({ STOCKMESH_REGION: 'a', STOCKMESH_CLUSTER_FILE: write(JSON.stringify({ ...file, regions: [shared, b] })) }),
+    ).toThrow(/cannot share the public port 3000/);
   });
 
   it('refuses a misspelt key, an unreadable file and shards left unmapped, with a ConfigError', () => {

@@ -13,11 +13,13 @@ import {
   Max,
   MaxLength,
   Min,
+  MinLength,
   ValidateNested,
   validateSync,
   type ValidationError,
 } from 'class-validator';
 import { readFileSync } from 'node:fs';
+import { CLUSTER_SECRET_MIN_LENGTH, CLUSTER_SECRET_PATTERN, ClusterSecret } from './cluster-secret.js';
 import { defaultCluster, shardMapOf, regionOf, type ClusterConfig } from './cluster-config.js';
 import type { AppConfig } from './app-config.js';
 
@@ -81,6 +83,41 @@ export class EnvironmentDto {
   @Min(1)
   @Max(65000)
   readonly STOCKMESH_BASE_PORT: number = 3001;
+
+  /** Interface of the derived cluster's internal listeners; default STOCKMESH_HOST. */
+  @IsOptional()
+  @IsString()
+  readonly STOCKMESH_INTERNAL_HOST?: string;
+
+  /** Region i's internal listener is on this port + i; default STOCKMESH_BASE_PORT + 100. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65000)
+  readonly STOCKMESH_INTERNAL_BASE_PORT?: number;
+
+  /**
+   * The secret every region of the cluster signs its calls to the others with (never logged).
+   * Set it, or STOCKMESH_CLUSTER_SECRET_FILE, not both; `npm start` makes one.
+   */
+  @IsOptional()
+  @MinLength(CLUSTER_SECRET_MIN_LENGTH, { message: `STOCKMESH_CLUSTER_SECRET must be at least ${CLUSTER_SECRET_MIN_LENGTH} characters` })
+  @MaxLength(1024, { message: 'STOCKMESH_CLUSTER_SECRET must be at most 1024 characters' })
+  @Matches(CLUSTER_SECRET_PATTERN, { message: 'STOCKMESH_CLUSTER_SECRET must be printable ASCII without spaces' })
+  readonly STOCKMESH_CLUSTER_SECRET?: string;
+
+  /** A file holding the cluster secret (e.g. a mounted Kubernetes or Docker secret). */
+  @IsOptional()
+  @IsString()
+  readonly STOCKMESH_CLUSTER_SECRET_FILE?: string;
+
+  /** Largest difference between a signed call's timestamp and the receiver's clock. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  readonly STOCKMESH_INTERNAL_MAX_SKEW_SECONDS: number = 30;
 
   /** Any connection string to the PostgreSQL server hosting the default databases. */
   @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true })
@@ -279,11 +316,18 @@ class DatabaseDto {
   @ValidateNested() @Type(() => ShardRangeDto) readonly shards!: ShardRangeDto;
 }
 
+class InternalListenerDto {
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] }) readonly url!: string;
+  @IsString() readonly host!: string;
+  @IsInt() @Min(1) @Max(65535) readonly port!: number;
+}
+
 class RegionDto {
   @MaxLength(REGION_ID_MAX) @Matches(REGION_ID_PATTERN) readonly id!: string;
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] }) readonly url!: string;
   @IsString() readonly host!: string;
   @IsInt() @Min(1) @Max(65535) readonly port!: number;
+  @ValidateNested() @Type(() => InternalListenerDto) readonly internal!: InternalListenerDto;
   @IsArray() @ArrayMinSize(1) @ValidateNested({ each: true }) @Type(() => DatabaseDto) readonly databases!: DatabaseDto[];
   @IsOptional() @IsArray() @ArrayUnique() @Matches(REGION_ID_PATTERN, { each: true }) readonly allocationOrder?: string[];
 }
@@ -343,6 +387,8 @@ function defaultClusterOf(env: EnvironmentDto): ClusterConfig {
       databasesPerRegion: env.STOCKMESH_DATABASES_PER_REGION,
       host: env.STOCKMESH_HOST,
       basePort: env.STOCKMESH_BASE_PORT,
+      internalHost: env.STOCKMESH_INTERNAL_HOST,
+      internalBasePort: env.STOCKMESH_INTERNAL_BASE_PORT,
       databaseUrl: env.DATABASE_URL,
       databasePrefix: env.STOCKMESH_DB_PREFIX,
     });
@@ -358,6 +404,18 @@ export function loadCluster(env: EnvironmentDto): ClusterConfig {
   const dup = ids.find((id, i) => ids.indexOf(id) !== i);
   if (dup) throw new ConfigError([`region ${dup} is listed twice`]);
   for (const region of cluster.regions) {
+    // class-validator lets a missing nested object through: say so rather than fail later.
+    if (typeof region.internal !== 'object' || region.internal === null) {
+      throw new ConfigError([`region ${region.id}: internal: required: { url, host, port } of its region-to-region listener`]);
+    }
+    if (region.internal.port > 65535) {
+      throw new ConfigError([`region ${region.id}: internal port ${region.internal.port} is above 65535 (STOCKMESH_INTERNAL_BASE_PORT)`]);
+    }
+    if (region.internal.port === region.port && region.internal.host === region.host) {
+      throw new ConfigError([`region ${region.id}: its internal listener cannot share the public port ${region.port}`]);
+    }
+  }
+  for (const region of cluster.regions) {
     const unknown = (region.allocationOrder ?? []).filter((id) => !ids.includes(id));
     if (unknown.length > 0) throw new ConfigError([`region ${region.id}: allocationOrder names unknown regions ${unknown.join(', ')}`]);
   }
@@ -369,6 +427,28 @@ export function loadCluster(env: EnvironmentDto): ClusterConfig {
     }
   }
   return cluster;
+}
+
+/** The cluster secret from STOCKMESH_CLUSTER_SECRET or the file STOCKMESH_CLUSTER_SECRET_FILE names. */
+function clusterSecretOf(env: EnvironmentDto): ClusterSecret | undefined {
+  if (env.STOCKMESH_CLUSTER_SECRET !== undefined && env.STOCKMESH_CLUSTER_SECRET_FILE !== undefined) {
+    throw new ConfigError(['STOCKMESH_CLUSTER_SECRET_FILE: set either it or STOCKMESH_CLUSTER_SECRET, not both']);
+  }
+  if (env.STOCKMESH_CLUSTER_SECRET !== undefined) return new ClusterSecret(env.STOCKMESH_CLUSTER_SECRET);
+  if (env.STOCKMESH_CLUSTER_SECRET_FILE === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(env.STOCKMESH_CLUSTER_SECRET_FILE, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError([`STOCKMESH_CLUSTER_SECRET_FILE: cannot read ${env.STOCKMESH_CLUSTER_SECRET_FILE}: ${(error as Error).message}`]);
+  }
+  // The file's content is never quoted in a message: it is the secret.
+  if (text.length < CLUSTER_SECRET_MIN_LENGTH || text.length > 1024 || !CLUSTER_SECRET_PATTERN.test(text)) {
+    throw new ConfigError([
+      `STOCKMESH_CLUSTER_SECRET_FILE: ${env.STOCKMESH_CLUSTER_SECRET_FILE} must hold ${CLUSTER_SECRET_MIN_LENGTH}-1024 printable ASCII characters without spaces`,
+    ]);
+  }
+  return new ClusterSecret(text);
 }
 
 /** The typed configuration of one region process, built once at boot. */
@@ -421,6 +501,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       transferReceiptsMs: parsed.STOCKMESH_TRANSFER_RECEIPT_RETENTION_HOURS * HOUR_MS,
       sweepMs: parsed.STOCKMESH_RETENTION_SWEEP_MS,
     },
+    regionTrust: { secret: clusterSecretOf(parsed), maxSkewMs: parsed.STOCKMESH_INTERNAL_MAX_SKEW_SECONDS * 1_000 },
     log: { level: parsed.LOG_LEVEL },
   };
 }

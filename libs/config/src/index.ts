@@ -9,6 +9,7 @@ export {
   withDatabase,
   type ClusterConfig,
   type DefaultClusterSettings,
+  type InternalListenerConfig,
   type RegionConfig,
 } from './cluster-config.js';
 export { ConfigModule } from './config.module.js';
@@ -21,3 +22,4 @@ export {
   loadCluster,
   parseEnvironment,
 } from './environment.js';
+export { CLUSTER_SECRET_MIN_LENGTH, ClusterSecret } from './cluster-secret.js';

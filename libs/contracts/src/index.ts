@@ -1,5 +1,5 @@
 export { API_KEY_ID_PATTERN, API_KEY_NAME_PATTERN, API_SCOPES, type ApiScope } from './api-keys.js';
-export { HEADERS } from './http-headers.js';
+export { HEADERS, REGION_ONLY_HEADERS } from './http-headers.js';
 export {
   ADJUSTMENT_REASONS,
   coordinatorOf,

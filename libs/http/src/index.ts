@@ -27,3 +27,4 @@ export { createValidationPipe, fieldErrors, INPUT_VALIDATION, ValidationProblem 
 export { idempotentAnswer } from './json-answer.js';
 export { requestIdOf } from './request-id.js';
 export { createLogger, NestPinoLogger } from './logging.js';
+export * from './region-trust/index.js';

@@ -21,6 +21,8 @@ import {
 } from '@stockmesh/contracts';
 import type { FastifyRequest } from 'fastify';
 import { from, switchMap, type Observable } from 'rxjs';
+import { callerOf, internalCallOf } from './region-trust/internal-call.js';
+import { RegionSigner } from './region-trust/region-signer.js';
 import { ValidationProblem } from './validation.js';
 
 /** Knows which region owns a warehouse; provided by the catalog. */
@@ -53,54 +55,64 @@ export type OwnerLocator =
 const OWNER_LOCATOR = Symbol('OWNER_LOCATOR');
 
 /**
- * Forwards requests for resources of other regions to their owner, so a client may call any
- * region. The owner's answer (status, body, `Idempotent-Replayed`, `Stockmesh-Served-By`) is
- * returned as it is. A forwarded request is never forwarded again: if it reaches a region that
- * does not own the resource, the catalogs disagree and the answer is 421.
+ * Forwards requests for resources of other regions to their owner's internal listener, signed
+ * as coming from this region and carrying the client's identity (the owner checks it again), so
+ * a client may call any region. The owner's answer (status, body, `Idempotent-Replayed`,
+ * `Stockmesh-Served-By`) is returned as it is. A forwarded request is never forwarded again: if
+ * it reaches a region that does not own the resource, the catalogs disagree and the answer is 421.
  */
 @Injectable()
 export class RegionForwarder {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly signer: RegionSigner,
+  ) {}
 
   async forward(request: FastifyRequest, owner: RegionConfig): Promise<Response> {
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      [HEADERS.requestId]: String(request.id),
-      [HEADERS.forwardedFrom]: this.config.region.id,
-    };
-    // The client's identity travels as the client's own key: the owner authenticates it again
-    // and takes the ledger's actor from it, so no region has to believe a header naming who
-    // asked. (The region-to-region authentication of issue 8 will sign the forwarded request and
-    // let the owner trust the receiving region's check; until then a key the owner has not yet
-    // received by replication is refused there with 401, which a client may retry.)
-    for (const name of [HEADERS.idempotencyKey, HEADERS.authorization]) {
-      const value = request.headers[name];
-      if (typeof value === 'string') headers[name] = value;
-    }
+    const idempotencyKey = request.headers[HEADERS.idempotencyKey];
     const hasBody = request.body !== undefined && request.body !== null;
-    if (hasBody) headers['content-type'] = 'application/json';
+    const body = hasBody ? JSON.stringify(request.body) : undefined;
     let upstream: Response;
-    let body: ArrayBuffer;
+    let answerBody: ArrayBuffer;
     try {
-      upstream = await fetch(new URL(request.url, owner.url), {
+      const url = new URL(request.url, owner.internal.url);
+      const headers: Record<string, string> = {
+        accept: 'application/json',
+        ...this.signer.headersFor(owner.id, request.method, url, body, {
+          requestId: String(request.id),
+          idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
+          forwarded: true,
+          caller: callerOf(request),
+        }),
+      };
+      if (hasBody) headers['content-type'] = 'application/json';
+      upstream = await fetch(url, {
         method: request.method,
         headers,
-        body: hasBody ? JSON.stringify(request.body) : undefined,
+        body,
         signal: AbortSignal.timeout(this.config.http.forwardTimeoutMs),
       });
       // Inside the try: an owner that dies while answering breaks the body, not the headers.
-      body = await upstream.arrayBuffer();
+      answerBody = await upstream.arrayBuffer();
     } catch (error) {
       throw new RoutingException('region-unavailable', `region ${owner.id} did not answer: ${(error as Error).message}`, {
         region: owner.id,
       });
+    }
+    if (upstream.status === 401 && upstream.headers.get('content-type')?.startsWith('application/problem+json')) {
+      // The owner did not take this region's signature (secrets differ, clocks too far apart): a
+      // fault of the cluster, not of the client, who can do nothing but try later.
+      const problem = JSON.parse(new TextDecoder().decode(answerBody)) as { code?: unknown };
+      if (problem.code === 'region-unauthenticated') {
+        throw new RoutingException('region-unavailable', `region ${owner.id} refused this region's signature`, { region: owner.id });
+      }
     }
     const answer = new Headers();
     for (const name of ['content-type', HEADERS.idempotentReplayed, HEADERS.servedBy]) {
       const value = upstream.headers.get(name);
       if (value !== null) answer.set(name, value);
     }
-    return new Response(body, { status: upstream.status, headers: answer });
+    return new Response(answerBody, { status: upstream.status, headers: answer });
   }
 }
 
@@ -120,7 +132,8 @@ export class OwnerRoutingInterceptor implements NestInterceptor {
     return from(this.ownerOf(locator, request)).pipe(
       switchMap((owner) => {
         if (owner.id === this.config.region.id) return next.handle();
-        if (request.headers[HEADERS.forwardedFrom] !== undefined) {
+        // Only a signed call can say it was forwarded: the public listener drops the header.
+        if (internalCallOf(request)?.forwardedFrom !== undefined) {
           throw new RoutingException(
             'misdirected-request',
             `region ${this.config.region.id} does not own this resource; ${owner.id} does`,

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
-import { CodedException, HEADERS, RESERVATION_TTL } from '@stockmesh/contracts';
+import { CodedException, RESERVATION_TTL } from '@stockmesh/contracts';
+import { RegionSigner } from '@stockmesh/http';
 import { HoldService, type HoldRequest } from '@stockmesh/stock';
 
 /** What became of one step on a hold at the owning region. */
@@ -21,7 +22,8 @@ const REMOTE_TIMEOUT_MS = 2_000;
 
 /**
  * Places, commits and releases holds at the region owning the stock: directly in this process
- * for its own warehouses, through the owner's internal API otherwise. Every call is idempotent by
+ * for its own warehouses, through the owner's internal API otherwise (its internal listener, each
+ * call signed as coming from this region). Every call is idempotent by
  * hold id, so a step that timed out can simply be asked again (or compensated by a release).
  */
 @Injectable()
@@ -30,6 +32,7 @@ export class HoldClient {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly holds: HoldService,
     private readonly clock: Clock,
+    private readonly signer: RegionSigner,
   ) {}
 
   place(region: string, request: HoldRequest): Promise<HoldOutcome> {
@@ -79,10 +82,12 @@ export class HoldClient {
     if (!owner) return { kind: 'unavailable', reason: `region ${region} is not in the cluster` };
     let response: Response;
     try {
-      response = await fetch(new URL(`/internal/v1/holds/${holdId}${suffix}`, owner.url), {
+      const url = new URL(`/internal/v1/holds/${holdId}${suffix}`, owner.internal.url);
+      const json = JSON.stringify(body);
+      response = await fetch(url, {
         method,
-        headers: { 'content-type': 'application/json', [HEADERS.forwardedFrom]: this.config.region.id },
-        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', ...this.signer.headersFor(region, method, url, json) },
+        body: json,
         signal: AbortSignal.timeout(REMOTE_TIMEOUT_MS),
       });
     } catch (error) {

@@ -34,7 +34,7 @@ export class RenewHoldBody extends HoldTargetBody {
  * for storefronts; left out of the public OpenAPI document). Every call is idempotent by hold id.
  */
 @ApiExcludeController()
-// TODO(issue 8): its own listener with region-to-region authentication; skipped by the API-key guard until then.
+// Served on the internal listener only, to signed region calls (docs/security.md).
 @InternalRoute()
 @Controller('internal/v1/holds/:holdId')
 export class HoldsInternalController {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
-import { HEADERS } from '@stockmesh/contracts';
+import { RegionSigner } from '@stockmesh/http';
 import { transferData } from '../transfer-events.js';
 import type { ReceiptOutcome, TransferRecord } from '../transfer.repository.js';
 
@@ -18,11 +18,15 @@ const OUTCOMES: readonly string[] = ['received', 'refused', 'cancelled'] satisfi
  * Asks the destination's owner to end a transfer it has not received (through its internal API,
  * `POST /internal/v1/transfers/{id}/resolve`): it answers `cancelled` when it never received it
  * (and from then on never will), or the outcome of its receipt. Idempotent: asking again gets
- * the same answer. Never called inside a database transaction.
+ * the same answer. Never called inside a database transaction. The call goes to the destination's
+ * internal listener, signed as coming from this region.
  */
 @Injectable()
 export class TransferDestinationClient {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly signer: RegionSigner,
+  ) {}
 
   async resolve(transfer: TransferRecord): Promise<DestinationAnswer> {
     const destination = this.config.cluster.regions.find((r) => r.id === transfer.toRegion);
@@ -30,10 +34,12 @@ export class TransferDestinationClient {
     let response: Response;
     let body: unknown;
     try {
-      response = await fetch(new URL(`/internal/v1/transfers/${encodeURIComponent(transfer.id)}/resolve`, destination.url), {
+      const url = new URL(`/internal/v1/transfers/${encodeURIComponent(transfer.id)}/resolve`, destination.internal.url);
+      const json = JSON.stringify(transferData(transfer));
+      response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [HEADERS.forwardedFrom]: this.config.region.id },
-        body: JSON.stringify(transferData(transfer)),
+        headers: { 'content-type': 'application/json', ...this.signer.headersFor(destination.id, 'POST', url, json) },
+        body: json,
         signal: AbortSignal.timeout(REMOTE_TIMEOUT_MS),
       });
       body = await response.json().catch(() => ({}));

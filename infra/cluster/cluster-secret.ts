@@ -1,0 +1,26 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** Where `npm start` keeps the cluster secret it made (relative to the repository root). */
+export const LOCAL_CLUSTER_SECRET_FILE = '.stockmesh/cluster-secret';
+
+/**
+ * Makes a cluster secret at `path` (256 random bits, base64url, mode 0600) unless a file is there
+ * already, which is kept: the regions of one cluster must share one secret across restarts.
+ * Never returns or prints the secret itself.
+ */
+export function ensureClusterSecret(path: string): { readonly created: boolean } {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    // `wx`: if two launchers race, exactly one writes and the other reads what it wrote.
+    writeFileSync(path, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
+    return { created: true };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  if (readFileSync(path, 'utf8').trim().length === 0) throw new Error(`${path} is empty: delete it to have a new cluster secret made`);
+  // A secret others may read is no secret: tighten it, as ssh would insist.
+  if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+  return { created: false };
+}
