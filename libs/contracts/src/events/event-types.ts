@@ -3,7 +3,6 @@ import { Type } from 'class-transformer';
 import {
   IsIn,
   IsInt,
-  IsISO8601,
   IsNumber,
   IsObject,
   IsOptional,
@@ -15,9 +14,11 @@ import {
   IsArray,
   ArrayMaxSize,
   IsUUID,
+  Length,
 } from 'class-validator';
 import { IDENTIFIER_PATTERN, MAX_QUANTITY, TRANSFER_ID_PATTERN } from '../identifiers.js';
 import { CommandCompletedData, CommandRejectedData } from './command-types.js';
+import { IsEventTime, IsEventVersion, MAX_EVENT_COUNT } from './event-fields.js';
 
 /** Every event type, versioned. The typed map below gives each one's `data`. */
 export const EVENT_TYPES = {
@@ -33,6 +34,8 @@ export const EVENT_TYPES = {
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
 const REGION = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+/** Free text stored in `text` columns: no control characters (PostgreSQL refuses NUL, 22021). */
+const NO_CONTROL_CHARACTERS = /^[^\p{Cc}]*$/u;
 
 /** Why a stock row changed: the ledger entry of the owner. */
 export class StockChangeCauseDto {
@@ -41,7 +44,7 @@ export class StockChangeCauseDto {
   @IsInt() @Min(-MAX_QUANTITY) @Max(MAX_QUANTITY) readonly delta!: number;
   @IsString() @Matches(/^[a-z-]{1,32}$/) readonly reason!: string;
   @IsUUID() readonly movementId!: string;
-  @IsString() readonly actor!: string;
+  @IsString() @Length(1, 255) @Matches(NO_CONTROL_CHARACTERS) readonly actor!: string;
 }
 
 /**
@@ -56,8 +59,8 @@ export class StockChangedData {
   @IsInt() @Min(0) @Max(1023) readonly shard!: number;
   @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly onHand!: number;
   @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly reserved!: number;
-  @IsInt() @Min(1) readonly version!: number;
-  @IsISO8601({ strict: true }) readonly updatedAt!: string;
+  @IsEventVersion() readonly version!: number;
+  @IsEventTime() readonly updatedAt!: string;
   @IsObject() @ValidateNested() @Type(() => StockChangeCauseDto) readonly cause!: StockChangeCauseDto;
 }
 
@@ -65,12 +68,12 @@ export class StockChangedData {
 export class WarehouseChangedData {
   @Matches(IDENTIFIER_PATTERN) readonly id!: string;
   @Matches(REGION) readonly region!: string;
-  @IsString() readonly name!: string;
-  @IsOptional() @IsNumber() @Min(-90) @Max(90) readonly latitude!: number | null;
-  @IsOptional() @IsNumber() @Min(-180) @Max(180) readonly longitude!: number | null;
-  @IsInt() @Min(1) readonly version!: number;
-  @IsISO8601({ strict: true }) readonly createdAt!: string;
-  @IsISO8601({ strict: true }) readonly updatedAt!: string;
+  @IsString() @Length(1, 200) @Matches(NO_CONTROL_CHARACTERS) readonly name!: string;
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(-90) @Max(90) readonly latitude!: number | null;
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(-180) @Max(180) readonly longitude!: number | null;
+  @IsEventVersion() readonly version!: number;
+  @IsEventTime() readonly createdAt!: string;
+  @IsEventTime() readonly updatedAt!: string;
 }
 
 export class PartitionOffsetDto {
@@ -85,13 +88,13 @@ export class PartitionOffsetDto {
  */
 export class RegionHeartbeatData {
   @Matches(REGION) readonly region!: string;
-  @IsString() readonly instance!: string;
+  @IsString() @Length(1, 255) @Matches(NO_CONTROL_CHARACTERS) readonly instance!: string;
   @IsArray()
   @ArrayMaxSize(1024)
   @ValidateNested({ each: true })
   @Type(() => PartitionOffsetDto)
   readonly stockOffsets!: PartitionOffsetDto[];
-  @IsInt() @Min(0) readonly outboxPending!: number;
+  @IsInt() @Min(0) @Max(MAX_EVENT_COUNT) readonly outboxPending!: number;
 }
 
 /** What every event of one transfer carries: the transfer, its two rows and the units moved. */
@@ -111,7 +114,7 @@ export class TransferData {
  * on-hand; the destination's owner adds them, once per transfer id.
  */
 export class TransferDispatchedData extends TransferData {
-  @IsISO8601({ strict: true }) readonly dispatchedAt!: string;
+  @IsEventTime() readonly dispatchedAt!: string;
 }
 
 /**
@@ -120,7 +123,7 @@ export class TransferDispatchedData extends TransferData {
  */
 export class TransferReceivedData extends TransferData {
   @IsIn(['received', 'refused']) readonly outcome!: 'received' | 'refused';
-  @IsISO8601({ strict: true }) readonly receivedAt!: string;
+  @IsEventTime() readonly receivedAt!: string;
 }
 
 /** The typed map of event types to their data. */
