@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { clusterFromEnvironment, startLocalCluster, type LocalCluster } from '../infra/cluster/local-cluster.js';
+import { readKafkaCredentials } from '@stockmesh/config';
+import { clusterFromEnvironment, localKafkaCredentials, startLocalCluster, type LocalCluster } from '../infra/cluster/local-cluster.js';
 import { ensureBroker, freePortRange, machine, ms, percentile, positiveInt, say, table } from './bench-support.js';
 
 const REGIONS = ['us-east', 'eu-west', 'ap-south'] as const;
@@ -386,6 +387,8 @@ async function main(): Promise<void> {
     STOCKMESH_BASE_PORT: String(await freePortRange(4700, REGIONS.length)),
     KAFKA_TOPIC_PREFIX: topicPrefix,
     LOG_LEVEL: 'warn',
+    // kafka.sh's broker with SASL: each region gets its principal, the bench reads as admin.
+    STOCKMESH_KAFKA_CREDENTIALS: localKafkaCredentials(process.env),
   };
   // Known before the start, so a start that fails half-way still has its databases dropped.
   const databaseUrls = clusterFromEnvironment({ ...process.env, ...env }).regions.flatMap((r) => r.databases.map((d) => d.url));
@@ -401,6 +404,9 @@ async function main(): Promise<void> {
   };
   const bus = new KafkaJsBus({
     brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    sasl: env.STOCKMESH_KAFKA_CREDENTIALS
+      ? { mechanism: 'scram-sha-512', username: 'admin', password: readKafkaCredentials(env.STOCKMESH_KAFKA_CREDENTIALS).users.admin }
+      : undefined,
     clientId: `stockmesh-bench-${hex}`,
     log: busLog,
   });

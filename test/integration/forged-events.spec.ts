@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EVENT_TYPES, MAX_QUANTITY, newEvent, TOPICS, toKafkaRecord, type KafkaRecord } from '@stockmesh/contracts';
 import { shardOf } from '@stockmesh/sharding';
-import { call, startTestRegion, throwawayPrefix, waitFor, type TestRegion } from '@stockmesh/testing';
+import { call, startTestRegion, testKafka, throwawayPrefix, waitFor, type TestRegion } from '@stockmesh/testing';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import pg from 'pg';
@@ -14,7 +14,6 @@ let kafka: Kafka;
 let producer: Producer;
 let deadLetters: Consumer;
 const prefix = `${throwawayPrefix('forged').replace(/_/g, '-')}.`;
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim());
 const seen: { reason: string; topic: string; id: string }[] = [];
 const NOW = '2026-12-01T10:00:00.000Z';
 
@@ -95,11 +94,11 @@ const idOf = (r: KafkaRecord): string => r.headers.ce_id;
 beforeAll(async () => {
   region = await startTestRegion('forged', {
     STOCKMESH_REPLICATION: 'true',
-    KAFKA_BROKERS: brokers.join(','),
+    KAFKA_BROKERS: testKafka().brokers.join(','),
     KAFKA_TOPIC_PREFIX: prefix,
     KAFKA_MAX_WAIT_MS: '100',
   });
-  kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+  kafka = new Kafka({ ...testKafka(), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {

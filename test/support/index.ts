@@ -5,4 +5,5 @@ export { startTestCluster, type TestCluster } from './cluster-harness.js';
 export { globalView, viewDiff } from './convergence.js';
 export { ManualClock } from './manual-clock.js';
 export { waitFor } from './wait-for.js';
+export { regionKafkaEnv, testBrokers, testKafka, testKafkaIsSecured, type TestKafka } from './test-kafka.js';
 export { oneLine, rewriteHosts, runShellExample, shellExamples, type ShellExample, type ShellOutcome } from './shell-examples.js';

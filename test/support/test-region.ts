@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadAppConfig, type AppConfig, type Clock } from '@stockmesh/config';
 import { dropDatabases, provisionDatabases } from '@stockmesh/persistence';
 import { createRegionApp } from '../../apps/region/src/region-app.js';
+import { regionKafkaEnv } from './test-kafka.js';
 import { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
 
 /** One region served in-process against its own throwaway databases on the real PostgreSQL. */
@@ -19,13 +20,16 @@ export async function startTestRegion(
   env: Record<string, string> = {},
   options: { readonly clock?: Clock } = {},
 ): Promise<TestRegion> {
+  const regionId = env.STOCKMESH_REGION ?? 'us-east';
   const config = loadAppConfig({
-    STOCKMESH_REGION: 'us-east',
+    STOCKMESH_REGION: regionId,
     STOCKMESH_DB_PREFIX: throwawayPrefix(suite),
     DATABASE_URL: testDatabaseUrl(),
     LOG_LEVEL: 'warn',
     // One region alone: events stay in its outbox (suites that need Kafka turn this on).
     STOCKMESH_REPLICATION: 'false',
+    // The region's own principal when the tests' broker authenticates its clients.
+    ...regionKafkaEnv(regionId),
     ...env,
   });
   const databases = config.region.databases;
