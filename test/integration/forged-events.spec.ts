@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EVENT_TYPES, MAX_QUANTITY, newEvent, TOPICS, toKafkaRecord, type KafkaRecord } from '@stockmesh/contracts';
 import { shardOf } from '@stockmesh/sharding';
-import { call, startTestRegion, testKafka, throwawayPrefix, waitFor, type TestRegion } from '@stockmesh/testing';
+import { call, ManualClock, startTestRegion, testKafka, throwawayPrefix, waitFor, type TestRegion } from '@stockmesh/testing';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import pg from 'pg';
@@ -10,6 +10,8 @@ import pg from 'pg';
 // other regions are played by records produced with kafkajs, as any client of the broker could:
 // forged ones must be dead-lettered with the reason while the partition keeps applying.
 let region: TestRegion;
+// Moved only by the test of a warehouse the catalog never learns about.
+const clock = new ManualClock();
 let kafka: Kafka;
 let producer: Producer;
 let deadLetters: Consumer;
@@ -92,12 +94,16 @@ async function deadLettered(id: string): Promise<string> {
 const idOf = (r: KafkaRecord): string => r.headers.ce_id;
 
 beforeAll(async () => {
-  region = await startTestRegion('forged', {
-    STOCKMESH_REPLICATION: 'true',
-    KAFKA_BROKERS: testKafka().brokers.join(','),
-    KAFKA_TOPIC_PREFIX: prefix,
-    KAFKA_MAX_WAIT_MS: '100',
-  });
+  region = await startTestRegion(
+    'forged',
+    {
+      STOCKMESH_REPLICATION: 'true',
+      KAFKA_BROKERS: testKafka().brokers.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      KAFKA_MAX_WAIT_MS: '100',
+    },
+    { clock },
+  );
   kafka = new Kafka({ ...testKafka(), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -262,5 +268,30 @@ describe('forged and unstorable records on the real broker', () => {
     // The transient error was retried (the trigger fired for BUSY-* at least twice), never dead-lettered.
     expect(Number((await sql<{ n: string }>(url, 'SELECT last_value AS n FROM busy_once'))[0].n)).toBeGreaterThanOrEqual(2);
     expect(seen.filter((s) => s.reason.includes('53300'))).toEqual([]);
+  }, 60_000);
+
+  it('waits for the catalog to learn a warehouse, and dead-letters the record if it never does', async () => {
+    // A stock event may arrive before its warehouse's catalog event: it waits for it...
+    const late = stockRecord('eu-west', { sku: 'SKU-LATE', warehouseId: 'late-1', onHand: 2 });
+    await produce(TOPICS.stock, shard('SKU-LATE'), [late]);
+    await produce(TOPICS.catalog, 0, [warehouseRecord('eu-west', { id: 'late-1', name: 'Late 1' })]);
+    await waitFor(async () => ((await replica('late-1', 'SKU-LATE'))?.on_hand === '2' ? true : undefined), {
+      what: 'the event to apply once its warehouse is known',
+      describe: async () => JSON.stringify(seen),
+    });
+    expect(seen.some((s) => s.id === idOf(late))).toBe(false);
+    // ... but not for ever: a warehouse nobody registers holds its partition back only so long.
+    const sku = 'SKU-GHOST';
+    const ghost = stockRecord('eu-west', { sku, warehouseId: 'ghost-1', onHand: 3 });
+    await produce(TOPICS.stock, shard(sku), [ghost, stockRecord('eu-west', { sku, onHand: 4 })]);
+    const reason = waitFor(
+      async () => {
+        clock.advance(10_000);
+        return seen.find((s) => s.id === idOf(ghost))?.reason;
+      },
+      { what: 'the record of an unknown warehouse to be dead-lettered', intervalMs: 500 },
+    );
+    expect(await reason).toMatch(/ghost-1 is not in the catalog/);
+    await waitFor(async () => ((await replica('fra-1', sku))?.on_hand === '4' ? true : undefined), { what: 'the next event to apply' });
   }, 60_000);
 });
