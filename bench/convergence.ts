@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { clusterFromEnvironment, startLocalCluster, type LocalCluster } from '../infra/cluster/local-cluster.js';
+import { readKafkaCredentials } from '@stockmesh/config';
+import { clusterFromEnvironment, localKafkaCredentials, startLocalCluster, type LocalCluster } from '../infra/cluster/local-cluster.js';
 import {
   BENCH_ADMIN_KEY,
   BENCH_AUTHORIZATION,
@@ -398,6 +399,8 @@ async function main(): Promise<void> {
     KAFKA_TOPIC_PREFIX: topicPrefix,
     LOG_LEVEL: 'warn',
     STOCKMESH_ADMIN_KEY: BENCH_ADMIN_KEY,
+    // kafka.sh's broker with SASL: each region gets its principal, the bench reads as admin.
+    STOCKMESH_KAFKA_CREDENTIALS: localKafkaCredentials(process.env),
   };
   // Known before the start, so a start that fails half-way still has its databases dropped.
   const databaseUrls = clusterFromEnvironment({ ...process.env, ...env }).regions.flatMap((r) => r.databases.map((d) => d.url));
@@ -413,6 +416,9 @@ async function main(): Promise<void> {
   };
   const bus = new KafkaJsBus({
     brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    sasl: env.STOCKMESH_KAFKA_CREDENTIALS
+      ? { mechanism: 'scram-sha-512', username: 'admin', password: readKafkaCredentials(env.STOCKMESH_KAFKA_CREDENTIALS).users.admin }
+      : undefined,
     clientId: `stockmesh-bench-${hex}`,
     log: busLog,
   });

@@ -4,11 +4,48 @@ import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { loadCluster, parseEnvironment, type ClusterConfig, type RegionConfig } from '@stockmesh/config';
+import {
+  kafkaPrincipalOfRegion,
+  loadCluster,
+  parseEnvironment,
+  readKafkaCredentials,
+  type ClusterConfig,
+  type RegionConfig,
+} from '@stockmesh/config';
 import { provisionDatabases, redact, type ProvisionReport } from '@stockmesh/persistence';
 
 /** The built region service, relative to the repository root (the working directory of npm scripts and jest). */
 export const REGION_ENTRY = 'dist/apps/region/src/main.js';
+
+/**
+ * The credentials file of kafka.sh's broker (`$STOCKMESH_HOME/kafka/credentials.json`) when the
+ * cluster uses that broker (KAFKA_BROKERS unset) and it runs with SASL; `undefined` otherwise.
+ */
+export function localKafkaCredentials(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.KAFKA_BROKERS) return undefined;
+  const file = resolve(env.STOCKMESH_HOME || '.stockmesh', 'kafka', 'credentials.json');
+  return existsSync(file) ? file : undefined;
+}
+
+/**
+ * The environment of one region's process: the cluster's, with the region's own Kafka principal
+ * when STOCKMESH_KAFKA_CREDENTIALS names a credentials file. The file itself (every principal's
+ * password) is not passed on: a region knows only its own.
+ */
+export function regionEnvironment(env: NodeJS.ProcessEnv, regionId: string): NodeJS.ProcessEnv {
+  const { STOCKMESH_KAFKA_CREDENTIALS: file, ...rest } = env;
+  const own: NodeJS.ProcessEnv = { ...rest, STOCKMESH_REGION: regionId };
+  if (!file || env.KAFKA_SASL_USERNAME) return own;
+  const principal = kafkaPrincipalOfRegion(regionId);
+  const password = readKafkaCredentials(file).users[principal];
+  if (password === undefined) {
+    throw new LocalClusterError(
+      LocalClusterErrorCode.UnknownRegion,
+      `${file} has no Kafka principal ${principal}: the broker was formatted for other regions (STOCKMESH_REGIONS when kafka.sh first started)`,
+    );
+  }
+  return { ...own, KAFKA_SASL_USERNAME: principal, KAFKA_SASL_PASSWORD: password };
+}
 
 /** How many of a region's last output lines an error quotes. */
 const TAIL_LINES = 30;
@@ -230,7 +267,7 @@ class RegionProcess {
     this.settings.signal.throwIfAborted();
     const started = Date.now();
     const child = spawn(process.execPath, [this.settings.entry], {
-      env: { ...this.settings.env, STOCKMESH_REGION: id },
+      env: regionEnvironment(this.settings.env, id),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: this.settings.detached,
     });

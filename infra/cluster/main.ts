@@ -7,7 +7,15 @@ import { redact } from '@stockmesh/persistence';
 import pg from 'pg';
 import { ADMIN_KEY_FILE, localAdminKey } from './admin-key.js';
 import { ensureClusterSecret, LOCAL_CLUSTER_SECRET_FILE } from './cluster-secret.js';
-import { clusterFromEnvironment, describeExit, endpoint, startLocalCluster, type LocalCluster, type RegionExit } from './local-cluster.js';
+import {
+  clusterFromEnvironment,
+  describeExit,
+  endpoint,
+  localKafkaCredentials,
+  startLocalCluster,
+  type LocalCluster,
+  type RegionExit,
+} from './local-cluster.js';
 
 const KAFKA_SH = 'infra/kafka/kafka.sh';
 /** Where kafka.sh's broker listens; the regions are told so, in case KAFKA_PORT moved it. */
@@ -120,8 +128,11 @@ async function main(): Promise<void> {
     let onUnexpectedExit!: (exit: RegionExit) => void;
     const unexpectedExit = new Promise<RegionExit>((resolve) => (onUnexpectedExit = resolve));
     say(`starting ${cluster.regions.length} regions`);
+    // kafka.sh's broker runs with SASL (unless its data predates it): each region gets its principal.
+    const credentials = localKafkaCredentials(process.env);
+    if (credentials) kafka += `, SASL/SCRAM with the principals in ${credentials}`;
     local = await startLocalCluster({
-      env: { KAFKA_BROKERS: brokers, STOCKMESH_ADMIN_KEY: adminKey, ...secretEnv },
+      env: { KAFKA_BROKERS: brokers, STOCKMESH_ADMIN_KEY: adminKey, ...secretEnv, STOCKMESH_KAFKA_CREDENTIALS: credentials },
       ownProcessGroups: true,
       signal: stopRequested.signal,
       onUnexpectedExit,

@@ -13,7 +13,15 @@
 # Environment:
 #   STOCKMESH_HOME          state root (default <repo>/.stockmesh); the broker lives in $STOCKMESH_HOME/kafka:
 #                           libs/ (jars), data/ (log.dirs, KRaft metadata), server.properties,
-#                           cluster.id, broker.pid, broker.log
+#                           cluster.id, broker.pid, broker.log, credentials.json (SASL passwords, mode 0600)
+#   KAFKA_SECURITY          sasl (default for a new data dir) | plaintext. With sasl the broker accepts only
+#                           SASL/SCRAM-SHA-512 clients and enforces ACLs (acls.mjs): users admin (super
+#                           user), region-<id> per region, external. A data dir formatted before keeps
+#                           the mode it was formatted with (credentials.json present = sasl).
+#   STOCKMESH_REGIONS       regions that get a principal at format time (default us-east,eu-west,ap-south)
+#   KAFKA_ADMIN_PASSWORD, KAFKA_EXTERNAL_PASSWORD, KAFKA_REGION_PASSWORD_<REGION> (e.g. ..._US_EAST)
+#                           passwords for a new data dir (16-128 of A-Z a-z 0-9 . _ ~ -); random when unset
+#   KAFKA_ACL_TOPIC_PREFIX  regions get the topics and groups starting with it (default: every topic and group)
 #   KAFKA_BROKERS           if set, an external cluster is used: start does nothing, wait/status probe it
 #   KAFKA_PORT              client listener, 127.0.0.1 (default 9092)
 #   KAFKA_CONTROLLER_PORT   KRaft controller listener, 127.0.0.1 (default 9093)
@@ -45,6 +53,9 @@ CLUSTER_ID_FILE="$KAFKA_DIR/cluster.id"
 PID_FILE="$KAFKA_DIR/broker.pid"
 BROKER_LOG="$KAFKA_DIR/broker.log"
 STAMP_FILE="$LIBS_DIR/.stockmesh-kafka-stamp"
+CRED_FILE="$KAFKA_DIR/credentials.json"
+ADMIN_CLIENT_PROPS="$KAFKA_DIR/admin-client.properties"
+ACLS_MJS="$SCRIPT_DIR/acls.mjs"
 
 KAFKA_HOST=127.0.0.1
 KAFKA_PORT="${KAFKA_PORT:-9092}"
@@ -58,6 +69,12 @@ KAFKA_READY_PROBE="${KAFKA_READY_PROBE:-auto}"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 MVN="${MVN:-mvn}"
 LOCAL_BROKERS="$KAFKA_HOST:$KAFKA_PORT"
+KAFKA_SECURITY="${KAFKA_SECURITY:-}"
+STOCKMESH_REGIONS="${STOCKMESH_REGIONS:-us-east,eu-west,ap-south}"
+KAFKA_ACL_TOPIC_PREFIX="${KAFKA_ACL_TOPIC_PREFIX:-}"
+# The credentials the readiness probes authenticate with: the local broker's admin, once it has one.
+PROBE_CREDENTIALS=""
+[[ -n "${KAFKA_BROKERS:-}" || ! -f "$CRED_FILE" ]] || PROBE_CREDENTIALS="$CRED_FILE"
 
 say() { echo "kafka.sh: $*"; }
 warn() { echo "kafka.sh: warning: $*" >&2; }
@@ -156,9 +173,11 @@ node_probe_available() {
 JAVA_PROBE_LAST_ERROR=""
 java_probe_once() { # brokers
   local out
+  local -a auth=()
+  [[ -z "$PROBE_CREDENTIALS" ]] || auth=(--command-config "$ADMIN_CLIENT_PROPS")
   if out="$(timeout 30 "$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 \
     -Dlog4j.configuration="file:$LOG4J_PROPS" -Dstockmesh.kafka.log.level=ERROR \
-    -cp "$LIBS_DIR/*" kafka.admin.BrokerApiVersionsCommand --bootstrap-server "$1" 2>&1)"; then
+    -cp "$LIBS_DIR/*" kafka.admin.BrokerApiVersionsCommand --bootstrap-server "$1" "${auth[@]}" 2>&1)"; then
     return 0
   fi
   JAVA_PROBE_LAST_ERROR="$(grep -m1 -E 'Exception|Error' <<<"$out" || tail -n 1 <<<"$out")"
@@ -192,6 +211,7 @@ wait_ready() {
   if [[ "$KAFKA_READY_PROBE" != java ]] && node_probe_available; then
     local rc=0 args=(--brokers "$brokers" --timeout-ms "$left_ms")
     [[ -z "$pid" ]] || args+=(--pid "$pid")
+    [[ -z "$PROBE_CREDENTIALS" ]] || args+=(--credentials "$PROBE_CREDENTIALS")
     [[ -z "$quiet" ]] || args+=(--quiet)
     if [[ -n "$quiet" ]]; then
       node "$WAIT_READY_MJS" "${args[@]}" >/dev/null 2>&1 || rc=$?
@@ -284,10 +304,118 @@ cmd_fetch() {
   [[ -z "$pid" ]] || warn "broker pid $pid still runs on the previous jars: kafka.sh stop && kafka.sh start"
 }
 
+# ---------------------------------------------------------------- SASL and ACLs
+
+# sasl or plaintext: what the data dir was formatted for, or KAFKA_SECURITY (default sasl) for a new one.
+security_mode() {
+  if [[ -f "$CRED_FILE" ]]; then
+    [[ "$KAFKA_SECURITY" != plaintext ]] ||
+      die "KAFKA_SECURITY=plaintext, but $KAFKA_DIR was formatted with SASL users ($CRED_FILE); rm -rf $DATA_DIR $CRED_FILE $CLUSTER_ID_FILE wipes the broker to change"
+    echo sasl
+  elif [[ -f "$DATA_DIR/meta.properties" ]]; then
+    [[ "$KAFKA_SECURITY" != sasl ]] ||
+      die "KAFKA_SECURITY=sasl, but $DATA_DIR was formatted without SASL users; rm -rf $DATA_DIR $CLUSTER_ID_FILE wipes the broker to change"
+    echo plaintext
+  else
+    case "${KAFKA_SECURITY:-sasl}" in
+      sasl | plaintext) echo "${KAFKA_SECURITY:-sasl}" ;;
+      *) die "KAFKA_SECURITY must be sasl or plaintext, got '$KAFKA_SECURITY'" ;;
+    esac
+  fi
+}
+
+region_ids() {
+  local r
+  for r in ${STOCKMESH_REGIONS//,/ }; do
+    [[ "$r" =~ ^[a-z][a-z0-9]*(-[a-z0-9]+)*$ ]] || die "STOCKMESH_REGIONS: '$r' is not a region id"
+    echo "$r"
+  done
+}
+
+# admin, region-<id> for each region, external
+scram_users() {
+  echo admin
+  local r
+  for r in $(region_ids); do echo "region-$r"; done
+  echo external
+}
+
+# The password of a user from the credentials file (written by write_credentials, one user a line).
+user_password() {
+  sed -n "s/^    \"$1\": \"\([^\"]*\)\",\{0,1\}\$/\1/p" "$CRED_FILE"
+}
+
+# A password given in the environment for USER, or a new random one (192 bits).
+new_password() {
+  local user="$1" var given
+  case "$user" in
+    admin) var=KAFKA_ADMIN_PASSWORD ;;
+    external) var=KAFKA_EXTERNAL_PASSWORD ;;
+    *) var="KAFKA_REGION_PASSWORD_$(tr 'a-z-' 'A-Z_' <<<"${user#region-}")" ;;
+  esac
+  given="${!var:-}"
+  if [[ -n "$given" ]]; then
+    [[ "$given" =~ ^[A-Za-z0-9._~-]{16,128}$ ]] || die "$var must be 16-128 characters of A-Z a-z 0-9 . _ ~ -"
+    echo "$given"
+  else
+    head -c 24 /dev/urandom | base64 | tr '+/' '-_'
+  fi
+}
+
+# Writes credentials.json (mode 0600) for a data dir about to be formatted with SASL users.
+write_credentials() {
+  local tmp="$CRED_FILE.tmp.$$" user sep
+  local -a users
+  mapfile -t users < <(scram_users)
+  (
+    umask 077
+    {
+      echo '{'
+      echo '  "mechanism": "scram-sha-512",'
+      echo '  "users": {'
+      for user in "${users[@]}"; do
+        sep=,
+        [[ "$user" != "${users[-1]}" ]] || sep=
+        echo "    \"$user\": \"$(new_password "$user")\"$sep"
+      done
+      echo '  }'
+      echo '}'
+    } >"$tmp"
+  )
+  mv "$tmp" "$CRED_FILE"
+  say "wrote the passwords of ${users[*]} to $CRED_FILE (mode 0600)"
+}
+
+# What a JVM tool needs to talk to the broker as admin (mode 0600).
+write_admin_client_properties() {
+  local password
+  password="$(user_password admin)"
+  (
+    umask 077
+    cat >"$ADMIN_CLIENT_PROPS" <<EOF
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$password";
+EOF
+  )
+}
+
+grant_acls() {
+  command -v node >/dev/null 2>&1 || die "node is needed to grant the broker's ACLs ($ACLS_MJS)"
+  say "granting ACLs: node $ACLS_MJS --brokers $LOCAL_BROKERS --regions $STOCKMESH_REGIONS${KAFKA_ACL_TOPIC_PREFIX:+ --topic-prefix $KAFKA_ACL_TOPIC_PREFIX}"
+  node "$ACLS_MJS" --brokers "$LOCAL_BROKERS" --credentials "$CRED_FILE" --regions "$STOCKMESH_REGIONS" \
+    --topic-prefix "$KAFKA_ACL_TOPIC_PREFIX" || die "could not grant the ACLs (see above)"
+}
+
 write_server_properties() {
+  if [[ "$1" == sasl ]]; then
+    write_sasl_server_properties
+    return
+  fi
   cat >"$PROPS_FILE.tmp" <<EOF
 # Written by infra/kafka/kafka.sh on every start; edits here are overwritten.
 # Single-node KRaft: one process is both broker and controller, static quorum, loopback only.
+# Plaintext, no authentication (KAFKA_SECURITY=plaintext, or a data dir formatted before SASL).
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
@@ -297,6 +425,51 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$DATA_DIR
+$(common_server_properties)
+EOF
+  mv "$PROPS_FILE.tmp" "$PROPS_FILE"
+}
+
+# SASL/SCRAM-SHA-512 on the client listener, ACLs enforced. The controller listener uses PLAIN
+# with the admin's password (SCRAM credentials live in the metadata the controller serves, so
+# the controller cannot use them itself); admin is the only super user, and nobody may connect
+# to either listener without a password.
+write_sasl_server_properties() {
+  local password
+  password="$(user_password admin)"
+  [[ -n "$password" ]] || die "$CRED_FILE has no admin password"
+  (
+    umask 077
+    cat >"$PROPS_FILE.tmp" <<EOF
+# Written by infra/kafka/kafka.sh on every start; edits here are overwritten. Holds the admin password.
+# Single-node KRaft: one process is both broker and controller, static quorum, loopback only.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+listeners=SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+log.dirs=$DATA_DIR
+
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$password";
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$password" user_admin="$password";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
+$(common_server_properties)
+EOF
+  )
+  mv "$PROPS_FILE.tmp" "$PROPS_FILE"
+}
+
+common_server_properties() {
+  cat <<EOF
 
 # one broker: internal topics with replication factor 1 and few partitions
 offsets.topic.replication.factor=1
@@ -328,7 +501,6 @@ num.io.threads=4
 num.recovery.threads.per.data.dir=1
 log.cleaner.dedupe.buffer.size=33554432
 EOF
-  mv "$PROPS_FILE.tmp" "$PROPS_FILE"
 }
 
 ensure_formatted() {
@@ -357,10 +529,17 @@ ensure_formatted() {
     return 0
   fi
   mkdir -p "$DATA_DIR"
-  say "formatting $DATA_DIR: kafka.tools.StorageTool format -t $cid -c $PROPS_FILE --ignore-formatted"
+  local -a scram=()
+  if [[ "$1" == sasl ]]; then
+    local user
+    for user in $(scram_users); do
+      scram+=(--add-scram "SCRAM-SHA-512=[name=$user,password=$(user_password "$user")]")
+    done
+  fi
+  say "formatting $DATA_DIR: kafka.tools.StorageTool format -t $cid -c $PROPS_FILE --ignore-formatted${scram[0]:+ with SCRAM users $(scram_users | tr '\n' ' ')}"
   local out
   if ! out="$("$JAVA" -Dlog4j.configuration="file:$LOG4J_PROPS" -cp "$LIBS_DIR/*" \
-    kafka.tools.StorageTool format -t "$cid" -c "$PROPS_FILE" --ignore-formatted 2>&1)"; then
+    kafka.tools.StorageTool format -t "$cid" -c "$PROPS_FILE" --ignore-formatted "${scram[@]}" 2>&1)"; then
     echo "$out" >&2
     die "formatting $DATA_DIR failed"
   fi
@@ -404,8 +583,17 @@ cmd_start() {
   fi
 
   cmd_fetch
-  write_server_properties
-  ensure_formatted
+  local mode
+  mode="$(security_mode)"
+  if [[ "$mode" == sasl ]]; then
+    [[ -f "$CRED_FILE" ]] || write_credentials
+    write_admin_client_properties
+    PROBE_CREDENTIALS="$CRED_FILE"
+  else
+    warn "the broker runs without authentication (plaintext): anyone who reaches $LOCAL_BROKERS may write every topic"
+  fi
+  write_server_properties "$mode"
+  ensure_formatted "$mode"
   rm -f "$PID_FILE"
 
   # keep the log from growing without bound across restarts
@@ -447,6 +635,10 @@ cmd_start() {
   }
   say "broker pid $pid"
   wait_started "$pid" "$from_line" "$start"
+  if [[ "$mode" == sasl ]]; then
+    grant_acls
+    say "SASL/SCRAM-SHA-512 with ACLs; the principals' passwords are in $CRED_FILE"
+  fi
 }
 
 wait_started() { # pid from_line [start_ms]

@@ -1,18 +1,19 @@
 #!/usr/bin/env node
 // Waits until a Kafka cluster answers a metadata request (kafkajs admin().describeCluster()).
 //
-//   node infra/kafka/wait-ready.mjs [--brokers host:port,...] [--timeout-ms N] [--pid N] [--quiet]
+//   node infra/kafka/wait-ready.mjs [--brokers host:port,...] [--timeout-ms N] [--pid N] [--quiet] [--credentials FILE]
 //
 // --brokers    defaults to $KAFKA_BROKERS, else 127.0.0.1:${KAFKA_PORT:-9092}
 // --timeout-ms overall deadline (default 60000)
 // --pid        give up at once when this process is gone (the broker kafka.sh just started)
+// --credentials kafka.sh's credentials.json: authenticate as its admin (SCRAM-SHA-512)
 //
 // Exit codes: 0 ready, 1 deadline passed, 2 kafkajs cannot be loaded (kafka.sh then falls
 // back to a JVM probe), 3 the --pid process died, 64 bad arguments.
 // kafkajs is resolved like any import from this file: infra/kafka/node_modules, then the repo's node_modules.
 
 const args = process.argv.slice(2);
-const opt = { brokers: undefined, timeoutMs: 60000, pid: undefined, quiet: false };
+const opt = { brokers: undefined, timeoutMs: 60000, pid: undefined, quiet: false, credentials: undefined };
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   const next = () => {
@@ -23,6 +24,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--timeout-ms') opt.timeoutMs = Number(next());
   else if (a === '--pid') opt.pid = Number(next());
   else if (a === '--quiet') opt.quiet = true;
+  else if (a === '--credentials') opt.credentials = next();
   else usage(`unknown argument ${a}`);
 }
 if (!Number.isFinite(opt.timeoutMs) || opt.timeoutMs <= 0) usage('--timeout-ms must be a positive number');
@@ -30,7 +32,7 @@ if (opt.pid !== undefined && !(Number.isInteger(opt.pid) && opt.pid > 0)) usage(
 
 function usage(msg) {
   console.error(`wait-ready: ${msg}`);
-  console.error('usage: node wait-ready.mjs [--brokers host:port,...] [--timeout-ms N] [--pid N] [--quiet]');
+  console.error('usage: node wait-ready.mjs [--brokers host:port,...] [--timeout-ms N] [--pid N] [--quiet] [--credentials FILE]');
   process.exit(64);
 }
 
@@ -39,6 +41,14 @@ const brokers = (opt.brokers ?? process.env.KAFKA_BROKERS ?? `127.0.0.1:${proces
   .map((s) => s.trim())
   .filter(Boolean);
 if (brokers.length === 0) usage('no brokers given');
+
+let sasl;
+if (opt.credentials !== undefined) {
+  const { readFileSync } = await import('node:fs');
+  const password = JSON.parse(readFileSync(opt.credentials, 'utf8')).users?.admin;
+  if (typeof password !== 'string') usage(`${opt.credentials} has no admin password`);
+  sasl = { mechanism: 'scram-sha-512', username: 'admin', password };
+}
 
 let Kafka, logLevel;
 try {
@@ -73,6 +83,7 @@ while (Date.now() < deadline) {
   const kafka = new Kafka({
     clientId: 'stockmesh-wait-ready',
     brokers,
+    sasl,
     logLevel: logLevel.NOTHING,
     connectionTimeout: Math.min(2000, remaining),
     requestTimeout: Math.min(5000, remaining),

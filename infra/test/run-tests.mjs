@@ -8,6 +8,8 @@
 // the unit specs in band costs little. Extra arguments reach jest unchanged (a path, -t, --selectProjects).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 const KAFKA_SH = 'infra/kafka/kafka.sh';
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
@@ -81,11 +83,17 @@ async function main() {
     // STOCKMESH_TEST_LOCAL_KAFKA tells fault suites that the broker is this machine's kafka.sh broker,
     // which they may stop and start again; an external cluster (KAFKA_BROKERS) is never touched.
     const local = process.env.KAFKA_BROKERS ? 'false' : 'true';
+    // kafka.sh's broker runs with SASL and ACLs (unless its data predates them): the suites give
+    // each region its own principal and talk to the broker as its admin, from this file.
+    const credentials = resolve(process.env.STOCKMESH_HOME || '.stockmesh', 'kafka', 'credentials.json');
+    const secured = local === 'true' && existsSync(credentials);
+    if (secured) say(`the broker authenticates its clients: STOCKMESH_KAFKA_CREDENTIALS=${credentials}`);
     return await run(process.execPath, jest, {
       ...process.env,
       KAFKA_BROKERS: brokers,
       STOCKMESH_TEST_RUN_ID: runId,
       STOCKMESH_TEST_LOCAL_KAFKA: local,
+      ...(secured ? { STOCKMESH_KAFKA_CREDENTIALS: credentials } : {}),
     });
   } finally {
     cleaningUp = true;

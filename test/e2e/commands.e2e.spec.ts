@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { call, startTestCluster, waitFor, type TestCluster } from '@stockmesh/testing';
+import { call, startTestCluster, testKafka, waitFor, type TestCluster } from '@stockmesh/testing';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type IHeaders, type Producer } from 'kafkajs';
 
@@ -9,7 +9,6 @@ let kafka: Kafka;
 let producer: Producer;
 const consumers: Consumer[] = [];
 const REGIONS = ['us-east', 'eu-west', 'ap-south'] as const;
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const at = (id: string): { url: string } => ({ url: t.url(id) });
 
 interface Seen {
@@ -110,7 +109,7 @@ beforeAll(async () => {
       { what: `${region} to know both warehouses` },
     );
   }
-  kafka = new Kafka({ brokers, clientId: 'commands-e2e', logLevel: logLevel.NOTHING });
+  kafka = new Kafka({ ...testKafka(), clientId: 'commands-e2e', logLevel: logLevel.NOTHING });
   producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const admin = kafka.admin();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { call, signedCall, startTestCluster, type TestCluster } from '@stockmesh/testing';
+import { call, signedCall, startTestCluster, testKafka, type TestCluster } from '@stockmesh/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -40,7 +40,7 @@ afterAll(async () => {
 
 describe('the local cluster', () => {
   it('runs three ready regions next to a real Kafka broker', async () => {
-    const kafka = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({ ...testKafka(), logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
     try {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { call, globalView, startTestCluster, viewDiff, waitFor, type TestCluster } from '@stockmesh/testing';
+import { call, globalView, startTestCluster, testKafka, viewDiff, waitFor, type TestCluster } from '@stockmesh/testing';
 import { execFileSync } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
@@ -14,7 +14,6 @@ const WAREHOUSES: Record<string, string[]> = {
 };
 const SKUS = Array.from({ length: 40 }, (_, i) => `SKU-R${i}`);
 const at = (id: string): { url: string } => ({ url: t.url(id) });
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
 /** Random counts and adjustments in every region at once; resolves the number accepted. */
 async function writeEverywhere(count: number, seed: number): Promise<number> {
@@ -189,7 +188,7 @@ describe('replication through Kafka', () => {
   }, 120_000);
 
   it('dead-letters a malformed record and keeps applying later events', async () => {
-    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({ ...testKafka(), logLevel: logLevel.NOTHING });
     const producer = kafka.producer();
     await producer.connect();
     const stockTopic = `${t.topicPrefix}stockmesh.stock.v1`;

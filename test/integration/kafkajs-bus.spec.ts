@@ -10,6 +10,7 @@ import {
   type TopicAdmin,
   type TopicPartitionOffset,
 } from '@stockmesh/messaging';
+import { testKafka } from '@stockmesh/testing';
 import { ConfigResourceTypes, Kafka, logLevel, type Admin } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 
@@ -21,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 // Above jest's 5 s default, which one consumer group join plus a retry pause can come close to.
 jest.setTimeout(20_000);
 
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim());
+const { brokers, sasl } = testKafka();
 const run = randomBytes(4).toString('hex');
 const topicName = (name: string): string => `test.bus.${run}.${name}`;
 const groupName = (name: string): string => `test.bus.${run}.${name}`;
@@ -41,7 +42,7 @@ const log: BusLog = {
   debug: (obj, msg) => void entries.push({ level: 'debug', msg, obj }),
 };
 
-const bus = new KafkaJsBus({ brokers, clientId: `test-bus-${run}`, log });
+const bus = new KafkaJsBus({ brokers, sasl, clientId: `test-bus-${run}`, log });
 let admin: TopicAdmin;
 let publisher: Publisher;
 /** Independent of the bus: checks configs and committed offsets as the broker sees them. */
@@ -127,7 +128,7 @@ const range = (from: number, to: number): string[] => Array.from({ length: to - 
 beforeAll(async () => {
   admin = await bus.admin();
   publisher = await bus.publisher();
-  probe = new Kafka({ clientId: `test-bus-probe-${run}`, brokers, logLevel: logLevel.NOTHING }).admin();
+  probe = new Kafka({ clientId: `test-bus-probe-${run}`, brokers, sasl, logLevel: logLevel.NOTHING }).admin();
   await probe.connect();
 }, 30_000);
 

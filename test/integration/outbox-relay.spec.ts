@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadAppConfig, type AppConfig } from '@stockmesh/config';
 import { dropDatabases, provisionDatabases, ShardDatabases } from '@stockmesh/persistence';
-import { call, TEST_ADMIN_KEY, testDatabaseUrl, throwawayPrefix, waitFor } from '@stockmesh/testing';
+import { call, regionKafkaEnv, TEST_ADMIN_KEY, testDatabaseUrl, testKafka, throwawayPrefix, waitFor } from '@stockmesh/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { createRegionApp } from '../../apps/region/src/region-app.js';
 
@@ -23,6 +23,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
     // The key `call` sends.
     STOCKMESH_ADMIN_KEY: TEST_ADMIN_KEY,
+    ...regionKafkaEnv('us-east'),
   });
   await provisionDatabases(config.region.databases);
   for (let i = 0; i < 2; i++) {
@@ -52,7 +53,7 @@ describe('the outbox relay with two instances of a region', () => {
       expect(answers.every((a) => a.status === 201)).toBe(true);
     }
 
-    const kafka = new Kafka({ brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({ ...testKafka(), logLevel: logLevel.NOTHING });
     const consumer = kafka.consumer({ groupId: `${topicPrefix}check`, maxWaitTimeInMs: 100 });
     const seen = new Map<string, number[]>();
     let events = 0;

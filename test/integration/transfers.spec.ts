@@ -155,7 +155,10 @@ beforeAll(async () => {
   for (const w of ['nyc-1', 'nyc-2']) {
     expect((await call(region, 'PUT', `/v1/warehouses/${w}`, { body: { region: 'us-east', name: w } })).status).toBe(201);
   }
+  // Every transfer event is checked against the catalog: it names only warehouses known here.
   await remoteWarehouse('fra-1', 'eu-west');
+  await remoteWarehouse('dub-1', 'eu-west');
+  await remoteWarehouse('bom-1', 'ap-south');
 }, 60_000);
 
 afterAll(async () => {
@@ -448,7 +451,7 @@ describe('transfers across regions, as this region applies them', () => {
       transferId: `eu-west.${randomUUID()}`,
       sku: 'SKU-NOTMINE',
       shard: shard('SKU-NOTMINE'),
-      fromWarehouseId: 'nyc-1',
+      fromWarehouseId: 'dub-1',
       fromRegion: 'eu-west',
       toWarehouseId: 'fra-1',
       toRegion: 'us-east',

@@ -5,6 +5,7 @@ import { InternalListener } from '../../apps/region/src/internal/internal-listen
 import { createRegionApp, type RegionAppOptions } from '../../apps/region/src/region-app.js';
 import { TEST_ADMIN_KEY } from './inject.js';
 import { TEST_CLUSTER_SECRET } from './internal-call.js';
+import { regionKafkaEnv } from './test-kafka.js';
 import { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
 
 /** One region served in-process against its own throwaway databases on the real PostgreSQL. */
@@ -34,8 +35,9 @@ export async function startTestRegion(
   env: Record<string, string> = {},
   options: TestRegionOptions = {},
 ): Promise<TestRegion> {
+  const regionId = env.STOCKMESH_REGION ?? 'us-east';
   const config = loadAppConfig({
-    STOCKMESH_REGION: 'us-east',
+    STOCKMESH_REGION: regionId,
     STOCKMESH_DB_PREFIX: throwawayPrefix(suite),
     DATABASE_URL: testDatabaseUrl(),
     LOG_LEVEL: 'warn',
@@ -44,6 +46,8 @@ export async function startTestRegion(
     // `call` sends this key by default.
     STOCKMESH_ADMIN_KEY: TEST_ADMIN_KEY,
     STOCKMESH_CLUSTER_SECRET: TEST_CLUSTER_SECRET,
+    // The region's own principal when the tests' broker authenticates its clients.
+    ...regionKafkaEnv(regionId),
     ...env,
   });
   const databases = config.region.databases;

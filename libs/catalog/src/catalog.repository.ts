@@ -71,9 +71,12 @@ export class CatalogRepository {
 
   /**
    * Stores another region's warehouse unless this catalog has that version or a newer one.
-   * An id already held by a different region is a conflict and changes nothing.
+   * An id already held by a different region is a conflict (naming that region) and changes nothing.
    */
-  async applyReplica(tx: SqlTx, w: WarehouseChangedData): Promise<'applied' | 'unchanged' | 'conflict'> {
+  async applyReplica(
+    tx: SqlTx,
+    w: WarehouseChangedData,
+  ): Promise<{ kind: 'applied' | 'unchanged' } | { kind: 'conflict'; region: string | undefined }> {
     const changed = await tx.query(
       `INSERT INTO warehouses (id, region, name, latitude, longitude, version, created_at, updated_at, applied_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
@@ -83,8 +86,9 @@ export class CatalogRepository {
        RETURNING 1 AS changed`,
       [w.id, w.region, w.name, w.latitude, w.longitude, w.version, w.createdAt, w.updatedAt],
     );
-    if (changed.length === 1) return 'applied';
-    return (await this.regionOf(tx, w.id)) === w.region ? 'unchanged' : 'conflict';
+    if (changed.length === 1) return { kind: 'applied' };
+    const region = await this.regionOf(tx, w.id);
+    return region === w.region ? { kind: 'unchanged' } : { kind: 'conflict', region };
   }
 
   async list(tx: SqlTx): Promise<WarehouseView[]> {

@@ -164,6 +164,17 @@ describe('CommandProcessor', () => {
     expect(published).toEqual([]);
   });
 
+  it('answers data the database refuses with a rejection, and retries a transient database error', async () => {
+    adjust.failWith = Object.assign(new Error('value out of range for type bigint'), { code: '22003' });
+    await processor.process(message('c-9', adjustment(1)));
+    expect(results()[0]).toMatchObject({
+      type: EVENT_TYPES.commandRejected,
+      data: { commandId: 'c-9', problem: { code: 'validation-failed', detail: expect.stringMatching(/SQLSTATE 22003/) } },
+    });
+    adjust.failWith = Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    await expect(processor.process(message('c-10', adjustment(1)))).rejects.toThrow('deadlock detected');
+  });
+
   it("lets other regions' commands pass", async () => {
     await processor.process(message('c-5', adjustment(1, 'nyc-1')));
     expect(adjust.runs).toBe(0);

@@ -4,7 +4,7 @@ import { CodedException, PROBLEM_TYPES, TOPICS, type CommandType, type ProblemCo
 import { problemBody } from '@stockmesh/http';
 import { MessageBus, type IncomingMessage } from '@stockmesh/messaging';
 import { IdempotencyRepository, ShardDatabases, type IdempotentRequest } from '@stockmesh/persistence';
-import { deadLetter, LazyPublisher } from '@stockmesh/replication';
+import { deadLetter, LazyPublisher, refusalReason } from '@stockmesh/replication';
 import { commandResult, type CommandOutcome } from './command-results.js';
 import { COMMAND_MESSAGE_CONTROLLERS, InvalidCommandError, type Command, type CommandMessageController } from './command.js';
 import { parseCommand } from './parse-command.js';
@@ -107,11 +107,15 @@ export class CommandProcessor implements OnApplicationShutdown {
       await this.databases.inDatabase(this.databases.home(), (tx) => this.idempotency.complete(tx, commandId, 200, result));
       return { kind: 'completed', result, replayed: false };
     } catch (error) {
-      // A refusal is an answer; anything else (a database or an owner that is down) is retried.
+      // A refusal is an answer; so is data the database refuses (SQLSTATE classes 22 and 23),
+      // which would be refused again on every retry and stall the command topic. Anything else (a
+      // database or an owner that is down) is retried.
       if (error instanceof CodedException) {
         const code: ProblemCode = error.code;
         if (PROBLEM_TYPES[code].status < 500) return this.rejected(code, error.message, error.extensions);
       }
+      const refused = refusalReason(error);
+      if (refused !== undefined) return this.rejected('validation-failed', `the command cannot be applied: ${refused}`);
       throw error;
     }
   }

@@ -1,5 +1,6 @@
 import { Transport, type KafkaOptions } from '@nestjs/microservices';
 import type { AppConfig } from '@stockmesh/config';
+import { kafkajsSasl } from '@stockmesh/messaging';
 import { commandsGroupOf } from './command-processor.service.js';
 
 /** kafkajs's `logLevel.WARN`: its info lines (joins, rebalances) would drown the region's log. */
@@ -19,6 +20,8 @@ export function commandsTransport(config: AppConfig): KafkaOptions {
       client: {
         clientId: `${config.kafka.clientId}-commands`,
         brokers: [...config.kafka.brokers],
+        // The region's own principal, like its other Kafka clients (none on a plaintext cluster).
+        sasl: kafkajsSasl(config.kafka.sasl),
         connectionTimeout: 3_000,
         requestTimeout: 10_000,
         retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 10 },

@@ -1,4 +1,4 @@
-import { COMMAND_ID_PATTERN } from '@stockmesh/contracts';
+import { COMMAND_ID_PATTERN, isEventTime } from '@stockmesh/contracts';
 import { fieldErrors, INPUT_VALIDATION } from '@stockmesh/http';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
@@ -31,8 +31,8 @@ export function parseCommand(record: CommandRecord, maxBytes: number): Command {
     throw new InvalidCommandError(`ce_id ${JSON.stringify(h.ce_id)} must be 1-255 printable ASCII characters without spaces`);
   if (!h.ce_source || !SOURCE_PATTERN.test(h.ce_source))
     throw new InvalidCommandError(`ce_source ${JSON.stringify(h.ce_source)} must be 1-128 printable ASCII characters`);
-  if (h.ce_time !== undefined && Number.isNaN(Date.parse(h.ce_time)))
-    throw new InvalidCommandError(`ce_time ${JSON.stringify(h.ce_time)} is not a time`);
+  if (h.ce_time !== undefined && !isEventTime(h.ce_time))
+    throw new InvalidCommandError(`ce_time ${JSON.stringify(h.ce_time)} is not a time between 1970 and 9999`);
   if (h.ce_correlationid !== undefined && !COMMAND_ID_PATTERN.test(h.ce_correlationid))
     throw new InvalidCommandError(`ce_correlationid ${JSON.stringify(h.ce_correlationid)} must be 1-255 printable ASCII characters`);
   if (record.value === null) throw new InvalidCommandError('the record has no value');

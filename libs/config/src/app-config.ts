@@ -2,6 +2,13 @@ import type { ShardMap } from '@stockmesh/sharding';
 import type { ClusterConfig, RegionConfig } from './cluster-config.js';
 import type { ClusterSecret } from './cluster-secret.js';
 
+/** How a region authenticates to Kafka: its own principal (see infra/kafka/README.md). */
+export interface KafkaSasl {
+  readonly mechanism: 'scram-sha-512' | 'scram-sha-256' | 'plain';
+  readonly username: string;
+  readonly password: string;
+}
+
 /** Everything a region process is configured with; built and validated once at boot. */
 export interface AppConfig {
   /** The region this process serves. */
@@ -17,6 +24,8 @@ export interface AppConfig {
     readonly maxWaitMs: number;
     /** Prepended to every topic and group name at the Kafka boundary (see KafkaJsBus). */
     readonly topicPrefix: string;
+    /** SASL credentials; `undefined` for a plaintext cluster without authentication. */
+    readonly sasl?: KafkaSasl;
   };
   readonly replication: {
     /** Publish the outbox and apply other regions' events (off only in single-region tests). */

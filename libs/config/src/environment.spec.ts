@@ -245,3 +245,39 @@ describe('cluster files', () => {
     );
   });
 });
+
+describe('Kafka SASL settings', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stockmesh-sasl-'));
+  const base = { STOCKMESH_REGION: 'us-east' };
+
+  it('has none by default: a plaintext cluster without authentication', () => {
+    expect(loadAppConfig(base).kafka.sasl).toBeUndefined();
+  });
+
+  it('takes the password from the environment or from a file (without its trailing newline)', () => {
+    const file = join(dir, 'password');
+    writeFileSync(file, 's3cret\n', { mode: 0o600 });
+    expect(loadAppConfig({ ...base, KAFKA_SASL_USERNAME: 'region-us-east', KAFKA_SASL_PASSWORD: 'pw' }).kafka.sasl).toEqual({
+      mechanism: 'scram-sha-512',
+      username: 'region-us-east',
+      password: 'pw',
+    });
+    expect(loadAppConfig({ ...base, KAFKA_SASL_USERNAME: 'region-us-east', KAFKA_SASL_PASSWORD_FILE: file }).kafka.sasl?.password).toBe(
+      's3cret',
+    );
+  });
+
+  it.each([
+    ['a password without a user', { KAFKA_SASL_PASSWORD: 'pw' }, /KAFKA_SASL_USERNAME/],
+    ['a user without a password', { KAFKA_SASL_USERNAME: 'u' }, /KAFKA_SASL_PASSWORD/],
+    ['both a password and a file', { KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'pw', KAFKA_SASL_PASSWORD_FILE: '/x' }, /exactly one/],
+    ['an unreadable file', { KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD_FILE: '/nonexistent/pw' }, /cannot read/],
+    [
+      'an unknown mechanism',
+      { KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'pw', KAFKA_SASL_MECHANISM: 'gssapi' },
+      /KAFKA_SASL_MECHANISM/,
+    ],
+  ])('refuses %s', (_, env, message) => {
+    expect(() => loadAppConfig({ ...base, ...env })).toThrow(message);
+  });
+});

@@ -21,7 +21,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { CLUSTER_SECRET_MIN_LENGTH, CLUSTER_SECRET_PATTERN, ClusterSecret } from './cluster-secret.js';
 import { defaultCluster, shardMapOf, regionOf, type ClusterConfig } from './cluster-config.js';
-import type { AppConfig } from './app-config.js';
+import type { AppConfig, KafkaSasl } from './app-config.js';
 
 /** Region ids: lower-case words joined by dashes, e.g. `us-east`, `ap-south-2`. */
 export const REGION_ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -164,6 +164,23 @@ export class EnvironmentDto {
   @Max(10_000)
   readonly KAFKA_MAX_WAIT_MS: number = 500;
 
+  /**
+   * SASL of the region's Kafka principal (SCRAM-SHA-512 unless KAFKA_SASL_MECHANISM says
+   * otherwise); unset for a plaintext cluster without authentication. The password comes from
+   * KAFKA_SASL_PASSWORD or, better, from the file KAFKA_SASL_PASSWORD_FILE names.
+   */
+  @IsOptional()
+  @Matches(/^[\x21-\x7e]{1,255}$/, { message: 'KAFKA_SASL_USERNAME must be 1-255 printable ASCII characters without spaces' })
+  readonly KAFKA_SASL_USERNAME?: string;
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  readonly KAFKA_SASL_PASSWORD?: string;
+  @IsOptional()
+  @IsString()
+  readonly KAFKA_SASL_PASSWORD_FILE?: string;
+  @IsIn(['scram-sha-512', 'scram-sha-256', 'plain'])
+  readonly KAFKA_SASL_MECHANISM: string = 'scram-sha-512';
   /** `false` turns publishing and applying events off (the outbox still fills); for tests of one region alone. */
   @IsIn(['true', 'false'])
   readonly STOCKMESH_REPLICATION: string = 'true';
@@ -451,6 +468,31 @@ function clusterSecretOf(env: EnvironmentDto): ClusterSecret | undefined {
   return new ClusterSecret(text);
 }
 
+/** The SASL settings of the region's Kafka principal, or `undefined` for a cluster without authentication. */
+export function kafkaSaslOf(env: EnvironmentDto): KafkaSasl | undefined {
+  const { KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: inline, KAFKA_SASL_PASSWORD_FILE: file } = env;
+  if (username === undefined) {
+    if (inline !== undefined || file !== undefined)
+      throw new ConfigError(['KAFKA_SASL_USERNAME: required when KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE is set']);
+    return undefined;
+  }
+  if ((inline === undefined) === (file === undefined))
+    throw new ConfigError([
+      'KAFKA_SASL_PASSWORD: give exactly one of KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE with KAFKA_SASL_USERNAME',
+    ]);
+  let password = inline;
+  if (file !== undefined) {
+    try {
+      // A trailing newline is what editors and `echo` add, never part of a generated secret.
+      password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError([`KAFKA_SASL_PASSWORD_FILE: cannot read ${file}: ${(error as Error).message}`]);
+    }
+  }
+  if (!password) throw new ConfigError(['KAFKA_SASL_PASSWORD: the password is empty']);
+  return { mechanism: env.KAFKA_SASL_MECHANISM as KafkaSasl['mechanism'], username, password };
+}
+
 /** The typed configuration of one region process, built once at boot. */
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = parseEnvironment(env);
@@ -475,6 +517,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       replicationFactor: parsed.KAFKA_REPLICATION_FACTOR,
       maxWaitMs: parsed.KAFKA_MAX_WAIT_MS,
       topicPrefix: parsed.KAFKA_TOPIC_PREFIX,
+      sasl: kafkaSaslOf(parsed),
     },
     replication: {
       enabled: parsed.STOCKMESH_REPLICATION === 'true',

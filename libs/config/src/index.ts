@@ -1,4 +1,5 @@
-export { APP_CONFIG, type AppConfig } from './app-config.js';
+export { APP_CONFIG, type AppConfig, type KafkaSasl } from './app-config.js';
+export { kafkaPrincipalOfRegion, readKafkaCredentials, type KafkaCredentials } from './kafka-credentials.js';
 export { Clock, systemClock } from './clock.js';
 export {
   allocationOrderOf,
@@ -18,6 +19,7 @@ export {
   ConfigError,
   EnvironmentDto,
   REGION_ID_PATTERN,
+  kafkaSaslOf,
   loadAppConfig,
   loadCluster,
   parseEnvironment,

@@ -1,4 +1,4 @@
-export { KafkaJsBus, type BusLog, type KafkaJsBusOptions } from './kafkajs-bus.js';
+export { KafkaJsBus, kafkajsSasl, type BusLog, type KafkaJsBusOptions, type KafkaSaslOptions } from './kafkajs-bus.js';
 export {
   MessageBus,
   type BatchConsumer,

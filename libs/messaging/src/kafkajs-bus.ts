@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type Consumer, type LogEntry, type Message, type PartitionerArgs } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Consumer, type LogEntry, type Message, type PartitionerArgs, type SASLOptions } from 'kafkajs';
 import type {
   BatchConsumer,
   BatchConsumerOptions,
@@ -33,6 +33,29 @@ export interface KafkaJsBusOptions {
    * the code only knows the logical names.
    */
   readonly topicPrefix?: string;
+  /** SASL credentials of this client's principal; none for a plaintext cluster without authentication. */
+  readonly sasl?: KafkaSaslOptions;
+}
+
+/** A SASL principal, as kafkajs takes it (SCRAM-SHA-512 for stockmesh's own broker). */
+export interface KafkaSaslOptions {
+  readonly mechanism: 'scram-sha-512' | 'scram-sha-256' | 'plain';
+  readonly username: string;
+  readonly password: string;
+}
+
+/** kafkajs's form of the SASL options (its union type wants the mechanism narrowed). */
+export function kafkajsSasl(sasl: KafkaSaslOptions | undefined): SASLOptions | undefined {
+  if (!sasl) return undefined;
+  const { username, password } = sasl;
+  switch (sasl.mechanism) {
+    case 'plain':
+      return { mechanism: 'plain', username, password };
+    case 'scram-sha-256':
+      return { mechanism: 'scram-sha-256', username, password };
+    case 'scram-sha-512':
+      return { mechanism: 'scram-sha-512', username, password };
+  }
 }
 
 const toHeaders = (headers: Message['headers'] | undefined): Record<string, string> => {
@@ -64,6 +87,7 @@ export class KafkaJsBus implements MessageBus {
     return new Kafka({
       clientId: options.clientId,
       brokers: [...options.brokers],
+      sasl: kafkajsSasl(options.sasl),
       connectionTimeout: 3_000,
       requestTimeout: 10_000,
       // Keep reconnecting while the broker is away (the outbox holds what is not published).

@@ -1,4 +1,4 @@
-export { deadLetter } from './dead-letters.js';
+export { deadLetter, refusalReason } from './dead-letters.js';
 export { EventAppliers, type EventApplier } from './event-appliers.js';
 export { LazyPublisher } from './lazy-publisher.js';
 export { OutboxRelay } from './outbox-relay.service.js';

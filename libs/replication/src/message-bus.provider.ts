@@ -22,6 +22,7 @@ export const messageBusProvider: Provider = {
       brokers: config.kafka.brokers,
       clientId: config.kafka.clientId,
       topicPrefix: config.kafka.topicPrefix,
+      sasl: config.kafka.sasl,
       log: busLog(),
     }),
 };

@@ -1,17 +1,41 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
-import { parseEvent, PoisonEventError, TOPICS } from '@stockmesh/contracts';
-import { MessageBus, type BatchConsumer, type MessageBatch, type OutgoingMessage, type TopicPartitionOffset } from '@stockmesh/messaging';
+import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
+import { parseEvent, PoisonEventError, TOPICS, type CloudEvent, type EventDataMap, type EventType } from '@stockmesh/contracts';
+import { OwnerDirectory } from '@stockmesh/http';
+import {
+  MessageBus,
+  type BatchConsumer,
+  type IncomingMessage,
+  type MessageBatch,
+  type OutgoingMessage,
+  type TopicPartitionOffset,
+} from '@stockmesh/messaging';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { Backoff } from './backoff.js';
 import { LazyPublisher } from './lazy-publisher.js';
 import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
-import { deadLetter } from './dead-letters.js';
+import { deadLetter, refusalReason } from './dead-letters.js';
 import { EventAppliers } from './event-appliers.js';
 import { ReplicaGaps } from './replica-gaps.js';
 import { ReplicaRebuilder } from './replica-rebuilder.service.js';
 import { replicatedTopics, type ReplicatedTopic } from './replicated-topics.js';
 import { TopicsReady } from './topics-ready.service.js';
+
+type AnyEvent = CloudEvent<EventType, EventDataMap[EventType]>;
+
+/** How long a record naming a warehouse unknown to the catalog waits for the catalog to catch up. */
+const UNKNOWN_WAREHOUSE_PATIENCE_MS = 60_000;
+
+/** A record of the batch whose data the database refused: the batch is applied again without it. */
+class RecordRefused extends Error {
+  constructor(
+    readonly offset: string,
+    readonly reason: string,
+  ) {
+    super(reason);
+    this.name = 'RecordRefused';
+  }
+}
 
 /**
  * Applies the other regions' events to this region's replicas. Each batch (one partition) is
@@ -20,10 +44,12 @@ import { TopicsReady } from './topics-ready.service.js';
  * after a restart the consumer resumes at the stored position, and records before it are
  * skipped. Kafka's committed offsets only speed up the restart; the database is the truth.
  *
- * A record that is not a valid event, or sits on a partition its SKU does not belong to, goes to
- * the dead-letter topic (before the position moves past it) and the partition keeps moving. Any
- * other failure (e.g. a database error) rolls the batch back and it is applied again later. The
- * region's own events are skipped.
+ * A record that is not a valid event, sits on a partition its SKU does not belong to, comes from
+ * a region that does not own its warehouse, or holds data the database refuses (SQLSTATE classes
+ * 22 and 23) goes to the dead-letter topic with the reason (before the position moves past it)
+ * and the partition keeps moving. Only failures that may pass (connection loss, deadlock,
+ * serialization ...) roll the batch back for it to be applied again later. The region's own
+ * events are skipped.
  */
 @Injectable()
 export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -35,6 +61,10 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
   private running?: Promise<void>;
   /** Partitions read from their stored position since they were assigned to this instance. */
   private readonly positioned = new Set<string>();
+  /** Warehouse owners known from the catalog (a warehouse's region never changes). */
+  private readonly owners = new Map<string, string>();
+  /** Since when each record naming a warehouse unknown to the catalog has waited for it. */
+  private readonly waitingForCatalog = new Map<string, number>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -45,6 +75,8 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly rebuilder: ReplicaRebuilder,
     private readonly topicsReady: TopicsReady,
     private readonly gaps: ReplicaGaps,
+    private readonly directory: OwnerDirectory,
+    private readonly clock: Clock,
   ) {
     this.topics = replicatedTopics(config);
     this.deadLetters = new LazyPublisher(bus);
@@ -135,8 +167,74 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     }
   }
 
-  /** Applies one partition batch; returns the offset to continue from. */
+  /**
+   * Applies one partition batch; returns the offset to continue from. A record whose apply the
+   * database refuses for a data reason (see `refusalReason`) rolls the batch back, and the batch
+   * is applied again with that record dead-lettered: the others apply exactly once, and the
+   * position is still stored with them. Any other error rolls the batch back and is thrown, so the
+   * batch is read again after a pause.
+   */
   async apply(batch: MessageBatch): Promise<TopicPartitionOffset> {
+    const refused = new Map<string, string>();
+    for (;;) {
+      try {
+        return await this.applyOnce(batch, refused);
+      } catch (error) {
+        // Each pass refuses a record not refused before, so this ends within the batch's length.
+        if (!(error instanceof RecordRefused) || refused.has(error.offset)) throw error;
+        refused.set(error.offset, error.reason);
+      }
+    }
+  }
+
+  /**
+   * The event to apply, the reason to dead-letter the record, or `undefined` for this region's
+   * own events. Checks the event against itself and against the catalog: a stock or transfer
+   * event must come from the region the catalog says owns its warehouses.
+   */
+  private async admit(route: ReplicatedTopic, message: IncomingMessage, partition: number): Promise<AnyEvent | string | undefined> {
+    let event: AnyEvent;
+    try {
+      event = parseEvent(message, route.types);
+      if (event.source === this.config.region.id) return undefined;
+      route.check(event, partition);
+    } catch (error) {
+      if (error instanceof PoisonEventError) return error.reason;
+      throw error;
+    }
+    const waiting = `${message.topic}/${partition}/${message.offset}`;
+    for (const claim of route.owners(event)) {
+      const owner = await this.ownerOf(claim.warehouseId);
+      if (owner === undefined) {
+        // The catalog replicates on a topic of its own and is normally ahead, but may be behind
+        // (e.g. a warehouse registered just before its first count): wait for it a while, then give up.
+        const since = this.waitingForCatalog.get(waiting) ?? this.clock.now();
+        this.waitingForCatalog.set(waiting, since);
+        if (this.clock.now() - since < UNKNOWN_WAREHOUSE_PATIENCE_MS) {
+          throw new Error(`warehouse ${claim.warehouseId} is not in this region's catalog yet; waiting for it`);
+        }
+        this.waitingForCatalog.delete(waiting);
+        return `warehouse ${claim.warehouseId} is not in the catalog (waited ${UNKNOWN_WAREHOUSE_PATIENCE_MS} ms for it)`;
+      }
+      if (owner !== claim.region) {
+        this.waitingForCatalog.delete(waiting);
+        return `warehouse ${claim.warehouseId} belongs to ${owner}, not to ${claim.region} (${event.type} from ${event.source})`;
+      }
+    }
+    this.waitingForCatalog.delete(waiting);
+    return event;
+  }
+
+  /** The region owning a warehouse, from the catalog; kept once known, since it never changes. */
+  private async ownerOf(warehouseId: string): Promise<string | undefined> {
+    const known = this.owners.get(warehouseId);
+    if (known !== undefined) return known;
+    const owner = await this.directory.ownerOfWarehouse(warehouseId);
+    if (owner !== undefined) this.owners.set(warehouseId, owner);
+    return owner;
+  }
+
+  private async applyOnce(batch: MessageBatch, refused: ReadonlyMap<string, string>): Promise<TopicPartitionOffset> {
     const route = this.route(batch.topic);
     const { topic, partition } = batch;
     return this.databases.inDatabase(route.database(partition), async (tx) => {
@@ -188,17 +286,24 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
         }
       }
       this.positioned.add(partitionKey);
+      const consumer = `stockmesh.replica.${this.config.region.id}`;
       const poison: OutgoingMessage[] = [];
       for (const message of fresh) {
+        const verdict = refused.get(message.offset) ?? (await this.admit(route, message, partition));
+        if (verdict === undefined) continue;
+        if (typeof verdict === 'string') {
+          this.logger.warn({ msg: 'dead-lettering a record', topic, partition, offset: message.offset, reason: verdict });
+          poison.push(deadLetter(message, verdict, consumer));
+          continue;
+        }
         try {
-          const event = parseEvent(message, route.types);
-          if (event.source === this.config.region.id) continue;
-          route.check?.(event, partition);
-          await this.appliers.apply(tx, event, BigInt(message.offset));
+          await this.appliers.apply(tx, verdict, BigInt(message.offset));
         } catch (error) {
-          if (!(error instanceof PoisonEventError)) throw error;
-          this.logger.warn({ msg: 'dead-lettering a record', topic, partition, offset: message.offset, reason: error.reason });
-          poison.push(deadLetter(message, error.reason, `stockmesh.replica.${this.config.region.id}`));
+          const reason = refusalReason(error);
+          if (reason === undefined) throw error;
+          // The transaction is aborted (or holds part of this record's writes): roll it back and
+          // apply the batch again without this record.
+          throw new RecordRefused(message.offset, reason);
         }
       }
       // Published before the position commits: a crash in between dead-letters it twice, never not at all.

@@ -3,7 +3,6 @@ import { Type } from 'class-transformer';
 import {
   IsIn,
   IsInt,
-  IsISO8601,
   IsNumber,
   IsObject,
   IsOptional,
@@ -16,10 +15,12 @@ import {
   ArrayMaxSize,
   IsUUID,
   ArrayMinSize,
+  Length,
 } from 'class-validator';
 import { API_KEY_ID_PATTERN, API_KEY_NAME_PATTERN, API_SCOPES, type ApiScope } from '../api-keys.js';
 import { IDENTIFIER_PATTERN, MAX_QUANTITY, TRANSFER_ID_PATTERN } from '../identifiers.js';
 import { CommandCompletedData, CommandRejectedData } from './command-types.js';
+import { IsEventTime, IsEventVersion, MAX_EVENT_COUNT } from './event-fields.js';
 
 /** Every event type, versioned. The typed map below gives each one's `data`. */
 export const EVENT_TYPES = {
@@ -37,6 +38,8 @@ export const EVENT_TYPES = {
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
 const REGION = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+/** Free text stored in `text` columns: no control characters (PostgreSQL refuses NUL, 22021). */
+const NO_CONTROL_CHARACTERS = /^[^\p{Cc}]*$/u;
 
 /** Why a stock row changed: the ledger entry of the owner. */
 export class StockChangeCauseDto {
@@ -45,7 +48,7 @@ export class StockChangeCauseDto {
   @IsInt() @Min(-MAX_QUANTITY) @Max(MAX_QUANTITY) readonly delta!: number;
   @IsString() @Matches(/^[a-z-]{1,32}$/) readonly reason!: string;
   @IsUUID() readonly movementId!: string;
-  @IsString() readonly actor!: string;
+  @IsString() @Length(1, 255) @Matches(NO_CONTROL_CHARACTERS) readonly actor!: string;
 }
 
 /**
@@ -60,8 +63,8 @@ export class StockChangedData {
   @IsInt() @Min(0) @Max(1023) readonly shard!: number;
   @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly onHand!: number;
   @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly reserved!: number;
-  @IsInt() @Min(1) readonly version!: number;
-  @IsISO8601({ strict: true }) readonly updatedAt!: string;
+  @IsEventVersion() readonly version!: number;
+  @IsEventTime() readonly updatedAt!: string;
   @IsObject() @ValidateNested() @Type(() => StockChangeCauseDto) readonly cause!: StockChangeCauseDto;
 }
 
@@ -69,12 +72,12 @@ export class StockChangedData {
 export class WarehouseChangedData {
   @Matches(IDENTIFIER_PATTERN) readonly id!: string;
   @Matches(REGION) readonly region!: string;
-  @IsString() readonly name!: string;
-  @IsOptional() @IsNumber() @Min(-90) @Max(90) readonly latitude!: number | null;
-  @IsOptional() @IsNumber() @Min(-180) @Max(180) readonly longitude!: number | null;
-  @IsInt() @Min(1) readonly version!: number;
-  @IsISO8601({ strict: true }) readonly createdAt!: string;
-  @IsISO8601({ strict: true }) readonly updatedAt!: string;
+  @IsString() @Length(1, 200) @Matches(NO_CONTROL_CHARACTERS) readonly name!: string;
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(-90) @Max(90) readonly latitude!: number | null;
+  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(-180) @Max(180) readonly longitude!: number | null;
+  @IsEventVersion() readonly version!: number;
+  @IsEventTime() readonly createdAt!: string;
+  @IsEventTime() readonly updatedAt!: string;
 }
 
 /**
@@ -90,9 +93,9 @@ export class ApiKeyChangedData {
   @Matches(/^[A-Za-z0-9_-]{43}$/) readonly secretHash!: string;
   /** The region where the key was made. */
   @Matches(REGION) readonly region!: string;
-  @IsInt() @Min(1) @Max(Number.MAX_SAFE_INTEGER) readonly version!: number;
-  @IsISO8601({ strict: true }) readonly createdAt!: string;
-  @IsOptional() @IsISO8601({ strict: true }) readonly revokedAt!: string | null;
+  @IsEventVersion() readonly version!: number;
+  @IsEventTime() readonly createdAt!: string;
+  @IsOptional() @IsEventTime() readonly revokedAt!: string | null;
 }
 
 export class PartitionOffsetDto {
@@ -107,13 +110,13 @@ export class PartitionOffsetDto {
  */
 export class RegionHeartbeatData {
   @Matches(REGION) readonly region!: string;
-  @IsString() readonly instance!: string;
+  @IsString() @Length(1, 255) @Matches(NO_CONTROL_CHARACTERS) readonly instance!: string;
   @IsArray()
   @ArrayMaxSize(1024)
   @ValidateNested({ each: true })
   @Type(() => PartitionOffsetDto)
   readonly stockOffsets!: PartitionOffsetDto[];
-  @IsInt() @Min(0) readonly outboxPending!: number;
+  @IsInt() @Min(0) @Max(MAX_EVENT_COUNT) readonly outboxPending!: number;
 }
 
 /** What every event of one transfer carries: the transfer, its two rows and the units moved. */
@@ -133,7 +136,7 @@ export class TransferData {
  * on-hand; the destination's owner adds them, once per transfer id.
  */
 export class TransferDispatchedData extends TransferData {
-  @IsISO8601({ strict: true }) readonly dispatchedAt!: string;
+  @IsEventTime() readonly dispatchedAt!: string;
 }
 
 /**
@@ -142,7 +145,7 @@ export class TransferDispatchedData extends TransferData {
  */
 export class TransferReceivedData extends TransferData {
   @IsIn(['received', 'refused']) readonly outcome!: 'received' | 'refused';
-  @IsISO8601({ strict: true }) readonly receivedAt!: string;
+  @IsEventTime() readonly receivedAt!: string;
 }
 
 /** Buckets of a shard's digest: rows fall into one by a hash of `warehouseId/sku` (see docs/events.md). */
@@ -187,7 +190,7 @@ export class StockDigestData {
   @Min(0, { each: true })
   @Max(DIGEST_BUCKETS - 1, { each: true })
   readonly unsettled!: number[];
-  @IsISO8601({ strict: true }) readonly computedAt!: string;
+  @IsEventTime() readonly computedAt!: string;
 }
 
 /** The typed map of event types to their data. */

@@ -25,5 +25,6 @@ export {
   type EventDataMap,
   type EventType,
 } from './event-types.js';
+export { isEventTime, IsEventTime, IsEventVersion, MAX_EVENT_COUNT, MAX_EVENT_VERSION } from './event-fields.js';
 export { parseEvent, PoisonEventError } from './parse-event.js';
 export { stockStateKey, TOPICS, type TopicName } from './topics.js';

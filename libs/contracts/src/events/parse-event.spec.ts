@@ -46,6 +46,11 @@ describe('parseEvent', () => {
     expect(parsed).toMatchObject({ id: event.id, source: 'eu-west', type: EVENT_TYPES.stockChanged, correlationid: 'req-1', data });
   });
 
+  it('accepts the largest safe version', () => {
+    const value = JSON.stringify({ ...data, version: Number.MAX_SAFE_INTEGER });
+    expect(parseEvent({ headers: record.headers, value }, [EVENT_TYPES.stockChanged]).data.version).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
   it('tolerates fields added by later minor versions', () => {
     const value = JSON.stringify({ ...data, lotNumber: 'L-7' });
     expect(parseEvent({ headers: record.headers, value }, [EVENT_TYPES.stockChanged]).data.onHand).toBe(10);
@@ -65,6 +70,25 @@ describe('parseEvent', () => {
     ['a value that is not JSON', { headers: record.headers, value: '{oops' }, /not JSON/],
     ['a JSON array', { headers: record.headers, value: '[1]' }, /not a JSON object/],
     ['a negative quantity', { headers: record.headers, value: JSON.stringify({ ...data, onHand: -1 }) }, /onHand/],
+    [
+      'a version above 2^53 − 1 (1e21 is no bigint literal)',
+      { headers: record.headers, value: JSON.stringify({ ...data, version: 1e21 }) },
+      /version fails max/,
+    ],
+    [
+      'a version just above 2^53 − 1',
+      { headers: record.headers, value: JSON.stringify({ ...data, version: Number.MAX_SAFE_INTEGER + 2 }) },
+      /version fails max/,
+    ],
+    ['a quantity above MAX_QUANTITY', { headers: record.headers, value: JSON.stringify({ ...data, onHand: 1_000_000_001 }) }, /onHand/],
+    ['a missing version', { headers: record.headers, value: JSON.stringify({ ...data, version: undefined }) }, /version/],
+    ['a time in year 0', { headers: record.headers, value: JSON.stringify({ ...data, updatedAt: '0000-01-01T00:00:00Z' }) }, /updatedAt/],
+    ['a header time in year 0', { headers: { ...record.headers, ce_time: '0000-01-01T00:00:00Z' }, value: record.value }, /ce_time/],
+    [
+      'an actor with a NUL',
+      { headers: record.headers, value: JSON.stringify({ ...data, cause: { ...data.cause, actor: 'a\u0000' } }) },
+      /actor/,
+    ],
     ['a fractional version', { headers: record.headers, value: JSON.stringify({ ...data, version: 1.5 }) }, /version/],
     ['a missing cause', { headers: record.headers, value: JSON.stringify({ ...data, cause: undefined }) }, /cause/],
     ['an injected SKU', { headers: record.headers, value: JSON.stringify({ ...data, sku: "x'; DROP TABLE stock;--" }) }, /sku/],

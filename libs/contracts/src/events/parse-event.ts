@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import type { CloudEvent } from './cloud-event.js';
+import { isEventTime } from './event-fields.js';
 import { EVENT_DATA_CLASSES, EVENT_TYPES, type EventDataMap, type EventType } from './event-types.js';
 
 /** A record that is not a valid stockmesh event; it goes to the dead-letter topic with `reason`. */
@@ -37,7 +38,7 @@ export function parseEvent<T extends EventType>(
   if (!(accepted as readonly string[]).includes(type)) throw new PoisonEventError(`event type ${type} does not belong on this topic`);
   if (!h.ce_id) throw new PoisonEventError('ce_id is missing');
   if (!h.ce_source || !REGION.test(h.ce_source)) throw new PoisonEventError(`ce_source ${JSON.stringify(h.ce_source)} is not a region id`);
-  if (!h.ce_time || Number.isNaN(Date.parse(h.ce_time))) throw new PoisonEventError(`ce_time ${JSON.stringify(h.ce_time)} is not a time`);
+  if (!isEventTime(h.ce_time)) throw new PoisonEventError(`ce_time ${JSON.stringify(h.ce_time)} is not a time between 1970 and 9999`);
   if (record.value === null) throw new PoisonEventError('the record has no value');
   let plain: unknown;
   try {
