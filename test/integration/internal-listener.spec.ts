@@ -73,7 +73,7 @@ describe('the public listener', () => {
     });
     expect(forged.status).toBe(200);
     const ledger = await call<Ledger>(region, 'GET', `/v1/warehouses/${W}/stock/SKU-ACTOR/movements`);
-    expect(ledger.body.items[0]).toMatchObject({ kind: 'set', actor: 'anonymous' });
+    expect(ledger.body.items[0]).toMatchObject({ kind: 'set', actor: 'key bootstrap (STOCKMESH_ADMIN_KEY)' });
     expect(ledger.body.items.map((m) => m.actor)).not.toContain('mallory');
   });
 });
@@ -146,11 +146,20 @@ describe('the internal listener', () => {
     expect(await stock('SKU-SIG')).toMatchObject({ reserved: 3 });
   });
 
+  it("refuses a signed /v1 call that names no client, and checks the named client's scope", async () => {
+    const nobody = await signedCall(region, 'GET', `/v1/warehouses/${W}/stock/SKU-SIG`, { caller: null });
+    expect([nobody.status, nobody.body.code]).toEqual([401, 'unauthenticated']);
+    const reader = { keyId: 'k-8', name: 'dashboard', scopes: ['stock:read'] };
+    expect((await signedCall(region, 'GET', `/v1/warehouses/${W}/stock/SKU-SIG`, { caller: reader })).status).toBe(200);
+    const write = await signedCall(region, 'PUT', `/v1/warehouses/${W}/stock/SKU-SIG`, { body: { onHand: 1 }, caller: reader });
+    expect([write.status, write.body.code]).toEqual([403, 'insufficient-scope']);
+  });
+
   it('believes the caller a signed forwarded call names: the ledger records that client', async () => {
     const caller = { keyId: 'k-7', name: 'wms', scopes: ['stock:write'] };
     const set = await signedCall(region, 'PUT', `/v1/warehouses/${W}/stock/SKU-ACTOR`, { body: { onHand: 12 }, forwarded: true, caller });
     expect(set.status).toBe(200);
     const ledger = await call<Ledger>(region, 'GET', `/v1/warehouses/${W}/stock/SKU-ACTOR/movements`);
-    expect(ledger.body.items[0]).toMatchObject({ kind: 'set', actor: 'wms (key k-7)' });
+    expect(ledger.body.items[0]).toMatchObject({ kind: 'set', actor: 'key k-7 (wms)' });
   });
 });

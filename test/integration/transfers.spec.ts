@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EVENT_TYPES, newEvent, TOPICS, toKafkaRecord, type TransferData } from '@stockmesh/contracts';
 import { Replicator } from '@stockmesh/replication';
 import { shardOf } from '@stockmesh/sharding';
-import { call, startTestRegion, waitFor, type TestRegion } from '@stockmesh/testing';
+import { call, signedCall, startTestRegion, waitFor, type TestRegion } from '@stockmesh/testing';
 import { MAX_RETURN_ATTEMPTS, TransferReconciler } from '@stockmesh/transfers';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -110,12 +110,15 @@ function dataOf(t: Transfer): TransferData {
 }
 
 /** A warehouse of another region, as its catalog event would bring it here. */
-async function remoteWarehouse(id: string, owner: string): Promise<void> {
+async function remoteWarehouse(id: string, owner: string, at = region): Promise<void> {
   const time = new Date().toISOString();
   const data = { id, region: owner, name: id, latitude: null, longitude: null, version: 1, createdAt: time, updatedAt: time };
-  await deliver(TOPICS.catalog, 0, [
-    toKafkaRecord(newEvent({ source: owner, type: EVENT_TYPES.warehouseChanged, time, subject: `warehouses/${id}`, data }), id),
-  ]);
+  await deliver(
+    TOPICS.catalog,
+    0,
+    [toKafkaRecord(newEvent({ source: owner, type: EVENT_TYPES.warehouseChanged, time, subject: `warehouses/${id}`, data }), id)],
+    at,
+  );
 }
 
 /** Another region's row, as its stock event would bring it here. */
@@ -505,6 +508,8 @@ describe('ending transfers the destination has not received: cancel and reconcil
     expect((await call(euWest, 'PUT', '/v1/warehouses/fra-1', { body: { region: 'eu-west', name: 'fra-1' } })).status).toBe(201);
     // A warehouse of ap-south, a region that never answers here.
     await remoteWarehouse('bom-1', 'ap-south');
+    // eu-west's catalog knows us-east's source warehouse, so it accepts the transfer events.
+    await remoteWarehouse('nyc-1', 'us-east', euWest);
   }, 60_000);
 
   afterAll(async () => {
@@ -562,8 +567,9 @@ describe('ending transfers the destination has not received: cancel and reconcil
 
   it('refuses malformed or inconsistent requests on the internal resolve API, and changes nothing', async () => {
     const t = await pendingTransfer('SKU-RESOLVE', 1);
+    // The destination's internal listener, called as the source region would, signed.
     const resolve = (id: string, body: unknown) =>
-      call(euWest, 'POST', `/internal/v1/transfers/${encodeURIComponent(id)}/resolve`, { body });
+      signedCall(euWest, 'POST', `/internal/v1/transfers/${encodeURIComponent(id)}/resolve`, { body, from: 'us-east' });
     const data = dataOf(t);
     for (const [body, status, code] of [
       [{ ...data, quantity: 0 }, 400, 'validation-failed'],

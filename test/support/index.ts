@@ -7,4 +7,11 @@ export { ManualClock } from './manual-clock.js';
 export { waitFor } from './wait-for.js';
 export { regionKafkaEnv, testBrokers, testKafka, testKafkaIsSecured, type TestKafka } from './test-kafka.js';
 export { oneLine, rewriteHosts, runShellExample, shellExamples, type ShellExample, type ShellOutcome } from './shell-examples.js';
-export { signedCall, signedHeaders, TEST_CLUSTER_SECRET, type InternalTarget, type SignedCallOptions } from './internal-call.js';
+export {
+  signedCall,
+  signedHeaders,
+  TEST_ADMIN_CALLER,
+  TEST_CLUSTER_SECRET,
+  type InternalTarget,
+  type SignedCallOptions,
+} from './internal-call.js';

@@ -5,6 +5,9 @@ import { call, type Answer } from './inject.js';
 /** The cluster secret of every test region and test cluster (tests only, of course). */
 export const TEST_CLUSTER_SECRET = 'stockmesh-test-cluster-secret-not-for-production';
 
+/** Who a request made with `TEST_ADMIN_KEY` (the bootstrap key of test regions) is. */
+export const TEST_ADMIN_CALLER: CallerIdentity = { keyId: 'bootstrap', name: 'STOCKMESH_ADMIN_KEY', scopes: ['admin'] };
+
 /** A region's internal listener, and who it is. */
 export interface InternalTarget {
   readonly internalUrl: string;
@@ -19,7 +22,11 @@ export interface SignedCallOptions {
   readonly at?: number;
   readonly secret?: string;
   readonly forwarded?: boolean;
-  readonly caller?: CallerIdentity;
+  /**
+   * The client the call acts for (`Stockmesh-Caller`). Default: the test admin key's identity, as
+   * a region forwarding a request made with `TEST_ADMIN_KEY` sends it; `null` for none.
+   */
+  readonly caller?: CallerIdentity | null;
   readonly idempotencyKey?: string;
   /** Changes the headers after signing, e.g. to forge them. */
   readonly tamper?: (headers: Record<string, string>) => void;
@@ -42,7 +49,7 @@ export function signedHeaders(
     requestId: randomUUID(),
     idempotencyKey: o.idempotencyKey,
     forwardedFrom: o.forwarded ? from : undefined,
-    caller: o.caller,
+    caller: o.caller === undefined ? TEST_ADMIN_CALLER : (o.caller ?? undefined),
   });
   if (body !== undefined) headers['content-type'] = 'application/json';
   o.tamper?.(headers);
@@ -57,5 +64,10 @@ export function signedCall<T = Record<string, unknown>>(
   o: SignedCallOptions = {},
 ): Promise<Answer<T>> {
   const body = o.body === undefined ? undefined : JSON.stringify(o.body);
-  return call<T>({ url: target.internalUrl }, method, path, { rawBody: body, headers: signedHeaders(target, method, path, body, o) });
+  // No API key: a region's call carries the signed caller instead.
+  return call<T>({ url: target.internalUrl }, method, path, {
+    rawBody: body,
+    headers: signedHeaders(target, method, path, body, o),
+    key: null,
+  });
 }

@@ -31,7 +31,8 @@ function context(
   authorization?: string,
   type = 'http',
 ): { ctx: ExecutionContext; request: FastifyRequest; headers: Record<string, string> } {
-  const request = { headers: authorization === undefined ? {} : { authorization } } as unknown as FastifyRequest;
+  // `raw` is Node's request, which the region-trust helpers key their records by.
+  const request = { raw: {}, headers: authorization === undefined ? {} : { authorization } } as unknown as FastifyRequest;
   const headers: Record<string, string> = {};
   const reply = { header: (name: string, value: string) => (headers[name] = value) };
   const ctx = {
