@@ -86,57 +86,64 @@ export async function runFaults(
     const fault = random.pick(faults);
     const region = random.pick(regions);
     const startedAt = Date.now();
-    let target = region;
     let detail: string;
+    try {
+      detail = await inject(fault, region);
+    } catch (error) {
+      // A fault that fails half-way (a restart that timed out) is recorded; the run restarts
+      // whatever is down before it settles.
+      detail = `failed: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    log(`fault ${fault} ${fault === 'broker-restart' ? 'broker' : region}: ${detail}`);
+    record({ fault, target: fault === 'broker-restart' ? 'broker' : region, startedAt, endedAt: Date.now(), detail });
+  }
+
+  async function inject(fault: FaultKind, region: string): Promise<string> {
     switch (fault) {
       case 'kill': {
         const downMs = random.between(...schedule.downMs);
         await targets.cluster.killRegion(region);
         await delay(downMs);
         await targets.cluster.startRegion(region);
-        detail = `SIGKILL, down ${downMs} ms, restarted`;
-        break;
+        return `SIGKILL, down ${downMs} ms, restarted`;
       }
       case 'pause': {
         const pauseMs = random.between(...schedule.pauseMs);
         const pid = regionPid(region);
-        if (pid === undefined) {
-          detail = 'no process found: skipped';
-          break;
-        }
+        if (pid === undefined) return 'no process found: skipped';
         process.kill(pid, 'SIGSTOP');
         try {
           await delay(pauseMs);
         } finally {
           process.kill(pid, 'SIGCONT');
         }
-        detail = `SIGSTOP pid ${pid} for ${pauseMs} ms, SIGCONT`;
-        break;
+        return `SIGSTOP pid ${pid} for ${pauseMs} ms, SIGCONT`;
       }
       case 'pg-terminate': {
         const names = (targets.databases.get(region) ?? []).map(databaseName);
+        // The OFFSET 0 subquery is a fence: SQL does not promise the order in which a WHERE
+        // clause's conditions run, and pg_terminate_backend must only ever see pids of these
+        // databases (other runs and tests share the server), never this connection itself.
         const ended = await withAdmin(
           targets.adminUrl,
           async (c) =>
             (
-              await c.query<{ pid: number }>(
-                `SELECT pid FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid() AND pg_terminate_backend(pid)`,
+              await c.query<{ ended: boolean }>(
+                `SELECT pg_terminate_backend(pid) AS ended
+                   FROM (SELECT pid FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid() OFFSET 0) AS victims`,
                 [names],
               )
-            ).rows.length,
+            ).rows.filter((r) => r.ended).length,
         );
-        detail = `pg_terminate_backend on ${names.join(', ')}: ${ended} connections`;
-        break;
+        return `pg_terminate_backend on ${names.join(', ')}: ${ended} connections`;
       }
       case 'broker-restart':
-        target = 'broker';
         await targets.restartBroker!();
-        detail = 'broker stopped and started';
-        break;
+        return 'broker stopped and started';
       case 'damage-replica': {
         const urls = targets.databases.get(region) ?? [];
         const url = random.pick(urls);
-        detail = await withAdmin(url, async (c) => {
+        return withAdmin(url, async (c) => {
           const count = (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM stock_replica`)).rows[0].n;
           if (count === 0) return 'no replica rows yet: skipped';
           const offset = random.between(0, count - 1);
@@ -151,10 +158,7 @@ export async function runFaults(
             ? `replica ${row.warehouse_id}/${row.sku} in ${databaseName(url)}: on_hand +7 (now ${row.on_hand})`
             : 'row gone: skipped';
         });
-        break;
       }
     }
-    log(`fault ${fault} ${target}: ${detail}`);
-    record({ fault, target, startedAt, endedAt: Date.now(), detail });
   }
 }

@@ -113,9 +113,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const read = (): Promise<ClusterSnapshot> => readSnapshot(cluster.config);
 
         // Setup, before any fault: warehouses known everywhere, every row counted and replicated.
-        for (const w of world.warehouses) {
-          const answer = await send(
-            'setup',
+        // A region that has just started may answer 503 busy: setup retries with the same key.
+        const setup = async (op: Operation, region: string, method: string, path: string, body: unknown, key: string): Promise<void> => {
+          const deadline = Date.now() + 60_000;
+          for (;;) {
+            const answer = await send('setup', op, region, method, path, body, key);
+            if (answer.status !== undefined && answer.status < 300) return;
+            if ((answer.status !== undefined && answer.status < 500) || Date.now() > deadline)
+              throw new Error(`setup: ${method} ${path} answered ${answer.status ?? answer.error}: ${JSON.stringify(answer.answer)}`);
+            await delay(500, undefined, { signal: options.signal });
+          }
+        };
+        for (const w of world.warehouses)
+          await setup(
             'register',
             w.region,
             'PUT',
@@ -123,9 +133,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             { region: w.region, name: `chaos ${w.id}` },
             `${id}-setup-${w.id}`,
           );
-          if (answer.status !== 201 && answer.status !== 200)
-            throw new Error(`registering ${w.id} answered ${answer.status ?? answer.error}`);
-        }
         for (const r of world.regions) {
           for (;;) {
             const listed = await http.send('GET', `${r.url.replace(/\/$/, '')}/v1/warehouses`);
@@ -133,10 +140,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             await delay(200, undefined, { signal: options.signal });
           }
         }
-        for (const w of world.warehouses) {
-          for (const sku of SKUS) {
-            const answer = await send(
-              'setup',
+        for (const w of world.warehouses)
+          for (const sku of SKUS)
+            await setup(
               'count',
               w.region,
               'PUT',
@@ -144,9 +150,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
               { onHand: INITIAL_ON_HAND },
               `${id}-setup-${w.id}-${sku}`,
             );
-            if (answer.status !== 200) throw new Error(`counting ${w.id}/${sku} answered ${answer.status ?? answer.error}`);
-          }
-        }
         const ready = await settle(read, 60_000);
         if (ready.reasons.length > 0) throw new Error(`the cluster did not settle after setup: ${ready.reasons.join('; ')}`);
         log(`setup done: ${world.warehouses.length} warehouses × ${SKUS.length} SKUs counted and replicated`);

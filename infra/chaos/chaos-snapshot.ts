@@ -22,11 +22,14 @@ const num = (value: unknown): number => Number(value);
 const str = (value: unknown): string => String(value);
 const time = (value: unknown): number | null => (value instanceof Date ? value.getTime() : null);
 
-async function query(url: string, sql: string): Promise<Row[]> {
+/** Runs the statements one after the other on one connection: the server is shared, and its connections are few. */
+async function queryAll(url: string, statements: readonly string[]): Promise<Row[][]> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000, statement_timeout: 30_000 });
   await client.connect();
   try {
-    return (await client.query<Row>(sql)).rows;
+    const results: Row[][] = [];
+    for (const sql of statements) results.push((await client.query<Row>(sql)).rows);
+    return results;
   } finally {
     await client.end();
   }
@@ -47,22 +50,16 @@ export async function readSnapshot(config: ClusterConfig, now: () => number = Da
     outboxPending[region.id] = 0;
     for (const db of region.databases) {
       const [stockRows, replicaRows, ledgerRows, holdRows, reservationRows, allocationRows, transferRows, receiptRows, outbox] =
-        await Promise.all([
-          query(db.url, `SELECT warehouse_id, sku, region, on_hand, reserved, version FROM stock`),
-          query(db.url, `SELECT warehouse_id, sku, region, on_hand, reserved, version FROM stock_replica`),
-          query(
-            db.url,
-            `SELECT seq::text AS seq, warehouse_id, sku, kind, delta, on_hand_after, reserved_after, version, actor, idempotency_key FROM stock_movements`,
-          ),
-          query(db.url, `SELECT id, reservation_id, warehouse_id, sku, quantity, status FROM holds`),
-          query(db.url, `SELECT id, status, expires_at FROM reservations`),
-          query(
-            db.url,
-            `SELECT reservation_id, allocation_no, sku, warehouse_id, region, quantity, state, target FROM reservation_allocations`,
-          ),
-          query(db.url, `SELECT id, sku, from_warehouse_id, from_region, to_warehouse_id, to_region, quantity, status FROM transfers`),
-          query(db.url, `SELECT transfer_id, quantity, outcome FROM transfer_receipts`),
-          query(db.url, `SELECT count(*)::int AS n FROM outbox`),
+        await queryAll(db.url, [
+          `SELECT warehouse_id, sku, region, on_hand, reserved, version FROM stock`,
+          `SELECT warehouse_id, sku, region, on_hand, reserved, version FROM stock_replica`,
+          `SELECT seq::text AS seq, warehouse_id, sku, kind, delta, on_hand_after, reserved_after, version, actor, idempotency_key FROM stock_movements`,
+          `SELECT id, reservation_id, warehouse_id, sku, quantity, status FROM holds`,
+          `SELECT id, status, expires_at FROM reservations`,
+          `SELECT reservation_id, allocation_no, sku, warehouse_id, region, quantity, state, target FROM reservation_allocations`,
+          `SELECT id, sku, from_warehouse_id, from_region, to_warehouse_id, to_region, quantity, status FROM transfers`,
+          `SELECT transfer_id, quantity, outcome FROM transfer_receipts`,
+          `SELECT count(*)::int AS n FROM outbox`,
         ]);
       const row = (r: Row): StockRow => ({
         region: str(r.region),
