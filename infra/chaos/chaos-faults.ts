@@ -2,7 +2,7 @@
 // (a killed region restarted, a paused one resumed) before the next. The faults are real: SIGKILL
 // and SIGSTOP on the region processes, pg_terminate_backend on their databases, a broker restart
 // (only of a broker the run owns), and direct damage to replica rows.
-import type { LocalCluster } from '../cluster/local-cluster.js';
+import { LocalClusterError, LocalClusterErrorCode, type LocalCluster } from '../cluster/local-cluster.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
@@ -63,6 +63,24 @@ async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>
   }
 }
 
+/**
+ * Starts a region, trying again a few times: on a shared PostgreSQL server a restart can find no
+ * free connection for a moment ("too many clients"), which is the machine's weather, not a fault
+ * of the run's making. Returns how many attempts it took; throws the last error after `tries`.
+ */
+export async function startWithRetries(cluster: LocalCluster, region: string, tries = 5, gapMs = 3_000): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await cluster.startRegion(region);
+      return attempt;
+    } catch (error) {
+      const running = error instanceof LocalClusterError && error.code === LocalClusterErrorCode.AlreadyRunning;
+      if (running || attempt >= tries) throw error;
+      await delay(gapMs);
+    }
+  }
+}
+
 const databaseName = (url: string): string => decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
 
 /** Runs faults until `signal` aborts; each fault in progress is undone before it returns. */
@@ -104,8 +122,8 @@ export async function runFaults(
         const downMs = random.between(...schedule.downMs);
         await targets.cluster.killRegion(region);
         await delay(downMs);
-        await targets.cluster.startRegion(region);
-        return `SIGKILL, down ${downMs} ms, restarted`;
+        const attempts = await startWithRetries(targets.cluster, region);
+        return `SIGKILL, down ${downMs} ms, restarted${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`;
       }
       case 'pause': {
         const pauseMs = random.between(...schedule.pauseMs);

@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { HttpClient, runId, withBenchCluster } from '../../bench/bench-support.js';
 import { LocalClusterError, LocalClusterErrorCode } from '../cluster/local-cluster.js';
 import { CHECKS, checkAll, unsettled, type CheckName, type Violation } from './chaos-checker.js';
-import { DEFAULT_SCHEDULE, runFaults } from './chaos-faults.js';
+import { DEFAULT_SCHEDULE, runFaults, startWithRetries } from './chaos-faults.js';
 import type { ClusterSnapshot, FaultKind, FaultRecord, HistoryRecord, Operation, RequestRecord } from './chaos-history.js';
 import { runClient, sender, type World } from './chaos-load.js';
 import { Random } from './chaos-random.js';
@@ -20,7 +20,11 @@ export interface ChaosOptions {
   readonly faults: readonly FaultKind[];
   /** Clients sending load, one request in flight each. */
   readonly clients: number;
-  /** The bound on the wait for quiescence after the faults stop; the checker runs either way. */
+  /**
+   * The bound on the wait for quiescence after the faults stop; the checker runs either way. The
+   * finisher backs off up to 5 min (plus a quarter) per allocation, so after a long outage only a
+   * bound above 375 s is sure to see every retry that is due.
+   */
   readonly settleTimeoutMs: number;
   /** Restarts the broker the run owns; without it, broker-restart faults are left out. */
   readonly restartBroker?: () => Promise<void>;
@@ -60,8 +64,13 @@ const SKUS = ['CH-1', 'CH-2', 'CH-3', 'CH-4', 'CH-5', 'CH-6'];
 const INITIAL_ON_HAND = 40;
 
 /** Polls the databases until nothing is in flight, or `timeoutMs`; returns the last snapshot. */
-async function settle(read: () => Promise<ClusterSnapshot>, timeoutMs: number): Promise<{ snapshot: ClusterSnapshot; reasons: string[] }> {
+async function settle(
+  read: () => Promise<ClusterSnapshot>,
+  timeoutMs: number,
+  log: (message: string) => void,
+): Promise<{ snapshot: ClusterSnapshot; reasons: string[] }> {
   const deadline = Date.now() + timeoutMs;
+  let lastSaid = Date.now();
   for (;;) {
     let snapshot: ClusterSnapshot | undefined;
     let reasons: string[];
@@ -73,6 +82,10 @@ async function settle(read: () => Promise<ClusterSnapshot>, timeoutMs: number): 
     }
     if (snapshot && (reasons.length === 0 || Date.now() >= deadline)) return { snapshot, reasons };
     if (Date.now() >= deadline + 30_000) throw new Error(reasons.join('; '));
+    if (Date.now() - lastSaid >= 15_000) {
+      lastSaid = Date.now();
+      log(`still in flight: ${reasons.join('; ')}`);
+    }
     await delay(1_000);
   }
 }
@@ -150,7 +163,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
               { onHand: INITIAL_ON_HAND },
               `${id}-setup-${w.id}-${sku}`,
             );
-        const ready = await settle(read, 60_000);
+        const ready = await settle(read, 60_000, log);
         if (ready.reasons.length > 0) throw new Error(`the cluster did not settle after setup: ${ready.reasons.join('; ')}`);
         log(`setup done: ${world.warehouses.length} warehouses × ${SKUS.length} SKUs counted and replicated`);
 
@@ -188,15 +201,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         // Every region up again (a fault that failed half-way may have left one down), then wait.
         for (const r of world.regions) {
           try {
-            await cluster.startRegion(r.id);
-            log(`${r.id} was down after the faults: restarted`);
+            const attempts = await startWithRetries(cluster, r.id, 10);
+            log(`${r.id} was down after the faults: restarted (${attempts} attempts)`);
           } catch (error) {
             if (!(error instanceof LocalClusterError && error.code === LocalClusterErrorCode.AlreadyRunning)) throw error;
           }
         }
         const settleStart = Date.now();
         log(`faults stopped; waiting up to ${options.settleTimeoutMs / 1000} s for quiescence`);
-        const settled = await settle(read, options.settleTimeoutMs);
+        const settled = await settle(read, options.settleTimeoutMs, log);
         const settleMs = Date.now() - settleStart;
         writeFileSync(historyFile.replace(/\.jsonl$/, '.snapshot.json'), JSON.stringify(settled.snapshot));
 

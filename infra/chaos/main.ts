@@ -53,7 +53,7 @@ function parseArguments(argv: readonly string[]): Arguments {
     seed: int('--seed', Math.floor(Math.random() * 1_000_000), 0),
     faults,
     clients: int('--clients', 4, 1),
-    settleS: int('--settle', 180, 1),
+    settleS: int('--settle', 420, 1),
     ownBroker: flags.has('--own-broker'),
   };
 }
