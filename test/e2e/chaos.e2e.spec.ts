@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { FaultKind } from '../../infra/chaos/chaos-history.js';
 import { formatReport, runChaos } from '../../infra/chaos/chaos-run.js';
 
@@ -16,14 +17,12 @@ const SEED = 20261202;
 const LOAD_MS = 75_000;
 const SETTLE_MS = 150_000;
 
-function restartLocalBroker(): Promise<void> {
+async function restartLocalBroker(): Promise<void> {
   // kafka.sh does nothing when KAFKA_BROKERS is set: it must see the local broker's settings only.
-  const kafkaSh = (command: string): void => {
-    execFileSync('bash', ['infra/kafka/kafka.sh', command], { stdio: 'inherit', env: { ...process.env, KAFKA_BROKERS: '' } });
-  };
-  kafkaSh('stop');
-  kafkaSh('start');
-  return Promise.resolve();
+  // Asynchronous, so that the load goes on while the broker is down.
+  const env = { ...process.env, KAFKA_BROKERS: '' };
+  await promisify(execFile)('bash', ['infra/kafka/kafka.sh', 'stop'], { env });
+  await promisify(execFile)('bash', ['infra/kafka/kafka.sh', 'start'], { env });
 }
 
 describe('chaos', () => {
