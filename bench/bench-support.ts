@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { clusterFromEnvironment, startLocalCluster, type LocalCluster } from '../infra/cluster/local-cluster.js';
+import { clusterFromEnvironment, localKafkaCredentials, startLocalCluster, type LocalCluster } from '../infra/cluster/local-cluster.js';
 
 export const say = (message: string): void => console.log(`bench: ${message}`);
 
@@ -136,6 +136,9 @@ export interface BenchCluster {
 export const BENCH_ADMIN_KEY = `bench-admin-${randomBytes(24).toString('base64url')}`;
 export const BENCH_AUTHORIZATION = { authorization: `Bearer ${BENCH_ADMIN_KEY}` } as const;
 
+/** The cluster secret that signs region-to-region calls in every bench cluster, random per run. */
+const BENCH_CLUSTER_SECRET = `bench-cluster-${randomBytes(24).toString('base64url')}`;
+
 /** A short random hex for names of throwaway resources. */
 export const runId = (): string => randomBytes(3).toString('hex');
 
@@ -152,8 +155,13 @@ export async function withBenchCluster<T>(options: BenchClusterOptions, work: (b
     KAFKA_TOPIC_PREFIX: options.topicPrefix,
     LOG_LEVEL: 'warn',
     STOCKMESH_ADMIN_KEY: BENCH_ADMIN_KEY,
+    STOCKMESH_CLUSTER_SECRET: BENCH_CLUSTER_SECRET,
     ...options.env,
   };
+  // kafka.sh's broker with SASL: each region gets its own principal from the credentials file
+  // (npm test names it in STOCKMESH_KAFKA_CREDENTIALS; a bench finds kafka.sh's own).
+  const credentials = process.env.STOCKMESH_KAFKA_CREDENTIALS || localKafkaCredentials(process.env);
+  if (credentials && !env.STOCKMESH_KAFKA_CREDENTIALS) env.STOCKMESH_KAFKA_CREDENTIALS = credentials;
   // Known before the start, so a start that fails half-way still has its databases dropped.
   const databaseUrls = clusterFromEnvironment({ ...process.env, ...env }).regions.flatMap((r) => r.databases.map((d) => d.url));
   const logDir = join(process.cwd(), '.stockmesh', 'bench-logs');

@@ -408,10 +408,11 @@ export function checkNoOrphanHolds({ history, snapshot }: CheckInput): Violation
 }
 
 /**
- * Every transfer is settled: `completed` with a `received` receipt at the destination, or
- * `returned` with a `refused` one; none is left `pending` once the cluster has settled (this
- * version has no transfer timeout or cancel, so a pending transfer with every region up and every
- * outbox empty is stuck), and no destination settled a transfer its source never recorded.
+ * Every transfer is settled: `completed` with a `received` receipt at the destination,
+ * `returned` with a `refused` one, or `cancelled` with a `cancelled` tombstone; none is left
+ * `pending` once the cluster has settled (the run is far shorter than the transfer timeout, so a
+ * pending transfer with every region up and every outbox empty is stuck), and no destination
+ * settled a transfer its source never recorded.
  */
 export function checkTransfersSettled({ history, snapshot }: CheckInput): Violation[] {
   const violations: Violation[] = [];
@@ -428,6 +429,8 @@ export function checkTransfersSettled({ history, snapshot }: CheckInput): Violat
       report(t.id, `completed, but the destination's receipt is ${receipt?.outcome ?? 'missing'}`);
     else if (t.status === 'returned' && receipt?.outcome !== 'refused')
       report(t.id, `returned, but the destination's receipt is ${receipt?.outcome ?? 'missing'}`);
+    else if (t.status === 'cancelled' && receipt?.outcome !== 'cancelled')
+      report(t.id, `cancelled, but the destination's receipt is ${receipt?.outcome ?? 'missing'}`);
   }
   for (const r of snapshot.receipts)
     if (!transfers.has(r.transferId)) report(r.transferId, `${r.region} settled it (${r.outcome}) but its source never recorded it`);

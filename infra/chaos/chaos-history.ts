@@ -122,7 +122,7 @@ export interface ReceiptRow {
   readonly region: string;
   readonly transferId: string;
   readonly quantity: number;
-  readonly outcome: 'received' | 'refused';
+  readonly outcome: 'received' | 'refused' | 'cancelled';
 }
 
 /** Everything the checker reads from the databases once the cluster has settled. */
