@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { shardOf } from '@stockmesh/sharding';
-import { call, divergence, startTestCluster, waitFor, type TestCluster } from '@stockmesh/testing';
+import { call, divergence, startTestCluster, testKafka, waitFor, type TestCluster } from '@stockmesh/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -25,7 +25,6 @@ const forged = (region: string): string => `SKU-FORGED-${region}`;
 const ALL = [...DAMAGED, ...BUSY, ...REGIONS.map(forged)];
 const regions = (): { id: string; url: string }[] => REGIONS.map((id) => ({ id, url: t.url(id) }));
 const at = (id: string): { url: string } => ({ url: t.url(id) });
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
 interface Checks {
   readonly lastCheckAt: string | null;
@@ -219,7 +218,7 @@ describe('anti-entropy', () => {
   }, 120_000);
 
   it('dead-letters a malformed digest and one that speaks for another region', async () => {
-    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({ ...testKafka(), logLevel: logLevel.NOTHING });
     const producer = kafka.producer();
     const headers = (source: string, id: string): Record<string, string> => ({
       ce_specversion: '1.0',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { call, divergence, startTestCluster, waitFor, type TestCluster } from '@stockmesh/testing';
+import { call, divergence, startTestCluster, testKafka, waitFor, type TestCluster } from '@stockmesh/testing';
 import { Kafka, logLevel } from 'kafkajs';
 
 // Defect 5 of issue 9: a region that falls behind the live stock topic's retention used to skip
@@ -12,7 +12,6 @@ const WAREHOUSE: Record<string, string> = { 'us-east': 'nyc-1', 'eu-west': 'fra-
 const SKUS = Array.from({ length: 12 }, (_, i) => `SKU-G${i}`);
 const regions = (): { id: string; url: string }[] => REGIONS.map((id) => ({ id, url: t.url(id) }));
 const at = (id: string): { url: string } => ({ url: t.url(id) });
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
 async function expectConverged(what: string): Promise<void> {
   let last: string[] = [];
@@ -69,7 +68,7 @@ describe('a replica behind the live topic’s retention', () => {
       expect(answer.status).toBe(201);
     }
     await outboxDrained('eu-west');
-    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({ ...testKafka(), logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     try {
       const topic = `${t.topicPrefix}stockmesh.stock.v1`;
