@@ -80,6 +80,7 @@ describe('the internal listener of a region process', () => {
     expect(written.status).toBe(200);
     expect(written.headers['stockmesh-served-by']).toBe(EU);
     const ledger = await call<{ items: Movement[] }>(at(EU), 'GET', `/v1/warehouses/${W}/stock/SKU-FORGE/movements`);
-    expect(ledger.body.items).toEqual([expect.objectContaining({ kind: 'set', actor: 'anonymous' })]);
+    // The actor is the key the client really sent (the test admin key), not the forged caller or X-Actor.
+    expect(ledger.body.items).toEqual([expect.objectContaining({ kind: 'set', actor: 'key bootstrap (STOCKMESH_ADMIN_KEY)' })]);
   });
 });
