@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { TEST_ADMIN_KEY, testDatabaseUrl, throwawayPrefix } from '@stockmesh/testing';
+import { regionKafkaEnv, TEST_ADMIN_KEY, testDatabaseUrl, throwawayPrefix } from '@stockmesh/testing';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 
@@ -77,6 +77,8 @@ describe('closing a region app', () => {
       STOCKMESH_REPLICATION: 'true',
       KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
       KAFKA_TOPIC_PREFIX: `${throwawayPrefix('shutbrk').replace(/_/g, '-')}.`,
+      // The region's own principal when the test broker authenticates its clients.
+      ...regionKafkaEnv('us-east'),
       WRITE: '1',
     });
     expect(outcome).toMatchObject({ exited: true, code: 0 });
