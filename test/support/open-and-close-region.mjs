@@ -30,7 +30,9 @@ try {
     });
     if (put.status !== 201) throw new Error(`the write answered ${put.status}: ${await put.text()}`);
     // Published once the outbox is empty: the producer and the LISTEN connection are in use.
+    const deadline = Date.now() + 60_000;
     for (let pending = -1; pending !== 0;) {
+      if (Date.now() > deadline) throw new Error(`the outbox was not published within 60 s (${pending} pending)`);
       await new Promise((resolve) => setTimeout(resolve, 100));
       pending = (await (await fetch(`${url}/v1/cluster`, { headers })).json()).outboxPending;
     }
