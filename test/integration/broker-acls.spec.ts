@@ -30,8 +30,13 @@ async function produce(kafka: Kafka, to: string, value: string): Promise<void> {
 
 /** Reads `from` with `groupId` until a record with `value` arrives; rejects with the broker's refusal. */
 async function consume(kafka: Kafka, from: string, groupId: string, value: string): Promise<void> {
-  // Retries find the group's coordinator; a refusal (not retriable) crashes the consumer for good.
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, retry: { retries: 8, restartOnFailure: async () => false } });
+  // Retries find the group's coordinator (on a new broker the offsets topic is made by the first
+  // group that asks, which takes a few seconds); a refusal (not retriable) crashes the consumer for good.
+  const consumer = kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: 100,
+    retry: { retries: 20, maxRetryTime: 2_000, restartOnFailure: async () => false },
+  });
   const seen: string[] = [];
   let failure: Error | undefined;
   consumer.on(consumer.events.CRASH, ({ payload }) => (failure = payload.error));
@@ -66,6 +71,9 @@ secured('the secured local broker', () => {
     admin = new Kafka({ ...testKafka(), logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     await admin.createTopics({ topics: [TOPICS.stock, TOPICS.commands].map((name) => ({ topic: topic(name), numPartitions: 1 })) });
+    // On a new broker the first group lookup makes the offsets topic, which takes a moment; the
+    // clients under test give up at once, so the admin (which retries) makes it first.
+    await admin.describeGroups([topic('warm-up')]);
   }, 60_000);
 
   afterAll(async () => {
