@@ -76,7 +76,7 @@ async function main() {
 
     // KAFKA_BROKERS tells the suites where the broker is, in case KAFKA_PORT moved it.
     const brokers = process.env.KAFKA_BROKERS || `127.0.0.1:${process.env.KAFKA_PORT || 9092}`;
-    // No --forceExit: every suite closes what it opened, and an app's close() stops every
+    // jest is never forced to exit: every suite closes what it opened, and an app's close() stops every
     // background loop and Kafka client it started; jest ends by itself or the run is broken.
     const jest = ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', '--runInBand', ...process.argv.slice(2)];
     say(`running jest (STOCKMESH_TEST_RUN_ID=${runId} KAFKA_BROKERS=${brokers}): node ${jest.join(' ')}`);
