@@ -60,6 +60,9 @@ describe('the public listener', () => {
     const signed = await call(region, 'PUT', path, { rawBody: raw, headers: signedHeaders(region, 'PUT', path, raw) });
     expect(signed.status).toBe(404);
     expect(await stock('SKU-PUB')).toMatchObject({ onHand: 10, reserved: 0, available: 10 });
+    // Another method is a 404 too, never a 405 that would name the internal route's methods.
+    const other = await call(region, 'GET', path);
+    expect([other.status, other.body.code, other.headers.allow]).toEqual([404, 'not-found', undefined]);
   });
 
   it('ignores forwarding headers a client sets: the ledger says who really called', async () => {

@@ -3,6 +3,7 @@ import { CodedException, HEADERS, PROBLEM_TYPES, problemType, type ProblemCode, 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { frameworkProblemCode } from './framework-error-codes.js';
 import type { RouteTable } from './route-table.js';
+import { internalCallOf } from './region-trust/internal-call.js';
 
 /** Connection refused, and PostgreSQL's admin shutdown, cannot-connect-now and connection failures. */
 const DATABASE_DOWN = new Set(['ECONNREFUSED', 'ECONNRESET', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
@@ -117,7 +118,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     let problem = classify(exception);
     // Nest answers a request no route took with a NotFoundException; `is404` says it was that.
     if (problem.code === 'not-found' && request.is404 && this.routes) {
-      const allowed = this.routes.methodsAt(request.url.split('?')[0] ?? '');
+      const path = request.url.split('?')[0] ?? '';
+      // On the public listener the internal API does not exist at all: no 405 that names its methods.
+      const hidden = path.startsWith('/internal/') && internalCallOf(request) === undefined;
+      const allowed = hidden ? [] : this.routes.methodsAt(path);
       if (allowed.length > 0) {
         void reply.header('allow', allowed.join(', '));
         problem = {
