@@ -1,6 +1,7 @@
 export { APP_CONFIG, type AppConfig, type KafkaSasl } from './app-config.js';
 export { kafkaPrincipalOfRegion, readKafkaCredentials, type KafkaCredentials } from './kafka-credentials.js';
 export { Clock, systemClock } from './clock.js';
+export { RepeatingTask } from './repeating-task.js';
 export {
   allocationOrderOf,
   defaultCluster,

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
+import { APP_CONFIG, type AppConfig, Clock, RepeatingTask } from '@stockmesh/config';
 import type { ShardDatabase } from '@stockmesh/sharding';
 import { ShardDatabases } from './shard-databases.service.js';
 import type { SqlTx } from './sql-tx.js';
@@ -36,16 +36,20 @@ export interface RetentionRule {
 @Injectable()
 export class RetentionSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RetentionSweeper.name);
+  private readonly task: RepeatingTask;
   private readonly rules: RetentionRule[] = [];
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
-  private stopped = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly databases: ShardDatabases,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.task = new RepeatingTask(
+      () => this.sweep(),
+      this.config.retention.sweepMs,
+      (error) => this.logger.warn({ msg: 'retention sweep failed; retrying', err: error.message }),
+    );
+  }
 
   /** Adds a kind of row to prune; modules call it while they initialize. */
   register(rule: RetentionRule): void {
@@ -54,13 +58,11 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnApplicationSh
   }
 
   onApplicationBootstrap(): void {
-    this.schedule();
+    this.task.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.task.stop();
   }
 
   /** One pass over every rule and database; returns the rows deleted per rule (for tests and logs). */
@@ -80,7 +82,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnApplicationSh
 
   private async pruneIn(db: ShardDatabase, rule: RetentionRule, cutoff: Date): Promise<number> {
     let total = 0;
-    for (let batch = 0; batch < BATCHES_PER_PASS && !this.stopped; batch++) {
+    for (let batch = 0; batch < BATCHES_PER_PASS && !this.task.isStopped; batch++) {
       const deleted = await this.databases.inDatabase(db, async (tx) => {
         const [lock] = await tx.query<{ locked: boolean }>(
           `SELECT pg_try_advisory_xact_lock(hashtext('stockmesh retention'), hashtext($1)) AS locked`,
@@ -96,15 +98,5 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnApplicationSh
       if (deleted < RETENTION_BATCH) break;
     }
     return total;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.sweep()
-        .catch((error: unknown) => this.logger.warn({ msg: 'retention sweep failed; retrying', err: (error as Error).message }))
-        .finally(() => this.schedule());
-    }, this.config.retention.sweepMs);
-    this.timer.unref();
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Clock } from '@stockmesh/config';
+import { Clock, RepeatingTask } from '@stockmesh/config';
 import { problemBody } from '@stockmesh/http';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { ReservationRepository } from './reservation.repository.js';
@@ -28,9 +28,11 @@ export interface SweepReport extends FinishReport {
 @Injectable()
 export class ReservationSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReservationSweeper.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private readonly task = new RepeatingTask(
+    () => this.sweep(),
+    SWEEP_MS,
+    (error) => this.logger.warn({ msg: 'reservation sweep failed; retrying', err: error.message }),
+  );
 
   constructor(
     private readonly databases: ShardDatabases,
@@ -40,13 +42,11 @@ export class ReservationSweeper implements OnApplicationBootstrap, OnApplication
   ) {}
 
   onApplicationBootstrap(): void {
-    this.schedule();
+    this.task.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.task.stop();
   }
 
   /** One pass; returns what it did (for tests and logs). */
@@ -65,23 +65,12 @@ export class ReservationSweeper implements OnApplicationBootstrap, OnApplication
     const expired = await this.databases.inDatabase(home, (tx) => this.repository.expireDue(tx, now, 100));
     if (expired.length > 0) this.logger.log({ msg: 'expired reservations', reservations: expired });
     const total = { attempted: 0, finished: 0, retrying: 0, lost: 0 };
-    for (let batch = 0; batch < FINISH_BATCHES_PER_SWEEP && !this.stopped; batch++) {
+    for (let batch = 0; batch < FINISH_BATCHES_PER_SWEEP && !this.task.isStopped; batch++) {
       const report = await this.reservations.finish();
       for (const k of Object.keys(total) as (keyof FinishReport)[]) total[k] += report[k];
       // Another batch only while there is more and owners answer; the rest waits for its backoff.
       if (report.attempted < FINISH_BATCH || report.retrying > 0) break;
     }
     return { abandoned: abandoned.length, expired: expired.length, ...total };
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.sweep()
-        .then(() => undefined)
-        .catch((error: unknown) => this.logger.warn({ msg: 'reservation sweep failed; retrying', err: (error as Error).message }))
-        .finally(() => this.schedule());
-    }, SWEEP_MS);
-    this.timer.unref();
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
+import { APP_CONFIG, type AppConfig, Clock, RepeatingTask } from '@stockmesh/config';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { HoldService } from './hold.service.js';
 
@@ -16,25 +16,27 @@ const BATCH = 100;
 @Injectable()
 export class HoldExpirySweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(HoldExpirySweeper.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
-  private stopped = false;
+  private readonly task: RepeatingTask;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly databases: ShardDatabases,
     private readonly holds: HoldService,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.task = new RepeatingTask(
+      () => this.sweep(),
+      this.config.holds.sweepMs,
+      (error) => this.logger.warn({ msg: 'hold expiry sweep failed; retrying', err: error.message }),
+    );
+  }
 
   onApplicationBootstrap(): void {
-    this.schedule();
+    this.task.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.task.stop();
   }
 
   /** One pass over every database of the region; returns the ids of the holds it released. */
@@ -44,7 +46,7 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnApplicationS
       for (;;) {
         const batch = await this.holds.releaseExpired(db, this.clock.now(), BATCH);
         released.push(...batch.map((h) => h.id));
-        if (batch.length < BATCH || this.stopped) break;
+        if (batch.length < BATCH || this.task.isStopped) break;
       }
     }
     if (released.length > 0)
@@ -53,15 +55,5 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnApplicationS
         holds: released,
       });
     return released;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.sweep()
-        .catch((error: unknown) => this.logger.warn({ msg: 'hold expiry sweep failed; retrying', err: (error as Error).message }))
-        .finally(() => this.schedule());
-    }, this.config.holds.sweepMs);
-    this.timer.unref();
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Clock } from '@stockmesh/config';
+import { Clock, RepeatingTask } from '@stockmesh/config';
 import { TransfersService, type ReconcileReport } from '../transfers.service.js';
 
 /** Pause between passes. A pass with nothing due is one indexed query per database. */
@@ -15,9 +15,11 @@ const PASS_MS = 1_000;
 @Injectable()
 export class TransferReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(TransferReconciler.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private readonly task = new RepeatingTask(
+    () => this.reconcile(),
+    PASS_MS,
+    (error) => this.logger.warn({ msg: 'transfer reconciliation failed; retrying', err: error.message }),
+  );
 
   constructor(
     private readonly transfers: TransfersService,
@@ -25,13 +27,11 @@ export class TransferReconciler implements OnApplicationBootstrap, OnApplication
   ) {}
 
   onApplicationBootstrap(): void {
-    this.schedule();
+    this.task.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.task.stop();
   }
 
   /** One pass over the transfers due at `now` (default: the clock's time). */
@@ -39,16 +39,5 @@ export class TransferReconciler implements OnApplicationBootstrap, OnApplication
     const report = await this.transfers.reconcile(now);
     if (report.due > 0) this.logger.log({ msg: 'reconciled overdue transfers', ...report });
     return report;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.reconcile()
-        .then(() => undefined)
-        .catch((error: unknown) => this.logger.warn({ msg: 'transfer reconciliation failed; retrying', err: (error as Error).message }))
-        .finally(() => this.schedule());
-    }, PASS_MS);
-    this.timer.unref();
   }
 }
