@@ -2,9 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { ReservationFaultPoints, ReservationsService, ReservationSweeper } from '@stockmesh/reservations';
 import { shardOf } from '@stockmesh/sharding';
-import { call, ManualClock, signedCall, startTestRegion, waitFor, type TestRegion } from '@stockmesh/testing';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { call, ManualClock, signedCall, StandInRegion, startTestRegion, waitFor, type TestRegion } from '@stockmesh/testing';
 import { randomUUID } from 'node:crypto';
 
 // Reservations when things go wrong, in one region on the real PostgreSQL, on a clock the test
@@ -16,23 +14,17 @@ import { randomUUID } from 'node:crypto';
 class StandInOwner {
   up = true;
   readonly calls = { place: 0, commit: 0, release: 0 };
-  private readonly server: Server = createServer((request, response) => {
-    const kind = request.method === 'PUT' ? 'place' : request.url?.endsWith('/commit') ? 'commit' : 'release';
-    this.calls[kind]++;
-    request.resume();
-    request.on('end', () => {
-      response.writeHead(this.up ? 200 : 503, { 'content-type': 'application/json' });
-      response.end(this.up ? '{}' : '{"code":"not-ready"}');
-    });
+  private readonly region = new StandInRegion((method, path) => {
+    this.calls[method === 'PUT' ? 'place' : path.endsWith('/commit') ? 'commit' : 'release']++;
+    return this.up ? { status: 200, body: {} } : { status: 503, body: { code: 'not-ready' } };
   });
 
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as AddressInfo).port;
+  listen(): Promise<Record<string, string>> {
+    return this.region.listen();
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return this.region.close();
   }
 }
 
@@ -61,14 +53,11 @@ const sql = <T extends object>(text: string, params: unknown[] = []): Promise<T[
 };
 
 beforeAll(async () => {
-  const port = await owner.listen();
   region = await startTestRegion(
     'resvfault',
     {
-      STOCKMESH_REGIONS: 'us-east,eu-west',
-      // eu-west's internal listener (internal base + 1) is the stand-in owner; no public port is bound.
-      STOCKMESH_INTERNAL_BASE_PORT: String(port - 1),
-      STOCKMESH_BASE_PORT: String(port + 100),
+      // eu-west's internal listener is the stand-in owner.
+      ...(await owner.listen()),
       STOCKMESH_DATABASES_PER_REGION: '1',
       STOCKMESH_DB_POOL_SIZE: '2',
     },

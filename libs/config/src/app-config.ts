@@ -49,6 +49,10 @@ export interface AppConfig {
     readonly expiryGraceMs: number;
     /** Pause between two passes of the owner's sweeper of expired holds. */
     readonly sweepMs: number;
+    /** Pause between two passes of the owner's audit of held holds with their coordinators. */
+    readonly auditMs: number;
+    /** Holds younger than this are not audited (their saga may still be placing them). */
+    readonly auditMinAgeMs: number;
   };
   readonly auth: {
     /** STOCKMESH_ADMIN_KEY: a secret that is an admin key in every region; never logged. */

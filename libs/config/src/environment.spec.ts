@@ -50,14 +50,23 @@ describe('loadAppConfig', () => {
   });
 
   it('reads the hold settings of an owner, and refuses a grace of zero or a lock timeout above a minute', () => {
-    expect(loadAppConfig({ STOCKMESH_REGION: 'us-east' }).holds).toEqual({ lockTimeoutMs: 1_000, expiryGraceMs: 300_000, sweepMs: 1_000 });
+    expect(loadAppConfig({ STOCKMESH_REGION: 'us-east' }).holds).toEqual({
+      lockTimeoutMs: 1_000,
+      expiryGraceMs: 300_000,
+      sweepMs: 1_000,
+      auditMs: 60_000,
+      auditMinAgeMs: 60_000,
+    });
     const set = loadAppConfig({
       STOCKMESH_REGION: 'us-east',
       STOCKMESH_HOLD_LOCK_TIMEOUT_MS: '250',
       STOCKMESH_HOLD_GRACE_SECONDS: '60',
       STOCKMESH_HOLD_SWEEP_MS: '5000',
+      STOCKMESH_HOLD_AUDIT_SECONDS: '10',
+      STOCKMESH_HOLD_AUDIT_MIN_AGE_SECONDS: '5',
     });
-    expect(set.holds).toEqual({ lockTimeoutMs: 250, expiryGraceMs: 60_000, sweepMs: 5_000 });
+    expect(set.holds).toEqual({ lockTimeoutMs: 250, expiryGraceMs: 60_000, sweepMs: 5_000, auditMs: 10_000, auditMinAgeMs: 5_000 });
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_HOLD_AUDIT_SECONDS: '0' })).toThrow(/STOCKMESH_HOLD_AUDIT_SECONDS/);
     expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_HOLD_GRACE_SECONDS: '0' })).toThrow(/STOCKMESH_HOLD_GRACE_SECONDS/);
     expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_HOLD_LOCK_TIMEOUT_MS: '60001' })).toThrow(
       /STOCKMESH_HOLD_LOCK_TIMEOUT_MS/,

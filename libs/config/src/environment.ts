@@ -252,6 +252,24 @@ export class EnvironmentDto {
   readonly STOCKMESH_HOLD_SWEEP_MS: number = 1_000;
 
   /**
+   * Pause between two passes of the owner's hold audit, which asks each held hold's coordinator
+   * whether its reservation still wants it and releases the holds nobody wants (long before their
+   * expiry).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  readonly STOCKMESH_HOLD_AUDIT_SECONDS: number = 60;
+
+  /** How old a hold must be before the audit asks about it: a saga still placing it is left alone. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  readonly STOCKMESH_HOLD_AUDIT_MIN_AGE_SECONDS: number = 60;
+
+  /**
    * How long a transfer to another region may stay in transit before its source asks the
    * destination what became of it (and cancels it if the destination never received it). At most
    * the transfers topic's retention (30 days): past it, the dispatched event may be gone for good.
@@ -534,6 +552,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       lockTimeoutMs: parsed.STOCKMESH_HOLD_LOCK_TIMEOUT_MS,
       expiryGraceMs: parsed.STOCKMESH_HOLD_GRACE_SECONDS * 1_000,
       sweepMs: parsed.STOCKMESH_HOLD_SWEEP_MS,
+      auditMs: parsed.STOCKMESH_HOLD_AUDIT_SECONDS * 1_000,
+      auditMinAgeMs: parsed.STOCKMESH_HOLD_AUDIT_MIN_AGE_SECONDS * 1_000,
     },
     auth: { adminKey: parsed.STOCKMESH_ADMIN_KEY },
     transfers: { timeoutMs: parsed.STOCKMESH_TRANSFER_TIMEOUT_MS },

@@ -148,6 +148,32 @@ export class ReservationRepository {
     return row && toReservation(row);
   }
 
+  /**
+   * The reservation status and allocation state of each `[reservationId, allocationNo]` asked
+   * about (an owner's hold audit), keyed `<reservationId>.<allocationNo>` like the holds; a pair
+   * this database does not know is absent. Primary-key lookups only.
+   */
+  async allocationStates(
+    tx: SqlTx,
+    keys: readonly { readonly reservationId: string; readonly allocationNo: number }[],
+  ): Promise<Map<string, { readonly status?: ReservationStatus; readonly state?: AllocationState }>> {
+    const rows = await tx.query<{
+      reservation_id: string;
+      allocation_no: number;
+      status: ReservationStatus | null;
+      state: AllocationState | null;
+    }>(
+      `SELECT q.reservation_id, q.allocation_no, r.status, a.state
+         FROM unnest($1::text[], $2::int[]) AS q (reservation_id, allocation_no)
+         JOIN reservations r ON r.id = q.reservation_id
+         LEFT JOIN reservation_allocations a ON a.reservation_id = q.reservation_id AND a.allocation_no = q.allocation_no`,
+      [keys.map((k) => k.reservationId), keys.map((k) => k.allocationNo)],
+    );
+    return new Map(
+      rows.map((r) => [`${r.reservation_id}.${r.allocation_no}`, { status: r.status ?? undefined, state: r.state ?? undefined }]),
+    );
+  }
+
   async findByKey(tx: SqlTx, idempotencyKey: string): Promise<ReservationRecord | undefined> {
     const [row] = await tx.query<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE idempotency_key = $1`, [
       idempotencyKey,

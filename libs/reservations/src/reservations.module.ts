@@ -3,6 +3,9 @@ import { StockModule } from '@stockmesh/stock';
 import { CommitReservationHttpController } from './commit-reservation/commit-reservation.http.controller.js';
 import { CreateReservationHttpController } from './create-reservation/create-reservation.http.controller.js';
 import { GetReservationHttpController } from './get-reservation/get-reservation.http.controller.js';
+import { HoldAuditor } from './hold-audit/hold-auditor.service.js';
+import { HoldVerdictsInternalController } from './hold-audit/hold-verdicts.internal.controller.js';
+import { HoldVerdicts } from './hold-audit/hold-verdicts.service.js';
 import { HoldClient } from './hold-client.js';
 import { ReleaseReservationHttpController } from './release-reservation/release-reservation.http.controller.js';
 import { ReservationFaultPoints } from './reservation-fault-points.js';
@@ -19,8 +22,18 @@ import { ReservationsService } from './reservations.service.js';
     GetReservationHttpController,
     CommitReservationHttpController,
     ReleaseReservationHttpController,
+    HoldVerdictsInternalController,
   ],
-  providers: [ReservationRepository, HoldClient, ReservationFaultPoints, ReservationsService, ReservationSweeper, ReservationRetention],
-  exports: [ReservationsService],
+  providers: [
+    ReservationRepository,
+    HoldClient,
+    ReservationFaultPoints,
+    ReservationsService,
+    ReservationSweeper,
+    ReservationRetention,
+    HoldVerdicts,
+    HoldAuditor,
+  ],
+  exports: [ReservationsService, HoldAuditor],
 })
 export class ReservationsModule {}

@@ -11,6 +11,7 @@ export { AvailabilityListView, AvailabilityView, RegionFreshnessView, WarehouseA
 export { MAX_SKUS_PER_QUERY } from './query-availability/query-availability.request.dto.js';
 export { HoldErrorCode, HoldException } from './holds/hold.exception.js';
 export { HoldService, type HoldRequest, type HoldView } from './holds/hold.service.js';
+export { type HoldRecord } from './holds/hold.repository.js';
 export { HoldExpirySweeper } from './holds/hold-expiry-sweeper.service.js';
 export { TransferStockService, type TransferLeg, type TransferRowView } from './transfers/transfer-stock.service.js';
 export { ReplicaChecks, type ReplicaCheckFigures } from './anti-entropy/replica-checks.js';

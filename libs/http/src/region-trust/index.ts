@@ -1,4 +1,5 @@
 export { attachCaller, callerOf, internalCallOf, markInternalCall, type InternalCall } from './internal-call.js';
+export { RegionCaller, type RegionAnswer } from './region-caller.js';
 export { RegionRequestVerifier } from './region-request-verifier.js';
 export { RegionSigner, type RegionCallContext } from './region-signer.js';
 export {

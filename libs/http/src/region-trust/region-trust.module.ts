@@ -1,8 +1,9 @@
 import { Global, Module } from '@nestjs/common';
+import { RegionCaller } from './region-caller.js';
 import { RegionRequestVerifier } from './region-request-verifier.js';
 import { RegionSigner } from './region-signer.js';
 
-/** Signing this region's calls to others, and checking theirs (one replay cache per process). */
+/** Signing (and making) this region's calls to others, and checking theirs (one replay cache per process). */
 @Global()
-@Module({ providers: [RegionSigner, RegionRequestVerifier], exports: [RegionSigner, RegionRequestVerifier] })
+@Module({ providers: [RegionSigner, RegionCaller, RegionRequestVerifier], exports: [RegionSigner, RegionCaller, RegionRequestVerifier] })
 export class RegionTrustModule {}

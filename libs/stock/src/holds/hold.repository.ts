@@ -108,6 +108,20 @@ export class HoldRepository {
     return rows.length;
   }
 
+  /**
+   * Up to `limit` holds still held that were placed before `placedBefore`, in id order after
+   * `afterId` (a page of the owner's audit). Served from the partial index `holds_expiring`
+   * (held holds only), so it costs the open holds, not the table's history.
+   */
+  async listHeld(tx: SqlTx, placedBefore: Date, afterId: string, limit: number): Promise<HoldRecord[]> {
+    const rows = await tx.query<HoldRow>(
+      `SELECT ${HOLD_COLUMNS} FROM holds WHERE status = 'held' AND expires_at IS NOT NULL AND created_at < $1 AND id > $2
+        ORDER BY id LIMIT $3`,
+      [placedBefore, afterId, limit],
+    );
+    return rows.map(toRecord);
+  }
+
   async find(tx: SqlTx, id: string): Promise<HoldRecord | undefined> {
     const [row] = await tx.query<HoldRow>(`SELECT ${HOLD_COLUMNS} FROM holds WHERE id = $1`, [id]);
     return row && toRecord(row);

@@ -134,6 +134,29 @@ export class HoldService {
     return this.finish(holdId, key, 'released');
   }
 
+  /**
+   * A page of the holds of `db` still held that were placed before `placedBefore`, after
+   * `afterId` in id order: what the owner's audit asks each hold's coordinator about.
+   */
+  listHeld(db: ShardDatabase, placedBefore: Date, afterId: string, limit: number): Promise<HoldRecord[]> {
+    return this.databases.read(db, (tx) => this.holds.listHeld(tx, placedBefore, afterId, limit));
+  }
+
+  /**
+   * Releases a held hold its coordinator no longer knows as live (the owner's audit): the same
+   * effects as a release, with `hold-audit:<reservationId>` as the ledger's actor. A hold that
+   * is no longer held (committed or released meanwhile) is left as it is; returns whether it
+   * was released by this call.
+   */
+  releaseOrphan(hold: Pick<HoldRecord, 'id' | 'sku'>): Promise<boolean> {
+    const shard = shardOf(hold.sku, this.config.cluster.shardCount);
+    return this.inShard(shard, async (tx) => {
+      const held = await this.holds.transition(tx, hold.id, 'released');
+      if (held) await this.end(tx, held, 'released', shard, `hold-audit:${held.reservationId}`);
+      return held !== undefined;
+    });
+  }
+
   private finish(holdId: string, key: StockKey & { readonly reservationId?: string }, to: 'committed' | 'released'): Promise<HoldView> {
     const shard = shardOf(key.sku, this.config.cluster.shardCount);
     return this.inShard(shard, async (tx) => {
@@ -156,20 +179,17 @@ export class HoldService {
         hold = await this.holds.transition(tx, holdId, to);
       }
       if (!hold) return this.repeated(tx, holdId, to);
-      const row =
-        to === 'committed'
-          ? await this.stock.consumeReserved(tx, hold, hold.quantity)
-          : await this.stock.unreserve(tx, hold, hold.quantity);
-      await this.record(
-        tx,
-        row,
-        shard,
-        to === 'committed' ? 'commit' : 'release',
-        to === 'committed' ? -hold.quantity : 0,
-        `reservation:${hold.reservationId}`,
-      );
+      const row = await this.end(tx, hold, to, shard, `reservation:${hold.reservationId}`);
       return this.view(hold, row);
     });
+  }
+
+  /** The row's side of a hold that has just become committed or released: its units, the ledger and the event. */
+  private async end(tx: SqlTx, hold: HoldRecord, to: 'committed' | 'released', shard: number, actor: string): Promise<StockRecord> {
+    const row =
+      to === 'committed' ? await this.stock.consumeReserved(tx, hold, hold.quantity) : await this.stock.unreserve(tx, hold, hold.quantity);
+    await this.record(tx, row, shard, to === 'committed' ? 'commit' : 'release', to === 'committed' ? -hold.quantity : 0, actor);
+    return row;
   }
 
   private inShard<T>(shard: number, work: (tx: SqlTx) => Promise<T>): Promise<T> {

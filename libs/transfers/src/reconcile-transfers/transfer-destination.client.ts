@@ -1,6 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
-import { RegionSigner } from '@stockmesh/http';
+import { Injectable } from '@nestjs/common';
+import { RegionCaller } from '@stockmesh/http';
 import { transferData } from '../transfer-events.js';
 import type { ReceiptOutcome, TransferRecord } from '../transfer.repository.js';
 
@@ -23,33 +22,16 @@ const OUTCOMES: readonly string[] = ['received', 'refused', 'cancelled'] satisfi
  */
 @Injectable()
 export class TransferDestinationClient {
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly signer: RegionSigner,
-  ) {}
+  constructor(private readonly regions: RegionCaller) {}
 
   async resolve(transfer: TransferRecord): Promise<DestinationAnswer> {
-    const destination = this.config.cluster.regions.find((r) => r.id === transfer.toRegion);
-    if (!destination) return { kind: 'unavailable', reason: `region ${transfer.toRegion} is not in the cluster` };
-    let response: Response;
-    let body: unknown;
-    try {
-      const url = new URL(`/internal/v1/transfers/${encodeURIComponent(transfer.id)}/resolve`, destination.internal.url);
-      const json = JSON.stringify(transferData(transfer));
-      response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...this.signer.headersFor(destination.id, 'POST', url, json) },
-        body: json,
-        signal: AbortSignal.timeout(REMOTE_TIMEOUT_MS),
-      });
-      body = await response.json().catch(() => ({}));
-    } catch (error) {
-      return { kind: 'unavailable', reason: `region ${destination.id} did not answer: ${(error as Error).message}` };
-    }
-    const { outcome, code } = (body ?? {}) as { outcome?: unknown; code?: unknown };
-    if (response.ok && typeof outcome === 'string' && OUTCOMES.includes(outcome)) {
+    const path = `/internal/v1/transfers/${encodeURIComponent(transfer.id)}/resolve`;
+    const answer = await this.regions.call(transfer.toRegion, 'POST', path, transferData(transfer), REMOTE_TIMEOUT_MS);
+    if (answer.kind === 'unavailable') return answer;
+    const { outcome, code } = (answer.body ?? {}) as { outcome?: unknown; code?: unknown };
+    if (answer.status >= 200 && answer.status < 300 && typeof outcome === 'string' && OUTCOMES.includes(outcome)) {
       return { kind: 'answered', outcome: outcome as ReceiptOutcome };
     }
-    return { kind: 'unavailable', reason: `region ${destination.id} answered ${response.status} ${typeof code === 'string' ? code : ''}` };
+    return { kind: 'unavailable', reason: `region ${transfer.toRegion} answered ${answer.status} ${typeof code === 'string' ? code : ''}` };
   }
 }
