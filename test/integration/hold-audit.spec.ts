@@ -146,6 +146,14 @@ describe('the owner audits its held holds with their coordinators', () => {
     expect(coordinator.asked.flat().sort()).toEqual([ended, kept].sort());
     expect(await row('SKU-AUD-EU')).toMatchObject({ reserved: 2 });
     expect(await holdStatus(kept)).toBe('held');
+    const cluster = await call<{ holdAudit: Record<string, unknown> }>(region, 'GET', '/v1/cluster');
+    expect(cluster.body.holdAudit).toEqual({
+      at: new Date(clock.now()).toISOString(),
+      checked: 3,
+      released: 1,
+      anomalies: 1,
+      unanswered: 0,
+    });
   });
 
   it('answers verdicts only to signed region calls, and only on its own reservations', async () => {

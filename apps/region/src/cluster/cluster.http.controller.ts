@@ -2,6 +2,7 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '@stockmesh/auth';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
+import { HoldAuditor } from '@stockmesh/reservations';
 import { OutboxRelay, ReplicationStatus } from '@stockmesh/replication';
 import { RegionFreshnessView, ReplicaChecks } from '@stockmesh/stock';
 
@@ -33,6 +34,17 @@ class ClusterRegionView extends RegionFreshnessView {
   readonly replicaChecks!: ReplicaChecksView | null;
 }
 
+/** The last pass of this region's audit of its held holds with their coordinators (docs/reservations.md). */
+class HoldAuditView {
+  @ApiProperty({ format: 'date-time', description: 'When the pass ran.' }) readonly at!: string;
+  @ApiProperty({ description: 'Held holds old enough to be asked about.' }) readonly checked!: number;
+  @ApiProperty({ description: 'Released because their coordinator no longer wants or does not know them.' }) readonly released!: number;
+  @ApiProperty({ description: 'Left held although their coordinator counts them committed or lost (see the log).' })
+  readonly anomalies!: number;
+  @ApiProperty({ description: 'Not judged because their coordinator did not answer; asked again next pass.' })
+  readonly unanswered!: number;
+}
+
 class ClusterView {
   @ApiProperty() readonly region!: string;
   @ApiProperty() readonly shardCount!: number;
@@ -43,6 +55,8 @@ class ClusterView {
   })
   readonly outboxPending!: number | null;
   @ApiProperty({ type: [ClusterRegionView] }) readonly regions!: ClusterRegionView[];
+  @ApiProperty({ type: HoldAuditView, nullable: true, description: 'The last hold audit here; null before the first.' })
+  readonly holdAudit!: HoldAuditView | null;
 }
 
 @ApiTags('cluster')
@@ -53,9 +67,10 @@ export class ClusterHttpController {
     private readonly replication: ReplicationStatus,
     private readonly relay: OutboxRelay,
     private readonly checks: ReplicaChecks,
+    private readonly holdAudit: HoldAuditor,
   ) {}
 
-  /** Every region as this one sees it: heartbeats, staleness, replication lag and anti-entropy. */
+  /** Every region as this one sees it: heartbeats, staleness, replication lag and anti-entropy; and this region's hold audit. */
   @Get()
   @RequireScope('stock:read')
   @ApiOkResponse({ type: ClusterView })
@@ -70,6 +85,7 @@ export class ClusterHttpController {
           ? { region: r.id, url: r.url, self: true, lastHeartbeatAt: null, stale: false, eventsBehind: 0, lagMs: 0, replicaChecks: null }
           : { ...this.replication.freshness(r.id), url: r.url, self: false, replicaChecks: this.checks.of(r.id) },
       ),
+      holdAudit: this.holdAudit.lastReport() ?? null,
     };
   }
 }
