@@ -81,6 +81,7 @@ describe('the routes of a region', () => {
       'POST /v1/reservations': 'reservations:write',
       'GET /v1/reservations/:id': 'reservations:write',
       'POST /v1/reservations/:id/commit': 'reservations:write',
+      'POST /v1/reservations/:id/extend': 'reservations:write',
       'POST /v1/reservations/:id/release': 'reservations:write',
       'POST /v1/transfers': 'stock:write',
       'POST /v1/transfers/:id/cancel': 'stock:write',

@@ -60,6 +60,8 @@ export interface AppConfig {
   };
   /** How long a transfer across regions may stay in transit before the source reconciles it with the destination. */
   readonly transfers: { readonly timeoutMs: number };
+  /** The longest a reservation can live from when it was made, however often it is extended. */
+  readonly reservations: { readonly maxLifetimeMs: number };
   /** How long finished rows stay before the retention sweeper deletes them (docs/configuration.md). */
   readonly retention: {
     /** Reservations and their allocations, from the time they became final. */

@@ -270,6 +270,17 @@ export class EnvironmentDto {
   readonly STOCKMESH_HOLD_AUDIT_MIN_AGE_SECONDS: number = 60;
 
   /**
+   * The longest a reservation can live, from when it was made: `POST /v1/reservations/{id}/extend`
+   * moves its expiry at most this far. Units stay held that long; keep it to the longest payment
+   * flow the storefronts need (e.g. a bank transfer or a 3-D Secure challenge that waits on a person).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(2_592_000)
+  readonly STOCKMESH_RESERVATION_MAX_LIFETIME_SECONDS: number = 259_200;
+
+  /**
    * How long a transfer to another region may stay in transit before its source asks the
    * destination what became of it (and cancels it if the destination never received it). At most
    * the transfers topic's retention (30 days): past it, the dispatched event may be gone for good.
@@ -557,6 +568,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     auth: { adminKey: parsed.STOCKMESH_ADMIN_KEY },
     transfers: { timeoutMs: parsed.STOCKMESH_TRANSFER_TIMEOUT_MS },
+    reservations: { maxLifetimeMs: parsed.STOCKMESH_RESERVATION_MAX_LIFETIME_SECONDS * 1_000 },
     retention: {
       reservationsMs: parsed.STOCKMESH_RESERVATION_RETENTION_HOURS * HOUR_MS,
       holdsMs: parsed.STOCKMESH_HOLD_RETENTION_HOURS * HOUR_MS,

@@ -187,6 +187,18 @@ export class ReservationRepository {
   }
 
   /**
+   * Moves a held, unexpired reservation's expiry to `until` (never earlier); `undefined` when it is no longer held or expired at `now`.
+   */
+  async extend(tx: SqlTx, id: string, until: Date, now: Date): Promise<ReservationRecord | undefined> {
+    const [row] = await tx.query<ReservationRow>(
+      `UPDATE reservations SET expires_at = GREATEST(expires_at, $2), updated_at = now()
+        WHERE id = $1 AND status = 'held' AND expires_at > $3 RETURNING ${RESERVATION_COLUMNS}`,
+      [id, until, now],
+    );
+    return row && toReservation(row);
+  }
+
+  /**
    * Extends a running saga's lease; `false` when the saga is no longer `pending` (recovery took it
    * over): the caller must then place no more holds.
    */

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { StockModule } from '@stockmesh/stock';
 import { CommitReservationHttpController } from './commit-reservation/commit-reservation.http.controller.js';
 import { CreateReservationHttpController } from './create-reservation/create-reservation.http.controller.js';
+import { ExtendReservationHttpController } from './extend-reservation/extend-reservation.http.controller.js';
 import { GetReservationHttpController } from './get-reservation/get-reservation.http.controller.js';
 import { HoldAuditor } from './hold-audit/hold-auditor.service.js';
 import { HoldVerdictsInternalController } from './hold-audit/hold-verdicts.internal.controller.js';
@@ -21,6 +22,7 @@ import { ReservationsService } from './reservations.service.js';
     CreateReservationHttpController,
     GetReservationHttpController,
     CommitReservationHttpController,
+    ExtendReservationHttpController,
     ReleaseReservationHttpController,
     HoldVerdictsInternalController,
   ],

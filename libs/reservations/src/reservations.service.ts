@@ -18,6 +18,7 @@ import {
   type FinishResult,
   type ReservationLine,
   type ReservationRecord,
+  type ReservationStatus,
 } from './reservation.repository.js';
 import type { AllocationView, LineShortfallView, ReservationView } from './reservation.views.js';
 
@@ -133,6 +134,62 @@ export class ReservationsService {
    */
   commit(id: string): Promise<ClosedReservation> {
     return this.close(id, 'committed');
+  }
+
+  /**
+   * Keeps a held reservation, and its holds at every owner, until `ttlSeconds` from now, but never
+   * past STOCKMESH_RESERVATION_MAX_LIFETIME_SECONDS after it was made, and never earlier than it
+   * was (so asking twice is harmless). The owners renew first, outside any transaction: an owner
+   * that does not answer leaves the reservation's expiry as it was (503, ask again; holds already
+   * renewed only live longer at their owner, and the coordinator still releases them at its
+   * expiry); an owner that no longer has its hold makes it 409 `reservation-hold-lost`. Then the
+   * expiry moves in one statement that only a held, unexpired reservation passes, so an extension
+   * racing a commit, a release or the expiry sweeper loses cleanly (409 `reservation-conflict`).
+   */
+  async extend(id: string, ttlSeconds: number): Promise<ReservationView> {
+    const reservation = await this.home((tx) => this.repository.find(tx, id));
+    if (!reservation || reservation.status === 'failed')
+      throw new ReservationException(ReservationErrorCode.NotFound, `no reservation ${id}`, { reservationId: id });
+    if (reservation.status === 'pending')
+      throw new ReservationException(ReservationErrorCode.InProgress, `reservation ${id} is still being made`);
+    const now = this.clock.now();
+    const expiresAt = reservation.expiresAt?.getTime() ?? 0;
+    if (reservation.status !== 'held' || expiresAt <= now) throw this.notExtendable(id, reservation.status);
+    const limit = reservation.createdAt.getTime() + this.config.reservations.maxLifetimeMs;
+    const until = new Date(Math.max(expiresAt, Math.min(now + ttlSeconds * 1000, limit)));
+    const allocations = await this.home((tx) => this.repository.allocations(tx, id));
+    if (until.getTime() > expiresAt) {
+      const outcomes = await this.renewHolds(allocations, until);
+      const lost = outcomes.filter((o) => o.outcome.kind === 'conflict');
+      if (lost.length > 0) {
+        throw new ReservationException(
+          ReservationErrorCode.HoldLost,
+          `the owners of ${lost.length} of the reservation's holds no longer have them; it cannot be extended`,
+          { reservationStatus: reservation.status, lost: lost.map((o) => ({ region: o.region, holdId: o.holdId })) },
+        );
+      }
+      const silent = outcomes.find((o) => o.outcome.kind !== 'done');
+      if (silent) {
+        throw new ReservationException(
+          ReservationErrorCode.RegionUnavailable,
+          `region ${silent.region} did not renew its hold; the reservation's expiry is unchanged, ask again`,
+          { region: silent.region },
+        );
+      }
+    }
+    const extended = await this.home((tx) => this.repository.extend(tx, id, until, new Date(now)));
+    if (!extended) {
+      const current = await this.home((tx) => this.repository.find(tx, id));
+      throw this.notExtendable(id, current?.status ?? 'released');
+    }
+    return this.view(extended, allocations);
+  }
+
+  private notExtendable(id: string, status: ReservationStatus): ReservationException {
+    const shown = status === 'held' ? 'expired' : status;
+    return new ReservationException(ReservationErrorCode.Conflict, `reservation ${id} is ${shown}; it cannot be extended`, {
+      reservationStatus: shown,
+    });
   }
 
   /**
@@ -311,20 +368,25 @@ export class ReservationsService {
     // Each hold was placed with the TTL counted from its own placing, the reservation's from now.
     // The owners' grace period covers the difference; after a saga that ate into it, move the
     // holds up to the reservation's expiry so that no owner releases them while it lives.
-    if (this.clock.now() - started > this.config.holds.expiryGraceMs / 10) await this.renewHolds(allocations, expiresAt);
+    if (this.clock.now() - started > this.config.holds.expiryGraceMs / 10) {
+      for (const { holdId, region, outcome } of await this.renewHolds(allocations, expiresAt))
+        if (outcome.kind !== 'done') this.logger.warn({ msg: 'could not renew a hold after a long saga', holdId, region, outcome });
+    }
     return { status: 201, body, replayed: false };
   }
 
-  private async renewHolds(allocations: readonly AllocationRecord[], until: Date): Promise<void> {
-    await Promise.all(
+  /** Renews every held hold of the reservation to `until` at its owner, in parallel; what each owner said. */
+  private renewHolds(
+    allocations: readonly AllocationRecord[],
+    until: Date,
+  ): Promise<{ readonly region: string; readonly holdId: string; readonly outcome: HoldOutcome }[]> {
+    return Promise.all(
       allocations
         .filter((a) => a.state === 'held')
         .map(async (a) => {
           const holdId = `${a.reservationId}.${a.allocationNo}`;
           const target = { reservationId: a.reservationId, warehouseId: a.warehouseId, sku: a.sku };
-          const outcome = await this.holds.renew(a.region, holdId, target, until);
-          if (outcome.kind !== 'done')
-            this.logger.warn({ msg: 'could not renew a hold after a long saga', holdId, region: a.region, outcome });
+          return { region: a.region, holdId, outcome: await this.holds.renew(a.region, holdId, target, until) };
         }),
     );
   }
