@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { ReservationSweeper } from '@stockmesh/reservations';
-import { shardOf } from '@stockmesh/sharding';
-import { call, ManualClock, StandInRegion, startTestRegion, type TestRegion } from '@stockmesh/testing';
+import { call, ManualClock, seedReplicaRow, StandInRegion, startTestRegion, type TestRegion } from '@stockmesh/testing';
 import { randomUUID } from 'node:crypto';
 
 // POST /v1/reservations/{id}/extend in one region (us-east) on the real PostgreSQL, on a clock the
@@ -67,16 +66,8 @@ beforeAll(async () => {
   );
   await call(region, 'PUT', `/v1/warehouses/${W}`, { body: { region: 'us-east', name: W } });
   await call(region, 'PUT', `/v1/warehouses/${W}/stock/SKU-EXT`, { body: { onHand: 100 } });
-  const databases = region.app.get(ShardDatabases);
   // eu-west's stock, as this region's replica shows it.
-  const shard = shardOf('SKU-EXT-FAR', region.config.cluster.shardCount);
-  await databases.inDatabase(databases.databaseFor(shard), (tx) =>
-    tx.query(
-      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, version, updated_at, event_id)
-       VALUES ('ext-fra-1', 'SKU-EXT-FAR', $1, 'eu-west', 100, 0, 1, now(), 'test')`,
-      [shard],
-    ),
-  );
+  await seedReplicaRow(region, { warehouseId: 'ext-fra-1', sku: 'SKU-EXT-FAR', region: 'eu-west', onHand: 100 });
 }, 60_000);
 
 afterAll(async () => {

@@ -15,4 +15,4 @@ export {
   type InternalTarget,
   type SignedCallOptions,
 } from './internal-call.js';
-export { StandInRegion, type StandInAnswer } from './stand-in-region.js';
+export { seedReplicaRow, StandInRegion, type StandInAnswer } from './stand-in-region.js';

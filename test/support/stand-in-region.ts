@@ -1,5 +1,8 @@
+import { ShardDatabases } from '@stockmesh/persistence';
+import { shardOf } from '@stockmesh/sharding';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TestRegion } from './test-region.js';
 
 /** What a stand-in region answers to one call. */
 export interface StandInAnswer {
@@ -42,4 +45,20 @@ export class StandInRegion {
   close(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** Writes a row of a stand-in region's stock into `region`'s replica, as if it had been replicated. */
+export async function seedReplicaRow(
+  region: TestRegion,
+  row: { readonly warehouseId: string; readonly sku: string; readonly region: string; readonly onHand: number },
+): Promise<void> {
+  const databases = region.app.get(ShardDatabases);
+  const shard = shardOf(row.sku, region.config.cluster.shardCount);
+  await databases.inDatabase(databases.databaseFor(shard), (tx) =>
+    tx.query(
+      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, version, updated_at, event_id)
+       VALUES ($1, $2, $3, $4, $5, 0, 1, now(), 'test')`,
+      [row.warehouseId, row.sku, shard, row.region, row.onHand],
+    ),
+  );
 }

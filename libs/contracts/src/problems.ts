@@ -33,6 +33,7 @@ export const PROBLEM_TYPES = {
   'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },
   'misdirected-request': { status: 421, title: 'The request reached a region that does not own the resource' },
   'idempotency-key-reused': { status: 422, title: 'The Idempotency-Key was already used with another request' },
+  'reservation-commit-invalid': { status: 422, title: 'The partial commit names more units than the reservation holds, or none' },
   'command-id-reused': { status: 422, title: 'The command id was already used for another command' },
   'headers-too-large': { status: 431, title: 'The request line and headers are too large' },
   'internal-error': { status: 500, title: 'Internal error' },

@@ -40,8 +40,10 @@ export class HoldClient {
     return this.step(region, 'PUT', holdId, '', body, () => this.holds.place(request));
   }
 
-  commit(region: string, holdId: string, target: HoldTarget): Promise<HoldOutcome> {
-    return this.step(region, 'POST', holdId, '/commit', target, () => this.holds.commit(holdId, target));
+  /** Commits the hold: all its units, or `quantity` of them (a partial commit; the rest are released). */
+  commit(region: string, holdId: string, target: HoldTarget, quantity?: number): Promise<HoldOutcome> {
+    const body = quantity === undefined ? target : { ...target, quantity };
+    return this.step(region, 'POST', holdId, '/commit', body, () => this.holds.commit(holdId, target, quantity));
   }
 
   release(region: string, holdId: string, target: HoldTarget): Promise<HoldOutcome> {

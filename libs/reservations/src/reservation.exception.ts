@@ -7,6 +7,8 @@ export enum ReservationErrorCode {
   KeyRequired = 'idempotency-key-required',
   /** An owner no longer had a hold when the reservation was committed: the commit is not whole. */
   HoldLost = 'reservation-hold-lost',
+  /** A partial commit names lines or units the reservation does not hold, or commits nothing. */
+  CommitInvalid = 'reservation-commit-invalid',
   /** An owner did not answer in time; nothing the client asked for is decided yet. */
   RegionUnavailable = 'region-unavailable',
 }

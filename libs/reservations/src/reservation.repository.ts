@@ -39,6 +39,8 @@ export interface AllocationRecord {
   readonly region: string;
   readonly quantity: number;
   readonly state: AllocationState;
+  /** How many of the units a partial commit takes (0: released instead); `null`: all of them. */
+  readonly commitQuantity: number | null;
 }
 
 /** An open allocation of a decided reservation, claimed by one finisher for one attempt. */
@@ -79,6 +81,7 @@ interface AllocationRow {
   region: string;
   quantity: string;
   state: AllocationState;
+  commit_quantity: string | null;
 }
 
 interface ClaimedRow extends AllocationRow {
@@ -88,7 +91,7 @@ interface ClaimedRow extends AllocationRow {
 
 const RESERVATION_COLUMNS =
   'id, status, idempotency_key, fingerprint, reference, ttl_seconds, allow_split, lines, expires_at, answer_status, answer, created_at, updated_at';
-const ALLOCATION_COLUMNS = 'reservation_id, allocation_no, line_no, sku, warehouse_id, region, quantity, state';
+const ALLOCATION_COLUMNS = 'reservation_id, allocation_no, line_no, sku, warehouse_id, region, quantity, state, commit_quantity';
 
 const toReservation = (r: ReservationRow): ReservationRecord => ({
   id: r.id,
@@ -115,6 +118,7 @@ const toAllocation = (r: AllocationRow): AllocationRecord => ({
   region: r.region,
   quantity: Number(r.quantity),
   state: r.state,
+  commitQuantity: r.commit_quantity === null ? null : Number(r.commit_quantity),
 });
 
 const toClaimed = (r: ClaimedRow): ClaimedAllocation => ({ ...toAllocation(r), target: r.target, attempts: r.attempts });
@@ -215,7 +219,7 @@ export class ReservationRepository {
    * the saga is still `pending`: a saga that recovery took over gets `false` and places nothing
    * more (the fence). The row lock on the reservation orders this against the takeover.
    */
-  async addAllocation(tx: SqlTx, a: Omit<AllocationRecord, 'state'>, leaseUntil: Date): Promise<boolean> {
+  async addAllocation(tx: SqlTx, a: Omit<AllocationRecord, 'state' | 'commitQuantity'>, leaseUntil: Date): Promise<boolean> {
     if (!(await this.renewLease(tx, a.reservationId, leaseUntil))) return false;
     await tx.query(
       `INSERT INTO reservation_allocations (reservation_id, allocation_no, line_no, sku, warehouse_id, region, quantity, state)
@@ -274,7 +278,8 @@ export class ReservationRepository {
    * reservation that has not expired at `now`; `undefined` if it was not held. Its open
    * allocations get their target and are claimed for the caller until `claimUntil` in the same
    * statement, so the caller carries the decision to the owners itself rather than racing the
-   * sweeper for it.
+   * sweeper for it. A commit may take fewer units of held allocations (`partial`: allocation
+   * number to units, 0 for none); those that take none are released instead.
    */
   async close(
     tx: SqlTx,
@@ -282,6 +287,7 @@ export class ReservationRepository {
     to: 'committing' | 'released',
     now: Date,
     claimUntil: Date,
+    partial?: ReadonlyMap<number, number>,
   ): Promise<{ reservation: ReservationRecord; claimed: ClaimedAllocation[] } | undefined> {
     const [row] = await tx.query<ReservationRow>(
       `UPDATE reservations SET status = $2, updated_at = now()
@@ -290,10 +296,19 @@ export class ReservationRepository {
       [id, to, now],
     );
     if (!row) return undefined;
-    // A held allocation follows the decision; an intent left over is a hold whose answer never came.
+    if (to === 'committing' && partial) {
+      await tx.query(
+        `UPDATE reservation_allocations a SET commit_quantity = p.units
+           FROM unnest($2::int[], $3::bigint[]) AS p (allocation_no, units)
+          WHERE a.reservation_id = $1 AND a.allocation_no = p.allocation_no AND a.state = 'held'`,
+        [id, [...partial.keys()], [...partial.values()]],
+      );
+    }
+    // A held allocation follows the decision (unless the commit takes none of it); an intent left
+    // over is a hold whose answer never came.
     const claimed = await tx.query<ClaimedRow>(
       `UPDATE reservation_allocations
-          SET target = CASE WHEN $2 = 'committing' AND state = 'held' THEN 'commit' ELSE 'release' END,
+          SET target = CASE WHEN $2 = 'committing' AND state = 'held' AND COALESCE(commit_quantity, 1) > 0 THEN 'commit' ELSE 'release' END,
               next_attempt_at = $3, attempts = attempts + 1, updated_at = now()
         WHERE reservation_id = $1 AND ${OPEN}
        RETURNING ${ALLOCATION_COLUMNS}, target, attempts`,

@@ -10,6 +10,10 @@ export class AllocationView {
     description: 'Where the hold is at its owner; `lost`: the owner no longer had it when the reservation was committed.',
   })
   readonly state!: 'held' | 'committed' | 'released' | 'lost';
+  @ApiPropertyOptional({
+    description: 'Of a committed allocation of a partial commit: the units that left on-hand (the rest were released).',
+  })
+  readonly committedQuantity?: number;
 }
 
 export class ReservationView {

@@ -6,6 +6,7 @@ import { AvailabilityService } from '@stockmesh/stock';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { candidatesFor, quantityToAsk, type WarehouseStock } from './allocation-policy.js';
+import { planPartialCommit, type CommitLine } from './commit-reservation/partial-commit-plan.js';
 import { retryDelayMs } from './finish-backoff.js';
 import { HoldClient, type HoldOutcome } from './hold-client.js';
 import { ReservationFaultPoints } from './reservation-fault-points.js';
@@ -130,10 +131,19 @@ export class ReservationsService {
    * Places the order: every owner commits its hold (the units leave on-hand). 200 `committed`
    * once all have; 202 `committing` while an owner has not answered (the sweeper carries it on;
    * ask again); 409 `reservation-hold-lost` when an owner no longer had its hold (the others are
-   * committed). Idempotent; 409 `reservation-conflict` if released or expired.
+   * committed). Idempotent; 409 `reservation-conflict` if released or expired. With `lines`, a
+   * partial commit: only the units they name leave on-hand and the rest are released (422
+   * `reservation-commit-invalid` if they name more than is held, or nothing). The first commit
+   * decides: a repeated commit answers the reservation as it is, whatever lines it names.
    */
-  commit(id: string): Promise<ClosedReservation> {
-    return this.close(id, 'committed');
+  async commit(id: string, lines?: readonly CommitLine[]): Promise<ClosedReservation> {
+    if (lines === undefined) return this.close(id, 'committed');
+    const reservation = await this.home((tx) => this.repository.find(tx, id));
+    // Anything but a held reservation gets close's answer (replayed, or 409) whatever the lines say.
+    if (reservation?.status !== 'held') return this.close(id, 'committed');
+    const plan = planPartialCommit(await this.home((tx) => this.repository.allocations(tx, id)), lines);
+    if (plan.kind === 'invalid') throw new ReservationException(ReservationErrorCode.CommitInvalid, plan.detail, plan.extensions);
+    return this.close(id, 'committed', plan.units);
   }
 
   /**
@@ -221,7 +231,8 @@ export class ReservationsService {
     const results = await inParallel(claimed, FINISH_CONCURRENCY, (a) => this.attempt(a));
     const commitFailed = await this.home(async (tx) => {
       for (const [i, a] of claimed.entries()) await this.repository.recordAttempt(tx, a, results[i]);
-      return this.repository.settleCommits(tx, [...new Set(claimed.filter((a) => a.target === 'commit').map((a) => a.reservationId))]);
+      // Every claimed reservation: a partial commit's released allocations may be the last to end.
+      return this.repository.settleCommits(tx, [...new Set(claimed.map((a) => a.reservationId))]);
     });
     // Owners that did not answer: one line per batch and region, not one per hold.
     const unanswered = new Map<string, { holds: number; reason: string }>();
@@ -254,7 +265,9 @@ export class ReservationsService {
     const commit = a.target === 'commit' && a.state === 'held';
     let outcome: HoldOutcome;
     try {
-      outcome = commit ? await this.holds.commit(a.region, holdId, target) : await this.holds.release(a.region, holdId, target);
+      outcome = commit
+        ? await this.holds.commit(a.region, holdId, target, a.commitQuantity ?? undefined)
+        : await this.holds.release(a.region, holdId, target);
     } catch (error) {
       // A local step that failed (its database busy or down) is like an owner that did not answer.
       outcome = { kind: 'unavailable', reason: (error as Error).message };
@@ -422,10 +435,10 @@ export class ReservationsService {
     }
   }
 
-  private async close(id: string, to: 'committed' | 'released'): Promise<ClosedReservation> {
+  private async close(id: string, to: 'committed' | 'released', partial?: ReadonlyMap<number, number>): Promise<ClosedReservation> {
     const now = this.clock.now();
     const closed = await this.home((tx) =>
-      this.repository.close(tx, id, to === 'committed' ? 'committing' : 'released', new Date(now), new Date(now + CLAIM_MS)),
+      this.repository.close(tx, id, to === 'committed' ? 'committing' : 'released', new Date(now), new Date(now + CLAIM_MS), partial),
     );
     if (closed) {
       // Carry the decision to the owners now; one that does not answer is left to the sweeper.
@@ -482,6 +495,7 @@ export class ReservationsService {
           region: a.region,
           quantity: a.quantity,
           state: a.state as AllocationView['state'],
+          ...(a.commitQuantity !== null && a.state === 'committed' ? { committedQuantity: a.commitQuantity } : {}),
         })),
       createdAt: r.createdAt.toISOString(),
     };

@@ -1,17 +1,21 @@
-import { Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiConflictResponse, ApiOkResponse, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import { RequireScope } from '@stockmesh/auth';
 import { idempotentAnswer, RouteToOwner } from '@stockmesh/http';
 import { ReservationIdParams } from '../reservation-id.params.js';
 import { ReservationView } from '../reservation.views.js';
 import { ReservationsService } from '../reservations.service.js';
+import { CommitReservationRequest } from './commit-reservation.request.dto.js';
 
 @ApiTags('reservations')
 @Controller('v1/reservations/:id/commit')
 export class CommitReservationHttpController {
   constructor(private readonly reservations: ReservationsService) {}
 
-  /** The order is placed: every owner commits its hold, and the units leave on-hand and reserved. Idempotent. */
+  /**
+   * The order is placed: every owner commits its hold, and the units leave on-hand and reserved; or,
+   * with `lines`, only the units they name (the rest are released). Idempotent: the first commit decides.
+   */
   @Post()
   @RequireScope('reservations:write')
   @HttpCode(200)
@@ -25,8 +29,11 @@ export class CommitReservationHttpController {
     description:
       'reservation-conflict: the reservation was released or has expired. reservation-hold-lost: an owner no longer had its hold; the other holds are committed (`lost`, `allocations`).',
   })
-  async commit(@Param() params: ReservationIdParams): Promise<Response> {
-    const { status, view } = await this.reservations.commit(params.id);
+  @ApiUnprocessableEntityResponse({
+    description: 'reservation-commit-invalid: the lines name more units than the reservation holds (of a SKU, or in a warehouse), or none.',
+  })
+  async commit(@Param() params: ReservationIdParams, @Body() body: CommitReservationRequest = {}): Promise<Response> {
+    const { status, view } = await this.reservations.commit(params.id, body.lines);
     return idempotentAnswer({ status, body: view, replayed: false });
   }
 }

@@ -11,6 +11,8 @@ export interface HoldRecord extends StockKey {
   readonly status: HoldStatus;
   /** Until when the owner keeps the hold without hearing from its coordinator (null for a tombstone). */
   readonly expiresAt: Date | null;
+  /** Of a committed hold, the units that left on-hand when fewer than all (a partial commit). */
+  readonly committedQuantity?: number;
 }
 
 interface HoldRow {
@@ -21,9 +23,10 @@ interface HoldRow {
   quantity: string;
   status: HoldStatus;
   expires_at: Date | null;
+  committed_quantity: string | null;
 }
 
-const HOLD_COLUMNS = 'id, reservation_id, warehouse_id, sku, quantity, status, expires_at';
+const HOLD_COLUMNS = 'id, reservation_id, warehouse_id, sku, quantity, status, expires_at, committed_quantity';
 
 const toRecord = (r: HoldRow): HoldRecord => ({
   id: r.id,
@@ -33,6 +36,7 @@ const toRecord = (r: HoldRow): HoldRecord => ({
   quantity: Number(r.quantity),
   status: r.status,
   expiresAt: r.expires_at,
+  ...(r.committed_quantity === null ? {} : { committedQuantity: Number(r.committed_quantity) }),
 });
 
 /** The `holds` table of the database hosting the held row's shard. */
@@ -64,6 +68,11 @@ export class HoldRepository {
       [id, to],
     );
     return row && toRecord(row);
+  }
+
+  /** Records that a hold just committed took only `units` of its quantity (a partial commit). */
+  async recordPartialCommit(tx: SqlTx, id: string, units: number): Promise<void> {
+    await tx.query(`UPDATE holds SET committed_quantity = $2 WHERE id = $1 AND status = 'committed'`, [id, units]);
   }
 
   /** Keeps a `held` hold at least until `expiresAt` (never shortens it); `undefined` if it is not held. */

@@ -29,6 +29,8 @@ export interface HoldView extends StockKey {
   readonly reservationId: string;
   readonly quantity: number;
   readonly status: 'held' | 'committed' | 'released';
+  /** Of a partially committed hold: the units that left on-hand (the rest were released). */
+  readonly committedQuantity?: number;
   /** While held: until when the owner keeps the hold (its own clock), before the grace period. */
   readonly expiresAt?: string;
   /** The row after the step (absent when a repeated call changed nothing). */
@@ -124,9 +126,13 @@ export class HoldService {
     });
   }
 
-  /** The held units leave on-hand and reserved: the order is placed. */
-  commit(holdId: string, key: StockKey): Promise<HoldView> {
-    return this.finish(holdId, key, 'committed');
+  /**
+   * The held units leave on-hand and reserved: the order is placed. With `quantity` (a partial
+   * commit, at most the hold's), only that many leave on-hand and the rest become available again,
+   * in the same transaction. Committing a committed hold again answers it as it is.
+   */
+  commit(holdId: string, key: StockKey, quantity?: number): Promise<HoldView> {
+    return this.finish(holdId, key, 'committed', quantity);
   }
 
   /** The held units become available again. Releasing a hold never seen leaves a tombstone. */
@@ -157,7 +163,12 @@ export class HoldService {
     });
   }
 
-  private finish(holdId: string, key: StockKey & { readonly reservationId?: string }, to: 'committed' | 'released'): Promise<HoldView> {
+  private finish(
+    holdId: string,
+    key: StockKey & { readonly reservationId?: string },
+    to: 'committed' | 'released',
+    quantity?: number,
+  ): Promise<HoldView> {
     const shard = shardOf(key.sku, this.config.cluster.shardCount);
     return this.inShard(shard, async (tx) => {
       let hold = await this.holds.transition(tx, holdId, to);
@@ -179,16 +190,43 @@ export class HoldService {
         hold = await this.holds.transition(tx, holdId, to);
       }
       if (!hold) return this.repeated(tx, holdId, to);
-      const row = await this.end(tx, hold, to, shard, `reservation:${hold.reservationId}`);
-      return this.view(hold, row);
+      if (quantity !== undefined && quantity > hold.quantity) {
+        // Thrown inside the transaction: the hold stays held.
+        throw new HoldException(HoldErrorCode.Conflict, `hold ${holdId} holds ${hold.quantity} units; it cannot commit ${quantity}`, {
+          holdQuantity: hold.quantity,
+        });
+      }
+      const partial = quantity !== undefined && quantity < hold.quantity ? quantity : undefined;
+      const row = await this.end(tx, hold, to, shard, `reservation:${hold.reservationId}`, partial);
+      if (partial !== undefined) await this.holds.recordPartialCommit(tx, holdId, partial);
+      return this.view({ ...hold, ...(partial === undefined ? {} : { committedQuantity: partial }) }, row);
     });
   }
 
-  /** The row's side of a hold that has just become committed or released: its units, the ledger and the event. */
-  private async end(tx: SqlTx, hold: HoldRecord, to: 'committed' | 'released', shard: number, actor: string): Promise<StockRecord> {
-    const row =
-      to === 'committed' ? await this.stock.consumeReserved(tx, hold, hold.quantity) : await this.stock.unreserve(tx, hold, hold.quantity);
-    await this.record(tx, row, shard, to === 'committed' ? 'commit' : 'release', to === 'committed' ? -hold.quantity : 0, actor);
+  /**
+   * The row's side of a hold that has just become committed or released: its units, the ledger
+   * and the event. A partial commit takes `committed` units off on-hand and releases the rest:
+   * two ledger entries (and events), one transaction.
+   */
+  private async end(
+    tx: SqlTx,
+    hold: HoldRecord,
+    to: 'committed' | 'released',
+    shard: number,
+    actor: string,
+    committed = hold.quantity,
+  ): Promise<StockRecord> {
+    if (to === 'released') {
+      const row = await this.stock.unreserve(tx, hold, hold.quantity);
+      await this.record(tx, row, shard, 'release', 0, actor);
+      return row;
+    }
+    let row = await this.stock.consumeReserved(tx, hold, committed);
+    await this.record(tx, row, shard, 'commit', -committed, actor);
+    if (committed < hold.quantity) {
+      row = await this.stock.unreserve(tx, hold, hold.quantity - committed);
+      await this.record(tx, row, shard, 'release', 0, actor);
+    }
     return row;
   }
 
@@ -251,6 +289,7 @@ export class HoldService {
       sku: hold.sku,
       quantity: hold.quantity,
       status: hold.status,
+      ...(hold.committedQuantity === undefined ? {} : { committedQuantity: hold.committedQuantity }),
       ...(hold.status === 'held' && hold.expiresAt ? { expiresAt: hold.expiresAt.toISOString() } : {}),
       ...(row ? { stock: { onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved, version: row.version } } : {}),
     };

@@ -25,6 +25,11 @@ export class PlaceHoldBody extends HoldTargetBody {
   @IsOptional() @IsInt() @Min(RESERVATION_TTL.min) @Max(RESERVATION_TTL.max) readonly ttlSeconds?: number;
 }
 
+export class CommitHoldBody extends HoldTargetBody {
+  /** A partial commit: this many of the hold's units leave on-hand, the rest become available. Absent: all of them. */
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_QUANTITY) readonly quantity?: number;
+}
+
 export class RenewHoldBody extends HoldTargetBody {
   @IsInt() @Min(RESERVATION_TTL.min) @Max(RESERVATION_TTL.max) readonly ttlSeconds!: number;
 }
@@ -55,8 +60,8 @@ export class HoldsInternalController {
 
   @Post('commit')
   @HttpCode(200)
-  commit(@Param() params: HoldIdParams, @Body() body: HoldTargetBody): Promise<HoldView> {
-    return this.holds.commit(params.holdId, body);
+  commit(@Param() params: HoldIdParams, @Body() body: CommitHoldBody): Promise<HoldView> {
+    return this.holds.commit(params.holdId, body, body.quantity);
   }
 
   @Post('release')
