@@ -7,6 +7,10 @@ export enum ReservationErrorCode {
   KeyRequired = 'idempotency-key-required',
   /** An owner no longer had a hold when the reservation was committed: the commit is not whole. */
   HoldLost = 'reservation-hold-lost',
+  /** The key already has as many open reservations as STOCKMESH_QUOTA_OPEN_RESERVATIONS allows here. */
+  OpenReservationsQuota = 'open-reservations-quota-exceeded',
+  /** The reservation would take the key's open units past STOCKMESH_QUOTA_UNITS_HELD here. */
+  HeldUnitsQuota = 'held-units-quota-exceeded',
 }
 
 export class ReservationException extends CodedException<`${ReservationErrorCode}`> {
