@@ -155,6 +155,8 @@ export async function withBenchCluster<T>(options: BenchClusterOptions, work: (b
     KAFKA_TOPIC_PREFIX: options.topicPrefix,
     LOG_LEVEL: 'warn',
     STOCKMESH_ADMIN_KEY: BENCH_ADMIN_KEY,
+    // A bench (and the chaos run) measures the regions, not the rate limit and quotas of its one key.
+    STOCKMESH_LIMITS_EXEMPT_ADMIN: 'true',
     STOCKMESH_CLUSTER_SECRET: BENCH_CLUSTER_SECRET,
     ...options.env,
   };

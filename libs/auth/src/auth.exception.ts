@@ -6,6 +6,8 @@ export enum AuthErrorCode {
   /** A valid key without the scope the operation needs: 403 naming the scope. */
   InsufficientScope = 'insufficient-scope',
   ApiKeyNotFound = 'api-key-not-found',
+  /** The key (or, without a valid key, the client address) used up its rate: 429 with Retry-After. */
+  RateLimited = 'rate-limited',
 }
 
 export class AuthException extends CodedException<`${AuthErrorCode}`> {

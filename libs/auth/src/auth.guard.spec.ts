@@ -1,11 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { Controller, Get, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { systemClock, type AppConfig } from '@stockmesh/config';
 import { principalOf, type RequestPrincipal } from '@stockmesh/http';
 import type { FastifyRequest } from 'fastify';
 import type { ApiKeysService } from './api-keys.service.js';
 import { AuthException } from './auth.exception.js';
 import { AuthGuard } from './auth.guard.js';
+import { RateLimiter } from './rate-limit/rate-limiter.js';
 import { PublicRoute, RequireScope } from './route-access.js';
 
 @Controller('t')
@@ -44,7 +46,9 @@ function context(
   return { ctx, request, headers };
 }
 
-const guard = new AuthGuard(new Reflector(), keys);
+// Limits far above what these cases send (rate-limit.spec.ts and test/integration/limits.spec.ts test them).
+const config = { limits: { ratePerSecond: 1_000, burst: 1_000, exemptAdmin: false } } as AppConfig;
+const guard = new AuthGuard(new Reflector(), keys, new RateLimiter(config, systemClock), config);
 const refusal = async (ctx: ExecutionContext): Promise<AuthException> => {
   try {
     await guard.canActivate(ctx);

@@ -1,10 +1,12 @@
-import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { HEADERS } from '@stockmesh/contracts';
 import { attachCaller, callerOf, internalCallOf, setPrincipal, type RequestPrincipal } from '@stockmesh/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeysService } from './api-keys.service.js';
 import { AuthErrorCode, AuthException } from './auth.exception.js';
+import { exemptFromLimits, RateLimiter } from './rate-limit/rate-limiter.js';
 import { ROUTE_ACCESS, type RouteAccess } from './route-access.js';
 
 /** `Bearer <token>` (the scheme is case-insensitive, RFC 9110); the token printable ASCII without spaces. */
@@ -20,12 +22,18 @@ const REALM = 'Bearer realm="stockmesh"';
  * by the forwarding region with the caller's identity (`Stockmesh-Caller`): the owner takes that
  * identity instead of a key (a new key may not have replicated to it yet) and checks the scope
  * again. Only the internal listener marks a request as a signed region call.
+ *
+ * It also applies the rate limit, where the caller is known: per key once the key is verified,
+ * per client address when it is not (so guessing keys is limited too). Public routes (health,
+ * docs) and signed region calls are not limited: a forwarded request was charged where it arrived.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeysService,
+    private readonly limiter: RateLimiter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -38,7 +46,7 @@ export class AuthGuard implements CanActivate {
     const reply = http.getResponse<FastifyReply>();
     // Internal routes answer signed region calls only (the public listener answers them 404).
     if (access?.kind === 'internal') return internalCallOf(request) !== undefined;
-    const principal = internalCallOf(request) ? this.forwardedCaller(request) : await this.authenticate(request, reply);
+    const principal = internalCallOf(request) ? this.forwardedCaller(request) : await this.authenticateLimited(request, reply);
     setPrincipal(request, principal);
     // A request this region forwards carries who it is for, signed.
     attachCaller(request, { keyId: principal.id, name: principal.name, scopes: principal.scopes });
@@ -63,6 +71,34 @@ export class AuthGuard implements CanActivate {
       });
     }
     return { id: caller.keyId, name: caller.name, scopes: caller.scopes };
+  }
+
+  /**
+   * The caller's principal, once its bucket gave a token: the key's bucket, or, when the request
+   * has no valid key, its address's (a 429 then comes instead of the 401).
+   */
+  private async authenticateLimited(request: FastifyRequest, reply: FastifyReply): Promise<RequestPrincipal> {
+    let principal: RequestPrincipal;
+    try {
+      principal = await this.authenticate(request, reply);
+    } catch (error) {
+      if (error instanceof AuthException) this.charge(`address ${request.ip}`, reply);
+      throw error;
+    }
+    if (!exemptFromLimits(this.config, principal)) this.charge(`key ${principal.id}`, reply);
+    return principal;
+  }
+
+  private charge(caller: string, reply: FastifyReply): void {
+    const taken = this.limiter.take(caller);
+    if (taken.allowed) return;
+    const seconds = Math.max(1, Math.ceil(taken.retryAfterMs / 1000));
+    void reply.header('retry-after', String(seconds));
+    const who = caller.startsWith('key ') ? 'this API key' : 'this client address without a valid API key';
+    throw new AuthException(AuthErrorCode.RateLimited, `${who} made more requests than its rate limit allows; retry in ${seconds} s`, {
+      retryAfterSeconds: seconds,
+      limit: { ratePerSecond: this.config.limits.ratePerSecond, burst: this.config.limits.burst },
+    });
   }
 
   private async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<RequestPrincipal> {

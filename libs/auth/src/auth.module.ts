@@ -4,6 +4,7 @@ import { ApiKeyEventApplier } from './api-key-event.applier.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { AuthGuard } from './auth.guard.js';
+import { RateLimiter } from './rate-limit/rate-limiter.js';
 import { CreateApiKeyHttpController } from './create-api-key/create-api-key.http.controller.js';
 import { ListApiKeysHttpController } from './list-api-keys/list-api-keys.http.controller.js';
 import { RevokeApiKeyHttpController } from './revoke-api-key/revoke-api-key.http.controller.js';
@@ -15,7 +16,7 @@ import { RevokeApiKeyHttpController } from './revoke-api-key/revoke-api-key.http
 @Global()
 @Module({
   controllers: [CreateApiKeyHttpController, ListApiKeysHttpController, RevokeApiKeyHttpController],
-  providers: [ApiKeysRepository, ApiKeysService, ApiKeyEventApplier, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [ApiKeysService],
+  providers: [ApiKeysRepository, ApiKeysService, ApiKeyEventApplier, RateLimiter, { provide: APP_GUARD, useClass: AuthGuard }],
+  exports: [ApiKeysService, RateLimiter],
 })
 export class AuthModule {}

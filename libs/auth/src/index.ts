@@ -5,3 +5,5 @@ export { ApiKeysService, BOOTSTRAP_PRINCIPAL, KEY_CACHE_MS } from './api-keys.se
 export { AuthErrorCode, AuthException } from './auth.exception.js';
 export { AuthModule } from './auth.module.js';
 export { API_KEY_SECURITY, InternalRoute, PublicRoute, RequireScope, ROUTE_ACCESS, type RouteAccess } from './route-access.js';
+export { exemptFromLimits, MAX_BUCKETS, RateLimiter, type RateLimitCounters } from './rate-limit/rate-limiter.js';
+export { TokenBucket, type TakeResult } from './rate-limit/token-bucket.js';

@@ -58,10 +58,28 @@ export interface AppConfig {
     /** STOCKMESH_ADMIN_KEY: a secret that is an admin key in every region; never logged. */
     readonly adminKey?: string;
   };
+  /** Rate limits and reservation quotas per API key (see docs/security.md, "Limits"). Per region process. */
+  readonly limits: {
+    /** Token bucket refill: requests per second per key, or per client address without a valid key. */
+    readonly ratePerSecond: number;
+    /** Token bucket size: requests at once after a quiet time. */
+    readonly burst: number;
+    /** Keys with the `admin` scope are neither rate-limited nor held to quotas. */
+    readonly exemptAdmin: boolean;
+    /** Open (pending or held) reservations per key at this coordinating region. */
+    readonly openReservations: number;
+    /** Units in open reservations per key at this coordinating region. */
+    readonly unitsHeld: number;
+  };
+  /** Reservations coordinated here. */
+  readonly reservations: {
+    /** Longest a create takes before it answers, held or failed with nothing held. */
+    readonly deadlineMs: number;
+    /** The longest a reservation can live from when it was made, however often it is extended. */
+    readonly maxLifetimeMs: number;
+  };
   /** How long a transfer across regions may stay in transit before the source reconciles it with the destination. */
   readonly transfers: { readonly timeoutMs: number };
-  /** The longest a reservation can live from when it was made, however often it is extended. */
-  readonly reservations: { readonly maxLifetimeMs: number };
   /** How long finished rows stay before the retention sweeper deletes them (docs/configuration.md). */
   readonly retention: {
     /** Reservations and their allocations, from the time they became final. */

@@ -104,6 +104,34 @@ describe('loadAppConfig', () => {
     }
   });
 
+  it('reads the limits and the reservation deadline, with documented defaults, and refuses values out of bounds', () => {
+    const defaults = loadAppConfig({ STOCKMESH_REGION: 'us-east' });
+    expect(defaults.limits).toEqual({ ratePerSecond: 100, burst: 200, exemptAdmin: false, openReservations: 1_000, unitsHeld: 10_000 });
+    expect(defaults.reservations).toEqual({ deadlineMs: 10_000, maxLifetimeMs: 259_200_000 });
+    const set = loadAppConfig({
+      STOCKMESH_REGION: 'us-east',
+      STOCKMESH_RATE_LIMIT: '5',
+      STOCKMESH_RATE_BURST: '10',
+      STOCKMESH_LIMITS_EXEMPT_ADMIN: 'true',
+      STOCKMESH_QUOTA_OPEN_RESERVATIONS: '3',
+      STOCKMESH_QUOTA_UNITS_HELD: '30',
+      STOCKMESH_RESERVATION_DEADLINE_MS: '2500',
+    });
+    expect(set.limits).toEqual({ ratePerSecond: 5, burst: 10, exemptAdmin: true, openReservations: 3, unitsHeld: 30 });
+    expect(set.reservations.deadlineMs).toBe(2_500);
+    for (const [name, bad] of [
+      ['STOCKMESH_RATE_LIMIT', '0'],
+      ['STOCKMESH_RATE_BURST', '1.5'],
+      ['STOCKMESH_LIMITS_EXEMPT_ADMIN', 'yes'],
+      ['STOCKMESH_QUOTA_OPEN_RESERVATIONS', '0'],
+      ['STOCKMESH_QUOTA_UNITS_HELD', '-1'],
+      ['STOCKMESH_RESERVATION_DEADLINE_MS', '999'],
+      ['STOCKMESH_RESERVATION_DEADLINE_MS', '60001'],
+    ]) {
+      expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', [name]: bad })).toThrow(new RegExp(name));
+    }
+  });
+
   it('reads the retention of finished rows, and refuses transfer receipts kept shorter than the transfers topic', () => {
     const day = 24 * 3_600_000;
     expect(loadAppConfig({ STOCKMESH_REGION: 'us-east' }).retention).toEqual({

@@ -335,6 +335,48 @@ export class EnvironmentDto {
   @Max(3_600_000)
   readonly STOCKMESH_RETENTION_SWEEP_MS: number = 60_000;
 
+  /**
+   * The overall deadline of making one reservation: by then it is held, or it failed with every
+   * hold it placed given back to the finisher (an owner that does not answer cannot stretch it).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(60_000)
+  readonly STOCKMESH_RESERVATION_DEADLINE_MS: number = 10_000;
+
+  /** Requests per second one API key (or, unauthenticated, one client address) may make: the token bucket's refill. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  readonly STOCKMESH_RATE_LIMIT: number = 100;
+
+  /** Requests one key (or address) may make at once, after a quiet time: the token bucket's size. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  readonly STOCKMESH_RATE_BURST: number = 200;
+
+  /** `true` exempts keys with the `admin` scope from rate limits and reservation quotas (benchmarks, tests). */
+  @IsIn(['true', 'false'])
+  readonly STOCKMESH_LIMITS_EXEMPT_ADMIN: string = 'false';
+
+  /** Reservations one key may have open (being made or held) at once, counted per coordinating region. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000_000)
+  readonly STOCKMESH_QUOTA_OPEN_RESERVATIONS: number = 1_000;
+
+  /** Units one key may have in open reservations at once, counted per coordinating region. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  readonly STOCKMESH_QUOTA_UNITS_HELD: number = 10_000;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   readonly LOG_LEVEL: string = 'info';
 
@@ -567,8 +609,18 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       auditMinAgeMs: parsed.STOCKMESH_HOLD_AUDIT_MIN_AGE_SECONDS * 1_000,
     },
     auth: { adminKey: parsed.STOCKMESH_ADMIN_KEY },
+    limits: {
+      ratePerSecond: parsed.STOCKMESH_RATE_LIMIT,
+      burst: parsed.STOCKMESH_RATE_BURST,
+      exemptAdmin: parsed.STOCKMESH_LIMITS_EXEMPT_ADMIN === 'true',
+      openReservations: parsed.STOCKMESH_QUOTA_OPEN_RESERVATIONS,
+      unitsHeld: parsed.STOCKMESH_QUOTA_UNITS_HELD,
+    },
+    reservations: {
+      deadlineMs: parsed.STOCKMESH_RESERVATION_DEADLINE_MS,
+      maxLifetimeMs: parsed.STOCKMESH_RESERVATION_MAX_LIFETIME_SECONDS * 1_000,
+    },
     transfers: { timeoutMs: parsed.STOCKMESH_TRANSFER_TIMEOUT_MS },
-    reservations: { maxLifetimeMs: parsed.STOCKMESH_RESERVATION_MAX_LIFETIME_SECONDS * 1_000 },
     retention: {
       reservationsMs: parsed.STOCKMESH_RESERVATION_RETENTION_HOURS * HOUR_MS,
       holdsMs: parsed.STOCKMESH_HOLD_RETENTION_HOURS * HOUR_MS,

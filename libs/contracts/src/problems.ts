@@ -35,9 +35,16 @@ export const PROBLEM_TYPES = {
   'idempotency-key-reused': { status: 422, title: 'The Idempotency-Key was already used with another request' },
   'reservation-commit-invalid': { status: 422, title: 'The partial commit names more units than the reservation holds, or none' },
   'command-id-reused': { status: 422, title: 'The command id was already used for another command' },
+  'rate-limited': { status: 429, title: 'Too many requests for this API key (or client address); retry after Retry-After seconds' },
+  'open-reservations-quota-exceeded': { status: 429, title: 'The API key has as many open reservations as its quota allows' },
+  'held-units-quota-exceeded': { status: 429, title: 'The reservation would take the API key past the units it may hold at once' },
   'headers-too-large': { status: 431, title: 'The request line and headers are too large' },
   'internal-error': { status: 500, title: 'Internal error' },
   'region-unavailable': { status: 503, title: 'The owning region did not answer' },
+  'reservation-deadline-exceeded': {
+    status: 503,
+    title: 'The reservation could not be made within its deadline (an owning region did not answer); nothing is held',
+  },
   'not-ready': { status: 503, title: 'The region cannot serve requests right now' },
   busy: { status: 503, title: 'The region is too busy to take the request now; retry it' },
 } as const satisfies Record<string, { status: number; title: string }>;

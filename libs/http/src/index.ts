@@ -14,6 +14,7 @@ export {
   Idempotency,
   idempotentRequestOf,
   Origin,
+  Principal,
   principalOf,
   RequestHeaderException,
   setPrincipal,

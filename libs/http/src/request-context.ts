@@ -80,14 +80,24 @@ export function actorOf(principal: RequestPrincipal): string {
   return `key ${principal.id} (${principal.name})`;
 }
 
+/** The principal of a request behind the auth guard; none is a wiring bug, not a client's error. */
+function verifiedPrincipal(ctx: ExecutionContext, decorator: string): { request: FastifyRequest; principal: RequestPrincipal } {
+  const request = ctx.switchToHttp().getRequest<FastifyRequest>();
+  const principal = principalOf(request);
+  if (!principal) throw new Error(`${decorator} on ${request.method} ${request.url}, which the auth guard did not authenticate`);
+  return { request, principal };
+}
+
 /**
  * `@Origin()`: the API key that made the request (as the ledger's actor) and the request id.
  * Never a header the client chose: the key is what the auth guard verified.
  */
 export const Origin = createParamDecorator((_: unknown, ctx: ExecutionContext): RequestOrigin => {
-  const request = ctx.switchToHttp().getRequest<FastifyRequest>();
-  const principal = principalOf(request);
-  // Every route that records a change is behind the auth guard: no principal is a wiring bug.
-  if (!principal) throw new Error(`@Origin() on ${request.method} ${request.url}, which the auth guard did not authenticate`);
+  const { request, principal } = verifiedPrincipal(ctx, '@Origin()');
   return { actor: actorOf(principal), requestId: String(request.id) };
 });
+
+/** `@Principal()`: the API key the auth guard verified for the request (what it owns is counted against it). */
+export const Principal = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): RequestPrincipal => verifiedPrincipal(ctx, '@Principal()').principal,
+);

@@ -35,9 +35,10 @@ export class HoldClient {
     private readonly signer: RegionSigner,
   ) {}
 
-  place(region: string, request: HoldRequest): Promise<HoldOutcome> {
+  /** `timeoutMs` shortens the wait for a remote owner below its usual 2 s (a reservation's deadline is near). */
+  place(region: string, request: HoldRequest, timeoutMs = REMOTE_TIMEOUT_MS): Promise<HoldOutcome> {
     const { holdId, ...body } = request;
-    return this.step(region, 'PUT', holdId, '', body, () => this.holds.place(request));
+    return this.step(region, 'PUT', holdId, '', body, () => this.holds.place(request), timeoutMs);
   }
 
   /** Commits the hold: all its units, or `quantity` of them (a partial commit; the rest are released). */
@@ -46,8 +47,8 @@ export class HoldClient {
     return this.step(region, 'POST', holdId, '/commit', body, () => this.holds.commit(holdId, target, quantity));
   }
 
-  release(region: string, holdId: string, target: HoldTarget): Promise<HoldOutcome> {
-    return this.step(region, 'POST', holdId, '/release', target, () => this.holds.release(holdId, target));
+  release(region: string, holdId: string, target: HoldTarget, timeoutMs = REMOTE_TIMEOUT_MS): Promise<HoldOutcome> {
+    return this.step(region, 'POST', holdId, '/release', target, () => this.holds.release(holdId, target), timeoutMs);
   }
 
   /**
@@ -70,6 +71,7 @@ export class HoldClient {
     suffix: string,
     body: object,
     local: () => Promise<unknown>,
+    timeoutMs = REMOTE_TIMEOUT_MS,
   ): Promise<HoldOutcome> {
     if (region === this.config.region.id) {
       try {
@@ -90,7 +92,8 @@ export class HoldClient {
         method,
         headers: { 'content-type': 'application/json', ...this.signer.headersFor(region, method, url, json) },
         body: json,
-        signal: AbortSignal.timeout(REMOTE_TIMEOUT_MS),
+        // It also bounds reading the answer's body: an owner that stops mid-answer is no answer.
+        signal: AbortSignal.timeout(Math.min(timeoutMs, REMOTE_TIMEOUT_MS)),
       });
     } catch (error) {
       return { kind: 'unavailable', reason: `region ${region} did not answer: ${(error as Error).message}` };

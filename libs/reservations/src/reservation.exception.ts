@@ -11,6 +11,10 @@ export enum ReservationErrorCode {
   CommitInvalid = 'reservation-commit-invalid',
   /** An owner did not answer in time; nothing the client asked for is decided yet. */
   RegionUnavailable = 'region-unavailable',
+  /** The key already has as many open reservations as STOCKMESH_QUOTA_OPEN_RESERVATIONS allows here. */
+  OpenReservationsQuota = 'open-reservations-quota-exceeded',
+  /** The reservation would take the key's open units past STOCKMESH_QUOTA_UNITS_HELD here. */
+  HeldUnitsQuota = 'held-units-quota-exceeded',
 }
 
 export class ReservationException extends CodedException<`${ReservationErrorCode}`> {

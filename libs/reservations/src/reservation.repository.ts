@@ -19,6 +19,8 @@ export interface ReservationRecord {
   /** The Idempotency-Key with its scope (`scopedKey`): unique per caller and key. */
   readonly idempotencyKey: string;
   readonly fingerprint: string;
+  /** The id of the API key that made it; `null` for reservations older than quotas. */
+  readonly createdBy: string | null;
   readonly reference: string | null;
   readonly ttlSeconds: number;
   readonly allowSplit: boolean;
@@ -61,6 +63,7 @@ interface ReservationRow {
   status: ReservationStatus;
   idempotency_key: string;
   fingerprint: string;
+  created_by: string | null;
   reference: string | null;
   ttl_seconds: number;
   allow_split: boolean;
@@ -90,7 +93,7 @@ interface ClaimedRow extends AllocationRow {
 }
 
 const RESERVATION_COLUMNS =
-  'id, status, idempotency_key, fingerprint, reference, ttl_seconds, allow_split, lines, expires_at, answer_status, answer, created_at, updated_at';
+  'id, status, idempotency_key, fingerprint, created_by, reference, ttl_seconds, allow_split, lines, expires_at, answer_status, answer, created_at, updated_at';
 const ALLOCATION_COLUMNS = 'reservation_id, allocation_no, line_no, sku, warehouse_id, region, quantity, state, commit_quantity';
 
 const toReservation = (r: ReservationRow): ReservationRecord => ({
@@ -98,6 +101,7 @@ const toReservation = (r: ReservationRow): ReservationRecord => ({
   status: r.status,
   idempotencyKey: r.idempotency_key,
   fingerprint: r.fingerprint,
+  createdBy: r.created_by,
   reference: r.reference,
   ttlSeconds: r.ttl_seconds,
   allowSplit: r.allow_split,
@@ -140,14 +144,26 @@ export class ReservationRepository {
    */
   async insertPending(
     tx: SqlTx,
-    r: Pick<ReservationRecord, 'id' | 'idempotencyKey' | 'fingerprint' | 'reference' | 'ttlSeconds' | 'allowSplit' | 'lines'>,
+    r: Pick<ReservationRecord, 'id' | 'idempotencyKey' | 'fingerprint' | 'createdBy' | 'reference' | 'ttlSeconds' | 'allowSplit' | 'lines'>,
     leaseUntil: Date,
   ): Promise<ReservationRecord | undefined> {
+    const units = r.lines.reduce((sum, l) => sum + l.quantity, 0);
     const [row] = await tx.query<ReservationRow>(
-      `INSERT INTO reservations (id, status, idempotency_key, fingerprint, reference, ttl_seconds, allow_split, lines, lease_until)
-       VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7::jsonb, $8)
+      `INSERT INTO reservations (id, status, idempotency_key, fingerprint, created_by, units, reference, ttl_seconds, allow_split, lines, lease_until)
+       VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)
        ON CONFLICT (idempotency_key) DO NOTHING RETURNING ${RESERVATION_COLUMNS}`,
-      [r.id, r.idempotencyKey, r.fingerprint, r.reference, r.ttlSeconds, r.allowSplit, JSON.stringify(r.lines), leaseUntil],
+      [
+        r.id,
+        r.idempotencyKey,
+        r.fingerprint,
+        r.createdBy,
+        units,
+        r.reference,
+        r.ttlSeconds,
+        r.allowSplit,
+        JSON.stringify(r.lines),
+        leaseUntil,
+      ],
     );
     return row && toReservation(row);
   }
@@ -176,6 +192,29 @@ export class ReservationRepository {
     return new Map(
       rows.map((r) => [`${r.reservation_id}.${r.allocation_no}`, { status: r.status ?? undefined, state: r.state ?? undefined }]),
     );
+  }
+
+  /**
+   * Serializes the quota checks of one API key until the transaction ends: two requests of the
+   * key cannot both count the same usage and both insert. Other keys are not held up (a hash
+   * collision between two keys only makes them wait for each other).
+   */
+  async lockCreator(tx: SqlTx, createdBy: string): Promise<void> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('stockmesh reservation quota'), hashtext($1))`, [createdBy]);
+  }
+
+  /**
+   * What a key has open at `now`: reservations being made or held (a held one past its expiry
+   * no longer counts, though the sweeper has not marked it yet), and their units. Read after
+   * `lockCreator`, it cannot miss an insert of the same key that committed first.
+   */
+  async openUsage(tx: SqlTx, createdBy: string, now: Date): Promise<{ readonly reservations: number; readonly units: number }> {
+    const [row] = await tx.query<{ reservations: number; units: string }>(
+      `SELECT count(*)::int AS reservations, coalesce(sum(units), 0)::text AS units FROM reservations
+        WHERE created_by = $1 AND status IN ('pending', 'held') AND (status = 'pending' OR expires_at > $2)`,
+      [createdBy, now],
+    );
+    return { reservations: row.reservations, units: Number(row.units) };
   }
 
   async findByKey(tx: SqlTx, idempotencyKey: string): Promise<ReservationRecord | undefined> {

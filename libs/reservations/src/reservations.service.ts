@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { allocationOrderOf, APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
-import { problemBody } from '@stockmesh/http';
+import { exemptFromLimits } from '@stockmesh/auth';
+import { problemBody, type RequestPrincipal } from '@stockmesh/http';
 import { IdempotencyException, scopedKey, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
 import { AvailabilityService } from '@stockmesh/stock';
 import { randomUUID } from 'node:crypto';
@@ -59,6 +60,12 @@ const FINISH_CONCURRENCY = 10;
  * rounds of calls of at most 2 s each remotely, or 10 s waiting for a pooled connection locally).
  */
 const CLAIM_MS = 60_000;
+/**
+ * Kept free at the end of a reservation's deadline to write its answer: no call to an owner may
+ * run into it. A hold step is not started with less than MIN_STEP_MS left.
+ */
+const ANSWER_RESERVE_MS = 250;
+const MIN_STEP_MS = 100;
 
 /**
  * Reservations, coordinated by the region that received them. Making one is a saga: the
@@ -75,6 +82,9 @@ export class ReservationsService {
   private readonly logger = new Logger(ReservationsService.name);
   /** Holds found lost at their owner since the process started (each also logged as an error). */
   private holdsLost = 0;
+  /** Creates refused by a quota, and reservations failed by their deadline, since the process started. */
+  private quotaRefusals = 0;
+  private deadlinesExceeded = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -87,21 +97,33 @@ export class ReservationsService {
   ) {}
 
   /** Counters of this process, for logs and tests. */
-  counters(): { readonly holdsLost: number } {
-    return { holdsLost: this.holdsLost };
+  counters(): { readonly holdsLost: number; readonly quotaRefusals: number; readonly deadlinesExceeded: number } {
+    return { holdsLost: this.holdsLost, quotaRefusals: this.quotaRefusals, deadlinesExceeded: this.deadlinesExceeded };
   }
 
-  async create(request: NewReservation, idempotent: IdempotentRequest): Promise<IdempotentAnswer<unknown>> {
+  /**
+   * Makes a reservation for `creator` (an API key), within its quotas at this region, and
+   * answers within the reservation deadline: held, or failed with nothing held.
+   */
+  async create(request: NewReservation, idempotent: IdempotentRequest, creator: RequestPrincipal): Promise<IdempotentAnswer<unknown>> {
+    const deadline = this.clock.now() + this.config.reservations.deadlineMs;
     const id = `${this.config.region.id}.${randomUUID()}`;
-    const started = await this.home((tx) =>
-      this.repository.insertPending(
+    // Scoped: another caller's request with the same key is another reservation.
+    const storedKey = scopedKey(idempotent);
+    const started = await this.home(async (tx) => {
+      if (!exemptFromLimits(this.config, creator)) {
+        await this.repository.lockCreator(tx, creator.id);
+        // A repeat of a request the key made already replays it, whatever the quota says now.
+        if (await this.repository.findByKey(tx, storedKey)) return undefined;
+        this.checkQuotas(request, await this.repository.openUsage(tx, creator.id, new Date(this.clock.now())));
+      }
+      return this.repository.insertPending(
         tx,
-        // Scoped: another caller's request with the same key is another reservation.
-        { id, idempotencyKey: scopedKey(idempotent), fingerprint: idempotent.fingerprint, ...request },
+        { id, idempotencyKey: storedKey, fingerprint: idempotent.fingerprint, createdBy: creator.id, ...request },
         this.leaseUntil(),
-      ),
-    );
-    if (!started) return this.replay({ storedKey: scopedKey(idempotent), fingerprint: idempotent.fingerprint }, idempotent.key);
+      );
+    });
+    if (!started) return this.replay({ storedKey, fingerprint: idempotent.fingerprint }, idempotent.key);
     // The lease says the saga is alive: renew it while the saga works, however long one step
     // takes (a remote hold, a local hold waiting for a connection), so recovery never takes a
     // live saga for a dead one. A saga that is taken over anyway is fenced (see addAllocation).
@@ -112,9 +134,31 @@ export class ReservationsService {
     }, LEASE_RENEW_MS);
     heartbeat.unref();
     try {
-      return await this.run(started);
+      return await this.run(started, deadline);
     } finally {
       clearInterval(heartbeat);
+    }
+  }
+
+  /** Refuses a reservation that would take its key past a quota (429, saying which). */
+  private checkQuotas(request: NewReservation, usage: { readonly reservations: number; readonly units: number }): void {
+    const { openReservations, unitsHeld } = this.config.limits;
+    const units = request.lines.reduce((sum, l) => sum + l.quantity, 0);
+    if (usage.reservations >= openReservations) {
+      this.quotaRefusals++;
+      throw new ReservationException(
+        ReservationErrorCode.OpenReservationsQuota,
+        `this API key has ${usage.reservations} open reservations in this region, its quota; commit or release one first`,
+        { quota: 'open-reservations', limit: openReservations, open: usage.reservations },
+      );
+    }
+    if (usage.units + units > unitsHeld) {
+      this.quotaRefusals++;
+      throw new ReservationException(
+        ReservationErrorCode.HeldUnitsQuota,
+        `this API key has ${usage.units} units in open reservations in this region; ${units} more would pass its quota of ${unitsHeld}`,
+        { quota: 'units-held', limit: unitsHeld, held: usage.units, requested: units },
+      );
     }
   }
 
@@ -280,9 +324,19 @@ export class ReservationsService {
     return { kind: 'retry', at: new Date(this.clock.now() + backoff), reason };
   }
 
-  private async run(reservation: ReservationRecord): Promise<IdempotentAnswer<unknown>> {
+  /**
+   * The saga, bounded by `deadline` (this region's clock): a hold step starts only with time left
+   * before it, and a call to an owner waits no longer than that time (nor than its own 2 s).
+   * When the time is up, the reservation fails and the finisher releases everything it placed,
+   * whether answered or not (a late hold is refused by its release), after the answer.
+   */
+  private async run(reservation: ReservationRecord, deadline: number): Promise<IdempotentAnswer<unknown>> {
     const { id, lines, allowSplit } = reservation;
     const started = this.clock.now();
+    /** Time left for the next call to an owner. */
+    const left = (): number => deadline - ANSWER_RESERVE_MS - this.clock.now();
+    /** Regions that did not answer a hold step in time, for the deadline's answer. */
+    const unanswered = new Set<string>();
     const order = allocationOrderOf(this.config.cluster, this.config.region.id);
     const seen = await this.availability.query([...new Set(lines.map((l) => l.sku))]);
     const stockOf = new Map<string, WarehouseStock[]>(seen.map((s) => [s.sku, s.warehouses]));
@@ -305,6 +359,8 @@ export class ReservationsService {
             quantity: ask,
           };
           const holdId = `${id}.${allocation.allocationNo}`;
+          const timeoutMs = left();
+          if (timeoutMs < MIN_STEP_MS) return this.pastDeadline(reservation, [...unanswered]);
           const step = {
             reservationId: id,
             reference: reservation.reference,
@@ -317,15 +373,19 @@ export class ReservationsService {
             return this.replay({ storedKey: reservation.idempotencyKey, fingerprint: reservation.fingerprint });
           }
           await this.faults.reach('before-hold', step);
-          const outcome = await this.holds.place(candidate.region, {
-            holdId,
-            reservationId: id,
-            warehouseId: candidate.warehouseId,
-            sku: line.sku,
-            quantity: ask,
-            // The owner keeps the hold this long from now, plus its grace period, without news.
-            ttlSeconds: reservation.ttlSeconds,
-          });
+          const outcome = await this.holds.place(
+            candidate.region,
+            {
+              holdId,
+              reservationId: id,
+              warehouseId: candidate.warehouseId,
+              sku: line.sku,
+              quantity: ask,
+              // The owner keeps the hold this long from now, plus its grace period, without news.
+              ttlSeconds: reservation.ttlSeconds,
+            },
+            timeoutMs,
+          );
           if (outcome.kind === 'done') {
             await this.home((tx) => this.repository.settleIntent(tx, id, allocation.allocationNo, 'held'));
             await this.faults.reach('after-hold', step);
@@ -333,12 +393,12 @@ export class ReservationsService {
             break;
           }
           if (outcome.kind === 'unavailable') {
-            // The hold may or may not have been placed: release it (the owner then refuses it if it arrives late).
-            const undone = await this.holds.release(candidate.region, holdId, {
-              reservationId: id,
-              warehouseId: candidate.warehouseId,
-              sku: line.sku,
-            });
+            unanswered.add(candidate.region);
+            // The hold may or may not have been placed: release it (the owner then refuses it if it
+            // arrives late). Out of time, the intent stays open, and the decision gives it to the finisher.
+            const releaseMs = left();
+            const target = { reservationId: id, warehouseId: candidate.warehouseId, sku: line.sku };
+            const undone = releaseMs < MIN_STEP_MS ? outcome : await this.holds.release(candidate.region, holdId, target, releaseMs);
             if (undone.kind === 'done') await this.home((tx) => this.repository.settleIntent(tx, id, allocation.allocationNo, 'released'));
             this.logger.warn({
               msg: 'owner did not answer; trying the next warehouse',
@@ -365,7 +425,9 @@ export class ReservationsService {
         lines: shortfalls,
       });
       await this.home((tx) => this.repository.decide(tx, id, 'failed', 409, body, null));
-      await this.finish(id);
+      // Release what was held now, so the units are for sale again when the client hears "no";
+      // an owner that does not answer is left to the sweeper rather than delay the answer.
+      await this.finishWithin(id, deadline);
       return { status: 409, body, replayed: false };
     }
 
@@ -375,17 +437,68 @@ export class ReservationsService {
     const decided = await this.home((tx) => this.repository.decide(tx, id, 'held', 201, body, expiresAt));
     if (!decided) {
       // Recovery took the saga over (its lease ran out): it failed the reservation; undo our holds.
-      await this.finish(id);
+      await this.finishWithin(id, deadline);
       return this.replay({ storedKey: reservation.idempotencyKey, fingerprint: reservation.fingerprint });
     }
     // Each hold was placed with the TTL counted from its own placing, the reservation's from now.
     // The owners' grace period covers the difference; after a saga that ate into it, move the
-    // holds up to the reservation's expiry so that no owner releases them while it lives.
-    if (this.clock.now() - started > this.config.holds.expiryGraceMs / 10) {
-      for (const { holdId, region, outcome } of await this.renewHolds(allocations, expiresAt))
-        if (outcome.kind !== 'done') this.logger.warn({ msg: 'could not renew a hold after a long saga', holdId, region, outcome });
-    }
+    // holds up to the reservation's expiry so that no owner releases them while it lives. After
+    // the answer: the holds are placed and the deadline is the client's, not the renewal's.
+    if (this.clock.now() - started > this.config.holds.expiryGraceMs / 10)
+      void this.renewHolds(allocations, expiresAt).then(
+        (outcomes) => {
+          for (const { holdId, region, outcome } of outcomes)
+            if (outcome.kind !== 'done') this.logger.warn({ msg: 'could not renew a hold after a long saga', holdId, region, outcome });
+        },
+        (error: unknown) =>
+          this.logger.warn({ msg: 'could not renew holds after a long saga', reservationId: id, err: (error as Error).message }),
+      );
     return { status: 201, body, replayed: false };
+  }
+
+  /**
+   * The deadline's answer: the reservation fails (503 `reservation-deadline-exceeded`), and every
+   * allocation still open, held or never answered, goes to the finisher, which releases it now
+   * and, at an owner that does not answer, again after each backoff until it does.
+   */
+  private async pastDeadline(reservation: ReservationRecord, unanswered: readonly string[]): Promise<IdempotentAnswer<unknown>> {
+    const { id } = reservation;
+    const ms = this.config.reservations.deadlineMs;
+    const body = problemBody(
+      'reservation-deadline-exceeded',
+      `the reservation could not be made within ${ms} ms${unanswered.length > 0 ? ` (no answer in time from ${unanswered.join(', ')})` : ''}; ` +
+        'nothing is held (what was held is being released); try again with a new Idempotency-Key',
+      { deadlineMs: ms, unansweredRegions: unanswered },
+    );
+    if (!(await this.home((tx) => this.repository.decide(tx, id, 'failed', 503, body, null)))) {
+      // Recovery took the saga over meanwhile: it failed the reservation and releases its holds.
+      return this.replay({ storedKey: reservation.idempotencyKey, fingerprint: reservation.fingerprint });
+    }
+    this.deadlinesExceeded++;
+    this.logger.warn({ msg: 'a reservation ran out of time; its holds are released', reservationId: id, unanswered });
+    void this.finishWithin(id, this.clock.now());
+    return { status: 503, body, replayed: false };
+  }
+
+  /**
+   * Carries a decided reservation's open allocations to the owners, waiting for it until
+   * `deadline` at most; what is left runs on (and whatever fails is retried by the sweeper).
+   */
+  private async finishWithin(id: string, deadline: number): Promise<void> {
+    const finishing = this.finish(id).then(
+      () => undefined,
+      (error: unknown) =>
+        this.logger.warn({
+          msg: 'could not finish a failed reservation now; the sweeper will',
+          reservationId: id,
+          err: (error as Error).message,
+        }),
+    );
+    const wait = deadline - this.clock.now();
+    if (wait <= 0) return;
+    const timer = new AbortController();
+    await Promise.race([finishing, sleep(wait, undefined, { signal: timer.signal }).catch(() => undefined)]);
+    timer.abort();
   }
 
   /** Renews every held hold of the reservation to `until` at its owner, in parallel; what each owner said. */

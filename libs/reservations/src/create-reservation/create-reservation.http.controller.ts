@@ -2,7 +2,7 @@ import { Body, Controller, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '@stockmesh/auth';
 import { RESERVATION_TTL } from '@stockmesh/contracts';
-import { Idempotency, idempotentAnswer } from '@stockmesh/http';
+import { Idempotency, idempotentAnswer, Principal, type RequestPrincipal } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { ReservationErrorCode, ReservationException } from '../reservation.exception.js';
 import { ReservationView } from '../reservation.views.js';
@@ -26,7 +26,11 @@ export class CreateReservationHttpController {
     description:
       'insufficient-stock: a line cannot be held; `lines` says, per line, what was asked and what is available. Nothing is held.',
   })
-  async create(@Body() body: CreateReservationRequest, @Idempotency() idempotent: IdempotentRequest | undefined): Promise<Response> {
+  async create(
+    @Body() body: CreateReservationRequest,
+    @Idempotency() idempotent: IdempotentRequest | undefined,
+    @Principal() creator: RequestPrincipal,
+  ): Promise<Response> {
     if (!idempotent) throw new ReservationException(ReservationErrorCode.KeyRequired, 'a reservation needs an Idempotency-Key header');
     const answer = await this.reservations.create(
       {
@@ -36,6 +40,7 @@ export class CreateReservationHttpController {
         allowSplit: body.allowSplit ?? true,
       },
       idempotent,
+      creator,
     );
     return idempotentAnswer(answer);
   }
