@@ -263,7 +263,7 @@ async function measure(bench: BenchCluster, settings: Settings, signal: AbortSig
     const atOwner = await pageThrough(http, owner.url, owner.id);
     const elsewhere = await pageThrough(http, urls[1], owner.id);
     const ceilingSeconds = await ceiling(dbs, settings, signal);
-    const [{ version: postgres }] = await dbs.query<{ version: string }>('us-east', 'SHOW server_version');
+    const [{ server_version: postgres }] = await dbs.query<{ server_version: string }>('us-east', 'SHOW server_version');
 
     const rate = (rows: number, seconds: number): string => `${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`;
     const lastConverged = Math.max(...[...converged.values()].map((t) => t ?? Number.NaN));

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { call, startTestRegion, type TestRegion } from '@stockmesh/testing';
+import { call, signedCall, startTestRegion, type TestRegion } from '@stockmesh/testing';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
@@ -262,6 +262,51 @@ describe('POST /v1/stock/batch', () => {
     const shuffled = await Promise.all(Array.from({ length: 8 }, (_, b) => batch(b % 2 === 0 ? rows : [...rows].reverse())));
     expect(shuffled.map((a) => a.status)).toEqual(new Array(8).fill(200));
     for (let i = 0; i < 30; i += 7) expect((await row(`C-${i}`)).body).toMatchObject({ onHand: 9, version: 9 });
+  });
+});
+
+describe('rows of other regions', () => {
+  // A warehouse this region's catalog lists under eu-west, as replication would have put it there;
+  // eu-west itself does not run in this suite, so nothing answers at its internal listener.
+  const FAR = 'far-1';
+  beforeAll(async () => {
+    const client = new pg.Client({ connectionString: region.config.region.databases[0].url });
+    await client.connect();
+    try {
+      await client.query(`INSERT INTO warehouses (id, region, name) VALUES ($1, 'eu-west', 'Far away')`, [FAR]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('forwards them to their owner, and reports each as region-unavailable when it does not answer', async () => {
+    const answer = await batch([
+      { warehouseId: FAR, sku: 'F-1', op: 'set', quantity: 1 },
+      { warehouseId: W, sku: 'F-2', op: 'set', quantity: 2 },
+    ]);
+    expect(answer.status).toBe(207);
+    expect(answer.body.summary).toEqual({ rows: 2, succeeded: 1, failed: 1, replayed: 0, forwarded: 1 });
+    expect(answer.body.results[0]).toMatchObject({ status: 503, problem: { code: 'region-unavailable', region: 'eu-west' } });
+    expect(answer.body.results[1]).toMatchObject({ status: 200, level: { onHand: 2 } });
+  });
+
+  it('never forwards a forwarded batch again: a row it does not own is misdirected (421)', async () => {
+    const answer = await signedCall<BatchAnswer>({ internalUrl: region.internalUrl, regionId: 'us-east' }, 'POST', '/v1/stock/batch', {
+      forwarded: true,
+      body: {
+        rows: [
+          { warehouseId: FAR, sku: 'F-3', op: 'set', quantity: 1 },
+          { warehouseId: W, sku: 'F-4', op: 'set', quantity: 4 },
+        ],
+      },
+    });
+    expect(answer.status).toBe(207);
+    expect(answer.body.results.map((r) => [r.status, r.problem?.code ?? null])).toEqual([
+      [421, 'misdirected-request'],
+      [200, null],
+    ]);
+    expect(answer.body.results[0].problem).toMatchObject({ owner: 'eu-west' });
+    expect(answer.body.summary.forwarded).toBe(0);
   });
 });
 
