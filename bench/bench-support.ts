@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import pg from 'pg';
 import { clusterFromEnvironment, localKafkaCredentials, startLocalCluster, type LocalCluster } from '../infra/cluster/local-cluster.js';
 
 export const say = (message: string): void => console.log(`bench: ${message}`);
@@ -445,4 +446,54 @@ export async function runPgbench(run: PgbenchRun, binary = '/usr/bin/pgbench'): 
   } finally {
     rmSync(logDir, { recursive: true, force: true });
   }
+}
+
+/** Direct access to the regions' shard databases, for what the API does not show. */
+export class BenchDatabases {
+  private readonly pools = new Map<string, pg.Pool[]>();
+
+  constructor(cluster: LocalCluster) {
+    for (const region of cluster.config.regions) {
+      this.pools.set(
+        region.id,
+        region.databases.map((db) => new pg.Pool({ connectionString: db.url, max: 2, application_name: 'stockmesh bench' })),
+      );
+    }
+  }
+
+  /** The rows of `sql` from every shard database of `region`. */
+  async query<T extends pg.QueryResultRow>(region: string, sql: string, params: unknown[] = []): Promise<T[]> {
+    const results = await Promise.all(this.databases(region).map((pool) => pool.query<T>(sql, params)));
+    return results.flatMap((r) => r.rows);
+  }
+
+  /** One pool per shard database of `region`, in shard map order. */
+  databases(region: string): pg.Pool[] {
+    return this.pools.get(region) ?? [];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].flat().map((pool) => pool.end()));
+  }
+}
+
+/** Says how busy the machine is before a run: every figure suffers when it is. */
+export function sayLoad(): void {
+  say(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} on ${availableParallelism()} cpus (figures suffer when the machine is busy)`,
+  );
+}
+
+/** A CpuMeter grouping the machine's processes as a bench cluster sees them. */
+export function clusterCpuMeter(): CpuMeter {
+  return new CpuMeter((pid, ppid, comm) => {
+    if (pid === process.pid) return 'bench client';
+    if (ppid === process.pid && comm === 'node') return 'regions';
+    if (comm === 'postgres') return 'postgresql';
+    if (comm === 'java') return 'kafka';
+    if (comm === 'pgbench') return 'pgbench';
+    return 'other processes';
+  });
 }

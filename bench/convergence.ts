@@ -18,10 +18,10 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { readKafkaCredentials } from '@stockmesh/config';
 import { clusterFromEnvironment, localKafkaCredentials, startLocalCluster, type LocalCluster } from '../infra/cluster/local-cluster.js';
 import {
+  BenchDatabases,
   BENCH_ADMIN_KEY,
   BENCH_AUTHORIZATION,
   ensureBroker,
@@ -110,30 +110,6 @@ class Slots {
   }
 }
 
-/** Direct access to the regions' shard databases, for what the API does not show. */
-class Databases {
-  private readonly pools = new Map<string, pg.Pool[]>();
-
-  constructor(cluster: LocalCluster) {
-    for (const region of cluster.config.regions) {
-      this.pools.set(
-        region.id,
-        region.databases.map((db) => new pg.Pool({ connectionString: db.url, max: 2, application_name: 'stockmesh bench' })),
-      );
-    }
-  }
-
-  /** The rows of `sql` from every shard database of `region`. */
-  async query<T extends pg.QueryResultRow>(region: string, sql: string, params: unknown[] = []): Promise<T[]> {
-    const results = await Promise.all((this.pools.get(region) ?? []).map((pool) => pool.query<T>(sql, params)));
-    return results.flatMap((r) => r.rows);
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].flat().map((pool) => pool.end()));
-  }
-}
-
 /** Kafka topic end offsets, through the project's own bus (the one place kafkajs is used). */
 async function endOffsets(bus: KafkaJsBus, topic: string): Promise<Map<number, bigint>> {
   const admin = await bus.admin();
@@ -183,7 +159,7 @@ interface Phase1 {
 async function convergencePhase(
   settings: Settings,
   warehouses: readonly Warehouse[],
-  dbs: Databases,
+  dbs: BenchDatabases,
   signal: AbortSignal,
 ): Promise<Phase1> {
   const slots = new Slots(MAX_IN_FLIGHT);
@@ -270,7 +246,7 @@ interface Phase2 {
 }
 
 /** ap-south's position per stock partition (the logical topic name, as the replicator stores it). */
-async function positions(dbs: Databases): Promise<Map<number, bigint>> {
+async function positions(dbs: BenchDatabases): Promise<Map<number, bigint>> {
   const rows = await dbs.query<{ partition: number; next_offset: string }>(
     STOPPED_REGION,
     'SELECT partition, next_offset FROM consumer_positions WHERE topic = $1',
@@ -296,7 +272,7 @@ async function backlogPhase(
   settings: Settings,
   cluster: LocalCluster,
   warehouses: readonly Warehouse[],
-  dbs: Databases,
+  dbs: BenchDatabases,
   bus: KafkaJsBus,
   stockTopic: string,
   signal: AbortSignal,
@@ -426,13 +402,13 @@ async function main(): Promise<void> {
   });
 
   let cluster: LocalCluster | undefined;
-  let dbs: Databases | undefined;
+  let dbs: BenchDatabases | undefined;
   try {
     say(
       `starting 3 regions (databases ${env.STOCKMESH_DB_PREFIX}_*, topics ${topicPrefix}*, ports ${env.STOCKMESH_BASE_PORT}+, log ${logFile})`,
     );
     cluster = await startLocalCluster({ env, log: { format: 'json', stream: log }, ownProcessGroups: true, signal: stop.signal });
-    dbs = new Databases(cluster);
+    dbs = new BenchDatabases(cluster);
     await waitForTopic(bus, stockTopic, stop.signal);
 
     const warehouses: Warehouse[] = cluster.regions.flatMap(({ id, url }) =>

@@ -12,11 +12,12 @@
 import 'reflect-metadata';
 import { EVENT_TYPES, HEADERS, newEvent, toKafkaRecord, type StockChangedData } from '@stockmesh/contracts';
 import { randomUUID } from 'node:crypto';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import {
+  clusterCpuMeter,
   CpuMeter,
   ensureBroker,
   grid,
@@ -36,6 +37,7 @@ import {
   type BenchCluster,
   type PgbenchResult,
   type PgbenchRun,
+  sayLoad,
 } from './bench-support.js';
 
 const REGIONS = ['us-east', 'eu-west', 'ap-south'] as const;
@@ -497,22 +499,11 @@ async function main(): Promise<void> {
     pgbenchClients: positiveInt('BENCH_PGBENCH_CLIENTS', 8),
   };
   const signal = interruptSignal();
-  say(
-    `load average ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')} on ${availableParallelism()} cpus (figures suffer when the machine is busy)`,
-  );
+  sayLoad();
   await ensureBroker();
   const hex = runId();
   const http = new HttpClient(settings.concurrency + SETUP_IN_FLIGHT, REQUEST_TIMEOUT_MS);
-  const cpu = new CpuMeter((pid, ppid, comm) => {
-    if (pid === process.pid) return 'bench client';
-    if (ppid === process.pid && comm === 'node') return 'regions';
-    if (comm === 'postgres') return 'postgresql';
-    if (comm === 'java') return 'kafka';
-    if (comm === 'pgbench') return 'pgbench';
-    return 'other processes';
-  });
+  const cpu = clusterCpuMeter();
   try {
     await withBenchCluster(
       {

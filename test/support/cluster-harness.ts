@@ -2,9 +2,10 @@ import { dropDatabases } from '@stockmesh/persistence';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalCluster, type LocalCluster } from '../../infra/cluster/local-cluster.js';
-import { TEST_ADMIN_KEY } from './inject.js';
+import { call, TEST_ADMIN_KEY } from './inject.js';
 import { TEST_CLUSTER_SECRET } from './internal-call.js';
 import { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
+import { waitFor } from './wait-for.js';
 
 /** The local three-region cluster as real processes, on throwaway databases and free ports. */
 export interface TestCluster {
@@ -72,4 +73,25 @@ export async function startTestCluster(suite: string, env: Record<string, string
       }
     },
   };
+}
+
+/**
+ * Registers each warehouse at its owning region (`warehouseId → region`) and waits until every
+ * region of the cluster lists all of them: from then on any region routes their stock.
+ */
+export async function registerWarehouses(t: TestCluster, owners: Readonly<Record<string, string>>): Promise<void> {
+  for (const [id, region] of Object.entries(owners)) {
+    const answer = await call({ url: t.url(region) }, 'PUT', `/v1/warehouses/${id}`, { body: { region, name: id } });
+    if (answer.status !== 201) throw new Error(`registering ${id} at ${region} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  }
+  const ids = Object.keys(owners);
+  for (const region of t.cluster.regions) {
+    await waitFor(
+      async () => {
+        const listed = await call<{ items: { id: string }[] }>({ url: region.url }, 'GET', '/v1/warehouses');
+        return ids.every((id) => listed.body.items?.some((w) => w.id === id)) ? true : undefined;
+      },
+      { what: `${region.id} to know every warehouse` },
+    );
+  }
 }

@@ -1,7 +1,7 @@
 export { startTestRegion, type TestRegion, type TestRegionOptions } from './test-region.js';
 export { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
 export { call, TEST_ADMIN_KEY, type Answer, type Reachable } from './inject.js';
-export { startTestCluster, type TestCluster } from './cluster-harness.js';
+export { registerWarehouses, startTestCluster, type TestCluster } from './cluster-harness.js';
 export { divergence, globalView, ownersTruth, viewDiff } from './convergence.js';
 export { ManualClock } from './manual-clock.js';
 export { waitFor } from './wait-for.js';

@@ -75,6 +75,8 @@ describe('the routes of a region', () => {
       'PUT /v1/warehouses/:warehouseId/stock/:sku': 'stock:write',
       'POST /v1/warehouses/:warehouseId/stock/:sku/adjustments': 'stock:write',
       'GET /v1/warehouses/:warehouseId/stock/:sku/movements': 'stock:read',
+      'GET /v1/warehouses/:warehouseId/stock': 'stock:read',
+      'POST /v1/stock/batch': 'stock:write',
       'GET /v1/availability/:sku': 'stock:read',
       'POST /v1/availability/query': 'stock:read',
       'GET /v1/cluster': 'stock:read',

@@ -12,6 +12,12 @@ export function applyHttpConventions(app: NestFastifyApplication, regionId: stri
   const fastify = app.getHttpAdapter().getInstance();
   const routes = new RouteTable();
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url ?? route.path));
+  // A route may accept larger bodies than the server's limit (`@RouteConfig({ bodyLimit })`, e.g.
+  // the stock batch); never smaller ones, so STOCKMESH_BODY_LIMIT stays a floor for every route.
+  fastify.addHook('onRoute', (route) => {
+    const own = (route.config as { bodyLimit?: unknown } | undefined)?.bodyLimit;
+    if (typeof own === 'number') route.bodyLimit = Math.max(own, fastify.initialConfig.bodyLimit ?? 0);
+  });
   // Every body stockmesh accepts is JSON: without the text/plain parser, anything else is a 415.
   fastify.removeContentTypeParser(['text/plain']);
   fastify.addHook('onSend', async (request, reply, payload) => {

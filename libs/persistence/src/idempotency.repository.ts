@@ -72,6 +72,70 @@ export class IdempotencyRepository {
   }
 
   /**
+   * `claim` for many keys of one scope at once (a batch's rows), in two statements: the keys are
+   * inserted in key order, so two batches sharing keys wait on each other instead of
+   * deadlocking. One claim per request, in the order given. The keys must be distinct.
+   */
+  async claimMany(tx: SqlTx, requests: readonly IdempotentRequest[]): Promise<IdempotencyClaim[]> {
+    if (requests.length === 0) return [];
+    const inserted = await tx.query<{ scope: string; key: string }>(
+      `INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, response)
+       SELECT scope, key, fingerprint, 0, 'null'::json
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS r(scope, key, fingerprint)
+        ORDER BY scope, key
+       ON CONFLICT (scope, key) DO NOTHING
+       RETURNING scope, key`,
+      [requests.map((r) => r.scope), requests.map((r) => r.key), requests.map((r) => r.fingerprint)],
+    );
+    const fresh = new Set(inserted.map((r) => scopedKey(r)));
+    const seen = requests.filter((r) => !fresh.has(scopedKey(r)));
+    const stored = new Map<string, { fingerprint: string; status_code: number; response: unknown }>();
+    if (seen.length > 0) {
+      const rows = await tx.query<{ scope: string; key: string; fingerprint: string; status_code: number; response: unknown }>(
+        `SELECT k.scope, k.key, k.fingerprint, k.status_code, k.response
+           FROM idempotency_keys k JOIN unnest($1::text[], $2::text[]) AS r(scope, key) ON k.scope = r.scope AND k.key = r.key`,
+        [seen.map((r) => r.scope), seen.map((r) => r.key)],
+      );
+      for (const row of rows) stored.set(scopedKey(row), row);
+    }
+    return requests.map((request): IdempotencyClaim => {
+      if (fresh.has(scopedKey(request))) return { outcome: 'fresh' };
+      const row = stored.get(scopedKey(request));
+      if (!row) throw new Error(`idempotency key ${request.key} vanished while claimed`);
+      if (row.fingerprint !== request.fingerprint) return { outcome: 'mismatch' };
+      return { outcome: 'replay', status: row.status_code, body: row.response };
+    });
+  }
+
+  /** `complete` for many fresh keys at once, in one statement. */
+  async completeMany(tx: SqlTx, answers: readonly { request: IdempotentRequest; status: number; body: unknown }[]): Promise<void> {
+    if (answers.length === 0) return;
+    await tx.query(
+      `UPDATE idempotency_keys k SET status_code = a.status, response = a.response::json
+         FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[]) AS a(scope, key, status, response)
+        WHERE k.scope = a.scope AND k.key = a.key`,
+      [
+        answers.map((a) => a.request.scope),
+        answers.map((a) => a.request.key),
+        answers.map((a) => a.status),
+        answers.map((a) => JSON.stringify(a.body)),
+      ],
+    );
+  }
+
+  /**
+   * Gives back keys claimed in this transaction for requests that were refused, which store
+   * nothing (as a rolled-back single request): the client may retry them with the same key.
+   */
+  async unclaimMany(tx: SqlTx, requests: readonly IdempotentRequest[]): Promise<void> {
+    if (requests.length === 0) return;
+    await tx.query(
+      `DELETE FROM idempotency_keys k USING unnest($1::text[], $2::text[]) AS r(scope, key) WHERE k.scope = r.scope AND k.key = r.key`,
+      [requests.map((r) => r.scope), requests.map((r) => r.key)],
+    );
+  }
+
+  /**
    * Runs `work` once per key, inside `tx`: a repeated request gets the stored answer and `work`
    * does not run; the same key with another body throws `IdempotencyException`. Without a key
    * `work` simply runs.

@@ -15,3 +15,5 @@ export { type HoldRecord } from './holds/hold.repository.js';
 export { HoldExpirySweeper } from './holds/hold-expiry-sweeper.service.js';
 export { TransferStockService, type TransferLeg, type TransferRowView } from './transfers/transfer-stock.service.js';
 export { ReplicaChecks, type ReplicaCheckFigures } from './anti-entropy/replica-checks.js';
+export { BATCH_BODY_LIMIT_BYTES, MAX_BATCH_ROWS } from './batch-stock/batch-stock.request.dto.js';
+export { MAX_STOCK_PAGE } from './list-warehouse-stock/list-warehouse-stock.query.dto.js';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { StockChangedData } from '@stockmesh/contracts';
 import type { SqlTx } from '@stockmesh/persistence';
-import type { StockKey } from './stock.repository.js';
+import { toRecord, type StockKey, type StockRecord, type StockRow } from './stock.repository.js';
 import type { BucketDigest } from './anti-entropy/bucket-digest.js';
 import { bucketDigestSql, DIGEST_BUCKET_SQL } from './anti-entropy/stock-digest.sql.js';
 
@@ -15,6 +15,11 @@ export interface ReplicaRowState extends StockKey {
    * before it was read, so a version above the state topic's is not the owner's.
    */
   readonly settled: boolean;
+}
+
+/** A replica row: the owner's state, and when this region applied it. */
+export interface ReplicaRecord extends StockRecord {
+  readonly appliedAt: Date;
 }
 
 /** The `stock_replica` table: other regions' rows as their owners last published them. */
@@ -36,6 +41,20 @@ export class StockReplicaRepository {
   async overwrite(tx: SqlTx, shard: number, data: StockChangedData, eventId: string): Promise<void> {
     if (data.shard !== shard) throw new RangeError(`row of shard ${data.shard} written to shard ${shard}`);
     await this.upsert(tx, data, eventId, false);
+  }
+
+  /**
+   * One page of another region's warehouse as replicated here, by SKU, strictly after
+   * `afterSku` (keyset paging on the primary key, as `StockRepository.pageOfWarehouse`).
+   */
+  async pageOfWarehouse(tx: SqlTx, warehouseId: string, afterSku: string | null, limit: number): Promise<ReplicaRecord[]> {
+    const rows = await tx.query<StockRow & { applied_at: Date }>(
+      `SELECT warehouse_id, sku, region, on_hand, reserved, version, updated_at, applied_at FROM stock_replica
+        WHERE warehouse_id = $1 AND ($2::text IS NULL OR sku COLLATE "C" > $2)
+        ORDER BY sku COLLATE "C" LIMIT $3`,
+      [warehouseId, afterSku, limit],
+    );
+    return rows.map((r) => ({ ...toRecord(r), appliedAt: r.applied_at }));
   }
 
   private async upsert(tx: SqlTx, data: StockChangedData, eventId: string, onlyNewer: boolean, offset?: bigint): Promise<boolean> {

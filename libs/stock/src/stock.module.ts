@@ -4,6 +4,11 @@ import { ReplicaRepairService } from './anti-entropy/replica-repair.service.js';
 import { StockDigestApplier } from './anti-entropy/stock-digest.applier.js';
 import { StockDigestPublisher } from './anti-entropy/stock-digest.publisher.js';
 import { AdjustStockHttpController } from './adjust-stock/adjust-stock.http.controller.js';
+import { BatchForwarder } from './batch-stock/batch-forwarder.js';
+import { BatchStockHttpController } from './batch-stock/batch-stock.http.controller.js';
+import { BatchStockService } from './batch-stock/batch-stock.service.js';
+import { ListWarehouseStockHttpController } from './list-warehouse-stock/list-warehouse-stock.http.controller.js';
+import { WarehouseStockService } from './list-warehouse-stock/warehouse-stock.service.js';
 import { AvailabilityRepository } from './availability.repository.js';
 import { AvailabilityService } from './availability.service.js';
 import { GetAvailabilityHttpController } from './get-availability/get-availability.http.controller.js';
@@ -36,6 +41,8 @@ import { TransferStockService } from './transfers/transfer-stock.service.js';
     QueryAvailabilityHttpController,
     GetAvailabilityHttpController,
     HoldsInternalController,
+    BatchStockHttpController,
+    ListWarehouseStockHttpController,
   ],
   providers: [
     StockRepository,
@@ -53,6 +60,9 @@ import { TransferStockService } from './transfers/transfer-stock.service.js';
     ReplicaRepairService,
     StockDigestPublisher,
     StockDigestApplier,
+    BatchStockService,
+    BatchForwarder,
+    WarehouseStockService,
   ],
   exports: [StockService, AvailabilityService, HoldService, TransferStockService, ReplicaChecks],
 })

@@ -20,7 +20,8 @@ export interface StockRecord extends StockKey, StockLevel {
   readonly updatedAt: Date;
 }
 
-interface StockRow {
+/** A `stock` (or `stock_replica`) row as pg returns it. */
+export interface StockRow {
   warehouse_id: string;
   sku: string;
   region: string;
@@ -63,7 +64,7 @@ const MOVEMENT_COLUMNS =
   'seq, id, warehouse_id, sku, kind, delta, reason, on_hand_after, reserved_after, version, actor, request_id, idempotency_key, created_at';
 
 // bigint columns arrive as strings; every quantity is bounded by MAX_QUANTITY, far below 2^53.
-const toRecord = (r: StockRow): StockRecord => ({
+export const toRecord = (r: StockRow): StockRecord => ({
   warehouseId: r.warehouse_id,
   sku: r.sku,
   region: r.region,
@@ -207,6 +208,120 @@ export class StockRepository {
       [key.warehouseId, key.sku, quantity],
     );
     return toRecord(row);
+  }
+
+  /**
+   * `createEmpty` for many rows at once (a batch), in key order: two batches over the same rows
+   * take the primary key's locks in one order and wait on each other rather than deadlock.
+   */
+  async createEmptyMany(tx: SqlTx, rows: readonly (StockKey & { readonly shard: number })[], region: string): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.query(
+      `INSERT INTO stock (warehouse_id, sku, shard, region, on_hand, reserved, version, updated_at)
+       SELECT warehouse_id, sku, shard, $4, 0, 0, 0, now()
+         FROM unnest($1::text[], $2::text[], $3::smallint[]) AS r(warehouse_id, sku, shard)
+        ORDER BY warehouse_id, sku
+       ON CONFLICT (warehouse_id, sku) DO NOTHING`,
+      [rows.map((r) => r.warehouseId), rows.map((r) => r.sku), rows.map((r) => r.shard), region],
+    );
+  }
+
+  /** `lock` for many rows at once, in key order (see `createEmptyMany`); rows that do not exist are missing from the answer. */
+  async lockMany(tx: SqlTx, keys: readonly StockKey[]): Promise<StockRecord[]> {
+    if (keys.length === 0) return [];
+    const rows = await tx.query<StockRow>(
+      `SELECT ${STOCK_COLUMNS.split(', ')
+        .map((c) => `s.${c}`)
+        .join(', ')}
+         FROM stock s JOIN unnest($1::text[], $2::text[]) AS k(warehouse_id, sku) ON s.warehouse_id = k.warehouse_id AND s.sku = k.sku
+        ORDER BY s.warehouse_id, s.sku
+          FOR UPDATE OF s`,
+      [keys.map((k) => k.warehouseId), keys.map((k) => k.sku)],
+    );
+    return rows.map(toRecord);
+  }
+
+  /**
+   * `save` for many locked rows at once, in one statement. The caller computed each level from
+   * the row it holds locked, so nothing can have changed in between; each row's version is the
+   * locked version plus one.
+   */
+  async saveMany(tx: SqlTx, rows: readonly (StockKey & { readonly level: StockLevel })[]): Promise<StockRecord[]> {
+    if (rows.length === 0) return [];
+    const saved = await tx.query<StockRow>(
+      `UPDATE stock s SET on_hand = r.on_hand, reserved = r.reserved, version = r.version, updated_at = now()
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS r(warehouse_id, sku, on_hand, reserved, version)
+        WHERE s.warehouse_id = r.warehouse_id AND s.sku = r.sku
+       RETURNING ${STOCK_COLUMNS.split(', ')
+         .map((c) => `s.${c}`)
+         .join(', ')}`,
+      [
+        rows.map((r) => r.warehouseId),
+        rows.map((r) => r.sku),
+        rows.map((r) => r.level.onHand),
+        rows.map((r) => r.level.reserved),
+        rows.map((r) => r.level.version),
+      ],
+    );
+    return saved.map(toRecord);
+  }
+
+  /**
+   * Removes the empty rows (version 0) among `keys` that `createEmptyMany` made for changes that
+   * were then refused: a refused row leaves no trace, as when a single change rolls back. The
+   * caller holds their locks; a row with any change has a version above 0 and stays.
+   */
+  async deleteEmpty(tx: SqlTx, keys: readonly StockKey[]): Promise<void> {
+    if (keys.length === 0) return;
+    await tx.query(
+      `DELETE FROM stock s USING unnest($1::text[], $2::text[]) AS k(warehouse_id, sku)
+        WHERE s.warehouse_id = k.warehouse_id AND s.sku = k.sku AND s.version = 0`,
+      [keys.map((k) => k.warehouseId), keys.map((k) => k.sku)],
+    );
+  }
+
+  /** `appendMovement` for many rows at once, in one statement; one entry per (warehouse, sku), which must be distinct. */
+  async appendMovements(tx: SqlTx, movements: readonly NewMovement[]): Promise<MovementView[]> {
+    if (movements.length === 0) return [];
+    const column = <T>(pick: (m: NewMovement) => T): T[] => movements.map(pick);
+    const rows = await tx.query<MovementRow>(
+      `INSERT INTO stock_movements (warehouse_id, sku, shard, kind, delta, reason, on_hand_after, reserved_after, version, actor, request_id, idempotency_key)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[],
+                            $9::bigint[], $10::text[], $11::text[], $12::text[])
+       RETURNING ${MOVEMENT_COLUMNS}`,
+      [
+        column((m) => m.warehouseId),
+        column((m) => m.sku),
+        column((m) => m.shard),
+        column((m) => m.kind),
+        column((m) => m.delta),
+        column((m) => m.reason),
+        column((m) => m.after.onHand),
+        column((m) => m.after.reserved),
+        column((m) => m.after.version),
+        column((m) => m.actor),
+        column((m) => m.requestId),
+        column((m) => m.idempotencyKey),
+      ],
+    );
+    return rows.map(toMovement);
+  }
+
+  /**
+   * One page of a warehouse's own rows, by SKU, strictly after `afterSku`. Keyset paging on the
+   * SKU: a page never repeats or skips a row that exists throughout, whatever changes meanwhile.
+   * Byte order (`COLLATE "C"`), whatever the database's collation, so that the pages of several
+   * databases merge in one order; the primary key narrows the scan to the warehouse's rows.
+   * Empty rows of transactions in progress (version 0) are left out.
+   */
+  async pageOfWarehouse(tx: SqlTx, warehouseId: string, afterSku: string | null, limit: number): Promise<StockRecord[]> {
+    const rows = await tx.query<StockRow>(
+      `SELECT ${STOCK_COLUMNS} FROM stock
+        WHERE warehouse_id = $1 AND ($2::text IS NULL OR sku COLLATE "C" > $2) AND version > 0
+        ORDER BY sku COLLATE "C" LIMIT $3`,
+      [warehouseId, afterSku, limit],
+    );
+    return rows.map(toRecord);
   }
 
   async find(tx: SqlTx, key: StockKey): Promise<StockRecord | undefined> {

@@ -1,0 +1,28 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiNotFoundResponse, ApiOkResponse, ApiTags, PickType } from '@nestjs/swagger';
+import { RequireScope } from '@stockmesh/auth';
+import { StockKeyParams } from '../stock-key.params.js';
+import { ListWarehouseStockQuery } from './list-warehouse-stock.query.dto.js';
+import { WarehouseStockService } from './warehouse-stock.service.js';
+import { WarehouseStockPageView } from './warehouse-stock.views.js';
+
+/** `{warehouseId}`: the rule of the stock routes'. */
+export class WarehouseIdParams extends PickType(StockKeyParams, ['warehouseId'] as const) {}
+
+@ApiTags('stock')
+@Controller('v1/warehouses/:warehouseId/stock')
+export class ListWarehouseStockHttpController {
+  constructor(private readonly stock: WarehouseStockService) {}
+
+  /**
+   * A warehouse's rows by SKU, one page at a time, for reconciliation. Served from this region's
+   * own data, never forwarded: the owner's rows at the owner, the replica elsewhere.
+   */
+  @Get()
+  @RequireScope('stock:read')
+  @ApiOkResponse({ type: WarehouseStockPageView })
+  @ApiNotFoundResponse({ description: 'warehouse-not-found.' })
+  list(@Param() params: WarehouseIdParams, @Query() query: ListWarehouseStockQuery): Promise<WarehouseStockPageView> {
+    return this.stock.page(params.warehouseId, query.limit, query.cursor);
+  }
+}
