@@ -15,3 +15,4 @@ export {
   type InternalTarget,
   type SignedCallOptions,
 } from './internal-call.js';
+export { parseExposition, type Exposition, type Sample } from './prometheus-text.js';

@@ -17,6 +17,7 @@ import {
   requestIdOf,
 } from '@stockmesh/http';
 import { InternalListener } from './internal/internal-listener.js';
+import { MetricsEndpoint } from './metrics/metrics-endpoint.js';
 import { RegionModule } from './region.module.js';
 
 export interface RegionAppOptions {
@@ -59,6 +60,8 @@ export async function createRegionApp(config: AppConfig, options: RegionAppOptio
   if (config.replication.enabled) CommandsListener.connect(app, config);
   // Region-to-region calls get a listener of their own (bound by InternalListener.listen()).
   app.get(InternalListener).attach(app);
+  // Every request of both listeners is counted and timed for Prometheus (served on the internal one).
+  app.get(MetricsEndpoint).attach(app);
 
   const document = SwaggerModule.createDocument(
     app,

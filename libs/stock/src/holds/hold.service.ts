@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
+import { Metrics } from '@stockmesh/metrics';
 import { ShardDatabases, type SqlTx } from '@stockmesh/persistence';
 import { OutboxRepository } from '@stockmesh/replication';
 import { shardOf, type ShardDatabase } from '@stockmesh/sharding';
@@ -54,6 +55,7 @@ export class HoldService {
     private readonly holds: HoldRepository,
     private readonly outbox: OutboxRepository,
     private readonly clock: Clock,
+    private readonly metrics: Metrics,
   ) {}
 
   /** Holds the units if that many are available; 409 insufficient-stock otherwise (nothing held). */
@@ -86,6 +88,7 @@ export class HoldService {
         );
       }
       await this.record(tx, row, shard, 'hold', 0, `reservation:${request.reservationId}`);
+      this.metrics.hold('placed');
       return this.view({ ...request, id: request.holdId, status: 'held', expiresAt }, row);
     });
   }
@@ -120,6 +123,7 @@ export class HoldService {
         const row = await this.stock.unreserve(tx, hold, hold.quantity);
         await this.record(tx, row, shardOf(hold.sku, this.config.cluster.shardCount), 'release', 0, `hold-expiry:${hold.reservationId}`);
       }
+      this.metrics.hold('expired', expired.length);
       return expired;
     });
   }
@@ -168,6 +172,7 @@ export class HoldService {
         to === 'committed' ? -hold.quantity : 0,
         `reservation:${hold.reservationId}`,
       );
+      this.metrics.hold(to);
       return this.view(hold, row);
     });
   }
