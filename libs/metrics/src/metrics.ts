@@ -177,23 +177,25 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Runs `collect` before each exposition: for figures read at scrape time (a cheap query, a pool's counters). */
+  /**
+   * Runs `collect` before each exposition, after the collectors added before it: for figures read
+   * at scrape time (a cheap query, a pool's counters).
+   */
   addCollector(collect: () => Promise<void> | void): void {
     this.collectors.push(collect);
   }
 
   /** The Prometheus text exposition of every metric, after running the collectors. */
   async exposition(): Promise<string> {
-    await Promise.all(
-      this.collectors.map(async (collect) => {
-        try {
-          await collect();
-        } catch {
-          // A database that is down must not cost the scrape the other figures; the counter says so.
-          this.collectorFailures.inc();
-        }
-      }),
-    );
+    // One after the other: a collector that reads a pool must not see the connections another one is taking.
+    for (const collect of this.collectors) {
+      try {
+        await collect();
+      } catch {
+        // A database that is down must not cost the scrape the other figures; the counter says so.
+        this.collectorFailures.inc();
+      }
+    }
     return this.registry.metrics();
   }
 

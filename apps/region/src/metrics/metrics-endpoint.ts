@@ -31,17 +31,18 @@ export class MetricsEndpoint implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     const m = this.metrics;
-    // One count(*) per database: the outbox holds what is not published yet, normally a few rows.
-    m.addCollector(async () => {
-      const counts = await Promise.all(this.databases.all().map((db) => this.databases.read(db, (tx) => this.outbox.pending(tx))));
-      this.databases.all().forEach((db, i) => m.outboxPending.set({ database: db.name }, counts[i]));
-    });
+    // The pools first, before the outbox query takes a connection of each.
     m.addCollector(() => {
       for (const pool of this.databases.poolStats()) {
         m.dbPoolConnections.set({ database: pool.database, state: 'total' }, pool.total);
         m.dbPoolConnections.set({ database: pool.database, state: 'idle' }, pool.idle);
         m.dbPoolWaiting.set({ database: pool.database }, pool.waiting);
       }
+    });
+    // One count(*) per database: the outbox holds what is not published yet, normally a few rows.
+    m.addCollector(async () => {
+      const counts = await Promise.all(this.databases.all().map((db) => this.databases.read(db, (tx) => this.outbox.pending(tx))));
+      this.databases.all().forEach((db, i) => m.outboxPending.set({ database: db.name }, counts[i]));
     });
     m.addCollector(() => {
       for (const source of this.replication.all()) {
