@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { call, globalView, startTestCluster, testKafka, viewDiff, waitFor, type TestCluster } from '@stockmesh/testing';
+import { TOPICS } from '@stockmesh/contracts';
+import { call, globalView, parseExposition, startTestCluster, testKafka, viewDiff, waitFor, type TestCluster } from '@stockmesh/testing';
 import { execFileSync } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
@@ -123,6 +124,13 @@ describe('replication through Kafka', () => {
       { what: 'us-east to see no lag from the other regions', describe: async () => JSON.stringify(others) },
     );
     for (const r of others) expect(r).toMatchObject({ stale: false, eventsBehind: 0 });
+    // The same, as Prometheus sees it on us-east's internal listener (no signature for GET /metrics).
+    const metrics = parseExposition(await (await fetch(`${t.internal('us-east').internalUrl}/metrics`)).text());
+    for (const source of ['eu-west', 'ap-south']) {
+      expect(metrics.sum('stockmesh_replication_lag_events', { source_region: source })).toBe(0);
+      expect(metrics.sum('stockmesh_replication_source_stale', { source_region: source })).toBe(0);
+      expect(metrics.sum('stockmesh_replication_events_applied_total', { topic: TOPICS.stock, source_region: source })).toBeGreaterThan(0);
+    }
     const availability = await call<{ freshness: { region: string; stale: boolean }[]; servedBy: string }>(
       at('eu-west'),
       'GET',

@@ -16,3 +16,4 @@ export {
   type SignedCallOptions,
 } from './internal-call.js';
 export { seedReplicaRow, StandInRegion, type StandInAnswer } from './stand-in-region.js';
+export { parseExposition, type Exposition, type Sample } from './prometheus-text.js';

@@ -1,5 +1,6 @@
 import { ConfigError, loadAppConfig } from '@stockmesh/config';
 import { InternalListener } from './internal/internal-listener.js';
+import { MetricsEndpoint } from './metrics/metrics-endpoint.js';
 import { createRegionApp } from './region-app.js';
 
 async function main(): Promise<void> {
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
   await app.init();
   // The internal listener first: once the public one answers /health/ready, other regions may call this one.
   await app.get(InternalListener).listen();
+  // Only with STOCKMESH_METRICS_PORT: the internal listener serves /metrics anyway.
+  await app.get(MetricsEndpoint).listen();
   await app.listen(config.region.port, config.region.host);
 }
 

@@ -15,8 +15,11 @@ import {
   NestPinoLogger,
   ProblemDetailsFilter,
   requestIdOf,
+  requestLogger,
+  scopeRequests,
 } from '@stockmesh/http';
 import { InternalListener } from './internal/internal-listener.js';
+import { MetricsEndpoint } from './metrics/metrics-endpoint.js';
 import { RegionModule } from './region.module.js';
 
 export interface RegionAppOptions {
@@ -40,6 +43,8 @@ export async function createRegionApp(config: AppConfig, options: RegionAppOptio
     ...frameworkServerOptions(config.region.id, logger, { ...DEFAULT_HTTP_SERVER_LIMITS, ...options.httpLimits }),
     // Fastify logs every request (with its id, status and time) through the process's logger.
     loggerInstance: logger,
+    // Request loggers as usual; remembered, so that the lines they write get their reqId only once.
+    childLoggerFactory: requestLogger,
     bodyLimit: config.http.bodyLimitBytes,
     // The client's (or the forwarding region's) X-Request-Id, else a new UUID.
     genReqId: requestIdOf,
@@ -52,6 +57,8 @@ export async function createRegionApp(config: AppConfig, options: RegionAppOptio
     bodyParser: false,
   });
   const routes = applyHttpConventions(app, config.region.id);
+  // Every log line written while serving a request carries its reqId, not only the access lines.
+  scopeRequests(app.getHttpAdapter().getInstance());
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter(routes));
   app.enableShutdownHooks();
@@ -59,6 +66,8 @@ export async function createRegionApp(config: AppConfig, options: RegionAppOptio
   if (config.replication.enabled) CommandsListener.connect(app, config);
   // Region-to-region calls get a listener of their own (bound by InternalListener.listen()).
   app.get(InternalListener).attach(app);
+  // Every request of both listeners is counted and timed for Prometheus (served on the internal one).
+  app.get(MetricsEndpoint).attach(app);
 
   const document = SwaggerModule.createDocument(
     app,

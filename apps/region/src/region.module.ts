@@ -5,6 +5,7 @@ import { CatalogModule } from '@stockmesh/catalog';
 import { CommandsModule } from '@stockmesh/commands';
 import { ConfigModule, type AppConfig, type Clock } from '@stockmesh/config';
 import { RegionTrustModule } from '@stockmesh/http';
+import { MetricsModule } from '@stockmesh/metrics';
 import { PersistenceModule } from '@stockmesh/persistence';
 import { ReplicationModule } from '@stockmesh/replication';
 import { ReservationsModule } from '@stockmesh/reservations';
@@ -13,6 +14,7 @@ import { TransfersModule } from '@stockmesh/transfers';
 import { ClusterHttpController } from './cluster/cluster.http.controller.js';
 import { HealthHttpController } from './health/health.http.controller.js';
 import { InternalListener } from './internal/internal-listener.js';
+import { MetricsEndpoint } from './metrics/metrics-endpoint.js';
 
 /** One region of stockmesh. */
 @Module({})
@@ -23,6 +25,7 @@ export class RegionModule {
       module: RegionModule,
       imports: [
         ConfigModule.forRoot(config, clock),
+        MetricsModule,
         TerminusModule,
         RegionTrustModule,
         PersistenceModule,
@@ -35,7 +38,7 @@ export class RegionModule {
         CommandsModule.forConfig(config),
       ],
       controllers: [HealthHttpController, ClusterHttpController],
-      providers: [InternalListener],
+      providers: [InternalListener, MetricsEndpoint],
     };
   }
 }

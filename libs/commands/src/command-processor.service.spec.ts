@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { AppConfig, Clock } from '@stockmesh/config';
 import { CodedException, COMMAND_TYPES, EVENT_TYPES, TOPICS, type ProblemCode } from '@stockmesh/contracts';
 import type { IncomingMessage, MessageBus, OutgoingMessage } from '@stockmesh/messaging';
+import { Metrics } from '@stockmesh/metrics';
 import type { IdempotencyClaim, IdempotencyRepository, IdempotentRequest, ShardDatabases } from '@stockmesh/persistence';
 import { CommandProcessor } from './command-processor.service.js';
 import { InvalidCommandError, type Command, type CommandMessageController } from './command.js';
@@ -113,6 +114,7 @@ beforeEach(() => {
     ledger as unknown as IdempotencyRepository,
     clock,
     bus as unknown as MessageBus,
+    new Metrics(),
   );
 });
 

@@ -3,6 +3,7 @@ import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { CodedException, PROBLEM_TYPES, TOPICS, type CommandType, type ProblemCode } from '@stockmesh/contracts';
 import { problemBody } from '@stockmesh/http';
 import { MessageBus, type IncomingMessage } from '@stockmesh/messaging';
+import { Metrics } from '@stockmesh/metrics';
 import { IdempotencyRepository, ShardDatabases, type IdempotentRequest } from '@stockmesh/persistence';
 import { deadLetter, LazyPublisher, refusalReason } from '@stockmesh/replication';
 import { commandResult, type CommandOutcome } from './command-results.js';
@@ -52,6 +53,7 @@ export class CommandProcessor implements OnApplicationShutdown {
     private readonly idempotency: IdempotencyRepository,
     private readonly clock: Clock,
     bus: MessageBus,
+    private readonly metrics: Metrics,
   ) {
     this.controllers = new Map(controllers.map((c) => [c.type, c]));
     this.publisher = new LazyPublisher(bus);
@@ -80,6 +82,7 @@ export class CommandProcessor implements OnApplicationShutdown {
       if (!(error instanceof InvalidCommandError)) throw error;
       this.logger.warn({ msg: 'dead-lettering a command', partition: message.partition, offset: message.offset, reason: error.reason });
       await this.publisher.publish([deadLetter(message, error.reason, commandsGroupOf(region))]);
+      this.metrics.deadLettered('commands', 'invalid_command');
       return;
     }
     if (owner !== region) return;

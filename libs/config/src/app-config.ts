@@ -105,6 +105,12 @@ export interface AppConfig {
     readonly maxSkewMs: number;
   };
   readonly log: { readonly level: string };
+  /** Prometheus metrics (see docs/observability.md): always on the internal listener, here also on a port of their own. */
+  readonly metrics: {
+    /** STOCKMESH_METRICS_PORT; `undefined`: no port of their own. */
+    readonly port?: number;
+    readonly host: string;
+  };
 }
 
 /** Injection token of the `AppConfig`. */

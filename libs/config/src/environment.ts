@@ -388,6 +388,22 @@ export class EnvironmentDto {
   @Matches(/^[\x21-\x7e]{32,256}$/, { message: 'STOCKMESH_ADMIN_KEY must be 32-256 printable ASCII characters without spaces' })
   readonly STOCKMESH_ADMIN_KEY?: string;
 
+  /**
+   * A port of its own for Prometheus metrics (`GET /metrics`, no credential), besides the internal
+   * listener, which always serves them; unset: no such port. See docs/observability.md.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  readonly STOCKMESH_METRICS_PORT?: number;
+
+  /** Interface the metrics port binds; default the region's internal listener's. */
+  @IsOptional()
+  @IsString()
+  readonly STOCKMESH_METRICS_HOST?: string;
+
   /** `false` stops serving the OpenAPI document and its UI (/docs), which are open to anyone. */
   @IsIn(['true', 'false'])
   readonly STOCKMESH_DOCS: string = 'true';
@@ -630,5 +646,6 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     regionTrust: { secret: clusterSecretOf(parsed), maxSkewMs: parsed.STOCKMESH_INTERNAL_MAX_SKEW_SECONDS * 1_000 },
     log: { level: parsed.LOG_LEVEL },
+    metrics: { port: parsed.STOCKMESH_METRICS_PORT, host: parsed.STOCKMESH_METRICS_HOST ?? self.internal.host },
   };
 }

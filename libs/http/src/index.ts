@@ -28,4 +28,5 @@ export { createValidationPipe, fieldErrors, INPUT_VALIDATION, ValidationProblem 
 export { idempotentAnswer } from './json-answer.js';
 export { requestIdOf } from './request-id.js';
 export { createLogger, NestPinoLogger } from './logging.js';
+export { currentRequestId, requestLogger, scopeRequests } from './request-log-context.js';
 export * from './region-trust/index.js';

@@ -1,17 +1,23 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { requestIdMixin } from './request-log-context.js';
 
 /**
- * The process's one pino logger: JSON lines on stdout, every line tagged with the region.
- * Fastify logs each request through it with its request id; Nest logs through `NestPinoLogger`.
+ * The process's one pino logger: JSON lines on stdout (or `destination`), every line tagged with
+ * the region, and with the request id (`reqId`) when written while serving a request (see
+ * `scopeRequests`). Fastify logs each request through it; Nest logs through `NestPinoLogger`.
  */
-export function createLogger(options: { level: string; region: string }): Logger {
-  return pino({
-    level: options.level,
-    base: { region: options.region, pid: process.pid },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: ['req.headers.authorization', 'req.headers.cookie'],
-  });
+export function createLogger(options: { level: string; region: string }, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { region: options.region, pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+      mixin: requestIdMixin,
+    },
+    destination,
+  );
 }
 
 /** Nest's logger interface on top of pino, so framework and app messages are JSON lines too. */

@@ -5,6 +5,16 @@ import type { DataSource } from 'typeorm';
 import { createDataSource } from './data-source.js';
 import { sqlTx, type SqlTx } from './sql-tx.js';
 
+/** A database's connection pool at one moment. */
+export interface PoolStats {
+  readonly database: string;
+  /** Connections open, busy or idle. */
+  readonly total: number;
+  readonly idle: number;
+  /** Requests waiting for a connection (the pool is at its size). */
+  readonly waiting: number;
+}
+
 /**
  * The region's physical databases, one connection pool each, and the only way code reaches them:
  * every transaction is opened on the database that hosts a given logical shard, so one write
@@ -116,6 +126,16 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
       }),
     );
     return results.filter((name): name is string => name !== null);
+  }
+
+  /** The connections of each database's pool, as pg counts them (for metrics; no query). */
+  poolStats(): PoolStats[] {
+    return this.all().map((db) => {
+      // TypeORM's Postgres driver keeps its pg.Pool as `master` (untyped); absent before initialize().
+      const pool = (this.source(db).driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } })
+        .master;
+      return { database: db.name, total: pool?.totalCount ?? 0, idle: pool?.idleCount ?? 0, waiting: pool?.waitingCount ?? 0 };
+    });
   }
 
   private source(db: ShardDatabase): DataSource {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { MessageBus, type OutgoingMessage } from '@stockmesh/messaging';
+import { Metrics } from '@stockmesh/metrics';
 import { ShardDatabases } from '@stockmesh/persistence';
 import type { ShardDatabase } from '@stockmesh/sharding';
 import pg from 'pg';
@@ -46,6 +47,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly bus: MessageBus,
     private readonly published: PublishedOffsets,
     private readonly topics: TopicsReady,
+    private readonly metrics: Metrics,
   ) {
     this.publisher = new LazyPublisher(bus);
   }
@@ -93,6 +95,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       if (!locked) return 0;
       const rows = await this.outbox.oldest(tx, BATCH);
       if (rows.length === 0) return 0;
+      const published = this.metrics.outboxBatch(db.name);
       const compacted = rows.filter((r) => r.compactTopic !== null).map((r) => this.message(r, true));
       if (compacted.length > 0) await this.publisher.publish(compacted);
       this.published.record(await this.publisher.publish(rows.map((r) => this.message(r, false))));
@@ -100,6 +103,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         tx,
         rows.map((r) => r.seq),
       );
+      published(rows.length);
       return rows.length;
     });
   }

@@ -10,6 +10,7 @@ import {
   type OutgoingMessage,
   type TopicPartitionOffset,
 } from '@stockmesh/messaging';
+import { Metrics } from '@stockmesh/metrics';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { Backoff } from './backoff.js';
 import { LazyPublisher } from './lazy-publisher.js';
@@ -77,6 +78,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly gaps: ReplicaGaps,
     private readonly directory: OwnerDirectory,
     private readonly clock: Clock,
+    private readonly metrics: Metrics,
   ) {
     this.topics = replicatedTopics(config);
     this.deadLetters = new LazyPublisher(bus);
@@ -178,7 +180,9 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     const refused = new Map<string, string>();
     for (;;) {
       try {
-        return await this.applyOnce(batch, refused);
+        const next = await this.applyOnce(batch, refused);
+        this.metrics.consumerLag(batch.topic, batch.partition, batch.highWatermark, next.offset);
+        return next;
       } catch (error) {
         // Each pass refuses a record not refused before, so this ends within the batch's length.
         if (!(error instanceof RecordRefused) || refused.has(error.offset)) throw error;
@@ -288,16 +292,19 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
       this.positioned.add(partitionKey);
       const consumer = `stockmesh.replica.${this.config.region.id}`;
       const poison: OutgoingMessage[] = [];
+      const appliedFrom: string[] = [];
       for (const message of fresh) {
         const verdict = refused.get(message.offset) ?? (await this.admit(route, message, partition));
         if (verdict === undefined) continue;
         if (typeof verdict === 'string') {
           this.logger.warn({ msg: 'dead-lettering a record', topic, partition, offset: message.offset, reason: verdict });
           poison.push(deadLetter(message, verdict, consumer));
+          this.metrics.deadLettered('replica', refused.has(message.offset) ? 'database_refused' : 'invalid_event');
           continue;
         }
         try {
           await this.appliers.apply(tx, verdict, BigInt(message.offset));
+          appliedFrom.push(verdict.source);
         } catch (error) {
           const reason = refusalReason(error);
           if (reason === undefined) throw error;
@@ -310,6 +317,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
       if (poison.length > 0) await this.deadLetters.publish(poison);
       const next = BigInt(fresh[fresh.length - 1].offset) + 1n;
       await this.positions.save(tx, topic, partition, next);
+      this.metrics.applied(topic, appliedFrom);
       return { topic, partition, offset: next.toString() };
     });
   }

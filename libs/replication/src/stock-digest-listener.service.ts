@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { EVENT_TYPES, parseEvent, PoisonEventError, TOPICS } from '@stockmesh/contracts';
 import { MessageBus, type BatchConsumer, type MessageBatch, type OutgoingMessage } from '@stockmesh/messaging';
+import { Metrics } from '@stockmesh/metrics';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { setTimeout as pause } from 'node:timers/promises';
 import { Backoff } from './backoff.js';
@@ -38,6 +39,7 @@ export class StockDigestListener implements OnApplicationBootstrap, OnApplicatio
     private readonly appliers: EventAppliers,
     private readonly bus: MessageBus,
     private readonly topics: TopicsReady,
+    private readonly metrics: Metrics,
   ) {
     this.deadLetters = new LazyPublisher(bus);
   }
@@ -95,6 +97,7 @@ export class StockDigestListener implements OnApplicationBootstrap, OnApplicatio
         if (!(error instanceof PoisonEventError)) throw error;
         this.logger.warn({ msg: 'dead-lettering a digest', partition: batch.partition, offset: message.offset, reason: error.reason });
         poison.push(deadLetter(message, error.reason, `stockmesh.digests.${this.config.region.id}`));
+        this.metrics.deadLettered('digests', 'invalid_event');
       }
     }
     if (poison.length > 0) await this.deadLetters.publish(poison);

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { CodedException, RESERVATION_TTL } from '@stockmesh/contracts';
 import { RegionSigner } from '@stockmesh/http';
+import { Metrics, type SagaStep } from '@stockmesh/metrics';
 import { HoldService, type HoldRequest } from '@stockmesh/stock';
 
 /** What became of one step on a hold at the owning region. */
@@ -33,6 +34,7 @@ export class HoldClient {
     private readonly holds: HoldService,
     private readonly clock: Clock,
     private readonly signer: RegionSigner,
+    private readonly metrics: Metrics,
   ) {}
 
   /** `timeoutMs` shortens the wait for a remote owner below its usual 2 s (a reservation's deadline is near). */
@@ -64,7 +66,16 @@ export class HoldClient {
     return this.step(region, 'POST', holdId, '/renew', { ...target, ttlSeconds }, () => this.holds.renew(holdId, target, ttlSeconds));
   }
 
-  private async step(
+  /** One step, counted and timed by step (from the path: `/commit` is commit, none is place) and owner. */
+  private async step(...call: Parameters<HoldClient['call']>): Promise<HoldOutcome> {
+    const [region, , , suffix] = call;
+    const done = this.metrics.sagaStep((suffix.slice(1) || 'place') as SagaStep, region === this.config.region.id ? 'local' : 'remote');
+    const outcome = await this.call(...call);
+    done(outcome.kind);
+    return outcome;
+  }
+
+  private async call(
     region: string,
     method: 'PUT' | 'POST',
     holdId: string,

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Clock, RepeatingTask } from '@stockmesh/config';
 import { problemBody } from '@stockmesh/http';
+import { Metrics } from '@stockmesh/metrics';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { ReservationRepository } from './reservation.repository.js';
 import { FINISH_BATCH, ReservationsService, type FinishReport } from './reservations.service.js';
@@ -39,6 +40,7 @@ export class ReservationSweeper implements OnApplicationBootstrap, OnApplication
     private readonly repository: ReservationRepository,
     private readonly reservations: ReservationsService,
     private readonly clock: Clock,
+    private readonly metrics: Metrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -61,8 +63,10 @@ export class ReservationSweeper implements OnApplicationBootstrap, OnApplication
         100,
       ),
     );
+    this.metrics.reservation('abandoned', abandoned.length);
     if (abandoned.length > 0) this.logger.warn({ msg: 'abandoned reservations whose coordinator stopped', reservations: abandoned });
     const expired = await this.databases.inDatabase(home, (tx) => this.repository.expireDue(tx, now, 100));
+    this.metrics.reservation('expired', expired.length);
     if (expired.length > 0) this.logger.log({ msg: 'expired reservations', reservations: expired });
     const total = { attempted: 0, finished: 0, retrying: 0, lost: 0 };
     for (let batch = 0; batch < FINISH_BATCHES_PER_SWEEP && !this.task.isStopped; batch++) {

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { allocationOrderOf, APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { exemptFromLimits } from '@stockmesh/auth';
 import { problemBody, type RequestPrincipal } from '@stockmesh/http';
+import { Metrics } from '@stockmesh/metrics';
 import { IdempotencyException, scopedKey, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
 import { AvailabilityService } from '@stockmesh/stock';
 import { randomUUID } from 'node:crypto';
@@ -94,6 +95,7 @@ export class ReservationsService {
     private readonly availability: AvailabilityService,
     private readonly clock: Clock,
     private readonly faults: ReservationFaultPoints,
+    private readonly metrics: Metrics,
   ) {}
 
   /** Counters of this process, for logs and tests. */
@@ -299,7 +301,9 @@ export class ReservationsService {
       this.logger.warn({ msg: 'could not finish holds at an owner; each is retried after its backoff', region, holds, reason });
     if (commitFailed.length > 0) this.logger.error({ msg: 'reservations could not be committed in full', reservations: commitFailed });
     const count = (kind: FinishResult['kind']): number => results.filter((r) => r.kind === kind).length;
-    return { attempted: claimed.length, finished: count('done'), retrying: count('retry'), lost: count('lost') };
+    const report = { attempted: claimed.length, finished: count('done'), retrying: count('retry'), lost: count('lost') };
+    this.metrics.sagaFinished(report);
+    return report;
   }
 
   /** One call to an owner for one claimed allocation, and what it came to. */
@@ -425,6 +429,7 @@ export class ReservationsService {
         lines: shortfalls,
       });
       await this.home((tx) => this.repository.decide(tx, id, 'failed', 409, body, null));
+      this.metrics.reservation('insufficient_stock');
       // Release what was held now, so the units are for sale again when the client hears "no";
       // an owner that does not answer is left to the sweeper rather than delay the answer.
       await this.finishWithin(id, deadline);
@@ -440,6 +445,7 @@ export class ReservationsService {
       await this.finishWithin(id, deadline);
       return this.replay({ storedKey: reservation.idempotencyKey, fingerprint: reservation.fingerprint });
     }
+    this.metrics.reservation('held');
     // Each hold was placed with the TTL counted from its own placing, the reservation's from now.
     // The owners' grace period covers the difference; after a saga that ate into it, move the
     // holds up to the reservation's expiry so that no owner releases them while it lives. After
@@ -554,6 +560,7 @@ export class ReservationsService {
       this.repository.close(tx, id, to === 'committed' ? 'committing' : 'released', new Date(now), new Date(now + CLAIM_MS), partial),
     );
     if (closed) {
+      this.metrics.reservation(to);
       // Carry the decision to the owners now; one that does not answer is left to the sweeper.
       await this.carry(closed.claimed);
     } else {

@@ -5,11 +5,10 @@ import { REGION_ONLY_HEADERS } from '@stockmesh/contracts';
 import { markInternalCall, RegionRequestVerifier, RegionTrustException } from '@stockmesh/http';
 import { createHash, type Hash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pipeline, Transform, type Readable } from 'node:stream';
-
-/** Requests accepted by the internal server; a client cannot put its request here. */
-const ARRIVED_INTERNALLY = new WeakSet<IncomingMessage>();
+import { MetricsEndpoint } from '../metrics/metrics-endpoint.js';
+import { baseUrlOf, bind } from '../plain-server.js';
+import { arrivedInternally, markArrivedInternally } from './arrived-internally.js';
 
 /** The route prefix of the API only regions call. */
 const INTERNAL_PREFIX = '/internal/';
@@ -29,7 +28,8 @@ interface BodyCheck {
  *   (`Stockmesh-Forwarded-From`, the signature headers, the caller) are dropped before anything
  *   reads them;
  * - internal: every request must carry a valid region signature (401 otherwise), and its
- *   forwarding headers and caller are believed.
+ *   forwarding headers and caller are believed. The one exception is `GET /metrics`, answered
+ *   by MetricsEndpoint before any of this, for Prometheus (docs/observability.md).
  */
 @Injectable()
 export class InternalListener {
@@ -39,6 +39,7 @@ export class InternalListener {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly verifier: RegionRequestVerifier,
+    private readonly metrics: MetricsEndpoint,
   ) {}
 
   /** Installs the hooks that tell the listeners apart; call before the app is initialised. */
@@ -48,7 +49,7 @@ export class InternalListener {
     const bodyChecks = new WeakMap<object, BodyCheck>();
 
     fastify.addHook('onRequest', async (request) => {
-      if (!ARRIVED_INTERNALLY.has(request.raw)) {
+      if (!arrivedInternally(request.raw)) {
         for (const name of REGION_ONLY_HEADERS) delete request.raw.headers[name];
         // The matched route, not the URL text: `/%69nternal/...` is the same route.
         if (request.routeOptions.url?.startsWith(INTERNAL_PREFIX)) {
@@ -103,24 +104,17 @@ export class InternalListener {
     const routing = this.routing;
     if (!routing) throw new Error('InternalListener.attach() must run before listen()');
     const server = createServer((request, response) => {
-      ARRIVED_INTERNALLY.add(request);
+      // Prometheus cannot sign its scrapes: /metrics is answered before any check (docs/observability.md).
+      if (this.metrics.answers(request, response)) return;
+      markArrivedInternally(request);
       routing(request, response);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await bind(server, port, host);
     this.server = server;
   }
 
   /** The base URL it listens on (with the port actually bound, e.g. after `listen(0)`). */
   url(): string {
-    const address = this.server?.address() as AddressInfo | null | undefined;
-    if (!address) throw new Error('the internal listener is not listening');
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+    return baseUrlOf(this.server, 'the internal listener');
   }
 }

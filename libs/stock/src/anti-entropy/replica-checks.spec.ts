@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { AppConfig } from '@stockmesh/config';
+import { Metrics } from '@stockmesh/metrics';
 import { ReplicaChecks } from './replica-checks.js';
 
 const config = {
@@ -7,9 +8,16 @@ const config = {
   cluster: { regions: [{ id: 'us-east' }, { id: 'eu-west' }, { id: 'ap-south' }] },
 } as unknown as AppConfig;
 
-function checks(): { checks: ReplicaChecks; tick(ms: number): void } {
+function checks(): { checks: ReplicaChecks; metrics: Metrics; tick(ms: number): void } {
   let now = Date.parse('2026-12-01T10:00:00.000Z');
-  return { checks: new ReplicaChecks(config, { now: () => now }), tick: (ms) => (now += ms) };
+  const metrics = new Metrics();
+  return { checks: new ReplicaChecks(config, { now: () => now }, metrics), metrics, tick: (ms) => (now += ms) };
+}
+
+/** The value of one series of a counter, 0 when it has none yet. */
+async function valueOf(metrics: Metrics, name: string, sourceRegion: string): Promise<number> {
+  const metric = await metrics.registry.getSingleMetric(name)?.get();
+  return metric?.values.find((v) => v.labels.source_region === sourceRegion)?.value ?? 0;
 }
 
 describe('ReplicaChecks', () => {
@@ -36,5 +44,17 @@ describe('ReplicaChecks', () => {
       },
       expect.objectContaining({ region: 'ap-south', digestsCompared: 0 }),
     ]);
+  });
+
+  it('moves the Prometheus counters of the source region', async () => {
+    const { checks: c, metrics } = checks();
+    c.compared('eu-west', 60, 2);
+    c.compared('eu-west', 58, 0);
+    c.repaired('eu-west', 3);
+    expect(await valueOf(metrics, 'stockmesh_anti_entropy_checks_total', 'eu-west')).toBe(2);
+    expect(await valueOf(metrics, 'stockmesh_anti_entropy_buckets_compared_total', 'eu-west')).toBe(118);
+    expect(await valueOf(metrics, 'stockmesh_anti_entropy_buckets_differing_total', 'eu-west')).toBe(2);
+    expect(await valueOf(metrics, 'stockmesh_anti_entropy_rows_repaired_total', 'eu-west')).toBe(3);
+    expect(await valueOf(metrics, 'stockmesh_anti_entropy_checks_total', 'ap-south')).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
+import { Metrics } from '@stockmesh/metrics';
 
 /** What anti-entropy did with one source region's rows here, since this process started. */
 export interface ReplicaCheckFigures {
@@ -36,10 +37,12 @@ export class ReplicaChecks {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly metrics: Metrics,
   ) {}
 
   /** Records the comparison of one digest: how many buckets were compared, and how many differed. */
   compared(region: string, bucketsCompared: number, bucketsDiffered: number): void {
+    this.metrics.digestCompared(region, bucketsCompared, bucketsDiffered);
     this.update(region, (f) => ({
       ...f,
       lastCheckAt: new Date(this.clock.now()).toISOString(),
@@ -50,6 +53,7 @@ export class ReplicaChecks {
   }
 
   repaired(region: string, rows: number): void {
+    this.metrics.rowsRepaired(region, rows);
     this.update(region, (f) => ({
       ...f,
       repairs: f.repairs + 1,

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
+import { Metrics } from '@stockmesh/metrics';
 import { ShardDatabases, type SqlTx } from '@stockmesh/persistence';
 import { OutboxRepository } from '@stockmesh/replication';
 import { shardOf, type ShardDatabase } from '@stockmesh/sharding';
@@ -56,6 +57,7 @@ export class HoldService {
     private readonly holds: HoldRepository,
     private readonly outbox: OutboxRepository,
     private readonly clock: Clock,
+    private readonly metrics: Metrics,
   ) {}
 
   /** Holds the units if that many are available; 409 insufficient-stock otherwise (nothing held). */
@@ -88,6 +90,7 @@ export class HoldService {
         );
       }
       await this.record(tx, row, shard, 'hold', 0, `reservation:${request.reservationId}`);
+      this.metrics.hold('placed');
       return this.view({ ...request, id: request.holdId, status: 'held', expiresAt }, row);
     });
   }
@@ -122,6 +125,7 @@ export class HoldService {
         const row = await this.stock.unreserve(tx, hold, hold.quantity);
         await this.record(tx, row, shardOf(hold.sku, this.config.cluster.shardCount), 'release', 0, `hold-expiry:${hold.reservationId}`);
       }
+      this.metrics.hold('expired', expired.length);
       return expired;
     });
   }
@@ -158,7 +162,10 @@ export class HoldService {
     const shard = shardOf(hold.sku, this.config.cluster.shardCount);
     return this.inShard(shard, async (tx) => {
       const held = await this.holds.transition(tx, hold.id, 'released');
-      if (held) await this.end(tx, held, 'released', shard, `hold-audit:${held.reservationId}`);
+      if (held) {
+        await this.end(tx, held, 'released', shard, `hold-audit:${held.reservationId}`);
+        this.metrics.hold('released');
+      }
       return held !== undefined;
     });
   }
@@ -199,6 +206,7 @@ export class HoldService {
       const partial = quantity !== undefined && quantity < hold.quantity ? quantity : undefined;
       const row = await this.end(tx, hold, to, shard, `reservation:${hold.reservationId}`, partial);
       if (partial !== undefined) await this.holds.recordPartialCommit(tx, holdId, partial);
+      this.metrics.hold(to);
       return this.view({ ...hold, ...(partial === undefined ? {} : { committedQuantity: partial }) }, row);
     });
   }

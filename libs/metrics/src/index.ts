@@ -1,0 +1,11 @@
+export {
+  Metrics,
+  type DeadLetterConsumer,
+  type DeadLetterReason,
+  type FinishOutcome,
+  type HoldTransition,
+  type ReservationOutcome,
+  type SagaStep,
+  type SagaStepOutcome,
+} from './metrics.js';
+export { MetricsModule } from './metrics.module.js';
