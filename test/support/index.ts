@@ -15,3 +15,4 @@ export {
   type InternalTarget,
   type SignedCallOptions,
 } from './internal-call.js';
+export { numberedMessages } from './kafka-batch.js';
