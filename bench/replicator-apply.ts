@@ -157,7 +157,10 @@ async function main(): Promise<void> {
         }
         const done = performance.now();
         const applyS = (done - ready) / 1000;
-        const [{ n: applied }] = await query<{ n: number }>('SELECT count(*)::int AS n FROM stock_replica WHERE region = $1', [OWNER]);
+        const applied = (await query<{ n: number }>('SELECT count(*)::int AS n FROM stock_replica WHERE region = $1', [OWNER])).reduce(
+          (sum, r) => sum + r.n,
+          0,
+        );
         if (profileDir) await cluster.stopRegion(APPLIER); // writes its profile
         console.log('\nReplicator apply benchmark');
         console.log(

@@ -9,6 +9,7 @@ import { TransferReconciliation1764917000000 } from './1764917000000-transfer-re
 import { AntiEntropy1764350000000 } from './1764350000000-anti-entropy.js';
 import { Retention1764400000000 } from './1764400000000-retention.js';
 import { IdempotencyScope1764400000001 } from './1764400000001-idempotency-scope.js';
+import { OutboxWithoutNotify1764950000000 } from './1764950000000-outbox-without-notify.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   Retention1764400000000,
   IdempotencyScope1764400000001,
   TransferReconciliation1764917000000,
+  OutboxWithoutNotify1764950000000,
 ];
