@@ -118,6 +118,8 @@ export interface BenchClusterOptions {
   readonly portsFrom: number;
   /** Further region settings (e.g. LOG_LEVEL, STOCKMESH_DB_POOL_SIZE). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The script each region runs (default the region's own entry), e.g. a profiling wrapper. */
+  readonly entry?: string;
   readonly signal: AbortSignal;
 }
 
@@ -176,7 +178,13 @@ export async function withBenchCluster<T>(options: BenchClusterOptions, work: (b
     say(
       `starting ${options.regions.length} regions (databases ${options.dbPrefix}_*, topics ${options.topicPrefix}*, ports ${env.STOCKMESH_BASE_PORT}+, log ${logFile})`,
     );
-    cluster = await startLocalCluster({ env, log: { format: 'json', stream: log }, ownProcessGroups: true, signal: options.signal });
+    cluster = await startLocalCluster({
+      env,
+      entry: options.entry,
+      log: { format: 'json', stream: log },
+      ownProcessGroups: true,
+      signal: options.signal,
+    });
     return await work({ cluster, databaseUrls, logFile, env });
   } finally {
     if (cluster) await cluster.stop();

@@ -377,8 +377,10 @@ async function main(): Promise<void> {
     STOCKMESH_ADMIN_KEY: BENCH_ADMIN_KEY,
     // A bench measures the regions, not the rate limit of its one key.
     STOCKMESH_LIMITS_EXEMPT_ADMIN: 'true',
+    // Regions refuse to start without the secret that signs their calls to each other.
+    STOCKMESH_CLUSTER_SECRET: `bench-cluster-${randomBytes(24).toString('base64url')}`,
     // kafka.sh's broker with SASL: each region gets its principal, the bench reads as admin.
-    STOCKMESH_KAFKA_CREDENTIALS: localKafkaCredentials(process.env),
+    STOCKMESH_KAFKA_CREDENTIALS: process.env.STOCKMESH_KAFKA_CREDENTIALS || localKafkaCredentials(process.env),
   };
   // Known before the start, so a start that fails half-way still has its databases dropped.
   const databaseUrls = clusterFromEnvironment({ ...process.env, ...env }).regions.flatMap((r) => r.databases.map((d) => d.url));

@@ -47,4 +47,47 @@ describe('the outbox', () => {
     const left = await databases.read(db, (tx) => outbox.oldest(tx, 100));
     expect(left.map((r) => r.key)).toEqual(['slow']);
   });
+
+  it('tells its listeners once a transaction that appended has committed, when the rows are visible, and never after a rollback', async () => {
+    const databases = region.app.get(ShardDatabases);
+    const outbox = region.app.get(OutboxRepository);
+    const db = databases.databaseFor(0);
+    const woken: { database: string; visible: boolean }[] = [];
+    const key = `wake-${Date.now()}`;
+    // What another connection sees when the listener runs: the relay reads from its own.
+    const checks: Promise<void>[] = [];
+    outbox.onAppended((database) => {
+      const at = woken.push({ database, visible: false }) - 1;
+      checks.push(
+        databases.read(db, async (tx) => {
+          const rows = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE key = $1`, [key]);
+          woken[at].visible = rows[0].n === 1;
+        }),
+      );
+    });
+    await expect(
+      databases.inDatabase(db, async (tx) => {
+        await outbox.append(tx, [entry(`${key}-rolled-back`)]);
+        throw new Error('rolled back on purpose');
+      }),
+    ).rejects.toThrow('rolled back on purpose');
+    expect(woken).toEqual([]);
+    await databases.inDatabase(db, async (tx) => {
+      await outbox.append(tx, [entry(key)]);
+      // Not before the commit: the relay would find nothing and nap.
+      expect(woken).toEqual([]);
+    });
+    await Promise.all(checks);
+    expect(woken).toEqual([{ database: db.name, visible: true }]);
+  });
+
+  it('wakes the relay without NOTIFY: no trigger on the outbox takes PostgreSQL’s server-wide notify lock', async () => {
+    const databases = region.app.get(ShardDatabases);
+    for (const db of databases.all()) {
+      const triggers = await databases.read(db, (tx) =>
+        tx.query<{ tgname: string }>(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'outbox'::regclass AND NOT tgisinternal`),
+      );
+      expect(triggers).toEqual([]);
+    }
+  });
 });

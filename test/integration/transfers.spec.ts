@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EVENT_TYPES, newEvent, TOPICS, toKafkaRecord, type TransferData } from '@stockmesh/contracts';
 import { Replicator } from '@stockmesh/replication';
 import { shardOf } from '@stockmesh/sharding';
-import { call, signedCall, startTestRegion, waitFor, type TestRegion } from '@stockmesh/testing';
+import { call, numberedMessages, signedCall, startTestRegion, waitFor, type TestRegion } from '@stockmesh/testing';
 import { MAX_RETURN_ATTEMPTS, TransferReconciler } from '@stockmesh/transfers';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -68,18 +68,8 @@ const outbox = (sku: string) =>
 const offsets = new Map<string, bigint>();
 /** Delivers records to a region's replicator (us-east unless named) as one Kafka batch of `topic`/`partition`. */
 async function deliver(topic: string, partition: number, records: ReturnType<typeof toKafkaRecord>[], to = region): Promise<void> {
-  const at = `${to.config.region.id}/${topic}/${partition}`;
-  let next = offsets.get(at) ?? 0n;
-  const messages = records.map((r) => ({
-    topic,
-    partition,
-    offset: String(next++),
-    key: r.key,
-    value: Buffer.from(r.value),
-    headers: r.headers,
-    timestamp: Date.now(),
-  }));
-  offsets.set(at, next);
+  const messages = numberedMessages(offsets, topic, partition, records, to.config.region.id);
+  const next = BigInt(messages.at(-1)!.offset) + 1n;
   await to.app.get(Replicator).apply({ topic, partition, messages, highWatermark: String(next) });
 }
 

@@ -17,3 +17,4 @@ export {
 } from './internal-call.js';
 export { seedReplicaRow, StandInRegion, type StandInAnswer } from './stand-in-region.js';
 export { parseExposition, type Exposition, type Sample } from './prometheus-text.js';
+export { numberedMessages } from './kafka-batch.js';

@@ -87,9 +87,11 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
     try {
       // PostgreSQL's default isolation is READ COMMITTED: naming it would cost a SET round trip.
       await runner.startTransaction();
+      const committed: (() => void)[] = [];
       try {
-        const result = await work(sqlTx(runner));
+        const result = await work(sqlTx(runner, db.name, committed));
         await runner.commitTransaction();
+        for (const callback of committed) callback();
         return result;
       } catch (error) {
         await runner.rollbackTransaction();
@@ -103,8 +105,11 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
   /** Runs read-only `work` on `db` without opening a transaction (each statement sees its own snapshot). */
   async read<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>): Promise<T> {
     const runner = this.source(db).createQueryRunner('slave');
+    const done: (() => void)[] = [];
     try {
-      return await work(sqlTx(runner));
+      const result = await work(sqlTx(runner, db.name, done));
+      for (const callback of done) callback();
+      return result;
     } finally {
       await runner.release();
     }

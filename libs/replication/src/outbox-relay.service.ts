@@ -4,7 +4,6 @@ import { MessageBus, type OutgoingMessage } from '@stockmesh/messaging';
 import { Metrics } from '@stockmesh/metrics';
 import { ShardDatabases } from '@stockmesh/persistence';
 import type { ShardDatabase } from '@stockmesh/sharding';
-import pg from 'pg';
 import { Backoff } from './backoff.js';
 import { LazyPublisher } from './lazy-publisher.js';
 import { OutboxRepository, type OutboxRow } from './outbox.repository.js';
@@ -14,8 +13,15 @@ import { TopicsReady } from './topics-ready.service.js';
 /** Advisory lock held while relaying one database's outbox: one relay at a time keeps the order. */
 const RELAY_LOCK = 0x72656c61; // "rela"
 const BATCH = 500;
-/** Without a notification (e.g. the listening connection dropped), look anyway this often. */
-const POLL_MS = 500;
+/**
+ * Without a wake-up, look anyway: first after `POLL_MIN_MS`, then twice as long after each look
+ * that found nothing, up to `POLL_MAX_MS`. Only rows no relay of their own process was woken for
+ * wait that long (written by an instance whose relay is off or was stopping).
+ */
+const POLL_MIN_MS = 500;
+const POLL_MAX_MS = 5_000;
+/** Another instance relays the database right now: look again this soon (it may have read before our commit). */
+const LOCKED_RETRY_MS = 20;
 
 /**
  * Publishes each shard database's outbox to Kafka, in sequence order, with an idempotent
@@ -23,6 +29,10 @@ const POLL_MS = 500;
  * relay a database at a time, and an event is deleted from the outbox in the transaction that
  * published it. A crash between the broker's ack and the commit publishes the batch again:
  * duplicates carry the same row versions, and replicas ignore what they have.
+ *
+ * A transaction that appends to an outbox wakes this process's relay of that database once it has
+ * committed (no NOTIFY: its server-wide lock serialises commits across all databases); the relay
+ * also looks on its own, less often the longer it finds nothing, for rows another process wrote.
  *
  * For each state change the compacted state topic is written before the live topic, so a region
  * rebuilding from the state topic (see ReplicaRebuilder) cannot miss a change that the live
@@ -33,10 +43,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly abort = new AbortController();
   private readonly wakers = new Map<string, () => void>();
-  /** Databases that notified while their relay was not napping. */
-  private readonly notified = new Set<string>();
-  /** The LISTEN connection of each database, also the one a reconnect made: ended on shutdown. */
-  private readonly listeners = new Map<string, pg.Client>();
+  /** Databases whose outbox was appended to while their relay was not napping. */
+  private readonly appended = new Set<string>();
   private loops: Promise<void>[] = [];
   private readonly publisher: LazyPublisher;
 
@@ -50,6 +58,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly metrics: Metrics,
   ) {
     this.publisher = new LazyPublisher(bus);
+    outbox.onAppended((database) => this.wake(database));
   }
 
   onApplicationBootstrap(): void {
@@ -61,8 +70,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     this.abort.abort();
     this.wakers.forEach((wake) => wake());
     await Promise.allSettled(this.loops);
-    await Promise.allSettled([...this.listeners.values()].map((client) => client.end()));
-    this.listeners.clear();
     await this.publisher.close();
   }
 
@@ -75,13 +82,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private async relayForever(db: ShardDatabase): Promise<void> {
     const signal = this.abort.signal;
     await this.topics.ready(signal);
-    void this.listen(db);
     const backoff = new Backoff();
+    let pollMs = POLL_MIN_MS;
     while (!signal.aborted) {
       try {
         const published = await this.relayOnce(db);
         backoff.reset();
-        if (published < BATCH) await this.nap(db);
+        if (published === 'locked') await this.nap(db, LOCKED_RETRY_MS);
+        else if (published < BATCH) {
+          pollMs = published > 0 ? POLL_MIN_MS : Math.min(pollMs * 2, POLL_MAX_MS);
+          await this.nap(db, pollMs);
+        }
       } catch (error) {
         this.logger.warn({ msg: 'publishing the outbox failed; retrying', database: db.name, err: (error as Error).message });
         await backoff.wait(signal);
@@ -89,10 +100,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  private async relayOnce(db: ShardDatabase): Promise<number> {
+  /** Publishes up to `BATCH` events of the database; `'locked'` when another instance is at it. */
+  private async relayOnce(db: ShardDatabase): Promise<number | 'locked'> {
     return this.databases.inDatabase(db, async (tx) => {
       const [{ locked }] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK]);
-      if (!locked) return 0;
+      if (!locked) return 'locked';
       const rows = await this.outbox.oldest(tx, BATCH);
       if (rows.length === 0) return 0;
       const published = this.metrics.outboxBatch(db.name);
@@ -118,14 +130,21 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     };
   }
 
+  /** Wakes the database's relay: a transaction that appended to its outbox has committed. */
+  private wake(database: string): void {
+    const wake = this.wakers.get(database);
+    if (wake) wake();
+    else this.appended.add(database);
+  }
+
   /**
-   * Waits for a NOTIFY from the database (a change committed), or `POLL_MS`. A notification that
-   * arrived while the relay was busy is not lost: it makes the next nap return at once.
+   * Waits for a wake-up (a transaction of this process appended to the outbox and committed), or
+   * `ms`. A wake-up that came while the relay was busy is not lost: the next nap returns at once.
    */
-  private nap(db: ShardDatabase): Promise<void> {
-    if (this.notified.delete(db.name)) return Promise.resolve();
+  private nap(db: ShardDatabase, ms: number): Promise<void> {
+    if (this.appended.delete(db.name)) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, POLL_MS);
+      const timer = setTimeout(done, ms);
       const wakers = this.wakers;
       function done(): void {
         clearTimeout(timer);
@@ -134,35 +153,5 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       }
       this.wakers.set(db.name, done);
     });
-  }
-
-  /**
-   * A dedicated connection that LISTENs for new outbox rows; reconnects when it drops. The live
-   * client is kept in `listeners` so shutdown ends it, whichever reconnect made it.
-   */
-  private async listen(db: ShardDatabase): Promise<void> {
-    if (this.abort.signal.aborted) return;
-    const client = new pg.Client({ connectionString: db.url, application_name: `stockmesh ${this.config.region.id} outbox listener` });
-    this.listeners.set(db.name, client);
-    let retried = false;
-    const retry = (delayMs: number): void => {
-      if (retried) return; // an error event and a failed connect may both report one drop
-      retried = true;
-      if (this.listeners.get(db.name) === client) this.listeners.delete(db.name);
-      client.end().catch(() => undefined);
-      if (!this.abort.signal.aborted) setTimeout(() => void this.listen(db), delayMs).unref();
-    };
-    client.on('notification', () => {
-      const wake = this.wakers.get(db.name);
-      if (wake) wake();
-      else this.notified.add(db.name);
-    });
-    client.on('error', () => retry(POLL_MS));
-    try {
-      await client.connect();
-      await client.query('LISTEN stockmesh_outbox');
-    } catch {
-      retry(POLL_MS * 4);
-    }
   }
 }

@@ -25,8 +25,20 @@ export interface OutboxRow {
 /** The `outbox` table of a shard database. */
 @Injectable()
 export class OutboxRepository {
+  private readonly appendedListeners: ((database: string) => void)[] = [];
+
+  /**
+   * Calls `listener` with the database's name each time a transaction that appended events has
+   * committed: the relay of this process publishes them at once, without PostgreSQL's NOTIFY
+   * (whose server-wide lock would make every outbox commit wait for all others).
+   */
+  onAppended(listener: (database: string) => void): void {
+    this.appendedListeners.push(listener);
+  }
+
   /** Appends events; they become visible to the relay when the caller's transaction commits. */
   async append(tx: SqlTx, entries: readonly OutboxEntry[]): Promise<void> {
+    if (entries.length > 0) tx.afterCommit(() => this.appendedListeners.forEach((listener) => listener(tx.database)));
     for (const e of entries) {
       await tx.query(
         `INSERT INTO outbox (topic, partition, key, headers, value, compact_topic, compact_key) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)`,

@@ -34,7 +34,10 @@ interface RegionTrack {
 }
 
 const MAX_PENDING = 3_600;
+/** How often the applied positions are read while another region announced offsets not applied here. */
 const REFRESH_MS = 250;
+/** ... and when every announced offset is applied: nothing the lag depends on can change until a heartbeat announces more. */
+const IDLE_REFRESH_MS = 5_000;
 
 /**
  * Replication lag per remote region, from their heartbeats and the positions this region has
@@ -45,6 +48,10 @@ export class ReplicationStatus implements OnApplicationBootstrap, OnApplicationS
   private readonly regions = new Map<string, RegionTrack>();
   private applied = new Map<number, bigint>();
   private timer?: NodeJS.Timeout;
+  private refreshing = false;
+  /** The refresh waits `IDLE_REFRESH_MS`: every offset announced was applied when last read. */
+  private idle = false;
+  private stopped = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -55,16 +62,33 @@ export class ReplicationStatus implements OnApplicationBootstrap, OnApplicationS
 
   onApplicationBootstrap(): void {
     if (!this.config.replication.enabled) return;
-    const refresh = (): void => {
-      this.refreshApplied()
-        .catch(() => undefined)
-        .finally(() => (this.timer = setTimeout(refresh, REFRESH_MS).unref()));
-    };
-    refresh();
+    this.refresh();
   }
 
   onApplicationShutdown(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
+  }
+
+  /** Reads the applied positions, then again after `REFRESH_MS`, or `IDLE_REFRESH_MS` when nothing announced is missing. */
+  private refresh(): void {
+    this.refreshing = true;
+    this.refreshApplied()
+      .catch(() => undefined)
+      .finally(() => {
+        this.refreshing = false;
+        if (this.stopped) return;
+        this.idle = !this.missingAnnounced();
+        this.timer = setTimeout(() => this.refresh(), this.idle ? IDLE_REFRESH_MS : REFRESH_MS).unref();
+      });
+  }
+
+  /** Whether some region announced an offset this region has not applied (as last read). */
+  private missingAnnounced(): boolean {
+    for (const track of this.regions.values()) {
+      for (const [partition, offset] of track.announced) if (offset + 1n > (this.applied.get(partition) ?? 0n)) return true;
+    }
+    return false;
   }
 
   /** Records a heartbeat of another region. */
@@ -77,6 +101,11 @@ export class ReplicationStatus implements OnApplicationBootstrap, OnApplicationS
     track.pending.push({ sentAt, offsets });
     if (track.pending.length > MAX_PENDING) track.pending.shift();
     this.regions.set(data.region, track);
+    // Waiting slowly while the heartbeat announces something new: read the positions now.
+    if (this.idle && !this.refreshing && !this.stopped && this.timer !== undefined && this.missingAnnounced()) {
+      clearTimeout(this.timer);
+      this.refresh();
+    }
   }
 
   /** Replaces the applied positions (used by tests; the timer reads them from the databases). */

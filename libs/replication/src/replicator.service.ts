@@ -16,7 +16,7 @@ import { Backoff } from './backoff.js';
 import { LazyPublisher } from './lazy-publisher.js';
 import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
 import { deadLetter, refusalReason } from './dead-letters.js';
-import { EventAppliers } from './event-appliers.js';
+import { EventAppliers, type OffsetEvent } from './event-appliers.js';
 import { ReplicaGaps } from './replica-gaps.js';
 import { ReplicaRebuilder } from './replica-rebuilder.service.js';
 import { replicatedTopics, type ReplicatedTopic } from './replicated-topics.js';
@@ -26,6 +26,17 @@ type AnyEvent = CloudEvent<EventType, EventDataMap[EventType]>;
 
 /** How long a record naming a warehouse unknown to the catalog waits for the catalog to catch up. */
 const UNKNOWN_WAREHOUSE_PATIENCE_MS = 60_000;
+
+/** The database refused data of a batch applied as a whole: it is applied again record by record. */
+class BatchRefused extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'BatchRefused';
+  }
+}
+
+/** Dead letters published per call: a partition batch of poison could exceed the broker's largest request. */
+const DEAD_LETTERS_PER_PUBLISH = 100;
 
 /** A record of the batch whose data the database refused: the batch is applied again without it. */
 class RecordRefused extends Error {
@@ -170,20 +181,27 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   /**
-   * Applies one partition batch; returns the offset to continue from. A record whose apply the
-   * database refuses for a data reason (see `refusalReason`) rolls the batch back, and the batch
-   * is applied again with that record dead-lettered: the others apply exactly once, and the
-   * position is still stored with them. Any other error rolls the batch back and is thrown, so the
-   * batch is read again after a pause.
+   * Applies one partition batch; returns the offset to continue from. The batch's events are
+   * applied together (set-based SQL, see `EventAppliers.applyAll`) in one transaction with the
+   * position. When the database refuses data of the batch for a data reason (see
+   * `refusalReason`), the transaction rolls back and the batch is applied again record by record,
+   * which names the record: it is dead-lettered and the batch applied once more without it, so the
+   * others apply exactly once, and the position is still stored with them. Any other error rolls
+   * the batch back and is thrown, so the batch is read again after a pause.
    */
   async apply(batch: MessageBatch): Promise<TopicPartitionOffset> {
     const refused = new Map<string, string>();
+    let oneByOne = false;
     for (;;) {
       try {
-        const next = await this.applyOnce(batch, refused);
+        const next = await this.applyOnce(batch, refused, oneByOne);
         this.metrics.consumerLag(batch.topic, batch.partition, batch.highWatermark, next.offset);
         return next;
       } catch (error) {
+        if (error instanceof BatchRefused && !oneByOne) {
+          oneByOne = true;
+          continue;
+        }
         // Each pass refuses a record not refused before, so this ends within the batch's length.
         if (!(error instanceof RecordRefused) || refused.has(error.offset)) throw error;
         refused.set(error.offset, error.reason);
@@ -238,7 +256,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     return owner;
   }
 
-  private async applyOnce(batch: MessageBatch, refused: ReadonlyMap<string, string>): Promise<TopicPartitionOffset> {
+  private async applyOnce(batch: MessageBatch, refused: ReadonlyMap<string, string>, oneByOne: boolean): Promise<TopicPartitionOffset> {
     const route = this.route(batch.topic);
     const { topic, partition } = batch;
     return this.databases.inDatabase(route.database(partition), async (tx) => {
@@ -292,32 +310,52 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
       this.positioned.add(partitionKey);
       const consumer = `stockmesh.replica.${this.config.region.id}`;
       const poison: OutgoingMessage[] = [];
-      const appliedFrom: string[] = [];
+      const admitted: OffsetEvent[] = [];
       for (const message of fresh) {
         const verdict = refused.get(message.offset) ?? (await this.admit(route, message, partition));
         if (verdict === undefined) continue;
         if (typeof verdict === 'string') {
-          this.logger.warn({ msg: 'dead-lettering a record', topic, partition, offset: message.offset, reason: verdict });
           poison.push(deadLetter(message, verdict, consumer));
           this.metrics.deadLettered('replica', refused.has(message.offset) ? 'database_refused' : 'invalid_event');
           continue;
         }
+        admitted.push({ event: verdict, offset: BigInt(message.offset) });
+      }
+      if (oneByOne) {
+        for (const { event, offset } of admitted) {
+          try {
+            await this.appliers.apply(tx, event, offset);
+          } catch (error) {
+            const reason = refusalReason(error);
+            if (reason === undefined) throw error;
+            // The transaction is aborted (or holds part of this record's writes): roll it back and
+            // apply the batch again without this record.
+            throw new RecordRefused(offset.toString(), reason);
+          }
+        }
+      } else {
         try {
-          await this.appliers.apply(tx, verdict, BigInt(message.offset));
-          appliedFrom.push(verdict.source);
+          await this.appliers.applyAll(tx, admitted);
         } catch (error) {
           const reason = refusalReason(error);
           if (reason === undefined) throw error;
-          // The transaction is aborted (or holds part of this record's writes): roll it back and
-          // apply the batch again without this record.
-          throw new RecordRefused(message.offset, reason);
+          throw new BatchRefused(reason);
         }
       }
       // Published before the position commits: a crash in between dead-letters it twice, never not at all.
-      if (poison.length > 0) await this.deadLetters.publish(poison);
+      for (const record of poison) {
+        const { dlt_offset: offset, dlt_reason: reason } = record.headers ?? {};
+        this.logger.warn({ msg: 'dead-lettering a record', topic, partition, offset, reason });
+      }
+      for (let i = 0; i < poison.length; i += DEAD_LETTERS_PER_PUBLISH) {
+        await this.deadLetters.publish(poison.slice(i, i + DEAD_LETTERS_PER_PUBLISH));
+      }
       const next = BigInt(fresh[fresh.length - 1].offset) + 1n;
       await this.positions.save(tx, topic, partition, next);
-      this.metrics.applied(topic, appliedFrom);
+      this.metrics.applied(
+        topic,
+        admitted.map((a) => a.event.source),
+      );
       return { topic, partition, offset: next.toString() };
     });
   }

@@ -22,6 +22,13 @@ export interface ReplicaRecord extends StockRecord {
   readonly appliedAt: Date;
 }
 
+/** One replicated change of a row: the owner's state, its event, and the event's offset in the live topic. */
+export interface ReplicaChange {
+  readonly data: StockChangedData;
+  readonly eventId: string;
+  readonly offset?: bigint;
+}
+
 /** The `stock_replica` table: other regions' rows as their owners last published them. */
 @Injectable()
 export class StockReplicaRepository {
@@ -32,6 +39,44 @@ export class StockReplicaRepository {
    */
   async apply(tx: SqlTx, data: StockChangedData, eventId: string, offset?: bigint): Promise<boolean> {
     return this.upsert(tx, data, eventId, true, offset);
+  }
+
+  /**
+   * `apply` for many changes in one statement, with the outcome of applying them one by one in any
+   * order: per row the highest version wins, and a row already at that version or above keeps
+   * what it has. Several changes of one row in the list are reduced to the highest version first
+   * (the earliest of equal versions, as one-by-one applying keeps it), since one INSERT may not
+   * touch a row twice. Rows are written in key order, the order anti-entropy locks them in.
+   */
+  async applyAll(tx: SqlTx, changes: readonly ReplicaChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    const column = <T>(pick: (c: ReplicaChange) => T): T[] => changes.map(pick);
+    await tx.query(
+      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, version, updated_at, applied_at, event_id, applied_offset)
+       SELECT DISTINCT ON (c.warehouse_id, c.sku)
+              c.warehouse_id, c.sku, c.shard, c.region, c.on_hand, c.reserved, c.version, c.updated_at, clock_timestamp(), c.event_id, c.applied_offset
+       FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::timestamptz[],
+                   $9::text[], $10::bigint[])
+            WITH ORDINALITY AS c(warehouse_id, sku, shard, region, on_hand, reserved, version, updated_at, event_id, applied_offset, ord)
+       ORDER BY c.warehouse_id, c.sku, c.version DESC, c.ord
+       ON CONFLICT (warehouse_id, sku) DO UPDATE SET
+         shard = EXCLUDED.shard, region = EXCLUDED.region, on_hand = EXCLUDED.on_hand, reserved = EXCLUDED.reserved,
+         version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, applied_at = clock_timestamp(), event_id = EXCLUDED.event_id,
+         applied_offset = EXCLUDED.applied_offset
+       WHERE stock_replica.version < EXCLUDED.version`,
+      [
+        column((c) => c.data.warehouseId),
+        column((c) => c.data.sku),
+        column((c) => c.data.shard),
+        column((c) => c.data.region),
+        column((c) => c.data.onHand),
+        column((c) => c.data.reserved),
+        column((c) => c.data.version),
+        column((c) => c.data.updatedAt),
+        column((c) => c.eventId),
+        column((c) => c.offset?.toString() ?? null),
+      ],
+    );
   }
 
   /**

@@ -1,5 +1,16 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
+/** The outbox's NOTIFY trigger (dropped again by `OutboxWithoutNotify1764955000000`). */
+export const CREATE_OUTBOX_NOTIFY = [
+  `
+      CREATE FUNCTION stockmesh_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('stockmesh_outbox', '');
+        RETURN NULL;
+      END $$`,
+  `CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION stockmesh_outbox_notify()`,
+] as const;
+
 /**
  * Replication through Kafka: the transactional outbox of the owner, the replicas of other
  * regions' rows, and the consumer positions that commit together with what was applied.
@@ -24,13 +35,7 @@ export class Replication1763990000000 implements MigrationInterface {
         created_at     timestamptz NOT NULL DEFAULT now()
       )`);
     // Wakes the relay as soon as a change commits (a NOTIFY is delivered at commit).
-    await q.query(`
-      CREATE FUNCTION stockmesh_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        PERFORM pg_notify('stockmesh_outbox', '');
-        RETURN NULL;
-      END $$`);
-    await q.query(`CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION stockmesh_outbox_notify()`);
+    for (const sql of CREATE_OUTBOX_NOTIFY) await q.query(sql);
 
     // Other regions' rows, as their owners last published them. A row is only ever replaced by a
     // higher version from its owner, so duplicates and reordering change nothing.

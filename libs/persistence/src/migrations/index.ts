@@ -10,6 +10,7 @@ import { AntiEntropy1764350000000 } from './1764350000000-anti-entropy.js';
 import { Retention1764400000000 } from './1764400000000-retention.js';
 import { IdempotencyScope1764400000001 } from './1764400000001-idempotency-scope.js';
 import { ReservationQuotas1764950000000 } from './1764950000000-reservation-quotas.js';
+import { OutboxWithoutNotify1764955000000 } from './1764955000000-outbox-without-notify.js';
 import { PartialCommits1764960000000 } from './1764960000000-partial-commits.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
@@ -26,5 +27,6 @@ export const MIGRATIONS = [
   IdempotencyScope1764400000001,
   TransferReconciliation1764917000000,
   ReservationQuotas1764950000000,
+  OutboxWithoutNotify1764955000000,
   PartialCommits1764960000000,
 ];
