@@ -1,6 +1,6 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ScopedOperation } from '@stockmesh/auth';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { OutboxRelay, ReplicationStatus } from '@stockmesh/replication';
 import { RegionFreshnessView, ReplicaChecks } from '@stockmesh/stock';
@@ -57,7 +57,7 @@ export class ClusterHttpController {
 
   /** Every region as this one sees it: heartbeats, staleness, replication lag and anti-entropy. */
   @Get()
-  @RequireScope('stock:read')
+  @ScopedOperation('stock:read', { operationId: 'getCluster', summary: 'Get the cluster as this region sees it' })
   @ApiOkResponse({ type: ClusterView })
   async get(): Promise<ClusterView> {
     const self = this.config.region.id;

@@ -7,7 +7,8 @@ import {
   type HealthCheckResult,
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
-import { PublicRoute } from '@stockmesh/auth';
+import { PublicOperation, PublicRoute } from '@stockmesh/auth';
+import { SERVER_PROBLEMS } from '@stockmesh/http';
 import { ShardDatabases } from '@stockmesh/persistence';
 
 @ApiTags('health')
@@ -23,6 +24,7 @@ export class HealthHttpController {
 
   /** The process is up. */
   @Get('live')
+  @PublicOperation({ operationId: 'getLiveness', summary: 'Is the process up', problems: SERVER_PROBLEMS })
   @HealthCheck()
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
@@ -30,6 +32,7 @@ export class HealthHttpController {
 
   /** Ready to serve: every shard database of the region answers (503 otherwise). */
   @Get('ready')
+  @PublicOperation({ operationId: 'getReadiness', summary: 'Can the region serve requests', problems: SERVER_PROBLEMS })
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
     return this.health.check([() => this.shardDatabases()]);

@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ScopedOperation } from '@stockmesh/auth';
 import { idempotentAnswer, RouteToOwner } from '@stockmesh/http';
 import { ReservationIdParams } from '../reservation-id.params.js';
 import { ReservationView } from '../reservation.views.js';
@@ -13,7 +13,11 @@ export class CommitReservationHttpController {
 
   /** The order is placed: every owner commits its hold, and the units leave on-hand and reserved. Idempotent. */
   @Post()
-  @RequireScope('reservations:write')
+  @ScopedOperation('reservations:write', {
+    operationId: 'commitReservation',
+    summary: 'Commit a reservation',
+    problems: ['validation-failed', 'reservation-not-found', 'reservation-conflict', 'reservation-hold-lost'],
+  })
   @HttpCode(200)
   @RouteToOwner({ reservationParam: 'id' })
   @ApiOkResponse({ type: ReservationView, description: 'Every owner committed its hold: `committed`.' })
