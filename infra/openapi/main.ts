@@ -46,7 +46,13 @@ async function clientTypes(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'stockmesh-openapi-'));
   try {
     const raw = join(dir, 'api.ts');
-    run('openapi-typescript', [DOCUMENT, '--output', raw], 'openapi-typescript could not generate the client types (see above)');
+    // A default makes a property required by default, which is right for answers but wrong for
+    // requests: a request schema's defaults (ttlSeconds, allowSplit) are what an omitted field means.
+    run(
+      'openapi-typescript',
+      [DOCUMENT, '--default-non-nullable=false', '--output', raw],
+      'openapi-typescript could not generate the client types (see above)',
+    );
     const options = (await prettier.resolveConfig(CLIENT_TYPES)) ?? {};
     return await prettier.format(await readFile(raw, 'utf8'), { ...options, filepath: CLIENT_TYPES });
   } finally {

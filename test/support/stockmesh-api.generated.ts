@@ -774,14 +774,14 @@ export interface components {
     CreateReservationRequest: {
       lines: components['schemas']['ReservationLineRequest'][];
       /** @default 900 */
-      ttlSeconds: number;
+      ttlSeconds?: number;
       /** @description Your cart or order id, 1-128 characters. */
       reference?: string;
       /**
        * @description Whether one line may be held in several warehouses.
        * @default true
        */
-      allowSplit: boolean;
+      allowSplit?: boolean;
     };
     AllocationView: {
       sku: string;
