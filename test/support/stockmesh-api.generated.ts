@@ -886,7 +886,11 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The Health Check is successful */
+      /**
+       * @description The Health Check is successful
+       *
+       *     Up.
+       */
       200: {
         headers: {
           [name: string]: unknown;
@@ -1052,7 +1056,11 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The Health Check is successful */
+      /**
+       * @description The Health Check is successful
+       *
+       *     Ready: every shard database of the region answers.
+       */
       200: {
         headers: {
           [name: string]: unknown;
@@ -1132,7 +1140,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The Health Check is not successful */
+      /**
+       * @description The Health Check is not successful
+       *
+       *     `not-ready`: The region cannot serve requests right now.
+       */
       503: {
         headers: {
           [name: string]: unknown;
