@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { CommandsListener } from '@stockmesh/commands';
 import { API_KEY_SECURITY } from '@stockmesh/auth';
 import type { AppConfig, Clock } from '@stockmesh/config';
@@ -69,21 +69,29 @@ export async function createRegionApp(config: AppConfig, options: RegionAppOptio
   // Every request of both listeners is counted and timed for Prometheus (served on the internal one).
   app.get(MetricsEndpoint).attach(app);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('stockmesh')
-      .setDescription(
-        `Region ${config.region.id} of a stockmesh cluster. Any region answers for any warehouse: writes are forwarded to the owning region. Errors are RFC 9457 problem details.`,
-      )
-      .setVersion('1')
-      // Every /v1 operation needs an API key; each one names its scope (x-required-scope).
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key: smk_<id>_<secret> (docs/security.md).' }, API_KEY_SECURITY)
-      .build(),
-  );
+  const document = openApiDocument(app, config.region.id);
   // Open to anyone (no key) unless STOCKMESH_DOCS=false turns it off.
   if (config.http.docs) {
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json', swaggerUiEnabled: options.swaggerUi ?? true });
   }
   return app;
+}
+
+/** The OpenAPI document of a region's app (also written without a region by `npm run openapi`). */
+export function openApiDocument(app: NestFastifyApplication, regionId: string): OpenAPIObject {
+  return SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('stockmesh')
+      .setDescription(
+        `Region ${regionId} of a stockmesh cluster. Any region answers for any warehouse: writes are forwarded to the owning region. Errors are RFC 9457 problem details.`,
+      )
+      .setVersion('1')
+      .setLicense('Apache-2.0', 'https://www.apache.org/licenses/LICENSE-2.0')
+      // Every region serves the same API: the one that served this document answers.
+      .addServer('/', 'The region that served this document (any region of the cluster)')
+      // Every /v1 operation needs an API key; each one names its scope (x-required-scope).
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key: smk_<id>_<secret> (docs/security.md).' }, API_KEY_SECURITY)
+      .build(),
+  );
 }

@@ -1,6 +1,7 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
-import { ApiBearerAuth, ApiExtension, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import type { ApiScope } from '@stockmesh/contracts';
+import { ApiBearerAuth, ApiExtension, ApiOperation } from '@nestjs/swagger';
+import type { ApiScope, ProblemCode } from '@stockmesh/contracts';
+import { ApiProblemResponse, ApiProblems } from '@stockmesh/http';
 
 /** The name of the bearer security scheme in the OpenAPI document. */
 export const API_KEY_SECURITY = 'api-key';
@@ -18,21 +19,68 @@ export const ROUTE_ACCESS = Symbol('stockmesh.route-access');
 
 /**
  * The scope an operation needs. Also documents it in the OpenAPI document: the bearer security
- * requirement, the scope (`x-required-scope`) and the 401 and 403 answers.
+ * requirement, the scope (`x-required-scope`) and the 401, 403 and 429 answers.
  */
 export function RequireScope(scope: ApiScope): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(ROUTE_ACCESS, { kind: 'scope', scope } satisfies RouteAccess),
     ApiBearerAuth(API_KEY_SECURITY),
     ApiExtension('x-required-scope', scope),
-    ApiUnauthorizedResponse({ description: 'No, a malformed, an unknown or a revoked API key (unauthenticated).' }),
-    ApiForbiddenResponse({ description: `The API key does not have the ${scope} scope (insufficient-scope).` }),
+    ApiProblemResponse(401, '`unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`).', ['unauthenticated']),
+    ApiProblemResponse(403, `\`insufficient-scope\`: the API key has neither the \`${scope}\` scope nor \`admin\`.`, [
+      'insufficient-scope',
+    ]),
+    // Rate limits and quotas are per key; their codes are documented in docs/errors.md.
+    ApiProblemResponse(429, 'Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds.', []),
+  );
+}
+
+/** What an operation's entry in the OpenAPI document says besides its access. */
+export interface OperationDoc {
+  /** Stable and camelCase: generated clients name their methods after it. */
+  readonly operationId: string;
+  /** A few words, shown in the operation list. */
+  readonly summary: string;
+  readonly description?: string;
+  /** The problem codes it may answer besides 401, 403 and 429 (see `ApiProblems`). */
+  readonly problems?: readonly ProblemCode[];
+}
+
+/**
+ * An operation that needs an API key with `scope`: enforced by the guard (`RequireScope`) and
+ * documented from the same value (security requirement, `x-required-scope`, the description),
+ * with its summary, operationId and problem answers.
+ */
+export function ScopedOperation(scope: ApiScope, doc: OperationDoc): MethodDecorator {
+  const needs = scope === 'admin' ? 'Needs the `admin` scope.' : `Needs the \`${scope}\` scope (or \`admin\`).`;
+  return applyDecorators(
+    RequireScope(scope),
+    ApiOperation({
+      operationId: doc.operationId,
+      summary: doc.summary,
+      description: doc.description ? `${doc.description}\n\n${needs}` : needs,
+    }),
+    ApiProblems(...(doc.problems ?? [])),
   );
 }
 
 /** Open to anyone without a key: only for what load balancers and orchestrators poll. */
 export function PublicRoute(): MethodDecorator & ClassDecorator {
   return SetMetadata(ROUTE_ACCESS, { kind: 'public' } satisfies RouteAccess);
+}
+
+/** A `PublicRoute` operation, documented as needing no key (`security: []`). */
+export function PublicOperation(doc: OperationDoc): MethodDecorator {
+  return applyDecorators(
+    PublicRoute(),
+    ApiOperation({
+      operationId: doc.operationId,
+      summary: doc.summary,
+      security: [],
+      ...(doc.description ? { description: doc.description } : {}),
+    }),
+    ApiProblems(...(doc.problems ?? [])),
+  );
 }
 
 /**

@@ -30,3 +30,14 @@ export { requestIdOf } from './request-id.js';
 export { createLogger, NestPinoLogger } from './logging.js';
 export { currentRequestId, requestLogger, scopeRequests } from './request-log-context.js';
 export * from './region-trust/index.js';
+export {
+  ApiProblemResponse,
+  ApiProblems,
+  BODY_PROBLEMS,
+  IDEMPOTENCY_PROBLEMS,
+  IDEMPOTENT_BODY_PROBLEMS,
+  PROBLEM_CODES_EXTENSION,
+  PROBLEM_MEDIA_TYPE,
+  ProblemView,
+  SERVER_PROBLEMS,
+} from './api-problems.js';

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ScopedOperation } from '@stockmesh/auth';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { HoldAuditor } from '@stockmesh/reservations';
 import { OutboxRelay, ReplicationStatus } from '@stockmesh/replication';
@@ -72,7 +72,7 @@ export class ClusterHttpController {
 
   /** Every region as this one sees it: heartbeats, staleness, replication lag and anti-entropy; and this region's hold audit. */
   @Get()
-  @RequireScope('stock:read')
+  @ScopedOperation('stock:read', { operationId: 'getCluster', summary: 'Get the cluster as this region sees it' })
   @ApiOkResponse({ type: ClusterView })
   async get(): Promise<ClusterView> {
     const self = this.config.region.id;

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
   HealthCheckService,
@@ -7,7 +7,8 @@ import {
   type HealthCheckResult,
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
-import { PublicRoute } from '@stockmesh/auth';
+import { PublicOperation, PublicRoute } from '@stockmesh/auth';
+import { SERVER_PROBLEMS } from '@stockmesh/http';
 import { ShardDatabases } from '@stockmesh/persistence';
 
 @ApiTags('health')
@@ -23,6 +24,9 @@ export class HealthHttpController {
 
   /** The process is up. */
   @Get('live')
+  @PublicOperation({ operationId: 'getLiveness', summary: 'Is the process up', problems: SERVER_PROBLEMS })
+  // Terminus documents its answers only where it can load @nestjs/swagger itself (not under jest).
+  @ApiOkResponse({ description: 'Up.' })
   @HealthCheck()
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
@@ -30,6 +34,12 @@ export class HealthHttpController {
 
   /** Ready to serve: every shard database of the region answers (503 otherwise). */
   @Get('ready')
+  @PublicOperation({
+    operationId: 'getReadiness',
+    summary: 'Can the region serve requests',
+    problems: [...SERVER_PROBLEMS, 'not-ready'],
+  })
+  @ApiOkResponse({ description: 'Ready: every shard database of the region answers.' })
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
     return this.health.check([() => this.shardDatabases()]);

@@ -1,9 +1,9 @@
 import { Body, Controller, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
-import { Origin, type RequestOrigin } from '@stockmesh/http';
+import { BODY_PROBLEMS, Origin, type RequestOrigin } from '@stockmesh/http';
 import { ApiKeysService } from '../api-keys.service.js';
 import { CreatedApiKeyView } from '../api-key.js';
-import { RequireScope } from '../route-access.js';
+import { ScopedOperation } from '../route-access.js';
 import { CreateApiKeyRequest } from './create-api-key.request.dto.js';
 
 @ApiTags('api-keys')
@@ -16,7 +16,7 @@ export class CreateApiKeyHttpController {
    * answer would keep the secret; a retried request makes another key (revoke the spare one).
    */
   @Post()
-  @RequireScope('admin')
+  @ScopedOperation('admin', { operationId: 'createApiKey', summary: 'Make an API key', problems: [...BODY_PROBLEMS] })
   @ApiCreatedResponse({ type: CreatedApiKeyView, description: 'Made; `key` is shown only in this answer.' })
   create(@Body() body: CreateApiKeyRequest, @Origin() origin: RequestOrigin): Promise<CreatedApiKeyView> {
     return this.keys.create(body.name, body.scopes, origin.requestId);

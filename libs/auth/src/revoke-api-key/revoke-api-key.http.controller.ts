@@ -4,7 +4,7 @@ import { API_KEY_ID_PATTERN } from '@stockmesh/contracts';
 import { Origin, type RequestOrigin } from '@stockmesh/http';
 import { Matches } from 'class-validator';
 import { ApiKeysService } from '../api-keys.service.js';
-import { RequireScope } from '../route-access.js';
+import { ScopedOperation } from '../route-access.js';
 
 export class ApiKeyIdParams {
   @ApiProperty({ pattern: API_KEY_ID_PATTERN.source, example: '3f9a0c1e2b4d5e6f' })
@@ -20,7 +20,11 @@ export class RevokeApiKeyHttpController {
   /** Revokes a key in every region (through replication); revoking it again changes nothing. */
   @Delete(':id')
   @HttpCode(204)
-  @RequireScope('admin')
+  @ScopedOperation('admin', {
+    operationId: 'revokeApiKey',
+    summary: 'Revoke an API key',
+    problems: ['validation-failed', 'api-key-not-found'],
+  })
   @ApiNoContentResponse({ description: 'Revoked.' })
   @ApiNotFoundResponse({ description: 'This region knows no such key (api-key-not-found).' })
   async revoke(@Param() params: ApiKeyIdParams, @Origin() origin: RequestOrigin): Promise<void> {

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ScopedOperation } from '@stockmesh/auth';
 import { CatalogService } from '../catalog.service.js';
 import { WarehouseListView } from '../warehouse.js';
 
@@ -11,7 +11,7 @@ export class ListWarehousesHttpController {
 
   /** Every warehouse this region knows: its own and, once replicated, every other region's. */
   @Get()
-  @RequireScope('stock:read')
+  @ScopedOperation('stock:read', { operationId: 'listWarehouses', summary: 'List the warehouses' })
   @ApiOkResponse({ type: WarehouseListView })
   async list(): Promise<WarehouseListView> {
     return { items: await this.catalog.list() };

@@ -1,7 +1,7 @@
 import { Body, Controller, Param, Put } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
-import { Idempotency, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
+import { ScopedOperation } from '@stockmesh/auth';
+import { Idempotency, IDEMPOTENT_BODY_PROBLEMS, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { CatalogService } from '../catalog.service.js';
 import { WarehouseView } from '../warehouse.js';
@@ -14,7 +14,11 @@ export class RegisterWarehouseHttpController {
   constructor(private readonly catalog: CatalogService) {}
 
   @Put(':warehouseId')
-  @RequireScope('catalog:write')
+  @ScopedOperation('catalog:write', {
+    operationId: 'registerWarehouse',
+    summary: 'Register or rename a warehouse',
+    problems: [...IDEMPOTENT_BODY_PROBLEMS, 'warehouse-region-conflict'],
+  })
   @RouteToOwner({ regionBodyField: 'region' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiCreatedResponse({ type: WarehouseView, description: 'Registered.' })

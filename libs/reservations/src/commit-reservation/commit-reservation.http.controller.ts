@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiConflictResponse, ApiOkResponse, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ScopedOperation } from '@stockmesh/auth';
 import { idempotentAnswer, RouteToOwner } from '@stockmesh/http';
 import { ReservationIdParams } from '../reservation-id.params.js';
 import { ReservationView } from '../reservation.views.js';
@@ -17,7 +17,11 @@ export class CommitReservationHttpController {
    * with `lines`, only the units they name (the rest are released). Idempotent: the first commit decides.
    */
   @Post()
-  @RequireScope('reservations:write')
+  @ScopedOperation('reservations:write', {
+    operationId: 'commitReservation',
+    summary: 'Commit a reservation',
+    problems: ['validation-failed', 'reservation-not-found', 'reservation-conflict', 'reservation-hold-lost', 'reservation-commit-invalid'],
+  })
   @HttpCode(200)
   @RouteToOwner({ reservationParam: 'id' })
   @ApiOkResponse({ type: ReservationView, description: 'Every owner committed its hold: `committed`.' })

@@ -1,8 +1,8 @@
 import { Body, Controller, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ScopedOperation } from '@stockmesh/auth';
 import { RESERVATION_TTL } from '@stockmesh/contracts';
-import { Idempotency, idempotentAnswer, Principal, type RequestPrincipal } from '@stockmesh/http';
+import { IDEMPOTENT_BODY_PROBLEMS, Idempotency, idempotentAnswer, Principal, type RequestPrincipal } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { ReservationErrorCode, ReservationException } from '../reservation.exception.js';
 import { ReservationView } from '../reservation.views.js';
@@ -19,7 +19,17 @@ export class CreateReservationHttpController {
    * warehouse are allocated from its global view, its own warehouses first.
    */
   @Post()
-  @RequireScope('reservations:write')
+  @ScopedOperation('reservations:write', {
+    operationId: 'createReservation',
+    summary: 'Reserve stock',
+    problems: [
+      ...IDEMPOTENT_BODY_PROBLEMS,
+      'idempotency-key-required',
+      'warehouse-not-found',
+      'insufficient-stock',
+      'reservation-in-progress',
+    ],
+  })
   @ApiHeader({ name: 'Idempotency-Key', required: true })
   @ApiCreatedResponse({ type: ReservationView })
   @ApiConflictResponse({

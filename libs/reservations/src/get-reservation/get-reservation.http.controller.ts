@@ -1,6 +1,6 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ScopedOperation } from '@stockmesh/auth';
 import { RouteToOwner } from '@stockmesh/http';
 import { ReservationIdParams } from '../reservation-id.params.js';
 import { ReservationView } from '../reservation.views.js';
@@ -13,7 +13,11 @@ export class GetReservationHttpController {
 
   /** Any region answers: the call is forwarded to the region the id names. */
   @Get()
-  @RequireScope('reservations:write')
+  @ScopedOperation('reservations:write', {
+    operationId: 'getReservation',
+    summary: 'Get a reservation',
+    problems: ['validation-failed', 'reservation-not-found'],
+  })
   @RouteToOwner({ reservationParam: 'id' })
   @ApiOkResponse({ type: ReservationView })
   get(@Param() params: ReservationIdParams): Promise<ReservationView> {

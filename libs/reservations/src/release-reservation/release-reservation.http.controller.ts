@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ScopedOperation } from '@stockmesh/auth';
 import { RouteToOwner } from '@stockmesh/http';
 import { ReservationIdParams } from '../reservation-id.params.js';
 import { ReservationView } from '../reservation.views.js';
@@ -13,7 +13,11 @@ export class ReleaseReservationHttpController {
 
   /** The units return to available. Idempotent. */
   @Post()
-  @RequireScope('reservations:write')
+  @ScopedOperation('reservations:write', {
+    operationId: 'releaseReservation',
+    summary: 'Release a reservation',
+    problems: ['validation-failed', 'reservation-not-found', 'reservation-conflict'],
+  })
   @HttpCode(200)
   @RouteToOwner({ reservationParam: 'id' })
   @ApiOkResponse({ type: ReservationView })

@@ -1,7 +1,7 @@
 import { Body, Controller, Param, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
-import { Idempotency, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
+import { ScopedOperation } from '@stockmesh/auth';
+import { Idempotency, IDEMPOTENT_BODY_PROBLEMS, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { StockKeyParams } from '../stock-key.params.js';
 import { StockService } from '../stock.service.js';
@@ -15,7 +15,11 @@ export class AdjustStockHttpController {
 
   /** Adds or removes on-hand units. A missing row starts at 0. */
   @Post()
-  @RequireScope('stock:write')
+  @ScopedOperation('stock:write', {
+    operationId: 'adjustStock',
+    summary: 'Adjust on-hand stock',
+    problems: [...IDEMPOTENT_BODY_PROBLEMS, 'warehouse-not-found', 'insufficient-stock', 'quantity-limit-exceeded'],
+  })
   @RouteToOwner({ warehouseParam: 'warehouseId' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiCreatedResponse({ type: StockChangeView })

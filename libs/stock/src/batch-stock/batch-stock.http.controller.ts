@@ -1,8 +1,9 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import { ApiBadRequestResponse, ApiExtension, ApiHeader, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ApiExtension, ApiHeader, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ScopedOperation } from '@stockmesh/auth';
 import {
+  IDEMPOTENT_BODY_PROBLEMS,
   callerOf,
   idempotencyScope,
   idempotentRequestOf,
@@ -32,7 +33,11 @@ export class BatchStockHttpController {
    */
   @Post()
   @HttpCode(200)
-  @RequireScope('stock:write')
+  @ScopedOperation('stock:write', {
+    operationId: 'applyStockBatch',
+    summary: 'Set or adjust many stock rows',
+    problems: [...IDEMPOTENT_BODY_PROBLEMS],
+  })
   @RouteConfig({ bodyLimit: BATCH_BODY_LIMIT_BYTES })
   @ApiHeader({
     name: 'Idempotency-Key',
@@ -42,10 +47,6 @@ export class BatchStockHttpController {
   @ApiExtension('x-max-rows', MAX_BATCH_ROWS)
   @ApiOkResponse({ type: BatchStockResultView, description: 'Every row succeeded (applied now or replayed).' })
   @ApiResponse({ status: 207, type: BatchStockResultView, description: 'At least one row failed; each failed row has a `problem`.' })
-  @ApiBadRequestResponse({
-    description:
-      'validation-failed (a field out of bounds, more than 1,000 rows, a row twice) or idempotency-key-invalid; nothing changed.',
-  })
   async apply(@Body() body: BatchStockRequest, @Req() request: FastifyRequest, @Origin() origin: RequestOrigin): Promise<Response> {
     const errors = batchRowErrors(body.rows);
     if (errors.length > 0) throw new ValidationProblem(errors);

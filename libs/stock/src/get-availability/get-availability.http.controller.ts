@@ -1,6 +1,6 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ScopedOperation } from '@stockmesh/auth';
 import { IDENTIFIER_PATTERN } from '@stockmesh/contracts';
 import { Matches } from 'class-validator';
 import { AvailabilityService } from '../availability.service.js';
@@ -19,7 +19,11 @@ export class GetAvailabilityHttpController {
 
   /** Global stock of one SKU from this region's local data (own rows and replicas); a SKU no one stocks is all zeros. */
   @Get(':sku')
-  @RequireScope('stock:read')
+  @ScopedOperation('stock:read', {
+    operationId: 'getAvailability',
+    summary: 'Get the availability of a SKU',
+    problems: ['validation-failed'],
+  })
   @ApiOkResponse({ type: AvailabilityView })
   get(@Param() params: SkuParams): Promise<AvailabilityView> {
     return this.availability.get(params.sku);

@@ -1,6 +1,6 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ScopedOperation } from '@stockmesh/auth';
 import { RouteToOwner } from '@stockmesh/http';
 import { StockKeyParams } from '../stock-key.params.js';
 import { StockService } from '../stock.service.js';
@@ -13,7 +13,11 @@ export class GetStockHttpController {
 
   /** The row as its owner holds it (read from the owner, forwarded if need be). */
   @Get()
-  @RequireScope('stock:read')
+  @ScopedOperation('stock:read', {
+    operationId: 'getStock',
+    summary: 'Get the stock of a SKU in a warehouse',
+    problems: ['validation-failed', 'warehouse-not-found', 'stock-not-found'],
+  })
   @RouteToOwner({ warehouseParam: 'warehouseId' })
   @ApiOkResponse({ type: StockView })
   @ApiNotFoundResponse({ description: 'warehouse-not-found or stock-not-found.' })

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ScopedOperation } from '@stockmesh/auth';
 import { RouteToOwner } from '@stockmesh/http';
 import { StockKeyParams } from '../stock-key.params.js';
 import { StockService } from '../stock.service.js';
@@ -14,7 +14,11 @@ export class ListMovementsHttpController {
 
   /** The ledger of one row, newest first. */
   @Get()
-  @RequireScope('stock:read')
+  @ScopedOperation('stock:read', {
+    operationId: 'listMovements',
+    summary: 'List the movements of a stock row',
+    problems: ['validation-failed', 'warehouse-not-found'],
+  })
   @RouteToOwner({ warehouseParam: 'warehouseId' })
   @ApiOkResponse({ type: MovementPageView })
   list(@Param() key: StockKeyParams, @Query() query: ListMovementsQuery): Promise<MovementPageView> {

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiTags, PickType } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ApiOkResponse, ApiTags, PickType } from '@nestjs/swagger';
+import { ScopedOperation } from '@stockmesh/auth';
 import { StockKeyParams } from '../stock-key.params.js';
 import { ListWarehouseStockQuery } from './list-warehouse-stock.query.dto.js';
 import { WarehouseStockService } from './warehouse-stock.service.js';
@@ -19,9 +19,12 @@ export class ListWarehouseStockHttpController {
    * own data, never forwarded: the owner's rows at the owner, the replica elsewhere.
    */
   @Get()
-  @RequireScope('stock:read')
+  @ScopedOperation('stock:read', {
+    operationId: 'listWarehouseStock',
+    summary: 'Page through a warehouse’s stock rows',
+    problems: ['validation-failed', 'warehouse-not-found'],
+  })
   @ApiOkResponse({ type: WarehouseStockPageView })
-  @ApiNotFoundResponse({ description: 'warehouse-not-found.' })
   list(@Param() params: WarehouseIdParams, @Query() query: ListWarehouseStockQuery): Promise<WarehouseStockPageView> {
     return this.stock.page(params.warehouseId, query.limit, query.cursor);
   }

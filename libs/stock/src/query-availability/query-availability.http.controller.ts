@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ScopedOperation } from '@stockmesh/auth';
+import { BODY_PROBLEMS } from '@stockmesh/http';
 import { AvailabilityService } from '../availability.service.js';
 import { AvailabilityListView } from '../availability.views.js';
 import { QueryAvailabilityRequest } from './query-availability.request.dto.js';
@@ -12,7 +13,11 @@ export class QueryAvailabilityHttpController {
 
   /** Availability of up to 500 SKUs at once, in request order (a read: nothing changes). */
   @Post()
-  @RequireScope('stock:read')
+  @ScopedOperation('stock:read', {
+    operationId: 'queryAvailability',
+    summary: 'Get the availability of many SKUs',
+    problems: [...BODY_PROBLEMS],
+  })
   @HttpCode(200)
   @ApiOkResponse({ type: AvailabilityListView })
   async query(@Body() body: QueryAvailabilityRequest): Promise<AvailabilityListView> {

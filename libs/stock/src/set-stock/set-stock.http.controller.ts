@@ -1,7 +1,7 @@
 import { Body, Controller, Param, Put } from '@nestjs/common';
 import { ApiConflictResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
-import { Idempotency, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
+import { ScopedOperation } from '@stockmesh/auth';
+import { Idempotency, IDEMPOTENT_BODY_PROBLEMS, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { StockKeyParams } from '../stock-key.params.js';
 import { StockService } from '../stock.service.js';
@@ -15,7 +15,11 @@ export class SetStockHttpController {
 
   /** Sets the counted on-hand quantity (a cycle count). Refused with 409 below the reserved units. */
   @Put()
-  @RequireScope('stock:write')
+  @ScopedOperation('stock:write', {
+    operationId: 'setStock',
+    summary: 'Set the counted on-hand stock',
+    problems: [...IDEMPOTENT_BODY_PROBLEMS, 'warehouse-not-found', 'insufficient-stock'],
+  })
   @RouteToOwner({ warehouseParam: 'warehouseId' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiOkResponse({ type: StockChangeView })

@@ -1,7 +1,7 @@
 import { Controller, Param, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
-import { Idempotency, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
+import { ScopedOperation } from '@stockmesh/auth';
+import { Idempotency, IDEMPOTENCY_PROBLEMS, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { TransferIdParams } from '../transfer-id.params.js';
 import { TransferView } from '../transfer.views.js';
@@ -18,7 +18,11 @@ export class CancelTransferHttpController {
    * destination's region. Idempotent.
    */
   @Post()
-  @RequireScope('stock:write')
+  @ScopedOperation('stock:write', {
+    operationId: 'cancelTransfer',
+    summary: 'Cancel a transfer',
+    problems: ['validation-failed', ...IDEMPOTENCY_PROBLEMS, 'transfer-not-found', 'transfer-conflict', 'quantity-limit-exceeded'],
+  })
   @RouteToOwner({ transferParam: 'id' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays the first answer for the same key.' })
   @ApiOkResponse({ type: TransferView, description: '`cancelled`: the units are back in the source row.' })

@@ -1,7 +1,7 @@
 import { Body, Controller, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
-import { Idempotency, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
+import { ScopedOperation } from '@stockmesh/auth';
+import { IDEMPOTENT_BODY_PROBLEMS, Idempotency, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { TransferErrorCode, TransferException } from '../transfer.exception.js';
 import { TransferView } from '../transfer.views.js';
@@ -18,7 +18,17 @@ export class CreateTransferHttpController {
    * source warehouse's owner (any region forwards it there).
    */
   @Post()
-  @RequireScope('stock:write')
+  @ScopedOperation('stock:write', {
+    operationId: 'createTransfer',
+    summary: 'Transfer stock between warehouses',
+    problems: [
+      ...IDEMPOTENT_BODY_PROBLEMS,
+      'idempotency-key-required',
+      'warehouse-not-found',
+      'insufficient-stock',
+      'quantity-limit-exceeded',
+    ],
+  })
   @RouteToOwner({ warehouseBodyField: 'fromWarehouseId' })
   @ApiHeader({ name: 'Idempotency-Key', required: true })
   @ApiCreatedResponse({ type: TransferView, description: '`completed` within one region, `pending` across regions.' })

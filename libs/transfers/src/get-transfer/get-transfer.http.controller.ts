@@ -1,6 +1,6 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '@stockmesh/auth';
+import { ScopedOperation } from '@stockmesh/auth';
 import { RouteToOwner } from '@stockmesh/http';
 import { TransferIdParams } from '../transfer-id.params.js';
 import { TransferView } from '../transfer.views.js';
@@ -13,7 +13,11 @@ export class GetTransferHttpController {
 
   /** Any region answers: the call is forwarded to the source region the id names. */
   @Get()
-  @RequireScope('stock:read')
+  @ScopedOperation('stock:read', {
+    operationId: 'getTransfer',
+    summary: 'Get a transfer',
+    problems: ['validation-failed', 'transfer-not-found'],
+  })
   @RouteToOwner({ transferParam: 'id' })
   @ApiOkResponse({ type: TransferView })
   @ApiNotFoundResponse({ description: 'transfer-not-found' })
