@@ -2695,7 +2695,7 @@ export interface operations {
       };
       cookie?: never;
     };
-    requestBody: {
+    requestBody?: {
       content: {
         'application/json': components['schemas']['CommitReservationRequest'];
       };
@@ -2719,7 +2719,7 @@ export interface operations {
           'application/json': components['schemas']['ReservationView'];
         };
       };
-      /** @description `validation-failed`: The request is not valid. */
+      /** @description `validation-failed`: The request is not valid. `malformed-json`: The request body is not valid JSON. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2761,6 +2761,24 @@ export interface operations {
        *     `reservation-conflict`: The reservation is not in a state that allows this. `reservation-hold-lost`: An owning region no longer had a hold of the reservation; it is not committed in full.
        */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload-too-large`: The request body is too large. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported-media-type`: The request body must be application/json. */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -2854,6 +2872,15 @@ export interface operations {
       };
       /** @description `reservation-conflict`: The reservation is not in a state that allows this. `reservation-hold-lost`: An owning region no longer had a hold of the reservation; it is not committed in full. `reservation-in-progress`: A reservation with this Idempotency-Key is still being made; retry shortly. */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload-too-large`: The request body is too large. */
+      413: {
         headers: {
           [name: string]: unknown;
         };

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiConflictResponse, ApiOkResponse, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiConflictResponse, ApiOkResponse, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import { ScopedOperation } from '@stockmesh/auth';
-import { idempotentAnswer, RouteToOwner } from '@stockmesh/http';
+import { BODY_PROBLEMS, idempotentAnswer, RouteToOwner } from '@stockmesh/http';
 import { ReservationIdParams } from '../reservation-id.params.js';
 import { ReservationView } from '../reservation.views.js';
 import { ReservationsService } from '../reservations.service.js';
@@ -20,9 +20,11 @@ export class CommitReservationHttpController {
   @ScopedOperation('reservations:write', {
     operationId: 'commitReservation',
     summary: 'Commit a reservation',
-    problems: ['validation-failed', 'reservation-not-found', 'reservation-conflict', 'reservation-hold-lost', 'reservation-commit-invalid'],
+    // Its body (a partial commit's lines) is optional, but when sent it is refused like any other.
+    problems: [...BODY_PROBLEMS, 'reservation-not-found', 'reservation-conflict', 'reservation-hold-lost', 'reservation-commit-invalid'],
   })
   @HttpCode(200)
+  @ApiBody({ type: CommitReservationRequest, required: false })
   @RouteToOwner({ reservationParam: 'id' })
   @ApiOkResponse({ type: ReservationView, description: 'Every owner committed its hold: `committed`.' })
   @ApiAcceptedResponse({

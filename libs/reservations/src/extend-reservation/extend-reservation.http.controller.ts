@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ScopedOperation } from '@stockmesh/auth';
-import { RouteToOwner } from '@stockmesh/http';
+import { BODY_PROBLEMS, RouteToOwner } from '@stockmesh/http';
 import { ReservationIdParams } from '../reservation-id.params.js';
 import { ReservationView } from '../reservation.views.js';
 import { ReservationsService } from '../reservations.service.js';
@@ -18,9 +18,7 @@ export class ExtendReservationHttpController {
     operationId: 'extendReservation',
     summary: 'Extend a held reservation',
     problems: [
-      'validation-failed',
-      'malformed-json',
-      'unsupported-media-type',
+      ...BODY_PROBLEMS,
       'reservation-not-found',
       'reservation-conflict',
       'reservation-hold-lost',
