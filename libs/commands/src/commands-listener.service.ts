@@ -29,7 +29,8 @@ export class CommandsListener implements OnApplicationBootstrap, BeforeApplicati
 
   /** Connects the command consumer to `app`; it starts with the app. */
   static connect(app: INestApplication, config: AppConfig): void {
-    app.get(CommandsListener).server = app.connectMicroservice(commandsTransport(config));
+    const listener = app.get(CommandsListener);
+    listener.server = app.connectMicroservice(commandsTransport(config, () => listener.abort.signal.aborted));
   }
 
   onApplicationBootstrap(): void {

@@ -10,9 +10,10 @@ const KAFKAJS_WARN = 2;
  * The options of the command consumer, Nest's Kafka transport (`ServerKafka`, on kafkajs):
  * the region's own consumer group, named like the others (with the topic prefix, and without
  * Nest's `-server` suffix), fetches that wait at most `KAFKA_MAX_WAIT_MS`, and record values
- * kept as bytes so that a bad one is dead-lettered as it came.
+ * kept as bytes so that a bad one is dead-lettered as it came. `closing` says when the app is
+ * shutting down: a consumer that crashes then is not restarted.
  */
-export function commandsTransport(config: AppConfig): KafkaOptions {
+export function commandsTransport(config: AppConfig, closing: () => boolean = () => false): KafkaOptions {
   return {
     transport: Transport.KAFKA,
     options: {
@@ -38,7 +39,9 @@ export function commandsTransport(config: AppConfig): KafkaOptions {
         allowAutoTopicCreation: false,
         // A record whose handling fails (a database or the broker away) is read again, for ever:
         // commands of that partition wait rather than being skipped.
-        retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: Number.MAX_SAFE_INTEGER },
+        // kafkajs restarts a crashed consumer; not once the app is closing (a connection closed
+        // under it while it was still joining would otherwise revive it after close()).
+        retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: Number.MAX_SAFE_INTEGER, restartOnFailure: async () => !closing() },
       },
       // A new group reads what was sent before it first joined: nothing is missed, and what ran
       // before is answered from the stored command ids.

@@ -142,9 +142,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    * `ms`. A wake-up that came while the relay was busy is not lost: the next nap returns at once.
    */
   private nap(db: ShardDatabase, ms: number): Promise<void> {
-    if (this.appended.delete(db.name)) return Promise.resolve();
+    // After shutdown began, no new nap: close() already woke the sleepers it could see.
+    if (this.appended.delete(db.name) || this.abort.signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      // Unref'd: a relay waiting for work never keeps the process alive on its own.
+      const timer = setTimeout(done, ms).unref();
       const wakers = this.wakers;
       function done(): void {
         clearTimeout(timer);
