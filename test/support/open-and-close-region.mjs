@@ -1,7 +1,7 @@
 // Starts one region app in this process from the build (dist/), optionally makes a write that
 // the relay publishes, closes the app, drops its databases, and then does nothing more: the
 // process must end by itself. If something the app started outlives close() (a Kafka client, a
-// retry loop, a LISTEN connection), the process stays alive and the test that spawned it fails.
+// retry loop, a relay's timer), the process stays alive and the test that spawned it fails.
 //
 //   node test/support/open-and-close-region.mjs   (environment: the region's settings, WRITE=1)
 import { loadAppConfig } from '../../dist/libs/config/src/index.js';
@@ -29,7 +29,7 @@ try {
       body: JSON.stringify({ region: 'us-east', name: 'New York 1' }),
     });
     if (put.status !== 201) throw new Error(`the write answered ${put.status}: ${await put.text()}`);
-    // Published once the outbox is empty: the producer and the LISTEN connection are in use.
+    // Published once the outbox is empty: the producer and the relay are in use.
     const deadline = Date.now() + 60_000;
     for (let pending = -1; pending !== 0;) {
       if (Date.now() > deadline) throw new Error(`the outbox was not published within 60 s (${pending} pending)`);

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { CodedException, RESERVATION_TTL } from '@stockmesh/contracts';
-import { RegionSigner } from '@stockmesh/http';
+import { RegionCaller } from '@stockmesh/http';
 import { Metrics, type SagaStep } from '@stockmesh/metrics';
 import { HoldService, type HoldRequest } from '@stockmesh/stock';
 
@@ -24,7 +24,7 @@ const REMOTE_TIMEOUT_MS = 2_000;
 /**
  * Places, commits and releases holds at the region owning the stock: directly in this process
  * for its own warehouses, through the owner's internal API otherwise (its internal listener, each
- * call signed as coming from this region). Every call is idempotent by
+ * call signed as coming from this region, through RegionCaller). Every call is idempotent by
  * hold id, so a step that timed out can simply be asked again (or compensated by a release).
  */
 @Injectable()
@@ -33,7 +33,7 @@ export class HoldClient {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly holds: HoldService,
     private readonly clock: Clock,
-    private readonly signer: RegionSigner,
+    private readonly regions: RegionCaller,
     private readonly metrics: Metrics,
   ) {}
 
@@ -93,26 +93,19 @@ export class HoldClient {
         throw error;
       }
     }
-    const owner = this.config.cluster.regions.find((r) => r.id === region);
-    if (!owner) return { kind: 'unavailable', reason: `region ${region} is not in the cluster` };
-    let response: Response;
-    try {
-      const url = new URL(`/internal/v1/holds/${holdId}${suffix}`, owner.internal.url);
-      const json = JSON.stringify(body);
-      response = await fetch(url, {
-        method,
-        headers: { 'content-type': 'application/json', ...this.signer.headersFor(region, method, url, json) },
-        body: json,
-        // It also bounds reading the answer's body: an owner that stops mid-answer is no answer.
-        signal: AbortSignal.timeout(Math.min(timeoutMs, REMOTE_TIMEOUT_MS)),
-      });
-    } catch (error) {
-      return { kind: 'unavailable', reason: `region ${region} did not answer: ${(error as Error).message}` };
-    }
-    if (response.ok) return { kind: 'done' };
-    const problem = (await response.json().catch(() => ({}))) as { code?: string };
-    if (response.status === 409 || response.status === 404) return this.refused(problem.code ?? '', problem as Record<string, unknown>);
-    return { kind: 'unavailable', reason: `region ${region} answered ${response.status} ${problem.code ?? ''}` };
+    // The timeout also bounds reading the answer's body: an owner that stops mid-answer is no answer.
+    const answer = await this.regions.call(
+      region,
+      method,
+      `/internal/v1/holds/${holdId}${suffix}`,
+      body,
+      Math.min(timeoutMs, REMOTE_TIMEOUT_MS),
+    );
+    if (answer.kind === 'unavailable') return answer;
+    if (answer.status >= 200 && answer.status < 300) return { kind: 'done' };
+    const problem = (answer.body ?? {}) as { code?: string };
+    if (answer.status === 409 || answer.status === 404) return this.refused(problem.code ?? '', problem as Record<string, unknown>);
+    return { kind: 'unavailable', reason: `region ${region} answered ${answer.status} ${problem.code ?? ''}` };
   }
 
   private refused(code: string, extensions: Readonly<Record<string, unknown>>): HoldOutcome {

@@ -122,8 +122,7 @@ export class HoldService {
       // Stock rows are locked in one order by every sweeper, so two of them cannot deadlock.
       const ordered = [...expired].sort((a, b) => a.warehouseId.localeCompare(b.warehouseId) || a.sku.localeCompare(b.sku));
       for (const hold of ordered) {
-        const row = await this.stock.unreserve(tx, hold, hold.quantity);
-        await this.record(tx, row, shardOf(hold.sku, this.config.cluster.shardCount), 'release', 0, `hold-expiry:${hold.reservationId}`);
+        await this.end(tx, hold, 'released', shardOf(hold.sku, this.config.cluster.shardCount), `hold-expiry:${hold.reservationId}`);
       }
       this.metrics.hold('expired', expired.length);
       return expired;
