@@ -106,14 +106,13 @@ describe('Prometheus metrics of a region', () => {
     } finally {
       await producer.disconnect();
     }
-    await waitFor(
-      async () =>
-        (await scrape(region.internalUrl)).metrics.sum('stockmesh_dead_letters_total', { consumer: 'replica', reason: 'invalid_event' }) ===
-        1
-          ? true
-          : undefined,
-      { what: 'the dead letter to be counted' },
-    );
+    const counted = async (): Promise<number> =>
+      (await scrape(region.internalUrl)).metrics.sum('stockmesh_dead_letters_total', { consumer: 'replica', reason: 'invalid_event' });
+    // Exactly once, even if a pass over the batch rolled back and was read again.
+    await waitFor(async () => ((await counted()) === 1 ? true : undefined), {
+      what: 'the dead letter to be counted once',
+      describe: async () => `${await counted()} counted`,
+    });
   });
 
   it('are served on the internal listener only: a 404 on the public one, signatures still required for anything else', async () => {

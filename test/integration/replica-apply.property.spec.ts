@@ -4,7 +4,15 @@ import { MessageBus, type IncomingMessage } from '@stockmesh/messaging';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { EventAppliers, Replicator, topicSpecs } from '@stockmesh/replication';
 import { shardOf } from '@stockmesh/sharding';
-import { numberedMessages, startTestRegion, testKafka, throwawayPrefix, waitFor, type TestRegion } from '@stockmesh/testing';
+import {
+  numberedMessages,
+  parseExposition,
+  startTestRegion,
+  testKafka,
+  throwawayPrefix,
+  waitFor,
+  type TestRegion,
+} from '@stockmesh/testing';
 import fc from 'fast-check';
 import { Kafka, logLevel } from 'kafkajs';
 
@@ -141,8 +149,7 @@ function skusOfShard(stem: string, shard: number, count: number): string[] {
 }
 
 describe('the Replicator applying Kafka batches', () => {
-  it('ends in the owner’s state with duplicates, reordering and poison inside batches, dead-letters each poison record once, and stores the position', async () => {
-    const replicator = region.app.get(Replicator);
+  beforeAll(async () => {
     // The catalog learns that eu-west owns fra-9 (the replicator checks every sender against it).
     const warehouse = newEvent({
       source: 'eu-west',
@@ -161,8 +168,11 @@ describe('the Replicator applying Kafka batches', () => {
       },
     });
     const catalog = records(TOPICS.catalog, 0, [toKafkaRecord(warehouse, 'fra-9')]);
-    await replicator.apply({ topic: TOPICS.catalog, partition: 0, messages: catalog, highWatermark: '1' });
+    await region.app.get(Replicator).apply({ topic: TOPICS.catalog, partition: 0, messages: catalog, highWatermark: '1' });
+  });
 
+  it('ends in the owner’s state with duplicates, reordering and poison inside batches, dead-letters each poison record once, and stores the position', async () => {
+    const replicator = region.app.get(Replicator);
     const poisonIds: string[] = [];
     let run = 0;
     await fc.assert(
@@ -240,4 +250,28 @@ describe('the Replicator applying Kafka batches', () => {
     }
     expect([...seen].sort()).toEqual([...poisonIds].sort());
   }, 300_000);
+
+  it('counts each dead letter once, although the passes that name a refused record roll back and read the batch again', async () => {
+    const replicator = region.app.get(Replicator);
+    const deadLetters = async (reason: string): Promise<number> => {
+      const text = await (await fetch(`${region.internalUrl}/metrics`)).text();
+      return parseExposition(text).sum('stockmesh_dead_letters_total', { consumer: 'replica', reason });
+    };
+    const before = { invalid: await deadLetters('invalid_event'), refused: await deadLetters('database_refused') };
+    const shard = 5;
+    const [sku] = skusOfShard('SKU-DLC', shard, 1);
+    const [first, second] = history('fra-9', sku, [4, 3]);
+    // A record that is not an event, then one PostgreSQL refuses: the set-based pass rolls back,
+    // the one-by-one pass names the refused record and rolls back, the last pass commits.
+    const messages = records(TOPICS.stock, shard, [
+      stockRecord(first),
+      poisonRecord(0, first),
+      poisonRecord(2, first),
+      stockRecord(second),
+    ]);
+    await replicator.apply({ topic: TOPICS.stock, partition: shard, messages, highWatermark: messages.at(-1)!.offset });
+    expect(await replicaRow('fra-9', sku)).toEqual({ on_hand: '7', reserved: '1', version: '2' });
+    expect(await deadLetters('invalid_event')).toBe(before.invalid + 1);
+    expect(await deadLetters('database_refused')).toBe(before.refused + 1);
+  });
 });

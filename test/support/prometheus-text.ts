@@ -39,6 +39,20 @@ function familyOf(name: string, types: ReadonlyMap<string, string>): string | un
  * Parses the Prometheus text format (version 0.0.4) strictly: a line that is not a comment, a
  * HELP or TYPE line, or a well-formed sample of a declared family throws, naming the line.
  */
+/**
+ * A sample's value as Prometheus reads it (Go's ParseFloat): NaN and Inf in any case, which
+ * matters because prom-client writes `Nan` (a gauge with no samples yet, such as the event loop
+ * lag right after start).
+ */
+function sampleValue(text: string): number | undefined {
+  const word = text.toLowerCase();
+  if (word === 'nan') return NaN;
+  if (word === '+inf' || word === 'inf' || word === '+infinity' || word === 'infinity') return Infinity;
+  if (word === '-inf' || word === '-infinity') return -Infinity;
+  const value = Number(text);
+  return text.trim() === '' || Number.isNaN(value) ? undefined : value;
+}
+
 export function parseExposition(text: string): Exposition {
   const samples: Sample[] = [];
   const types = new Map<string, string>();
@@ -67,8 +81,7 @@ export function parseExposition(text: string): Exposition {
       labels[label[1]] = label[2].replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1');
       rest = rest.slice(label[0].length);
     }
-    const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : Number(valueText);
-    if (Number.isNaN(value) && valueText !== 'NaN') fail(`value ${valueText} is not a number`);
+    const value = sampleValue(valueText) ?? fail(`value ${valueText} is not a number`);
     const family = familyOf(name, types);
     if (family === undefined) fail('a sample of no declared family');
     samples.push({ name, labels, value });

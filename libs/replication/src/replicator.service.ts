@@ -10,7 +10,7 @@ import {
   type OutgoingMessage,
   type TopicPartitionOffset,
 } from '@stockmesh/messaging';
-import { Metrics } from '@stockmesh/metrics';
+import { Metrics, type DeadLetterReason } from '@stockmesh/metrics';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { Backoff } from './backoff.js';
 import { LazyPublisher } from './lazy-publisher.js';
@@ -23,6 +23,13 @@ import { replicatedTopics, type ReplicatedTopic } from './replicated-topics.js';
 import { TopicsReady } from './topics-ready.service.js';
 
 type AnyEvent = CloudEvent<EventType, EventDataMap[EventType]>;
+
+/** What one committed pass over a batch did: where to continue, and what to count. */
+interface AppliedBatch {
+  readonly next: TopicPartitionOffset;
+  readonly deadLettered: readonly DeadLetterReason[];
+  readonly appliedSources: readonly string[];
+}
 
 /** How long a record naming a warehouse unknown to the catalog waits for the catalog to catch up. */
 const UNKNOWN_WAREHOUSE_PATIENCE_MS = 60_000;
@@ -194,7 +201,11 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     let oneByOne = false;
     for (;;) {
       try {
-        const next = await this.applyOnce(batch, refused, oneByOne);
+        const { next, deadLettered, appliedSources } = await this.applyOnce(batch, refused, oneByOne);
+        // Counted once the transaction has committed: a pass that rolls back (a refused record, a
+        // failed publish) is read again and must not count its records twice.
+        for (const reason of deadLettered) this.metrics.deadLettered('replica', reason);
+        this.metrics.applied(batch.topic, appliedSources);
         this.metrics.consumerLag(batch.topic, batch.partition, batch.highWatermark, next.offset);
         return next;
       } catch (error) {
@@ -256,14 +267,14 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     return owner;
   }
 
-  private async applyOnce(batch: MessageBatch, refused: ReadonlyMap<string, string>, oneByOne: boolean): Promise<TopicPartitionOffset> {
+  private async applyOnce(batch: MessageBatch, refused: ReadonlyMap<string, string>, oneByOne: boolean): Promise<AppliedBatch> {
     const route = this.route(batch.topic);
     const { topic, partition } = batch;
     return this.databases.inDatabase(route.database(partition), async (tx) => {
       const stored = await this.positions.lock(tx, topic, partition);
       const expected = stored ?? BigInt(batch.messages[0].offset);
       const fresh = batch.messages.filter((m) => BigInt(m.offset) >= expected);
-      if (fresh.length === 0) return { topic, partition, offset: expected.toString() };
+      if (fresh.length === 0) return { next: { topic, partition, offset: expected.toString() }, deadLettered: [], appliedSources: [] };
       const partitionKey = `${topic}/${partition}`;
       if (BigInt(fresh[0].offset) > expected) {
         if (!this.positioned.has(partitionKey)) {
@@ -277,7 +288,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
             expected: expected.toString(),
             got: fresh[0].offset,
           });
-          return { topic, partition, offset: expected.toString() };
+          return { next: { topic, partition, offset: expected.toString() }, deadLettered: [], appliedSources: [] };
         }
         // Reading from the stored position, the log itself has no records in between: normal on a
         // compacted topic, but on the live stock topic it means retention removed events this
@@ -310,13 +321,14 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
       this.positioned.add(partitionKey);
       const consumer = `stockmesh.replica.${this.config.region.id}`;
       const poison: OutgoingMessage[] = [];
+      const deadLettered: DeadLetterReason[] = [];
       const admitted: OffsetEvent[] = [];
       for (const message of fresh) {
         const verdict = refused.get(message.offset) ?? (await this.admit(route, message, partition));
         if (verdict === undefined) continue;
         if (typeof verdict === 'string') {
           poison.push(deadLetter(message, verdict, consumer));
-          this.metrics.deadLettered('replica', refused.has(message.offset) ? 'database_refused' : 'invalid_event');
+          deadLettered.push(refused.has(message.offset) ? 'database_refused' : 'invalid_event');
           continue;
         }
         admitted.push({ event: verdict, offset: BigInt(message.offset) });
@@ -352,11 +364,11 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
       }
       const next = BigInt(fresh[fresh.length - 1].offset) + 1n;
       await this.positions.save(tx, topic, partition, next);
-      this.metrics.applied(
-        topic,
-        admitted.map((a) => a.event.source),
-      );
-      return { topic, partition, offset: next.toString() };
+      return {
+        next: { topic, partition, offset: next.toString() },
+        deadLettered,
+        appliedSources: admitted.map((a) => a.event.source),
+      };
     });
   }
 
