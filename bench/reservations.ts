@@ -117,6 +117,32 @@ interface ScenarioFigures {
   readonly drainS: number;
   /** 201s received, warm-up included, for the consistency check. */
   readonly linesHeld: number;
+  /**
+   * Transactions committed or rolled back in the cluster's databases from the measured seconds'
+   * start until the outboxes drained, plus 1.5 s (PostgreSQL's pg_stat_database, each autocommit
+   * statement counting as one), per answered request: the saga's and the owners' own, and
+   * everything else the cluster did meanwhile (replicas applying, relays, sweepers).
+   */
+  readonly transactionsPerRequest: number;
+}
+
+/**
+ * Transactions the databases of `urls` have ended so far, as PostgreSQL counts them (its
+ * statistics reach pg_stat_database within about a second of a transaction's end).
+ */
+async function transactionsEnded(urls: readonly string[]): Promise<number> {
+  const names = urls.map((url) => decodeURIComponent(new URL(url).pathname.slice(1)));
+  const client = new pg.Client({ connectionString: urls[0], application_name: 'stockmesh bench' });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string | null }>(
+      `SELECT sum(xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = ANY($1)`,
+      [names],
+    );
+    return Number(rows[0].n ?? 0);
+  } finally {
+    await client.end();
+  }
 }
 
 /** Direct access to the cluster's databases, for what the API does not show. */
@@ -299,11 +325,16 @@ async function runScenario(
   );
   const warmup = await drive(http, urls, scenario, WARMUP_SECONDS, settings.concurrency, signal);
   signal.throwIfAborted();
+  const transactionsBefore = await transactionsEnded(databaseUrls);
   const before = cpu.sample();
   const run = await drive(http, urls, scenario, settings.seconds, settings.concurrency, signal);
   const after = cpu.sample();
   signal.throwIfAborted();
   const drainS = await drain(databaseUrls, signal);
+  // After the drain (replicating the requests' changes is part of their cost); the statistics of
+  // the last transactions arrive within about a second.
+  await sleep(1_500, undefined, { signal });
+  const transactions = (await transactionsEnded(databaseUrls)) - transactionsBefore;
   const otherReasons = new Map<string, number>();
   for (const o of run.outcomes)
     if (o.status !== 201 && o.status !== 409) otherReasons.set(o.reason ?? '?', (otherReasons.get(o.reason ?? '?') ?? 0) + 1);
@@ -323,6 +354,7 @@ async function runScenario(
     cores: CpuMeter.cores(before, after),
     drainS,
     linesHeld: held * scenario.linesPerCart,
+    transactionsPerRequest: transactions / Math.max(1, run.outcomes.length),
   };
 }
 
@@ -351,6 +383,7 @@ function printScenario(f: ScenarioFigures): void {
         .slice(0, 600)}`,
     );
   console.log(`  CPU, cores used of ${availableParallelism()}: ${CpuMeter.describe(f.cores)}`);
+  console.log(`  database transactions per answered request, whole cluster: ${f.transactionsPerRequest.toFixed(1)}`);
   console.log(
     `  outboxes empty ${Number.isNaN(f.drainS) ? `not within ${DRAIN_TIMEOUT_MS / 1000} s` : `${f.drainS.toFixed(1)} s`} after the last answer`,
   );

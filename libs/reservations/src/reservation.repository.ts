@@ -45,6 +45,9 @@ export interface AllocationRecord {
   readonly commitQuantity: number | null;
 }
 
+/** An allocation as the saga records its intent. */
+export type NewAllocation = Omit<AllocationRecord, 'state' | 'commitQuantity'>;
+
 /** An open allocation of a decided reservation, claimed by one finisher for one attempt. */
 export interface ClaimedAllocation extends AllocationRecord {
   readonly target: AllocationTarget;
@@ -258,14 +261,22 @@ export class ReservationRepository {
    * the saga is still `pending`: a saga that recovery took over gets `false` and places nothing
    * more (the fence). The row lock on the reservation orders this against the takeover.
    */
-  async addAllocation(tx: SqlTx, a: Omit<AllocationRecord, 'state' | 'commitQuantity'>, leaseUntil: Date): Promise<boolean> {
+  async addAllocation(tx: SqlTx, a: NewAllocation, leaseUntil: Date): Promise<boolean> {
     if (!(await this.renewLease(tx, a.reservationId, leaseUntil))) return false;
+    await this.insertIntent(tx, a);
+    return true;
+  }
+
+  /**
+   * Records the intent to hold, unfenced: only for the transaction that inserts the pending
+   * reservation itself (nothing can have taken over a saga that does not exist yet).
+   */
+  async insertIntent(tx: SqlTx, a: NewAllocation): Promise<void> {
     await tx.query(
       `INSERT INTO reservation_allocations (reservation_id, allocation_no, line_no, sku, warehouse_id, region, quantity, state)
        VALUES ($1, $2, $3, $4, $5, $6, $7, 'intent')`,
       [a.reservationId, a.allocationNo, a.lineNo, a.sku, a.warehouseId, a.region, a.quantity],
     );
-    return true;
   }
 
   /**
@@ -300,6 +311,7 @@ export class ReservationRepository {
     answerStatus: number,
     answer: unknown,
     expiresAt: Date | null,
+    settled: ReadonlyMap<number, 'held' | 'refused'> = new Map(),
   ): Promise<boolean> {
     const rows = await tx.query(
       `UPDATE reservations SET status = $2, answer_status = $3, answer = $4::json, expires_at = $5, lease_until = NULL, updated_at = now()
@@ -307,6 +319,15 @@ export class ReservationRepository {
       [id, status, answerStatus, JSON.stringify(answer), expiresAt],
     );
     if (rows.length === 0) return false;
+    // The owners' answers the saga kept until now (see ReservationsService.run): only intents move.
+    if (settled.size > 0) {
+      await tx.query(
+        `UPDATE reservation_allocations a SET state = s.state, updated_at = now()
+           FROM unnest($2::int[], $3::text[]) AS s (allocation_no, state)
+          WHERE a.reservation_id = $1 AND a.allocation_no = s.allocation_no AND a.state = 'intent'`,
+        [id, [...settled.keys()], [...settled.values()]],
+      );
+    }
     // A held reservation keeps its holds; an intent left over is a hold whose answer never came.
     await this.target(tx, [id], 'release', status === 'held' ? `state = 'intent'` : OPEN);
     return true;

@@ -12,6 +12,7 @@ import { planPartialCommit, type CommitLine } from './commit-reservation/partial
 import { retryDelayMs } from './finish-backoff.js';
 import { HoldClient, type HoldOutcome } from './hold-client.js';
 import { ReservationFaultPoints } from './reservation-fault-points.js';
+import { Saga } from './reservation-saga.js';
 import { ReservationErrorCode, ReservationException } from './reservation.exception.js';
 import {
   ReservationRepository,
@@ -19,6 +20,7 @@ import {
   type AllocationRecord,
   type ClaimedAllocation,
   type FinishResult,
+  type NewAllocation,
   type ReservationLine,
   type ReservationRecord,
   type ReservationStatus,
@@ -51,8 +53,6 @@ export interface FinishReport {
 
 /** How long a repeated request waits for the first one with its key to finish. */
 const REPLAY_WAIT_MS = 15_000;
-/** A running saga renews its lease this often, so a slow step never makes it look dead. */
-const LEASE_RENEW_MS = (SAGA_LEASE_SECONDS * 1000) / 5;
 /** Allocations one finishing batch claims, and how many owners it asks at once. */
 export const FINISH_BATCH = 20;
 const FINISH_CONCURRENCY = 10;
@@ -109,37 +109,55 @@ export class ReservationsService {
    */
   async create(request: NewReservation, idempotent: IdempotentRequest, creator: RequestPrincipal): Promise<IdempotentAnswer<unknown>> {
     const deadline = this.clock.now() + this.config.reservations.deadlineMs;
-    const id = `${this.config.region.id}.${randomUUID()}`;
-    // Scoped: another caller's request with the same key is another reservation.
-    const storedKey = scopedKey(idempotent);
-    const started = await this.home(async (tx) => {
-      if (!exemptFromLimits(this.config, creator)) {
-        await this.repository.lockCreator(tx, creator.id);
-        // A repeat of a request the key made already replays it, whatever the quota says now.
-        if (await this.repository.findByKey(tx, storedKey)) return undefined;
-        this.checkQuotas(request, await this.repository.openUsage(tx, creator.id, new Date(this.clock.now())));
-      }
-      return this.repository.insertPending(
-        tx,
-        { id, idempotencyKey: storedKey, fingerprint: idempotent.fingerprint, createdBy: creator.id, ...request },
-        this.leaseUntil(),
-      );
-    });
-    if (!started) return this.replay({ storedKey, fingerprint: idempotent.fingerprint }, idempotent.key);
-    // The lease says the saga is alive: renew it while the saga works, however long one step
-    // takes (a remote hold, a local hold waiting for a connection), so recovery never takes a
-    // live saga for a dead one. A saga that is taken over anyway is fenced (see addAllocation).
-    const heartbeat = setInterval(() => {
-      void this.home((tx) => this.repository.renewLease(tx, id, this.leaseUntil())).catch((error: unknown) =>
-        this.logger.warn({ msg: 'could not renew a saga lease; retrying', reservationId: id, err: (error as Error).message }),
-      );
-    }, LEASE_RENEW_MS);
-    heartbeat.unref();
+    const saga = new Saga(
+      {
+        id: `${this.config.region.id}.${randomUUID()}`,
+        // Scoped: another caller's request with the same key is another reservation.
+        idempotencyKey: scopedKey(idempotent),
+        fingerprint: idempotent.fingerprint,
+        createdBy: creator.id,
+        ...request,
+      },
+      idempotent.key,
+      !exemptFromLimits(this.config, creator),
+    );
     try {
-      return await this.run(started, deadline);
+      return await this.run(saga, deadline);
     } finally {
-      clearInterval(heartbeat);
+      saga.stop();
     }
+  }
+
+  /**
+   * Starts the saga: the reservation, `pending` under its Idempotency-Key and within its key's
+   * quotas, and the intent of its first hold (if it has one), in one transaction. `undefined`
+   * when the key was already used: the caller replays that reservation instead. From then on the
+   * saga's lease is renewed while it works, however long one step takes (a remote hold, a local
+   * hold waiting for a connection), so recovery never takes a live saga for a dead one; a saga
+   * that is taken over anyway is fenced (see addAllocation).
+   */
+  private async begin(saga: Saga, first?: NewAllocation): Promise<ReservationRecord | undefined> {
+    const { planned } = saga;
+    const record = await this.home(async (tx) => {
+      if (saga.limited) {
+        await this.repository.lockCreator(tx, planned.createdBy);
+        // A repeat of a request the key made already replays it, whatever the quota says now.
+        if (await this.repository.findByKey(tx, planned.idempotencyKey)) return undefined;
+        this.checkQuotas(planned, await this.repository.openUsage(tx, planned.createdBy, new Date(this.clock.now())));
+      }
+      const inserted = await this.repository.insertPending(tx, planned, this.leaseUntil());
+      if (inserted && first) await this.repository.insertIntent(tx, first);
+      return inserted;
+    });
+    if (!record) return undefined;
+    saga.started(record, () =>
+      this.home((tx) => this.repository.renewLease(tx, record.id, this.leaseUntil())).then(
+        () => undefined,
+        (error: unknown) =>
+          this.logger.warn({ msg: 'could not renew a saga lease; retrying', reservationId: record.id, err: (error as Error).message }),
+      ),
+    );
+    return record;
   }
 
   /** Refuses a reservation that would take its key past a quota (429, saying which). */
@@ -334,9 +352,10 @@ export class ReservationsService {
    * When the time is up, the reservation fails and the finisher releases everything it placed,
    * whether answered or not (a late hold is refused by its release), after the answer.
    */
-  private async run(reservation: ReservationRecord, deadline: number): Promise<IdempotentAnswer<unknown>> {
-    const { id, lines, allowSplit } = reservation;
+  private async run(saga: Saga, deadline: number): Promise<IdempotentAnswer<unknown>> {
+    const { id, lines, allowSplit, ttlSeconds, reference } = saga.planned;
     const started = this.clock.now();
+    const replay = (): Promise<IdempotentAnswer<unknown>> => this.replay(saga.planned, saga.clientKey);
     /** Time left for the next call to an owner. */
     const left = (): number => deadline - ANSWER_RESERVE_MS - this.clock.now();
     /** Regions that did not answer a hold step in time, for the deadline's answer. */
@@ -364,18 +383,16 @@ export class ReservationsService {
           };
           const holdId = `${id}.${allocation.allocationNo}`;
           const timeoutMs = left();
-          if (timeoutMs < MIN_STEP_MS) return this.pastDeadline(reservation, [...unanswered]);
-          const step = {
-            reservationId: id,
-            reference: reservation.reference,
-            allocationNo: allocation.allocationNo,
-            region: candidate.region,
-          };
-          if (!(await this.home((tx) => this.repository.addAllocation(tx, allocation, this.leaseUntil())))) {
+          if (timeoutMs < MIN_STEP_MS) return this.pastDeadline(saga, [...unanswered]);
+          const step = { reservationId: id, reference, allocationNo: allocation.allocationNo, region: candidate.region };
+          if (!saga.record) {
+            if (!(await this.begin(saga, allocation))) return replay();
+          } else if (!(await this.home((tx) => this.repository.addAllocation(tx, allocation, this.leaseUntil())))) {
             // Recovery took the saga over (it failed the reservation and releases what we held): place nothing more.
             this.logger.warn({ msg: 'a saga was taken over; it stops', reservationId: id });
-            return this.replay({ storedKey: reservation.idempotencyKey, fingerprint: reservation.fingerprint });
+            return replay();
           }
+          saga.placing(allocation);
           await this.faults.reach('before-hold', step);
           const outcome = await this.holds.place(
             candidate.region,
@@ -386,12 +403,14 @@ export class ReservationsService {
               sku: line.sku,
               quantity: ask,
               // The owner keeps the hold this long from now, plus its grace period, without news.
-              ttlSeconds: reservation.ttlSeconds,
+              ttlSeconds,
             },
             timeoutMs,
           );
           if (outcome.kind === 'done') {
-            await this.home((tx) => this.repository.settleIntent(tx, id, allocation.allocationNo, 'held'));
+            // Recorded with the decision: until then the intent stands for the hold (a saga that
+            // stops here is recovered by releasing its intents, held or not).
+            saga.settle(allocation.allocationNo, 'held');
             await this.faults.reach('after-hold', step);
             remaining -= ask;
             break;
@@ -403,7 +422,10 @@ export class ReservationsService {
             const releaseMs = left();
             const target = { reservationId: id, warehouseId: candidate.warehouseId, sku: line.sku };
             const undone = releaseMs < MIN_STEP_MS ? outcome : await this.holds.release(candidate.region, holdId, target, releaseMs);
-            if (undone.kind === 'done') await this.home((tx) => this.repository.settleIntent(tx, id, allocation.allocationNo, 'released'));
+            if (undone.kind === 'done') {
+              await this.home((tx) => this.repository.settleIntent(tx, id, allocation.allocationNo, 'released'));
+              saga.settle(allocation.allocationNo, 'released');
+            }
             this.logger.warn({
               msg: 'owner did not answer; trying the next warehouse',
               reservationId: id,
@@ -412,7 +434,7 @@ export class ReservationsService {
             });
             break;
           }
-          await this.home((tx) => this.repository.settleIntent(tx, id, allocation.allocationNo, 'refused'));
+          saga.settle(allocation.allocationNo, 'refused');
           ask = outcome.kind === 'insufficient' && allowSplit ? Math.min(remaining, outcome.available) : 0;
         }
         if (remaining === 0) break;
@@ -428,7 +450,7 @@ export class ReservationsService {
       const body = problemBody('insufficient-stock', `line ${failedLine + 1} (${lines[failedLine].sku}) cannot be held; nothing is held`, {
         lines: shortfalls,
       });
-      await this.home((tx) => this.repository.decide(tx, id, 'failed', 409, body, null));
+      if (!(await this.decide(saga, 'failed', 409, body, null))) return replay();
       this.metrics.reservation('insufficient_stock');
       // Release what was held now, so the units are for sale again when the client hears "no";
       // an owner that does not answer is left to the sweeper rather than delay the answer.
@@ -436,14 +458,16 @@ export class ReservationsService {
       return { status: 409, body, replayed: false };
     }
 
-    const expiresAt = new Date(this.clock.now() + reservation.ttlSeconds * 1000);
-    const allocations = await this.home((tx) => this.repository.allocations(tx, id));
-    const body = this.view({ ...reservation, status: 'held', expiresAt }, allocations);
-    const decided = await this.home((tx) => this.repository.decide(tx, id, 'held', 201, body, expiresAt));
-    if (!decided) {
+    // Every line held: the saga has placed at least one allocation, so the reservation exists.
+    const record = saga.record!;
+    const expiresAt = new Date(this.clock.now() + ttlSeconds * 1000);
+    // The allocations as the decision records them: nobody else writes them while the saga is pending.
+    const allocations = saga.allocations();
+    const body = this.view({ ...record, status: 'held', expiresAt }, allocations);
+    if (!(await this.decide(saga, 'held', 201, body, expiresAt))) {
       // Recovery took the saga over (its lease ran out): it failed the reservation; undo our holds.
       await this.finishWithin(id, deadline);
-      return this.replay({ storedKey: reservation.idempotencyKey, fingerprint: reservation.fingerprint });
+      return replay();
     }
     this.metrics.reservation('held');
     // Each hold was placed with the TTL counted from its own placing, the reservation's from now.
@@ -467,8 +491,8 @@ export class ReservationsService {
    * allocation still open, held or never answered, goes to the finisher, which releases it now
    * and, at an owner that does not answer, again after each backoff until it does.
    */
-  private async pastDeadline(reservation: ReservationRecord, unanswered: readonly string[]): Promise<IdempotentAnswer<unknown>> {
-    const { id } = reservation;
+  private async pastDeadline(saga: Saga, unanswered: readonly string[]): Promise<IdempotentAnswer<unknown>> {
+    const { id } = saga.planned;
     const ms = this.config.reservations.deadlineMs;
     const body = problemBody(
       'reservation-deadline-exceeded',
@@ -476,14 +500,36 @@ export class ReservationsService {
         'nothing is held (what was held is being released); try again with a new Idempotency-Key',
       { deadlineMs: ms, unansweredRegions: unanswered },
     );
-    if (!(await this.home((tx) => this.repository.decide(tx, id, 'failed', 503, body, null)))) {
-      // Recovery took the saga over meanwhile: it failed the reservation and releases its holds.
-      return this.replay({ storedKey: reservation.idempotencyKey, fingerprint: reservation.fingerprint });
+    if (!(await this.decide(saga, 'failed', 503, body, null))) {
+      // Recovery took the saga over meanwhile (it failed the reservation and releases its holds),
+      // or the key was used by another request before this saga began.
+      return this.replay(saga.planned, saga.clientKey);
     }
     this.deadlinesExceeded++;
     this.logger.warn({ msg: 'a reservation ran out of time; its holds are released', reservationId: id, unanswered });
     void this.finishWithin(id, this.clock.now());
     return { status: 503, body, replayed: false };
+  }
+
+  /**
+   * Ends the saga with its answer, recording the owners' answers it kept (one transaction). A saga
+   * that placed nothing decides as it begins: the reservation is inserted already decided (its
+   * key stays used, and replays the answer). `false` when recovery took the saga over, or when
+   * the key was used by another request first: the caller replays.
+   */
+  private async decide(
+    saga: Saga,
+    status: 'held' | 'failed',
+    answerStatus: number,
+    answer: unknown,
+    expiresAt: Date | null,
+  ): Promise<boolean> {
+    const { id } = saga.planned;
+    if (saga.record) return this.home((tx) => this.repository.decide(tx, id, status, answerStatus, answer, expiresAt, saga.settled()));
+    return this.home(async (tx) => {
+      const inserted = await this.repository.insertPending(tx, saga.planned, this.leaseUntil());
+      return inserted !== undefined && (await this.repository.decide(tx, id, status, answerStatus, answer, expiresAt));
+    });
   }
 
   /**
@@ -539,12 +585,12 @@ export class ReservationsService {
    * one. `clientKey` is the key as the client sent it, for the error.
    */
   private async replay(
-    idempotent: { readonly storedKey: string; readonly fingerprint: string },
-    clientKey = idempotent.storedKey,
+    idempotent: { readonly idempotencyKey: string; readonly fingerprint: string },
+    clientKey = idempotent.idempotencyKey,
   ): Promise<IdempotentAnswer<unknown>> {
     const deadline = this.clock.now() + REPLAY_WAIT_MS;
     for (;;) {
-      const existing = await this.home((tx) => this.repository.findByKey(tx, idempotent.storedKey));
+      const existing = await this.home((tx) => this.repository.findByKey(tx, idempotent.idempotencyKey));
       if (!existing) throw new Error(`reservation for key ${clientKey} vanished`);
       if (existing.fingerprint !== idempotent.fingerprint) throw new IdempotencyException(clientKey);
       if (existing.answerStatus !== null) return { status: existing.answerStatus, body: existing.answer, replayed: true };
