@@ -1,8 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { EVENT_TYPES, MAX_QUANTITY, newEvent, TOPICS, toKafkaRecord, type KafkaRecord } from '@stockmesh/contracts';
+import {
+  EVENT_TYPES,
+  MAX_QUANTITY,
+  newEvent,
+  signApiKeyChange,
+  TOPICS,
+  toKafkaRecord,
+  type KafkaRecord,
+  type UnsignedApiKeyChange,
+} from '@stockmesh/contracts';
 import { shardOf } from '@stockmesh/sharding';
-import { call, ManualClock, startTestRegion, testKafka, throwawayPrefix, waitFor, type TestRegion } from '@stockmesh/testing';
-import { randomUUID } from 'node:crypto';
+import {
+  call,
+  ManualClock,
+  startTestRegion,
+  TEST_CLUSTER_SECRET,
+  testKafka,
+  throwawayPrefix,
+  waitFor,
+  type TestRegion,
+} from '@stockmesh/testing';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import pg from 'pg';
 
@@ -144,6 +162,56 @@ afterAll(async () => {
 }, 30_000);
 
 describe('forged and unstorable records on the real broker', () => {
+  it('dead-letters API-key changes not signed with the cluster secret (an admin key made on the broker), and applies a signed one', async () => {
+    // A key as an attacker with write access to the topic would make it: its secret known to them.
+    const secret = randomBytes(32).toString('base64url');
+    const keyChange = (id: string, signedWith: string | undefined, source = 'eu-west'): KafkaRecord => {
+      const unsigned: UnsignedApiKeyChange = {
+        id,
+        name: 'forged',
+        scopes: ['admin'],
+        secretHash: createHash('sha256').update(secret).digest('base64url'),
+        region: source,
+        version: 1,
+        createdAt: NOW,
+        revokedAt: null,
+      };
+      const signature = signedWith === undefined ? `v1=${'A'.repeat(43)}` : signApiKeyChange(Buffer.from(signedWith), source, unsigned);
+      const event = newEvent({
+        source,
+        type: EVENT_TYPES.apiKeyChanged,
+        time: NOW,
+        subject: `api-keys/${id}`,
+        data: { ...unsigned, signature },
+      });
+      return toKafkaRecord(event, id);
+    };
+    const ids = Array.from({ length: 4 }, () => randomBytes(8).toString('hex'));
+    const [unsigned, otherSecret, wrongSource, signed] = [
+      keyChange(ids[0], undefined),
+      keyChange(ids[1], 'not-the-cluster-secret-but-long-enough-0123456789'),
+      // Signed by eu-west, but replayed as coming from ap-south.
+      { ...keyChange(ids[2], TEST_CLUSTER_SECRET), headers: { ...keyChange(ids[2], TEST_CLUSTER_SECRET).headers, ce_source: 'ap-south' } },
+      keyChange(ids[3], TEST_CLUSTER_SECRET),
+    ];
+    await produce(TOPICS.apiKeys, 0, [unsigned, otherSecret, wrongSource, signed]);
+    for (const forged of [unsigned, otherSecret, wrongSource])
+      expect(await deadLettered(idOf(forged))).toMatch(/not signed with the cluster secret/);
+    const keys = await waitFor(
+      async () => {
+        const list = await call<{ items: { id: string }[] }>(region, 'GET', '/v1/api-keys');
+        return list.body.items.some((k) => k.id === ids[3]) ? list.body.items.map((k) => k.id) : undefined;
+      },
+      { what: 'the signed key to apply' },
+    );
+    expect(keys.filter((id) => ids.includes(id))).toEqual([ids[3]]);
+    // The signed key works with its secret; the forged ones, with the same secret, do not.
+    const present = async (id: string): Promise<number> =>
+      (await call(region, 'GET', '/v1/api-keys', { headers: { authorization: `Bearer smk_${id}_${secret}` } })).status;
+    expect(await present(ids[3])).toBe(200);
+    for (const id of ids.slice(0, 3)) expect(await present(id)).toBe(401);
+  }, 60_000);
+
   it('dead-letters a version of 1e21 (which used to stall the partition for good) and applies the next event', async () => {
     const sku = 'SKU-F1';
     const huge = stockRecord('eu-west', { sku, onHand: 999, version: 1e21 });

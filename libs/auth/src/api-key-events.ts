@@ -1,14 +1,15 @@
-import { type ApiKeyChangedData, EVENT_TYPES, newEvent, TOPICS, toKafkaRecord } from '@stockmesh/contracts';
+import { EVENT_TYPES, newEvent, signApiKeyChange, TOPICS, toKafkaRecord, type UnsignedApiKeyChange } from '@stockmesh/contracts';
 import type { OutboxEntry } from '@stockmesh/replication';
 import type { ApiKeyRecord } from './api-key.js';
 
 /**
  * `io.stockmesh.api-key.changed.v1` on the compacted API-key topic, keyed by key id: compaction
  * keeps each key's latest state, so a revoked key stays on the topic as revoked (its tombstone)
- * and a region that joins later learns it too. The hash travels, never the secret.
+ * and a region that joins later learns it too. The hash travels, never the secret. Signed with
+ * the cluster secret (`clusterSecret`): the other regions apply no unsigned change.
  */
-export function apiKeyChangedEntry(key: ApiKeyRecord, source: string, requestId: string | null): OutboxEntry {
-  const data: ApiKeyChangedData = {
+export function apiKeyChangedEntry(key: ApiKeyRecord, source: string, requestId: string | null, clusterSecret: Buffer): OutboxEntry {
+  const unsigned: UnsignedApiKeyChange = {
     id: key.id,
     name: key.name,
     scopes: [...key.scopes],
@@ -18,6 +19,7 @@ export function apiKeyChangedEntry(key: ApiKeyRecord, source: string, requestId:
     createdAt: key.createdAt,
     revokedAt: key.revokedAt,
   };
+  const data = { ...unsigned, signature: signApiKeyChange(clusterSecret, source, unsigned) };
   const event = newEvent({
     source,
     type: EVENT_TYPES.apiKeyChanged,

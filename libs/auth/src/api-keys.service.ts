@@ -1,8 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import type { ApiScope } from '@stockmesh/contracts';
 import type { RequestPrincipal } from '@stockmesh/http';
-import { ShardDatabases } from '@stockmesh/persistence';
+import { ShardDatabases, type SqlTx } from '@stockmesh/persistence';
 import { OutboxRepository } from '@stockmesh/replication';
 import { apiKeyChangedEntry } from './api-key-events.js';
 import { hashSecret, issueKey, parseKey, sameHash } from './api-key-secret.js';
@@ -37,6 +37,8 @@ const toView = (key: ApiKeyRecord): ApiKeyView => ({
 export class ApiKeysService {
   private readonly cache = new Map<string, { readonly key: ApiKeyRecord; readonly until: number }>();
   private readonly bootstrapHash?: string;
+  private readonly logger = new Logger(ApiKeysService.name);
+  private saidUnsigned = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -61,10 +63,25 @@ export class ApiKeysService {
         secretHash: issued.secretHash,
         region: this.config.region.id,
       });
-      await this.outbox.append(tx, [apiKeyChangedEntry(created, this.config.region.id, requestId)]);
+      await this.publish(tx, created, requestId);
       return created;
     });
     return { ...toView(record), key: issued.key };
+  }
+
+  /**
+   * Sends a key's change to the other regions, signed with the cluster secret. A region without
+   * one cannot sign, and could not talk to other regions anyway (they refuse its internal calls):
+   * its keys stay its own, which it says once.
+   */
+  private async publish(tx: SqlTx, key: ApiKeyRecord, requestId: string | null): Promise<void> {
+    const secret = this.config.regionTrust.secret;
+    if (secret === undefined) {
+      if (!this.saidUnsigned) this.logger.warn('no cluster secret: API keys made or revoked here stay in this region');
+      this.saidUnsigned = true;
+      return;
+    }
+    await this.outbox.append(tx, [apiKeyChangedEntry(key, this.config.region.id, requestId, secret.reveal())]);
   }
 
   async list(): Promise<ApiKeyView[]> {
@@ -76,7 +93,7 @@ export class ApiKeysService {
     await this.databases.inDatabase(this.databases.home(), async (tx) => {
       const revoked = await this.repository.revoke(tx, id);
       if (revoked) {
-        await this.outbox.append(tx, [apiKeyChangedEntry(revoked, this.config.region.id, requestId)]);
+        await this.publish(tx, revoked, requestId);
       } else if (!(await this.repository.find(tx, id))) {
         throw new AuthException(AuthErrorCode.ApiKeyNotFound, `no API key ${id}`, { keyId: id });
       }

@@ -1,7 +1,9 @@
 import type { AppConfig } from '@stockmesh/config';
 import {
+  apiKeyChangeSigned,
   EVENT_TYPES,
   PoisonEventError,
+  type ApiKeyChangedData,
   TOPICS,
   type CloudEvent,
   type EventType,
@@ -95,8 +97,16 @@ export function replicatedTopics(config: AppConfig): ReplicatedTopic[] {
       types: [EVENT_TYPES.apiKeyChanged],
       database: () => map.databaseFor(0),
       // Any region may revoke a key another made, so the sender is not checked against the key's
-      // region; only region principals may write this topic (the broker's ACLs). No warehouse.
-      check: () => undefined,
+      // region. A key is a credential every region accepts, so the record must be signed with the
+      // cluster secret by the region it names as its source: the broker's ACLs alone would let
+      // whoever controls the broker make keys. No warehouse.
+      check: (event) => {
+        const secret = config.regionTrust.secret;
+        if (secret === undefined) throw new PoisonEventError('this region has no cluster secret and applies no API-key change');
+        if (!apiKeyChangeSigned(secret.reveal(), event.source, event.data as ApiKeyChangedData)) {
+          throw new PoisonEventError(`the API-key change is not signed with the cluster secret by ${event.source}`);
+        }
+      },
       owners: () => [],
     },
     {

@@ -18,6 +18,7 @@ import {
   Length,
 } from 'class-validator';
 import { API_KEY_ID_PATTERN, API_KEY_NAME_PATTERN, API_SCOPES, type ApiScope } from '../api-keys.js';
+import { API_KEY_SIGNATURE_PATTERN } from './api-key-signature.js';
 import { IDENTIFIER_PATTERN, MAX_QUANTITY, TRANSFER_ID_PATTERN } from '../identifiers.js';
 import { CommandCompletedData, CommandRejectedData } from './command-types.js';
 import { IsEventTime, IsEventVersion, MAX_EVENT_COUNT } from './event-fields.js';
@@ -96,6 +97,11 @@ export class ApiKeyChangedData {
   @IsEventVersion() readonly version!: number;
   @IsEventTime() readonly createdAt!: string;
   @IsOptional() @IsEventTime() readonly revokedAt!: string | null;
+  /**
+   * The sending region's signature of the record with the cluster secret (`signApiKeyChange`):
+   * regions apply no key change without a valid one.
+   */
+  @IsString() @Matches(API_KEY_SIGNATURE_PATTERN) readonly signature!: string;
 }
 
 export class PartitionOffsetDto {

@@ -1,3 +1,4 @@
+export { API_KEY_SIGNATURE_PATTERN, apiKeyChangeSigned, signApiKeyChange, type UnsignedApiKeyChange } from './api-key-signature.js';
 export { newEvent, toKafkaRecord, type CloudEvent, type KafkaRecord } from './cloud-event.js';
 export {
   COMMAND_ID_PATTERN,
