@@ -15,7 +15,7 @@ const DOCUMENT = 'dist/openapi.json';
 /** Not at the root, where openapi-typescript's older Redocly core would apply it too. */
 const REDOCLY_CONFIG = 'infra/openapi/redocly.yaml';
 /** Committed, so that `npm run typecheck` works on a fresh clone before anything is built. */
-export const CLIENT_TYPES = 'test/support/stockmesh-api.generated.ts';
+export const CLIENT_TYPES = 'apps/cli/src/stockmesh-api.generated.ts';
 const say = (message: string): void => console.log(`openapi: ${message}`);
 
 class Failure extends Error {}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestCluster, TEST_ADMIN_KEY, waitFor, type TestCluster } from '@stockmesh/testing';
 import { randomUUID } from 'node:crypto';
 import createClient, { type Client } from 'openapi-fetch';
-import type { components, paths } from '../support/stockmesh-api.generated.js';
+import type { components, paths } from '../../apps/cli/src/stockmesh-api.generated.js';
 
 // A storefront's and a WMS's view of stockmesh: nothing but the client generated from the
 // OpenAPI document (openapi-typescript types, openapi-fetch calls), against three region

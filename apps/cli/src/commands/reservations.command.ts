@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { answer, type StockmeshApi } from '../api-client.js';
+import { printTable, show, type Output } from '../output.js';
+import { cartLine, integer, type CartLine } from './arguments.js';
+
+interface ReservationShown {
+  readonly id: string;
+  readonly status: string;
+  readonly expiresAt: string;
+  readonly allocations: readonly { sku: string; warehouseId: string; region: string; quantity: number; state: string }[];
+}
+
+function printReservation(r: ReservationShown): void {
+  process.stdout.write(`reservation ${r.id}: ${r.status}, expires ${r.expiresAt}\n`);
+  printTable(
+    ['sku', 'warehouse', 'region', 'quantity', 'state'],
+    r.allocations.map((a) => [a.sku, a.warehouseId, a.region, a.quantity, a.state]),
+  );
+}
+
+export function reservationsCommand(program: Command, api: () => StockmeshApi, output: () => Output): void {
+  program
+    .command('reserve')
+    .description('holds units for a cart, all lines or none, at the region at --url (it coordinates the holds at their owners)')
+    .argument('<lines...>', 'cart lines: sku:quantity, or sku:quantity@warehouse for one warehouse', cartLine)
+    .option('--ttl <seconds>', 'how long the hold lasts (the region’s default when omitted)', integer)
+    .option('--reference <text>', 'your order or cart id, kept with the reservation')
+    .option('--no-split', 'hold each line in one warehouse only')
+    .option('--idempotency-key <key>', 'to repeat the request safely (default: a new one, printed)')
+    .action(async (lines: CartLine[], options: { ttl?: number; reference?: string; split: boolean; idempotencyKey?: string }) => {
+      const key = options.idempotencyKey ?? randomUUID();
+      const { data } = await answer(
+        api().POST('/v1/reservations', {
+          params: { header: { 'Idempotency-Key': key } },
+          body: {
+            lines,
+            allowSplit: options.split,
+            ...(options.ttl !== undefined ? { ttlSeconds: options.ttl } : {}),
+            ...(options.reference !== undefined ? { reference: options.reference } : {}),
+          },
+        }),
+      );
+      show(output(), data, (r) => {
+        printReservation(r);
+        process.stderr.write(`idempotency key ${key}\n`);
+      });
+    });
+
+  const reservation = program.command('reservation').description('a reservation made at the region at --url');
+  reservation
+    .command('get')
+    .argument('<id>')
+    .action(async (id: string) => {
+      const { data } = await answer(api().GET('/v1/reservations/{id}', { params: { path: { id } } }));
+      show(output(), data, printReservation);
+    });
+  for (const [verb, path, description] of [
+    ['commit', '/v1/reservations/{id}/commit', 'the order is placed: the held units leave on hand'],
+    ['release', '/v1/reservations/{id}/release', 'the cart is abandoned: the held units are for sale again'],
+  ] as const) {
+    reservation
+      .command(verb)
+      .description(description)
+      .argument('<id>')
+      .action(async (id: string) => {
+        const { data, status } = await answer(api().POST(path, { params: { path: { id } } }));
+        show(output(), data, (r) => {
+          printReservation(r);
+          if (status === 202) process.stderr.write('an owner has not answered yet; the region carries the commit on (ask again)\n');
+        });
+      });
+  }
+}

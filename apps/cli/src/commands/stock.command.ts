@@ -1,0 +1,103 @@
+import { ADJUSTMENT_REASONS, type AdjustmentReason } from '@stockmesh/contracts';
+import { Option, type Command } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { answer, type StockmeshApi } from '../api-client.js';
+import { printTable, show, type Output } from '../output.js';
+import { integer } from './arguments.js';
+
+interface StockRow {
+  readonly warehouseId: string;
+  readonly sku: string;
+  readonly onHand: number;
+  readonly reserved: number;
+  readonly available: number;
+  readonly version: number;
+}
+
+const printRow = (row: StockRow): void =>
+  printTable(
+    ['warehouse', 'sku', 'on hand', 'reserved', 'available', 'version'],
+    [[row.warehouseId, row.sku, row.onHand, row.reserved, row.available, row.version]],
+  );
+
+export function stockCommand(program: Command, api: () => StockmeshApi, output: () => Output): void {
+  const stock = program.command('stock').description("a warehouse's stock of a SKU, at its owner (writes are forwarded there)");
+  stock
+    .command('get')
+    .description('the row as its owner holds it')
+    .argument('<warehouse>')
+    .argument('<sku>')
+    .action(async (warehouseId: string, sku: string) => {
+      const { data } = await answer(api().GET('/v1/warehouses/{warehouseId}/stock/{sku}', { params: { path: { warehouseId, sku } } }));
+      show(output(), data, printRow);
+    });
+  stock
+    .command('set')
+    .description('a count: on hand becomes <onHand> (a ledger entry records the difference)')
+    .argument('<warehouse>')
+    .argument('<sku>')
+    .argument('<onHand>', 'units counted', integer)
+    .option('--idempotency-key <key>', 'to repeat a write safely (default: a new one, printed)')
+    .action(async (warehouseId: string, sku: string, onHand: number, options: { idempotencyKey?: string }) => {
+      const key = options.idempotencyKey ?? randomUUID();
+      const { data } = await answer(
+        api().PUT('/v1/warehouses/{warehouseId}/stock/{sku}', {
+          params: { path: { warehouseId, sku }, header: { 'Idempotency-Key': key } },
+          body: { onHand },
+        }),
+      );
+      show(output(), data, (row) => {
+        printRow(row);
+        process.stderr.write(`idempotency key ${key}\n`);
+      });
+    });
+  stock
+    .command('adjust')
+    .description('a movement: on hand changes by <delta> (negative to take units out)')
+    .argument('<warehouse>')
+    .argument('<sku>')
+    .argument('<delta>', 'units in (or out, negative)', integer)
+    .addOption(new Option('--reason <reason>', 'why, for the ledger').choices(ADJUSTMENT_REASONS).makeOptionMandatory())
+    .option('--idempotency-key <key>', 'to repeat a write safely (default: a new one, printed)')
+    .action(async (warehouseId: string, sku: string, delta: number, options: { reason: AdjustmentReason; idempotencyKey?: string }) => {
+      const key = options.idempotencyKey ?? randomUUID();
+      const { data } = await answer(
+        api().POST('/v1/warehouses/{warehouseId}/stock/{sku}/adjustments', {
+          params: { path: { warehouseId, sku }, header: { 'Idempotency-Key': key } },
+          body: { delta, reason: options.reason },
+        }),
+      );
+      show(output(), data, (row) => {
+        printRow(row);
+        process.stderr.write(`idempotency key ${key}\n`);
+      });
+    });
+
+  program
+    .command('availability')
+    .description('what can be sold of a SKU, per warehouse, as the region at --url sees it (with how fresh each region is)')
+    .argument('<sku>')
+    .action(async (sku: string) => {
+      const { data } = await answer(api().GET('/v1/availability/{sku}', { params: { path: { sku } } }));
+      show(output(), data, (a) => {
+        printTable(
+          ['warehouse', 'region', 'on hand', 'reserved', 'available'],
+          a.warehouses.map((w) => [w.warehouseId, w.region, w.onHand, w.reserved, w.available]),
+        );
+        process.stdout.write(`total: ${a.onHand} on hand, ${a.reserved} reserved, ${a.available} available (served by ${a.servedBy})\n`);
+      });
+    });
+
+  program
+    .command('warehouses')
+    .description('the catalog: every warehouse and the region that owns it')
+    .action(async () => {
+      const { data } = await answer(api().GET('/v1/warehouses', {}));
+      show(output(), data, (list) =>
+        printTable(
+          ['warehouse', 'region', 'name'],
+          list.items.map((w) => [w.id, w.region, w.name]),
+        ),
+      );
+    });
+}

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { call, registerWarehouses, startTestCluster, TEST_ADMIN_KEY, waitFor, type TestCluster } from '@stockmesh/testing';
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+
+// The `stockmesh` command line, as an operator runs it (the built entry, a child process), against
+// three region processes: what it prints is checked against what the API answers.
+let t: TestCluster;
+const CLI = resolve('dist/apps/cli/src/main.js');
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function stockmesh(args: readonly string[], options: { region?: string; key?: string } = {}): Promise<Run> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [CLI, '--url', t.url(options.region ?? 'us-east'), ...args],
+      { env: { ...process.env, STOCKMESH_API_KEY: options.key ?? TEST_ADMIN_KEY }, timeout: 30_000 },
+      (error, stdout, stderr) => done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function json<T>(args: readonly string[], options: { region?: string; key?: string } = {}): Promise<T> {
+  const run = await stockmesh(['--json', ...args], options);
+  expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+  return JSON.parse(run.stdout) as T;
+}
+
+beforeAll(async () => {
+  t = await startTestCluster('cli');
+  await registerWarehouses(t, { 'cli-nyc': 'us-east', 'cli-fra': 'eu-west' });
+}, 120_000);
+
+afterAll(async () => {
+  await t?.close();
+}, 60_000);
+
+describe('the stockmesh command line', () => {
+  it('shows every region ready, with lag, in status', async () => {
+    const run = await stockmesh(['status']);
+    expect(run.code).toBe(0);
+    for (const region of ['us-east (this)', 'eu-west', 'ap-south'])
+      expect(run.stdout).toMatch(new RegExp(`^${region.replace(/[()]/g, '\\$&')}\\s+ready`, 'm'));
+    const cluster = await json<{ region: string; regions: { region: string; health: string }[] }>(['status'], { region: 'ap-south' });
+    expect(cluster.region).toBe('ap-south');
+    expect(cluster.regions.map((r) => [r.region, r.health]).sort()).toEqual([
+      ['ap-south', 'ready'],
+      ['eu-west', 'ready'],
+      ['us-east', 'ready'],
+    ]);
+  });
+
+  it('counts, adjusts and reads stock at its owner from another region, as the API has it', async () => {
+    const set = await stockmesh(['stock', 'set', 'cli-fra', 'SKU-CLI', '12']);
+    expect(set.code).toBe(0);
+    expect(set.stdout).toMatch(/^cli-fra\s+SKU-CLI\s+12\s+0\s+12\s+1$/m);
+    const key = /idempotency key (\S+)/.exec(set.stderr)?.[1];
+    expect(key).toBeDefined();
+    // The same key again: the first answer, not a second write.
+    const again = await json<{ version: number }>(['stock', 'set', 'cli-fra', 'SKU-CLI', '12', '--idempotency-key', key!]);
+    expect(again.version).toBe(1);
+    const adjusted = await json<{ onHand: number; version: number }>(
+      ['stock', 'adjust', 'cli-fra', 'SKU-CLI', '-2', '--reason', 'damaged'],
+      {
+        region: 'ap-south',
+      },
+    );
+    expect(adjusted).toMatchObject({ onHand: 10, version: 2 });
+    const api = await call<{ onHand: number; version: number }>({ url: t.url('eu-west') }, 'GET', '/v1/warehouses/cli-fra/stock/SKU-CLI');
+    expect(await json(['stock', 'get', 'cli-fra', 'SKU-CLI'], { region: 'eu-west' })).toEqual(api.body);
+    const availability = await waitFor(
+      async () => {
+        const a = await json<{ available: number }>(['availability', 'SKU-CLI']);
+        return a.available === 10 ? a : undefined;
+      },
+      { what: 'us-east to see the count' },
+    );
+    expect(availability).toMatchObject({ sku: 'SKU-CLI', onHand: 10, reserved: 0 });
+    const warehouses = await stockmesh(['warehouses']);
+    expect(warehouses.stdout).toMatch(/^cli-fra\s+eu-west/m);
+  });
+
+  it('reserves a cart and commits it', async () => {
+    await json(['stock', 'set', 'cli-nyc', 'SKU-CART', '5']);
+    const made = await stockmesh(['reserve', 'SKU-CART:2@cli-nyc', '--reference', 'cli-order-1']);
+    expect(made.code).toBe(0);
+    const id = /^reservation (\S+): held/m.exec(made.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(made.stdout).toMatch(/^SKU-CART\s+cli-nyc\s+us-east\s+2\s+held$/m);
+    expect(await json<{ status: string }>(['reservation', 'get', id!])).toMatchObject({ status: 'held' });
+    expect(await json<{ status: string }>(['reservation', 'commit', id!])).toMatchObject({ status: 'committed' });
+    expect(await json(['stock', 'get', 'cli-nyc', 'SKU-CART'])).toMatchObject({ onHand: 3, reserved: 0 });
+  });
+
+  it('makes, uses and revokes a key; says what a region refused and exits 1; a usage error exits 2', async () => {
+    const made = await stockmesh(['keys', 'create', 'cli-storefront', '--scopes', 'stock:read']);
+    expect(made.code).toBe(0);
+    const secret = made.stdout.trim();
+    expect(secret).toMatch(/^smk_[0-9a-f]{16}_\S+$/);
+    const id = secret.split('_')[1];
+    expect(made.stderr).toContain(`key ${id} (cli-storefront: stock:read)`);
+    expect((await stockmesh(['availability', 'SKU-CLI'], { key: secret })).code).toBe(0);
+    const refused = await stockmesh(['keys', 'list'], { key: secret });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^stockmesh: 403 insufficient-scope: .*admin scope/m);
+    const listed = await stockmesh(['keys', 'list']);
+    expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+cli-storefront\\s+stock:read\\s+us-east`, 'm'));
+    expect(listed.stdout).not.toContain(secret.split('_')[2]);
+    expect((await stockmesh(['keys', 'revoke', id])).stdout).toBe(`key ${id} revoked\n`);
+    await waitFor(
+      async () => ((await stockmesh(['availability', 'SKU-CLI'], { key: secret, region: 'eu-west' })).code === 1 ? true : undefined),
+      {
+        what: 'the revocation to reach eu-west',
+      },
+    );
+    expect((await stockmesh(['availability', 'SKU-CLI'], { key: secret })).stderr).toMatch(/^stockmesh: 401 unauthenticated/m);
+    const usage = await stockmesh(['stock', 'adjust', 'cli-fra', 'SKU-CLI', 'two', '--reason', 'damaged']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('not a whole number');
+  });
+});
