@@ -21,6 +21,18 @@ const printRow = (row: StockRow): void =>
   );
 
 export function stockCommand(program: Command, api: () => StockmeshApi, output: () => Output): void {
+  /** Sends a stock write under `given` or a new Idempotency-Key, shows the row, and says the key (to repeat the write safely). */
+  const write = async (
+    given: string | undefined,
+    send: (key: string) => Promise<{ data?: StockRow; error?: unknown; response: Response }>,
+  ): Promise<void> => {
+    const key = given ?? randomUUID();
+    const { data } = await answer(send(key));
+    show(output(), data, (row) => {
+      printRow(row);
+      process.stderr.write(`idempotency key ${key}\n`);
+    });
+  };
   const stock = program.command('stock').description("a warehouse's stock of a SKU, at its owner (writes are forwarded there)");
   stock
     .command('get')
@@ -39,17 +51,12 @@ export function stockCommand(program: Command, api: () => StockmeshApi, output: 
     .argument('<onHand>', 'units counted', integer)
     .option('--idempotency-key <key>', 'to repeat a write safely (default: a new one, printed)')
     .action(async (warehouseId: string, sku: string, onHand: number, options: { idempotencyKey?: string }) => {
-      const key = options.idempotencyKey ?? randomUUID();
-      const { data } = await answer(
+      await write(options.idempotencyKey, (key) =>
         api().PUT('/v1/warehouses/{warehouseId}/stock/{sku}', {
           params: { path: { warehouseId, sku }, header: { 'Idempotency-Key': key } },
           body: { onHand },
         }),
       );
-      show(output(), data, (row) => {
-        printRow(row);
-        process.stderr.write(`idempotency key ${key}\n`);
-      });
     });
   stock
     .command('adjust')
@@ -60,17 +67,12 @@ export function stockCommand(program: Command, api: () => StockmeshApi, output: 
     .addOption(new Option('--reason <reason>', 'why, for the ledger').choices(ADJUSTMENT_REASONS).makeOptionMandatory())
     .option('--idempotency-key <key>', 'to repeat a write safely (default: a new one, printed)')
     .action(async (warehouseId: string, sku: string, delta: number, options: { reason: AdjustmentReason; idempotencyKey?: string }) => {
-      const key = options.idempotencyKey ?? randomUUID();
-      const { data } = await answer(
+      await write(options.idempotencyKey, (key) =>
         api().POST('/v1/warehouses/{warehouseId}/stock/{sku}/adjustments', {
           params: { path: { warehouseId, sku }, header: { 'Idempotency-Key': key } },
           body: { delta, reason: options.reason },
         }),
       );
-      show(output(), data, (row) => {
-        printRow(row);
-        process.stderr.write(`idempotency key ${key}\n`);
-      });
     });
 
   program
