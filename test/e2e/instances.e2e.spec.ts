@@ -1,9 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { call, divergence, registerWarehouses, startTestCluster, waitFor, type Answer, type TestCluster } from '@stockmesh/testing';
+import {
+  call,
+  divergence,
+  registerWarehouses,
+  startTestCluster,
+  TEST_ADMIN_KEY,
+  TEST_CLUSTER_SECRET,
+  waitFor,
+  type Answer,
+  type TestCluster,
+} from '@stockmesh/testing';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { REGION_ENTRY } from '../../infra/cluster/local-cluster.js';
 
 // A region run as two instances (node:cluster workers sharing its ports and databases), one of
 // them SIGKILLed under mixed load: what was acknowledged stays, exactly once, and the region goes
@@ -191,9 +204,7 @@ describe('a region of two instances', () => {
       const ids = [randomUUID(), randomUUID()];
       requestIds.push(ids);
       const answers = await Promise.all(
-        ids.map((id) =>
-          call(us(), 'POST', path, { body: { delta: 1, reason: 'found' }, headers: { 'idempotency-key': key, 'x-request-id': id } }),
-        ),
+        ids.map((id) => postOnNewConnection(path, { delta: 1, reason: 'found' }, { 'idempotency-key': key, 'x-request-id': id })),
       );
       expect(answers.map((a) => a.status)).toEqual([201, 201]);
       // The same first answer twice: one made the change, the other replayed it.
@@ -336,6 +347,67 @@ describe('a region of two instances', () => {
     });
   }, 240_000);
 });
+
+describe('a region of two instances that cannot start', () => {
+  it('stops with its instances’ exit code instead of forking them again and again', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 8_000);
+    const child = spawn(process.execPath, [REGION_ENTRY], {
+      env: {
+        ...process.env,
+        STOCKMESH_REGION: 'us-east',
+        STOCKMESH_INSTANCES: '2',
+        STOCKMESH_REPLICATION: 'false',
+        STOCKMESH_CLUSTER_SECRET: TEST_CLUSTER_SECRET,
+        // Nothing listens there: every instance fails to open its pools.
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:1/postgres',
+        STOCKMESH_BASE_PORT: String(port),
+        STOCKMESH_INTERNAL_BASE_PORT: String(port - 8_000),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect({ code, output }).toEqual({ code: 1, output: expect.stringContaining('an instance failed to start; stopping the region') });
+  }, 60_000);
+});
+
+/**
+ * A POST on a connection of its own (fetch would reuse a pooled one, which may lead to the same
+ * instance every time): the primary hands each new connection to the next instance.
+ */
+async function postOnNewConnection(path: string, body: unknown, headers: Record<string, string>): Promise<Answer> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      `${t.url('us-east')}${path}`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          ...headers,
+          authorization: `Bearer ${TEST_ADMIN_KEY}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+        },
+      },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k, String(v)])),
+            body: JSON.parse(text) as Record<string, unknown>,
+          }),
+        );
+      },
+    );
+    request.once('error', reject);
+    request.end(payload);
+  });
+}
 
 function sum(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0);

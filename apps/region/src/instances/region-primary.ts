@@ -7,15 +7,14 @@ const HEALTHY_AFTER_MS = 10_000;
 /** Re-forks of a worker that keeps dying wait this long, doubled each time, up to `REFORK_MAX_MS`. */
 const REFORK_MIN_MS = 100;
 const REFORK_MAX_MS = 5_000;
-/** Exit code of a region refused at boot for its configuration (see main.ts). */
-const CONFIG_EXIT_CODE = 2;
 
 /**
  * The primary of a region that runs as STOCKMESH_INSTANCES processes (node:cluster): it serves no
  * request itself. It forks one worker per instance (`STOCKMESH_INSTANCE_INDEX` = 1..N), and every
  * `listen()` of a worker on the region's public or internal port shares one socket held here, which
  * hands each new connection to the next worker in turn. A worker that dies is re-forked with the
- * same index; only the connections it was serving are lost (docs/deployment.md). SIGTERM or SIGINT
+ * same index; only the connections it was serving are lost (docs/deployment.md). Until one has
+ * served, a worker that exits stops the region instead, with its exit code. SIGTERM or SIGINT
  * stop the workers (each shuts down as a single-process region does) and then the primary.
  *
  * Every background job runs in every worker and is written to be safe with several instances
@@ -51,10 +50,12 @@ export function runRegionPrimary(config: AppConfig): void {
       }
       return;
     }
-    // A configuration every worker refuses would make them die forever: refuse it once, here.
-    if (code === CONFIG_EXIT_CODE && !everListened) {
-      logger.fatal({ msg: 'an instance refused the configuration; stopping the region', instanceIndex: state.index });
-      stop('SIGTERM', CONFIG_EXIT_CODE);
+    // Before the region ever served, a worker that cannot start (a port taken, a database that
+    // does not answer) would fail again and again: stop the region with its exit code, as a
+    // region of one process would, so that the launcher or supervisor sees why.
+    if (!everListened) {
+      logger.fatal({ msg: 'an instance failed to start; stopping the region', instanceIndex: state.index, code, signal });
+      stop('SIGTERM', code !== null && code !== 0 ? code : 1);
       return;
     }
     const failed = Date.now() - state.forkedAt < HEALTHY_AFTER_MS ? (failures.get(state.index) ?? 0) + 1 : 0;
