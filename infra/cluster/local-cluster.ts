@@ -71,6 +71,8 @@ export interface LocalClusterOptions {
    * passed to every region; `undefined` unsets a variable.
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Variables for one region's process only, on top of `env` (e.g. `{ 'us-east': { STOCKMESH_INSTANCES: '2' } }`). */
+  readonly regionEnv?: Readonly<Record<string, Readonly<Record<string, string | undefined>>>>;
   /** The regions to start, default all. Every region's databases are provisioned either way. */
   readonly regions?: readonly string[];
   readonly log?: LogSink;
@@ -114,6 +116,8 @@ export interface LocalCluster {
   stopRegion(id: string): Promise<RegionExit>;
   /** SIGKILL: a crash, for fault tests. */
   killRegion(id: string): Promise<RegionExit>;
+  /** The pid of a running region's process (with several instances: their primary's). */
+  pid(id: string): number | undefined;
   /** Stops every running region. */
   stop(): Promise<void>;
 }
@@ -222,6 +226,7 @@ async function portTaken(host: string, port: number): Promise<boolean> {
 interface Settings {
   readonly entry: string;
   readonly env: NodeJS.ProcessEnv;
+  readonly regionEnv?: LocalClusterOptions['regionEnv'];
   readonly readyTimeoutMs: number;
   readonly stopTimeoutMs: number;
   readonly detached: boolean;
@@ -249,6 +254,10 @@ class RegionProcess {
     return this.child !== undefined;
   }
 
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   async start(): Promise<void> {
     const { id, host, port, url } = this.region;
     if (this.child)
@@ -267,7 +276,7 @@ class RegionProcess {
     this.settings.signal.throwIfAborted();
     const started = Date.now();
     const child = spawn(process.execPath, [this.settings.entry], {
-      env: regionEnvironment(this.settings.env, id),
+      env: regionEnvironment({ ...this.settings.env, ...this.settings.regionEnv?.[id] }, id),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: this.settings.detached,
     });
@@ -405,6 +414,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const settings: Settings = {
     entry,
     env,
+    regionEnv: options.regionEnv,
     readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
     stopTimeoutMs: options.stopTimeoutMs ?? 20_000,
     detached: options.ownProcessGroups ?? false,
@@ -459,6 +469,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     startRegion: (id) => processOf(id).start(),
     stopRegion: (id) => processOf(id).stop('SIGTERM'),
     killRegion: (id) => processOf(id).stop('SIGKILL'),
+    pid: (id) => processOf(id).pid,
     stop,
   };
 }

@@ -49,15 +49,19 @@ describe('the Prometheus of docker-compose.yml', () => {
     expect(mountOf(prometheus, './infra/prometheus/prometheus.yml')).toBe(flag?.slice('--config.file='.length));
   });
 
-  it('scrapes every region service once, at its metrics port, and nothing else', () => {
+  it('scrapes every instance of every region service once, at its metrics port, and nothing else', () => {
     expect(regions.map(([name]) => name).sort()).toEqual(['ap-south', 'eu-west', 'us-east']);
     for (const target of targets) {
-      const [host, port] = target.split(':');
-      const region = services[host];
-      expect({ target, region: region?.environment?.STOCKMESH_REGION }).toEqual({ target, region: host });
-      expect(String(region.environment?.STOCKMESH_METRICS_PORT)).toBe(port);
+      const host = target.split(':')[0];
+      expect({ target, region: services[host]?.environment?.STOCKMESH_REGION }).toEqual({ target, region: host });
     }
-    expect(targets.map((t) => t.split(':')[0]).sort()).toEqual(regions.map(([name]) => name).sort());
+    // Instance i of STOCKMESH_INSTANCES serves its metrics on STOCKMESH_METRICS_PORT + i - 1.
+    const expected = regions.flatMap(([name, service]) => {
+      const base = Number(service.environment?.STOCKMESH_METRICS_PORT);
+      const instances = Number(service.environment?.STOCKMESH_INSTANCES ?? 1);
+      return Array.from({ length: instances }, (_, i) => `${name}:${base + i}`);
+    });
+    expect([...targets].sort()).toEqual(expected.sort());
     expect(config.scrape_configs.every((job) => job.metrics_path === '/metrics')).toBe(true);
   });
 });

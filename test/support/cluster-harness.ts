@@ -1,7 +1,7 @@
 import { dropDatabases } from '@stockmesh/persistence';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLocalCluster, type LocalCluster } from '../../infra/cluster/local-cluster.js';
+import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from '../../infra/cluster/local-cluster.js';
 import { call, TEST_ADMIN_KEY } from './inject.js';
 import { TEST_CLUSTER_SECRET } from './internal-call.js';
 import { testDatabaseUrl, throwawayPrefix } from './throwaway-databases.js';
@@ -21,7 +21,11 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startTestCluster(suite: string, env: Record<string, string> = {}): Promise<TestCluster> {
+export async function startTestCluster(
+  suite: string,
+  env: Record<string, string> = {},
+  options: Pick<LocalClusterOptions, 'regions' | 'regionEnv'> = {},
+): Promise<TestCluster> {
   const prefix = throwawayPrefix(suite);
   const logDir = join(process.cwd(), '.stockmesh', 'test-logs');
   mkdirSync(logDir, { recursive: true });
@@ -49,6 +53,7 @@ export async function startTestCluster(suite: string, env: Record<string, string
       ...env,
     },
     log: { format: 'json', stream },
+    ...options,
   });
   return {
     cluster,

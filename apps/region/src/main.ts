@@ -1,7 +1,5 @@
-import { ConfigError, loadAppConfig } from '@stockmesh/config';
-import { InternalListener } from './internal/internal-listener.js';
-import { MetricsEndpoint } from './metrics/metrics-endpoint.js';
-import { createRegionApp } from './region-app.js';
+import { ConfigError, loadAppConfig, type AppConfig } from '@stockmesh/config';
+import cluster from 'node:cluster';
 
 async function main(): Promise<void> {
   let config;
@@ -20,6 +18,22 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // Several instances: this process only forks and watches them (it loads no Nest module).
+  if (config.instances.count > 1 && cluster.isPrimary) {
+    const { runRegionPrimary } = await import('./instances/region-primary.js');
+    runRegionPrimary(config);
+    return;
+  }
+  await serve(config);
+}
+
+/** One instance of the region: the whole app, on the region's ports (shared through the primary when it has workers). */
+async function serve(config: AppConfig): Promise<void> {
+  const [{ createRegionApp }, { InternalListener }, { MetricsEndpoint }] = await Promise.all([
+    import('./region-app.js'),
+    import('./internal/internal-listener.js'),
+    import('./metrics/metrics-endpoint.js'),
+  ]);
   const app = await createRegionApp(config);
   await app.init();
   // The internal listener first: once the public one answers /health/ready, other regions may call this one.

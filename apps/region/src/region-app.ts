@@ -37,7 +37,7 @@ export interface RegionAppOptions {
 
 /** Builds (without listening) the HTTP application of one region. */
 export async function createRegionApp(config: AppConfig, options: RegionAppOptions = {}): Promise<NestFastifyApplication> {
-  const logger = createLogger({ level: config.log.level, region: config.region.id });
+  const logger = createLogger({ level: config.log.level, region: config.region.id, instance: config.instances.id });
   const adapter = new FastifyAdapter({
     // Timeouts and limits, and problem details for what the router and Node's parser refuse.
     ...frameworkServerOptions(config.region.id, logger, { ...DEFAULT_HTTP_SERVER_LIMITS, ...options.httpLimits }),

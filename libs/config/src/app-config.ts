@@ -104,6 +104,14 @@ export interface AppConfig {
     /** A signed call whose timestamp is further than this from the receiver's clock is refused. */
     readonly maxSkewMs: number;
   };
+  /** The processes serving this region (STOCKMESH_INSTANCES), and which of them this one is. */
+  readonly instances: {
+    readonly count: number;
+    /** 1..count: this process's place among them (1 when the region runs as one process). */
+    readonly index: number;
+    /** `<region>/<index>`, e.g. `us-east/2`: what log lines and metrics call this process. */
+    readonly id: string;
+  };
   readonly log: { readonly level: string };
   /** Prometheus metrics (see docs/observability.md): always on the internal listener, here also on a port of their own. */
   readonly metrics: {

@@ -208,6 +208,25 @@ describe('loadAppConfig', () => {
     );
   });
 
+  it('runs one instance by default; each of several gets an id and a metrics port of its own', () => {
+    expect(loadAppConfig({ STOCKMESH_REGION: 'us-east' }).instances).toEqual({ count: 1, index: 1, id: 'us-east/1' });
+    const second = loadAppConfig({
+      STOCKMESH_REGION: 'us-east',
+      STOCKMESH_INSTANCES: '3',
+      STOCKMESH_INSTANCE_INDEX: '2',
+      STOCKMESH_METRICS_PORT: '9100',
+    });
+    expect(second.instances).toEqual({ count: 3, index: 2, id: 'us-east/2' });
+    expect(second.metrics.port).toBe(9101);
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_INSTANCES: '0' })).toThrow(/STOCKMESH_INSTANCES/);
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_INSTANCES: '2', STOCKMESH_INSTANCE_INDEX: '3' })).toThrow(
+      /STOCKMESH_INSTANCE_INDEX: 3 is above STOCKMESH_INSTANCES \(2\)/,
+    );
+    expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_INSTANCES: '4', STOCKMESH_METRICS_PORT: '65534' })).toThrow(
+      /STOCKMESH_METRICS_PORT/,
+    );
+  });
+
   it('refuses a region that is not in the cluster, and a missing region', () => {
     expect(() => loadAppConfig({ STOCKMESH_REGION: 'mars-1' })).toThrow(/mars-1 is not in the cluster/);
     expect(() => loadAppConfig({})).toThrow(/STOCKMESH_REGION/);

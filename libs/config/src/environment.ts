@@ -132,6 +132,29 @@ export class EnvironmentDto {
   @Max(100)
   readonly STOCKMESH_DB_POOL_SIZE: number = 5;
 
+  /**
+   * Processes serving this region, sharing its ports and databases (docs/deployment.md): with more
+   * than one, the region's process is a primary that forks this many workers and re-forks one that
+   * dies. Each opens its own pools, so the databases see up to this many x STOCKMESH_DB_POOL_SIZE
+   * connections per process.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(32)
+  readonly STOCKMESH_INSTANCES: number = 1;
+
+  /**
+   * Set by the primary for each worker it forks (1..STOCKMESH_INSTANCES), never by hand: the
+   * instance id in log lines and metrics. A re-forked worker gets the index of the one it replaces.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(32)
+  readonly STOCKMESH_INSTANCE_INDEX?: number;
+
   @Transform(toList)
   @IsArray()
   @ArrayMinSize(1)
@@ -580,6 +603,30 @@ export function kafkaSaslOf(env: EnvironmentDto): KafkaSasl | undefined {
   return { mechanism: env.KAFKA_SASL_MECHANISM as KafkaSasl['mechanism'], username, password };
 }
 
+function instancesOf(env: EnvironmentDto, regionId: string): AppConfig['instances'] {
+  const index = env.STOCKMESH_INSTANCE_INDEX ?? 1;
+  if (index > env.STOCKMESH_INSTANCES) {
+    throw new ConfigError([`STOCKMESH_INSTANCE_INDEX: ${index} is above STOCKMESH_INSTANCES (${env.STOCKMESH_INSTANCES})`]);
+  }
+  return { count: env.STOCKMESH_INSTANCES, index, id: `${regionId}/${index}` };
+}
+
+/**
+ * The metrics port of this instance: STOCKMESH_METRICS_PORT for the first, the next ports for the
+ * others. Unlike the public and internal ports, which every instance shares, it is one port per
+ * process, so that Prometheus scrapes each instance's own counters (one target per instance).
+ */
+function metricsPortOf(env: EnvironmentDto): number | undefined {
+  const base = env.STOCKMESH_METRICS_PORT;
+  if (base === undefined) return undefined;
+  if (base + env.STOCKMESH_INSTANCES - 1 > 65535) {
+    throw new ConfigError([
+      `STOCKMESH_METRICS_PORT: ${base} leaves no port for each of the ${env.STOCKMESH_INSTANCES} instances below 65536`,
+    ]);
+  }
+  return base + (env.STOCKMESH_INSTANCE_INDEX ?? 1) - 1;
+}
+
 /** The typed configuration of one region process, built once at boot. */
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = parseEnvironment(env);
@@ -598,6 +645,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     cluster,
     shardMap: shardMapOf(cluster, self.id),
     db: { poolSize: parsed.STOCKMESH_DB_POOL_SIZE },
+    instances: instancesOf(parsed, self.id),
     kafka: {
       brokers: parsed.KAFKA_BROKERS,
       clientId: `stockmesh-${self.id}`,
@@ -646,6 +694,6 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     regionTrust: { secret: clusterSecretOf(parsed), maxSkewMs: parsed.STOCKMESH_INTERNAL_MAX_SKEW_SECONDS * 1_000 },
     log: { level: parsed.LOG_LEVEL },
-    metrics: { port: parsed.STOCKMESH_METRICS_PORT, host: parsed.STOCKMESH_METRICS_HOST ?? self.internal.host },
+    metrics: { port: metricsPortOf(parsed), host: parsed.STOCKMESH_METRICS_HOST ?? self.internal.host },
   };
 }

@@ -7,11 +7,13 @@ import { requestIdMixin } from './request-log-context.js';
  * the region, and with the request id (`reqId`) when written while serving a request (see
  * `scopeRequests`). Fastify logs each request through it; Nest logs through `NestPinoLogger`.
  */
-export function createLogger(options: { level: string; region: string }, destination?: DestinationStream): Logger {
+export function createLogger(options: { level: string; region: string; instance?: string }, destination?: DestinationStream): Logger {
   return pino(
     {
       level: options.level,
-      base: { region: options.region, pid: process.pid },
+      // `instance` (`us-east/2`) tells apart the processes of a region that runs several; a
+      // re-forked worker keeps its instance and gets a new pid.
+      base: { region: options.region, ...(options.instance === undefined ? {} : { instance: options.instance }), pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: ['req.headers.authorization', 'req.headers.cookie'],
       mixin: requestIdMixin,

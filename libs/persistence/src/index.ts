@@ -7,6 +7,7 @@ export {
   type IdempotentAnswer,
   type IdempotentRequest,
 } from './idempotency.repository.js';
+export { LeaderLock } from './leader-lock.js';
 export { MIGRATIONS } from './migrations/index.js';
 export { PersistenceModule } from './persistence.module.js';
 export { dropDatabases, ensureDatabase, migrateDatabase, provisionDatabases, redact, type ProvisionReport } from './provision.js';

@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import type { ShardDatabase } from '@stockmesh/sharding';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from './data-source.js';
+import { LeaderLock } from './leader-lock.js';
 import { sqlTx, type SqlTx } from './sql-tx.js';
 
 /** A database's connection pool at one moment. */
@@ -51,6 +52,11 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
   /** The region's home database (the one hosting shard 0): it holds region-wide tables such as the catalog. */
   home(): ShardDatabase {
     return this.config.shardMap.databaseFor(0);
+  }
+
+  /** The leadership of a periodic job among this region's instances, decided on its home database (see LeaderLock). */
+  leaderLock(job: string): LeaderLock {
+    return new LeaderLock(this.home().url, `${this.config.region.id} ${job}`);
   }
 
   all(): readonly ShardDatabase[] {

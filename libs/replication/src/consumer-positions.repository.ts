@@ -4,8 +4,16 @@ import type { SqlTx } from '@stockmesh/persistence';
 /** The `consumer_positions` table: the next offset to apply, per topic partition. */
 @Injectable()
 export class ConsumerPositionsRepository {
-  /** The stored position, locked for the transaction (one applier per partition at a time). */
+  /**
+   * The stored position, locked for the transaction (one applier per partition at a time). The
+   * row lock alone would not do while a partition has no row yet: two instances a rebalance gave
+   * the same partition (the old owner still applying its last batch) would both find nothing,
+   * apply the same records, and the later commit could store a position behind the earlier one.
+   * A transaction-scoped advisory lock per partition makes the second wait, then read the first's
+   * committed position.
+   */
   async lock(tx: SqlTx, topic: string, partition: number): Promise<bigint | undefined> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('stockmesh consumer position'), hashtext($1 || '/' || $2))`, [topic, partition]);
     const [row] = await tx.query<{ next_offset: string }>(
       `SELECT next_offset FROM consumer_positions WHERE topic = $1 AND partition = $2 FOR UPDATE`,
       [topic, partition],

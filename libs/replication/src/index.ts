@@ -1,5 +1,6 @@
 export { deadLetter, refusalReason } from './dead-letters.js';
 export { EventAppliers, type EventApplier, type OffsetEvent } from './event-appliers.js';
+export { ConsumerPositionsRepository } from './consumer-positions.repository.js';
 export { LazyPublisher } from './lazy-publisher.js';
 export { OutboxRelay } from './outbox-relay.service.js';
 export { OutboxRepository, type OutboxEntry } from './outbox.repository.js';

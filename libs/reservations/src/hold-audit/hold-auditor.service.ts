@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { APP_CONFIG, Clock, RepeatingTask, type AppConfig } from '@stockmesh/config';
 import { coordinatorOf } from '@stockmesh/contracts';
 import { RegionCaller } from '@stockmesh/http';
-import { ShardDatabases } from '@stockmesh/persistence';
+import { LeaderLock, ShardDatabases } from '@stockmesh/persistence';
 import { HoldService, type HoldRecord } from '@stockmesh/stock';
 import { HOLD_VERDICTS, ownerReleases, type HoldVerdict } from './hold-verdict.js';
 import { MAX_AUDITED_HOLDS } from './hold-verdicts.internal.controller.js';
@@ -39,6 +39,7 @@ export interface HoldAuditReport {
 export class HoldAuditor implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(HoldAuditor.name);
   private readonly task: RepeatingTask;
+  private readonly leadership: LeaderLock;
   private last?: HoldAuditReport;
 
   constructor(
@@ -49,8 +50,9 @@ export class HoldAuditor implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly regions: RegionCaller,
     private readonly clock: Clock,
   ) {
+    this.leadership = databases.leaderLock('hold audit');
     this.task = new RepeatingTask(
-      () => this.audit(),
+      () => this.auditIfLeader(),
       this.config.holds.auditMs,
       (error) => this.logger.warn({ msg: 'hold audit failed; retrying', err: error.message }),
     );
@@ -62,6 +64,17 @@ export class HoldAuditor implements OnApplicationBootstrap, OnApplicationShutdow
 
   async onApplicationShutdown(): Promise<void> {
     await this.task.stop();
+    await this.leadership.release();
+  }
+
+  /**
+   * A pass, by one instance of the region only (the holder of the job's LeaderLock). Several
+   * auditing at once would be correct (a release is conditional, so each hold ends once) but
+   * would ask every coordinator about the same holds once per instance, and SKIP LOCKED cannot
+   * share the work: nothing is locked while the coordinators are asked.
+   */
+  private async auditIfLeader(): Promise<void> {
+    if (await this.leadership.lead()) await this.audit();
   }
 
   /** The last pass's report, if one ran. */

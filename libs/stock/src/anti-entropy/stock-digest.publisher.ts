@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { TOPICS } from '@stockmesh/contracts';
 import { MessageBus, type OutgoingMessage } from '@stockmesh/messaging';
-import { ShardDatabases } from '@stockmesh/persistence';
+import { LeaderLock, ShardDatabases } from '@stockmesh/persistence';
 import { LazyPublisher, OutboxRepository, TopicsReady } from '@stockmesh/replication';
 import { stockDigestMessage } from '../stock-events.js';
 import { StockRepository } from '../stock.repository.js';
@@ -21,14 +21,19 @@ import { bucketOf } from './bucket-digest.js';
  *    published before it.
  *
  * A replica that has applied the partition up to `toOffset` then holds, in every bucket none of
- * whose rows it changed from `fromOffset` on, exactly what the owner counted. Each process of a
- * region publishes its own digests; more processes only mean more frequent checks.
+ * whose rows it changed from `fromOffset` on, exactly what the owner counted.
+ *
+ * One instance of the region publishes (the holder of the job's LeaderLock), at the configured
+ * interval: digests from every instance would each be correct, but would multiply the checks, and
+ * the repairs they trigger, by the number of instances. A leader that dies hands over at the
+ * next instance's interval.
  */
 @Injectable()
 export class StockDigestPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(StockDigestPublisher.name);
   private readonly abort = new AbortController();
   private readonly publisher: LazyPublisher;
+  private readonly leadership: LeaderLock;
   private timer?: NodeJS.Timeout;
   private round?: Promise<void>;
 
@@ -42,6 +47,7 @@ export class StockDigestPublisher implements OnApplicationBootstrap, OnApplicati
     private readonly clock: Clock,
   ) {
     this.publisher = new LazyPublisher(bus);
+    this.leadership = databases.leaderLock('stock digests');
   }
 
   onApplicationBootstrap(): void {
@@ -56,6 +62,7 @@ export class StockDigestPublisher implements OnApplicationBootstrap, OnApplicati
     clearTimeout(this.timer);
     await this.round;
     await this.publisher.close();
+    await this.leadership.release();
   }
 
   /** Digests every shard of this region and publishes the digests. */
@@ -87,9 +94,13 @@ export class StockDigestPublisher implements OnApplicationBootstrap, OnApplicati
     if (messages.length > 0 && !this.abort.signal.aborted) await this.publisher.publish(messages);
   }
 
+  private async publishIfLeader(): Promise<void> {
+    if (await this.leadership.lead()) await this.publishAll();
+  }
+
   private schedule(): void {
     this.timer = setTimeout(() => {
-      this.round = this.publishAll()
+      this.round = this.publishIfLeader()
         .catch((error: unknown) =>
           this.logger.warn({ msg: 'digests not published; trying at the next interval', err: (error as Error).message }),
         )
