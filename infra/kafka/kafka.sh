@@ -692,7 +692,9 @@ start_quorum() {
     use_node "$n"
     wait_started "${pids[n]}" "${from[n]}" "${at[n]}"
   done
-  if ((launched > 0)); then
+  # ACLs live in the metadata log the nodes replicate: a node restarted into a running cluster
+  # gets them from the others, so only a cluster that was down entirely grants them again.
+  if ((launched == NODES_HERE)); then
     finish_security "$mode"
   fi
   say "$NODES_HERE nodes ready: KAFKA_BROKERS=$LOCAL_BROKERS (replication factor $REPLICATION_FACTOR, min.insync.replicas $MIN_INSYNC)"
