@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
-# A single-node Apache Kafka broker (KRaft: combined broker+controller, no ZooKeeper) for
+# A local Apache Kafka cluster (KRaft: each node a combined broker+controller, no ZooKeeper) for
 # stockmesh development and tests, run natively on Java 17 from jars that Maven resolves
-# from Maven Central (infra/kafka/pom.xml). No Docker, no tarball download.
+# from Maven Central (infra/kafka/pom.xml). No Docker, no tarball download. One node by default;
+# STOCKMESH_KAFKA_NODES=3 runs three, whose controllers form a Raft metadata quorum.
 #
 #   infra/kafka/kafka.sh fetch    resolve the broker's jars into $STOCKMESH_HOME/kafka/libs (skipped when current)
-#   infra/kafka/kafka.sh start    fetch if needed, format storage once, start in the background, wait until ready
-#   infra/kafka/kafka.sh stop     SIGTERM (controlled shutdown), SIGKILL after $KAFKA_STOP_TIMEOUT s
-#   infra/kafka/kafka.sh status   "running ..." (exit 0) or "not running" (exit 3)
-#   infra/kafka/kafka.sh wait     wait until the broker answers a metadata request
-#   infra/kafka/kafka.sh logs [N] last N (100) lines of the broker log
+#   infra/kafka/kafka.sh start    fetch if needed, format storage once, start every node that is not running
+#                                 in the background, wait until each is ready
+#   infra/kafka/kafka.sh stop     every node: SIGTERM (controlled shutdown), SIGKILL after $KAFKA_STOP_TIMEOUT s
+#   infra/kafka/kafka.sh status   "running ..." per node; exit 0 when every node runs, else 3
+#   infra/kafka/kafka.sh wait     wait until every node answers a metadata request
+#   infra/kafka/kafka.sh logs [N] last N (100) lines of each node's log
+#   infra/kafka/kafka.sh quorum   the metadata quorum: leader, voters and their lag (MetadataQuorumCommand)
 #
 # Environment:
 #   STOCKMESH_HOME          state root (default <repo>/.stockmesh); the broker lives in $STOCKMESH_HOME/kafka:
 #                           libs/ (jars), data/ (log.dirs, KRaft metadata), server.properties,
-#                           cluster.id, broker.pid, broker.log, credentials.json (SASL passwords, mode 0600)
+#                           cluster.id, broker.pid, broker.log, credentials.json (SASL passwords, mode 0600);
+#                           with several nodes each has node-<n>/ holding its data/, server.properties,
+#                           broker.pid and broker.log, and cluster.id, credentials.json and libs/ are shared
+#   STOCKMESH_KAFKA_NODES   nodes to start (default 1; 3 for a quorum that survives the loss of one node).
+#                           A data dir keeps the node count it was formatted with (status/stop/logs/wait
+#                           follow what is on disk). Replication factor min(3, nodes) for every topic
+#                           including the internal ones, min.insync.replicas min(2, that)
 #   KAFKA_SECURITY          sasl (default for a new data dir) | plaintext. With sasl the broker accepts only
 #                           SASL/SCRAM-SHA-512 clients and enforces ACLs (acls.mjs): users admin (super
 #                           user), region-<id> per region, external. A data dir formatted before keeps
@@ -23,9 +32,10 @@
 #                           passwords for a new data dir (16-128 of A-Z a-z 0-9 . _ ~ -); random when unset
 #   KAFKA_ACL_TOPIC_PREFIX  regions get the topics and groups starting with it (default: every topic and group)
 #   KAFKA_BROKERS           if set, an external cluster is used: start does nothing, wait/status probe it
-#   KAFKA_PORT              client listener, 127.0.0.1 (default 9092)
-#   KAFKA_CONTROLLER_PORT   KRaft controller listener, 127.0.0.1 (default 9093)
-#   KAFKA_HEAP_MAX          -Xmx of the broker (default 512m)
+#   KAFKA_PORT              client listener, 127.0.0.1 (default 9092); node n listens on KAFKA_PORT+n-1
+#   KAFKA_CONTROLLER_PORT   KRaft controller listener, 127.0.0.1 (default 9093 for one node, KAFKA_PORT+100
+#                           for several); node n on KAFKA_CONTROLLER_PORT+n-1
+#   KAFKA_HEAP_MAX          -Xmx of each node (default 512m for one node, 384m each for several)
 #   KAFKA_JVM_OPTS          extra JVM options for the broker (word-split)
 #   KAFKA_LOG_LEVEL         root log level of the broker (default WARN; see log4j.properties)
 #   KAFKA_START_TIMEOUT     seconds for start/wait to see the broker ready (default 90)
@@ -47,34 +57,11 @@ WAIT_READY_MJS="$SCRIPT_DIR/wait-ready.mjs"
 STOCKMESH_HOME="${STOCKMESH_HOME:-$REPO_ROOT/.stockmesh}"
 KAFKA_DIR="$STOCKMESH_HOME/kafka"
 LIBS_DIR="$KAFKA_DIR/libs"
-DATA_DIR="$KAFKA_DIR/data"
-PROPS_FILE="$KAFKA_DIR/server.properties"
 CLUSTER_ID_FILE="$KAFKA_DIR/cluster.id"
-PID_FILE="$KAFKA_DIR/broker.pid"
-BROKER_LOG="$KAFKA_DIR/broker.log"
 STAMP_FILE="$LIBS_DIR/.stockmesh-kafka-stamp"
 CRED_FILE="$KAFKA_DIR/credentials.json"
 ADMIN_CLIENT_PROPS="$KAFKA_DIR/admin-client.properties"
 ACLS_MJS="$SCRIPT_DIR/acls.mjs"
-
-KAFKA_HOST=127.0.0.1
-KAFKA_PORT="${KAFKA_PORT:-9092}"
-KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
-KAFKA_HEAP_MAX="${KAFKA_HEAP_MAX:-512m}"
-KAFKA_JVM_OPTS="${KAFKA_JVM_OPTS:-}"
-KAFKA_LOG_LEVEL="${KAFKA_LOG_LEVEL:-WARN}"
-KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
-KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
-KAFKA_READY_PROBE="${KAFKA_READY_PROBE:-auto}"
-JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-MVN="${MVN:-mvn}"
-LOCAL_BROKERS="$KAFKA_HOST:$KAFKA_PORT"
-KAFKA_SECURITY="${KAFKA_SECURITY:-}"
-STOCKMESH_REGIONS="${STOCKMESH_REGIONS:-us-east,eu-west,ap-south}"
-KAFKA_ACL_TOPIC_PREFIX="${KAFKA_ACL_TOPIC_PREFIX:-}"
-# The credentials the readiness probes authenticate with: the local broker's admin, once it has one.
-PROBE_CREDENTIALS=""
-[[ -n "${KAFKA_BROKERS:-}" || ! -f "$CRED_FILE" ]] || PROBE_CREDENTIALS="$CRED_FILE"
 
 say() { echo "kafka.sh: $*"; }
 warn() { echo "kafka.sh: warning: $*" >&2; }
@@ -82,6 +69,45 @@ die() {
   echo "kafka.sh: ERROR: $*" >&2
   exit 1
 }
+
+KAFKA_HOST=127.0.0.1
+KAFKA_NODES="${STOCKMESH_KAFKA_NODES:-1}"
+[[ "$KAFKA_NODES" =~ ^[1-9]$ ]] || die "STOCKMESH_KAFKA_NODES must be 1-9, got '$KAFKA_NODES'"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+[[ "$KAFKA_PORT" =~ ^[0-9]+$ ]] || die "KAFKA_PORT must be a port number, got '$KAFKA_PORT'"
+# How many nodes $KAFKA_DIR was formatted with: the node-<n>/ folders, 1 for the single-node
+# layout (data/ directly in $KAFKA_DIR), 0 for a new one.
+formatted_nodes() {
+  local n=0
+  while [[ -f "$KAFKA_DIR/node-$((n + 1))/data/meta.properties" ]]; do n=$((n + 1)); done
+  if ((n == 0)) && [[ -f "$KAFKA_DIR/data/meta.properties" ]]; then n=1; fi
+  echo "$n"
+}
+# The node count this run works with: what is on disk, else STOCKMESH_KAFKA_NODES.
+NODES_HERE="$(formatted_nodes)"
+((NODES_HERE > 0)) || NODES_HERE="$KAFKA_NODES"
+if ((NODES_HERE == 1)); then
+  KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+  KAFKA_HEAP_MAX="${KAFKA_HEAP_MAX:-512m}"
+  KAFKA_HEAP_MIN=256m
+else
+  KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 100))}"
+  KAFKA_HEAP_MAX="${KAFKA_HEAP_MAX:-384m}"
+  KAFKA_HEAP_MIN=128m
+fi
+KAFKA_JVM_OPTS="${KAFKA_JVM_OPTS:-}"
+KAFKA_LOG_LEVEL="${KAFKA_LOG_LEVEL:-WARN}"
+KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
+KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
+KAFKA_READY_PROBE="${KAFKA_READY_PROBE:-auto}"
+JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+MVN="${MVN:-mvn}"
+KAFKA_SECURITY="${KAFKA_SECURITY:-}"
+STOCKMESH_REGIONS="${STOCKMESH_REGIONS:-us-east,eu-west,ap-south}"
+KAFKA_ACL_TOPIC_PREFIX="${KAFKA_ACL_TOPIC_PREFIX:-}"
+# The credentials the readiness probes authenticate with: the local broker's admin, once it has one.
+PROBE_CREDENTIALS=""
+[[ -n "${KAFKA_BROKERS:-}" || ! -f "$CRED_FILE" ]] || PROBE_CREDENTIALS="$CRED_FILE"
 
 now_ms() {
   if [[ -n "${EPOCHREALTIME:-}" ]]; then
@@ -101,7 +127,38 @@ is_uint "$KAFKA_PORT" || die "KAFKA_PORT must be a port number, got '$KAFKA_PORT
 is_uint "$KAFKA_CONTROLLER_PORT" || die "KAFKA_CONTROLLER_PORT must be a port number, got '$KAFKA_CONTROLLER_PORT'"
 is_uint "$KAFKA_START_TIMEOUT" || die "KAFKA_START_TIMEOUT must be whole seconds, got '$KAFKA_START_TIMEOUT'"
 is_uint "$KAFKA_STOP_TIMEOUT" || die "KAFKA_STOP_TIMEOUT must be whole seconds, got '$KAFKA_STOP_TIMEOUT'"
-[[ "$KAFKA_PORT" != "$KAFKA_CONTROLLER_PORT" ]] || die "KAFKA_PORT and KAFKA_CONTROLLER_PORT are both $KAFKA_PORT"
+
+# ---------------------------------------------------------------- nodes
+
+
+# Every port a node uses, as one list: a node's ports must not collide with another's.
+(( (KAFKA_CONTROLLER_PORT >= KAFKA_PORT + NODES_HERE) || (KAFKA_PORT >= KAFKA_CONTROLLER_PORT + NODES_HERE) )) ||
+  die "client ports $KAFKA_PORT+ and controller ports $KAFKA_CONTROLLER_PORT+ overlap for $NODES_HERE node(s); move KAFKA_CONTROLLER_PORT"
+
+# The client addresses of every node, comma-separated (what KAFKA_BROKERS takes).
+LOCAL_BROKERS="$(n=0; while ((n < NODES_HERE)); do printf '%s%s:%d' "$([[ $n == 0 ]] || echo ,)" "$KAFKA_HOST" $((KAFKA_PORT + n)); n=$((n + 1)); done)"
+# node.id@host:port of every controller: the static Raft voter set.
+QUORUM_VOTERS="$(n=0; while ((n < NODES_HERE)); do printf '%s%d@%s:%d' "$([[ $n == 0 ]] || echo ,)" $((n + 1)) "$KAFKA_HOST" $((KAFKA_CONTROLLER_PORT + n)); n=$((n + 1)); done)"
+# Replication of every topic, internal ones included: three copies when there are three nodes,
+# and a write needs two of them (one node may be lost without losing an acknowledged write).
+REPLICATION_FACTOR=$((NODES_HERE < 3 ? NODES_HERE : 3))
+MIN_INSYNC=$((REPLICATION_FACTOR < 2 ? REPLICATION_FACTOR : 2))
+
+# Points NODE_* and the per-node paths at node $1 (1-based).
+use_node() {
+  NODE_ID="$1"
+  NODE_PORT=$((KAFKA_PORT + NODE_ID - 1))
+  NODE_CONTROLLER_PORT=$((KAFKA_CONTROLLER_PORT + NODE_ID - 1))
+  NODE_BROKER="$KAFKA_HOST:$NODE_PORT"
+  if ((NODES_HERE == 1)); then NODE_DIR="$KAFKA_DIR"; else NODE_DIR="$KAFKA_DIR/node-$NODE_ID"; fi
+  NODE_NAME="node $NODE_ID"
+  ((NODES_HERE > 1)) || NODE_NAME=broker
+  DATA_DIR="$NODE_DIR/data"
+  PROPS_FILE="$NODE_DIR/server.properties"
+  PID_FILE="$NODE_DIR/broker.pid"
+  BROKER_LOG="$NODE_DIR/broker.log"
+}
+use_node 1
 
 [[ -f "$POM" ]] || die "missing $POM"
 KAFKA_VERSION="$(sed -n 's:.*<kafka\.version>\([^<]*\)</kafka\.version>.*:\1:p' "$POM" | head -n 1)"
@@ -414,13 +471,13 @@ write_server_properties() {
   fi
   cat >"$PROPS_FILE.tmp" <<EOF
 # Written by infra/kafka/kafka.sh on every start; edits here are overwritten.
-# Single-node KRaft: one process is both broker and controller, static quorum, loopback only.
+# KRaft node $NODE_ID of $NODES_HERE: one process is both broker and controller, static quorum, loopback only.
 # Plaintext, no authentication (KAFKA_SECURITY=plaintext, or a data dir formatted before SASL).
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+node.id=$NODE_ID
+controller.quorum.voters=$QUORUM_VOTERS
+listeners=PLAINTEXT://$NODE_BROKER,CONTROLLER://$KAFKA_HOST:$NODE_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$NODE_BROKER
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
@@ -442,12 +499,12 @@ write_sasl_server_properties() {
     umask 077
     cat >"$PROPS_FILE.tmp" <<EOF
 # Written by infra/kafka/kafka.sh on every start; edits here are overwritten. Holds the admin password.
-# Single-node KRaft: one process is both broker and controller, static quorum, loopback only.
+# KRaft node $NODE_ID of $NODES_HERE: one process is both broker and controller, static quorum, loopback only.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-listeners=SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+node.id=$NODE_ID
+controller.quorum.voters=$QUORUM_VOTERS
+listeners=SASL_PLAINTEXT://$NODE_BROKER,CONTROLLER://$KAFKA_HOST:$NODE_CONTROLLER_PORT
+advertised.listeners=SASL_PLAINTEXT://$NODE_BROKER
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=SASL_PLAINTEXT
 listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
@@ -471,15 +528,18 @@ EOF
 common_server_properties() {
   cat <<EOF
 
-# one broker: internal topics with replication factor 1 and few partitions
-offsets.topic.replication.factor=1
+# $NODES_HERE node(s): every topic, the internal ones too, has min(3, nodes) replicas and takes a
+# write once min(2, that) hold it; few internal partitions
+offsets.topic.replication.factor=$REPLICATION_FACTOR
 offsets.topic.num.partitions=8
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=$REPLICATION_FACTOR
+transaction.state.log.min.isr=$MIN_INSYNC
 transaction.state.log.num.partitions=4
-default.replication.factor=1
-min.insync.replicas=1
+default.replication.factor=$REPLICATION_FACTOR
+min.insync.replicas=$MIN_INSYNC
 num.partitions=1
+# a replica that missed writes never becomes leader: that would drop acknowledged records
+unclean.leader.election.enable=false
 # stockmesh creates its topics itself
 auto.create.topics.enable=false
 # the first consumer group join must not wait the default 3 s
@@ -491,7 +551,8 @@ log.retention.bytes=1073741824
 log.retention.check.interval.ms=300000
 
 # after an unclean stop (kill -9) the new incarnation can register only once the old one's
-# session expired: default 9 s + heartbeats; broker and controller share this process, so shorter is safe
+# session expired: default 9 s + heartbeats; broker and controller share this process, so shorter is safe.
+# With several nodes this is also how long the partitions a killed node led wait for a new leader.
 broker.heartbeat.interval.ms=1000
 broker.session.timeout.ms=4000
 
@@ -554,44 +615,123 @@ cmd_start() {
   fi
   require_java
   mkdir -p "$KAFKA_DIR"
+  local formatted
+  formatted="$(formatted_nodes)"
+  # unset, it follows what is on disk; set, it must agree
+  [[ -n "${STOCKMESH_KAFKA_NODES:-}" ]] || KAFKA_NODES="$NODES_HERE"
+  if ((formatted > 0 && formatted != KAFKA_NODES)); then
+    die "$KAFKA_DIR holds a $formatted-node cluster but STOCKMESH_KAFKA_NODES=$KAFKA_NODES; set it to $formatted, or use another STOCKMESH_HOME (kafka.sh stop && rm -rf $KAFKA_DIR/data $KAFKA_DIR/node-* $CLUSTER_ID_FILE wipes this one)"
+  fi
+  NODES_HERE="$KAFKA_NODES"
+  if ((KAFKA_NODES == 1)); then
+    use_node 1
+    start_single
+  else
+    start_quorum
+  fi
+}
+
+# One node: reuses a broker that already answers on the port, whoever started it.
+start_single() {
   local pid
   pid="$(broker_pid)"
 
-  if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
+  if port_open "$KAFKA_HOST" "$NODE_PORT"; then
     if [[ -n "$pid" ]]; then
-      if wait_ready "$LOCAL_BROKERS" 5 "$pid" quiet; then
-        say "broker pid $pid (from $KAFKA_DIR) is already running and answering on $LOCAL_BROKERS; nothing to do"
+      if wait_ready "$NODE_BROKER" 5 "$pid" quiet; then
+        say "broker pid $pid (from $KAFKA_DIR) is already running and answering on $NODE_BROKER; nothing to do"
         return 0
       fi
-      say "broker pid $pid (from $KAFKA_DIR) listens on $LOCAL_BROKERS but does not answer yet; waiting for it"
+      say "broker pid $pid (from $KAFKA_DIR) listens on $NODE_BROKER but does not answer yet; waiting for it"
       wait_started "$pid" "$(($(wc -l <"$BROKER_LOG" 2>/dev/null || echo 0) + 1))"
       return 0
     fi
-    if wait_ready "$LOCAL_BROKERS" 5 "" quiet; then
-      say "a Kafka broker already answers on $LOCAL_BROKERS (not started from $KAFKA_DIR); using it as it is"
+    if wait_ready "$NODE_BROKER" 5 "" quiet; then
+      say "a Kafka broker already answers on $NODE_BROKER (not started from $KAFKA_DIR); using it as it is"
       return 0
     fi
-    die "port $KAFKA_PORT on $KAFKA_HOST is taken by something that does not answer Kafka metadata requests; free it or set KAFKA_PORT"
+    die "port $NODE_PORT on $KAFKA_HOST is taken by something that does not answer Kafka metadata requests; free it or set KAFKA_PORT"
   fi
   if [[ -n "$pid" ]]; then
     say "broker pid $pid (from $KAFKA_DIR) is already starting; waiting for it"
     wait_started "$pid" 1
     return 0
   fi
-  if port_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT"; then
-    die "controller port $KAFKA_HOST:$KAFKA_CONTROLLER_PORT is already in use (another broker?); free it or set KAFKA_CONTROLLER_PORT"
-  fi
+  require_free_controller_port
+  local mode
+  mode="$(prepare_security)"
+  launch_node "$mode"
+  wait_started "$LAUNCHED_PID" "$LAUNCHED_FROM_LINE" "$LAUNCHED_AT"
+  finish_security "$mode"
+}
 
-  cmd_fetch
+# Several nodes: starts each that is not running (all of them, or one killed by a fault test),
+# then waits for each. A node alone cannot become ready (its controller needs a majority of the
+# voters), so every node is launched before the first wait.
+start_quorum() {
+  local -a pids=() from=() at=()
+  local n pid mode="" launched=0
+  for ((n = 1; n <= NODES_HERE; n++)); do
+    use_node "$n"
+    pid="$(broker_pid)"
+    if [[ -n "$pid" ]]; then
+      say "$NODE_NAME pid $pid is already running on $NODE_BROKER"
+      pids[n]="$pid" from[n]=1 at[n]="$(now_ms)"
+      continue
+    fi
+    port_open "$KAFKA_HOST" "$NODE_PORT" &&
+      die "port $NODE_BROKER of $NODE_NAME is taken by a process not started from $KAFKA_DIR; free it or set KAFKA_PORT"
+    require_free_controller_port
+    [[ -n "$mode" ]] || mode="$(prepare_security)"
+    mkdir -p "$NODE_DIR"
+    launch_node "$mode"
+    pids[n]="$LAUNCHED_PID" from[n]="$LAUNCHED_FROM_LINE" at[n]="$LAUNCHED_AT"
+    launched=$((launched + 1))
+  done
+  for ((n = 1; n <= NODES_HERE; n++)); do
+    use_node "$n"
+    wait_started "${pids[n]}" "${from[n]}" "${at[n]}"
+  done
+  # ACLs live in the metadata log the nodes replicate: a node restarted into a running cluster
+  # gets them from the others, so only a cluster that was down entirely grants them again.
+  if ((launched == NODES_HERE)); then
+    finish_security "$mode"
+  fi
+  say "$NODES_HERE nodes ready: KAFKA_BROKERS=$LOCAL_BROKERS (replication factor $REPLICATION_FACTOR, min.insync.replicas $MIN_INSYNC)"
+}
+
+require_free_controller_port() {
+  if port_open "$KAFKA_HOST" "$NODE_CONTROLLER_PORT"; then
+    die "controller port $KAFKA_HOST:$NODE_CONTROLLER_PORT of $NODE_NAME is already in use (another broker?); free it or set KAFKA_CONTROLLER_PORT"
+  fi
+}
+
+# Fetches the jars, writes the credentials of a new data dir; prints the security mode.
+prepare_security() {
+  cmd_fetch >&2
   local mode
   mode="$(security_mode)"
   if [[ "$mode" == sasl ]]; then
-    [[ -f "$CRED_FILE" ]] || write_credentials
+    [[ -f "$CRED_FILE" ]] || write_credentials >&2
     write_admin_client_properties
-    PROBE_CREDENTIALS="$CRED_FILE"
   else
     warn "the broker runs without authentication (plaintext): anyone who reaches $LOCAL_BROKERS may write every topic"
   fi
+  echo "$mode"
+}
+
+finish_security() {
+  if [[ "$1" == sasl ]]; then
+    grant_acls
+    say "SASL/SCRAM-SHA-512 with ACLs; the principals' passwords are in $CRED_FILE"
+  fi
+}
+
+# Writes the current node's properties, formats its storage once and starts it in the
+# background; sets LAUNCHED_PID, LAUNCHED_FROM_LINE (of its log) and LAUNCHED_AT (ms).
+launch_node() {
+  local mode="$1"
+  [[ "$mode" != sasl ]] || PROBE_CREDENTIALS="$CRED_FILE"
   write_server_properties "$mode"
   ensure_formatted "$mode"
   rm -f "$PID_FILE"
@@ -600,21 +740,19 @@ cmd_start() {
   if [[ -f "$BROKER_LOG" ]] && (($(stat -c %s "$BROKER_LOG") > 50 * 1024 * 1024)); then
     mv -f "$BROKER_LOG" "$BROKER_LOG.1"
   fi
-  echo "===== $(date -u +%Y-%m-%dT%H:%M:%SZ) kafka.sh start: Kafka $KAFKA_VERSION on $LOCAL_BROKERS =====" >>"$BROKER_LOG"
-  local from_line
-  from_line="$(wc -l <"$BROKER_LOG")"
+  echo "===== $(date -u +%Y-%m-%dT%H:%M:%SZ) kafka.sh start: Kafka $KAFKA_VERSION $NODE_NAME on $NODE_BROKER =====" >>"$BROKER_LOG"
+  LAUNCHED_FROM_LINE="$(wc -l <"$BROKER_LOG")"
 
-  local -a jvm=(-Xms256m "-Xmx$KAFKA_HEAP_MAX"
+  local -a jvm=("-Xms$KAFKA_HEAP_MIN" "-Xmx$KAFKA_HEAP_MAX"
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
     -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
     "-Dlog4j.configuration=file:$LOG4J_PROPS" "-Dstockmesh.kafka.log.level=$KAFKA_LOG_LEVEL"
-    "-Dkafka.logs.dir=$KAFKA_DIR")
+    "-Dkafka.logs.dir=$NODE_DIR")
   local -a extra=()
   [[ -z "$KAFKA_JVM_OPTS" ]] || read -r -a extra <<<"$KAFKA_JVM_OPTS"
 
-  say "starting: $JAVA ${jvm[*]} ${extra[*]} -cp '$LIBS_DIR/*' kafka.Kafka $PROPS_FILE  (log: $BROKER_LOG)"
-  local start
-  start="$(now_ms)"
+  say "starting $NODE_NAME: $JAVA ${jvm[*]} ${extra[*]} -cp '$LIBS_DIR/*' kafka.Kafka $PROPS_FILE  (log: $BROKER_LOG)"
+  LAUNCHED_AT="$(now_ms)"
   # new session (setsid) so the terminal's Ctrl-C / hang-up does not reach the broker;
   # the inner shell writes its own pid and then becomes java (exec), so the pid file is java's pid.
   local -a launcher=()
@@ -628,75 +766,87 @@ cmd_start() {
     [[ -s "$PID_FILE" ]] && break
     sleep 0.1
   done
-  pid="$(tr -dc '0-9' <"$PID_FILE" 2>/dev/null || true)"
-  [[ -n "$pid" ]] || {
-    print_log_tail "$from_line"
-    die "the broker did not come up (no pid written to $PID_FILE)"
+  LAUNCHED_PID="$(tr -dc '0-9' <"$PID_FILE" 2>/dev/null || true)"
+  [[ -n "$LAUNCHED_PID" ]] || {
+    print_log_tail "$LAUNCHED_FROM_LINE"
+    die "$NODE_NAME did not come up (no pid written to $PID_FILE)"
   }
-  say "broker pid $pid"
-  wait_started "$pid" "$from_line" "$start"
-  if [[ "$mode" == sasl ]]; then
-    grant_acls
-    say "SASL/SCRAM-SHA-512 with ACLs; the principals' passwords are in $CRED_FILE"
-  fi
+  say "$NODE_NAME pid $LAUNCHED_PID"
 }
 
-wait_started() { # pid from_line [start_ms]
+wait_started() { # pid from_line [start_ms]  (of the current node)
   local pid="$1" from_line="$2" start="${3:-$(now_ms)}" rc=0
-  wait_ready "$LOCAL_BROKERS" "$KAFKA_START_TIMEOUT" "$pid" || rc=$?
+  wait_ready "$NODE_BROKER" "$KAFKA_START_TIMEOUT" "$pid" || rc=$?
   case "$rc" in
     0)
-      say "Kafka $KAFKA_VERSION ready on $LOCAL_BROKERS (pid $pid), $(secs_since "$start")s"
+      say "Kafka $KAFKA_VERSION $NODE_NAME ready on $NODE_BROKER (pid $pid), $(secs_since "$start")s"
       ;;
     3)
       rm -f "$PID_FILE"
       print_log_tail "$from_line"
-      die "the broker (pid $pid) exited during startup; see the log above ($BROKER_LOG)"
+      die "$NODE_NAME (pid $pid) exited during startup; see the log above ($BROKER_LOG)"
       ;;
     *)
       print_log_tail "$from_line"
-      die "the broker (pid $pid) is not ready after ${KAFKA_START_TIMEOUT}s; it is still running: kafka.sh stop, or raise KAFKA_START_TIMEOUT"
+      die "$NODE_NAME (pid $pid) is not ready after ${KAFKA_START_TIMEOUT}s; it is still running: kafka.sh stop, or raise KAFKA_START_TIMEOUT"
       ;;
   esac
 }
 
+# Every node at once: SIGTERM to all (a controlled shutdown each), then SIGKILL to whichever is
+# still alive after $KAFKA_STOP_TIMEOUT s. Stopping them one by one would leave the last without
+# a quorum, waiting for a controller that is gone.
 cmd_stop() {
-  local pid
-  pid="$(broker_pid)"
-  if [[ -z "$pid" ]]; then
-    if [[ -f "$PID_FILE" ]]; then
-      rm -f "$PID_FILE"
-      say "broker not running (removed stale $PID_FILE)"
-    else
-      say "broker not running"
+  local n pid start left
+  local -a pids=() names=()
+  for ((n = 1; n <= NODES_HERE; n++)); do
+    use_node "$n"
+    pid="$(broker_pid)"
+    if [[ -z "$pid" ]]; then
+      if [[ -f "$PID_FILE" ]]; then
+        rm -f "$PID_FILE"
+        say "$NODE_NAME not running (removed stale $PID_FILE)"
+      else
+        say "$NODE_NAME not running"
+      fi
+      if port_open "$KAFKA_HOST" "$NODE_PORT"; then
+        warn "something still listens on $NODE_BROKER, not started from $KAFKA_DIR; leaving it alone"
+      fi
+      continue
     fi
-    if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
-      warn "something still listens on $LOCAL_BROKERS, not started from $KAFKA_DIR; leaving it alone"
-    fi
-    return 0
-  fi
-  say "stopping broker pid $pid: SIGTERM (controlled shutdown), SIGKILL after ${KAFKA_STOP_TIMEOUT}s"
-  local start
+    say "stopping $NODE_NAME pid $pid: SIGTERM (controlled shutdown), SIGKILL after ${KAFKA_STOP_TIMEOUT}s"
+    kill -TERM "$pid" 2>/dev/null || true
+    pids[n]="$pid" names[n]="$NODE_NAME"
+  done
+  ((${#pids[@]} > 0)) || return 0
   start="$(now_ms)"
-  kill -TERM "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do
+  while :; do
+    left=0
+    for n in "${!pids[@]}"; do kill -0 "${pids[n]}" 2>/dev/null && left=$((left + 1)); done
+    ((left > 0)) || break
     if (($(now_ms) - start >= KAFKA_STOP_TIMEOUT * 1000)); then
-      warn "broker pid $pid still alive after ${KAFKA_STOP_TIMEOUT}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
+      for n in "${!pids[@]}"; do
+        kill -0 "${pids[n]}" 2>/dev/null || continue
+        warn "${names[n]} pid ${pids[n]} still alive after ${KAFKA_STOP_TIMEOUT}s; sending SIGKILL"
+        kill -KILL "${pids[n]}" 2>/dev/null || true
+      done
       local i
       for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
+        left=0
+        for n in "${!pids[@]}"; do kill -0 "${pids[n]}" 2>/dev/null && left=$((left + 1)); done
+        ((left > 0)) || break
         sleep 0.1
       done
-      kill -0 "$pid" 2>/dev/null && die "broker pid $pid survived SIGKILL"
-      rm -f "$PID_FILE"
-      say "broker killed"
-      return 0
+      ((left == 0)) || die "$left node(s) survived SIGKILL"
+      break
     fi
     sleep 0.2
   done
-  rm -f "$PID_FILE"
-  say "broker stopped in $(secs_since "$start")s"
+  for n in "${!pids[@]}"; do
+    use_node "$n"
+    rm -f "$PID_FILE"
+  done
+  say "${#pids[@]} node(s) stopped in $(secs_since "$start")s"
 }
 
 cmd_status() {
@@ -708,28 +858,44 @@ cmd_status() {
     echo "not running: external cluster KAFKA_BROKERS=$KAFKA_BROKERS does not answer"
     return 3
   fi
-  local pid
-  pid="$(broker_pid)"
-  if [[ -n "$pid" ]]; then
-    local state="not answering yet" rss=""
-    if port_open "$KAFKA_HOST" "$KAFKA_PORT" && wait_ready "$LOCAL_BROKERS" 5 "$pid" quiet; then
-      state="answering"
+  local n pid label running=0
+  for ((n = 1; n <= NODES_HERE; n++)); do
+    use_node "$n"
+    pid="$(broker_pid)"
+    label=""
+    ((NODES_HERE == 1)) || label=" $NODE_NAME"
+    if [[ -n "$pid" ]]; then
+      local state="not answering yet" rss=""
+      if port_open "$KAFKA_HOST" "$NODE_PORT" && wait_ready "$NODE_BROKER" 5 "$pid" quiet; then
+        state="answering"
+      fi
+      rss="$(ps -o rss= -p "$pid" 2>/dev/null | tr -d ' ' || true)"
+      echo "running: Kafka $KAFKA_VERSION$label pid $pid on $NODE_BROKER, $state${rss:+, RSS $((rss / 1024)) MiB}; data $NODE_DIR"
+      running=$((running + 1))
+    elif port_open "$KAFKA_HOST" "$NODE_PORT"; then
+      echo "not running ($NODE_NAME from $KAFKA_DIR), but something listens on $NODE_BROKER"
+    else
+      echo "not running$label"
     fi
-    rss="$(ps -o rss= -p "$pid" 2>/dev/null | tr -d ' ' || true)"
-    echo "running: Kafka $KAFKA_VERSION pid $pid on $LOCAL_BROKERS, $state${rss:+, RSS $((rss / 1024)) MiB}; data $KAFKA_DIR"
-    return 0
-  fi
-  if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
-    echo "not running (from $KAFKA_DIR), but something listens on $LOCAL_BROKERS"
-  else
-    echo "not running"
-  fi
-  return 3
+  done
+  ((NODES_HERE == 1)) || echo "$running of $NODES_HERE nodes running: KAFKA_BROKERS=$LOCAL_BROKERS"
+  ((running == NODES_HERE)) || return 3
 }
 
 cmd_wait() {
-  local brokers="${KAFKA_BROKERS:-$LOCAL_BROKERS}" pid="" start rc=0
-  [[ -n "${KAFKA_BROKERS:-}" ]] || pid="$(broker_pid)"
+  if [[ -n "${KAFKA_BROKERS:-}" ]]; then
+    wait_for "$KAFKA_BROKERS" ""
+    return
+  fi
+  local n
+  for ((n = 1; n <= NODES_HERE; n++)); do
+    use_node "$n"
+    wait_for "$NODE_BROKER" "$(broker_pid)"
+  done
+}
+
+wait_for() { # brokers pid
+  local brokers="$1" pid="$2" start rc=0
   start="$(now_ms)"
   say "waiting up to ${KAFKA_START_TIMEOUT}s for $brokers to answer a metadata request"
   wait_ready "$brokers" "$KAFKA_START_TIMEOUT" "$pid" || rc=$?
@@ -741,8 +907,33 @@ cmd_wait() {
 }
 
 cmd_logs() {
-  [[ -f "$BROKER_LOG" ]] || die "no broker log yet at $BROKER_LOG"
-  tail -n "${1:-100}" "$BROKER_LOG"
+  local n
+  for ((n = 1; n <= NODES_HERE; n++)); do
+    use_node "$n"
+    [[ -f "$BROKER_LOG" ]] || die "no log yet at $BROKER_LOG"
+    ((NODES_HERE == 1)) || echo "========== $NODE_NAME: $BROKER_LOG"
+    tail -n "${1:-100}" "$BROKER_LOG"
+  done
+}
+
+# The Raft metadata quorum as Kafka's own tool sees it: the leader (the active controller), the
+# voters and how far each is behind. Fault tests read LeaderId from it.
+cmd_quorum() {
+  require_java
+  libs_current || die "the Kafka jars are not fetched (kafka.sh fetch)"
+  local -a auth=()
+  [[ ! -f "$CRED_FILE" || -n "${KAFKA_BROKERS:-}" ]] || auth=(--command-config "$ADMIN_CLIENT_PROPS")
+  local brokers="${KAFKA_BROKERS:-$LOCAL_BROKERS}" what out
+  for what in --status --replication; do
+    if ! out="$(timeout 60 "$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 \
+      -Dlog4j.configuration="file:$LOG4J_PROPS" -Dstockmesh.kafka.log.level=ERROR \
+      -cp "$LIBS_DIR/*" org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-server "$brokers" "${auth[@]}" describe "$what" 2>&1)"; then
+      echo "$out" >&2
+      die "MetadataQuorumCommand describe $what failed against $brokers"
+    fi
+    # the tool's admin client logs at INFO whatever log4j says; keep only its answer
+    grep -v '^\[[0-9-]* [0-9:,]*\] ' <<<"$out" || true
+  done
 }
 
 usage() {
@@ -756,6 +947,7 @@ case "${1:-}" in
   status) cmd_status ;;
   wait) cmd_wait ;;
   logs) cmd_logs "${2:-100}" ;;
+  quorum) cmd_quorum ;;
   -h | --help | help) usage ;;
   "") usage >&2; exit 64 ;;
   *) echo "kafka.sh: unknown command '$1'" >&2; usage >&2; exit 64 ;;

@@ -119,6 +119,7 @@ export class KafkaJsBus implements MessageBus {
     // sequence numbers instead of reusing those of a batch that may have been written.
     const producer = this.kafka.producer({
       idempotent: true,
+      metadataMaxAge: METADATA_MAX_AGE_MS,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       createPartitioner: () => {
@@ -243,6 +244,19 @@ export class KafkaJsBus implements MessageBus {
   }
 }
 
+/**
+ * How old the cluster metadata (who leads which partition) may get before a client asks again.
+ * kafkajs refreshes it after "not the leader" answers, but a consumer whose fetch finds the
+ * leader's node dead (connection refused) only drops the connection and fetches from the same
+ * node again until the metadata expires: with kafkajs' default of 5 minutes, replication from the
+ * partitions a killed Kafka node led stopped for minutes, although the other nodes had new leaders
+ * within seconds. A metadata request every few seconds per client costs next to nothing.
+ */
+const METADATA_MAX_AGE_MS = 5_000;
+
+/** kafkajs error types after which it rejoins the group by itself (through the current coordinator). */
+const REJOIN_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+
 /** How often a retriable ListOffsets failure (a leader not yet known) is tried before it is reported. */
 const OFFSETS_ATTEMPTS = 10;
 
@@ -254,6 +268,8 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 class KafkaJsBatchConsumer implements BatchConsumer {
   private consumer: Consumer;
   private stopped = false;
+  /** A `restart` is under way. */
+  private restarting = false;
   private handler?: BatchHandler;
   /** This member's partitions since the last rebalance, as given to `positionsFor`. */
   private assigned: readonly { topic: string; partition: number }[] = [];
@@ -276,6 +292,7 @@ class KafkaJsBatchConsumer implements BatchConsumer {
   private create(): Consumer {
     return this.kafka.consumer({
       groupId: this.prefix + this.options.groupId,
+      metadataMaxAge: METADATA_MAX_AGE_MS,
       maxWaitTimeInMs: this.options.maxWaitMs ?? 50,
       minBytes: 1,
       sessionTimeout: 10_000,
@@ -283,6 +300,16 @@ class KafkaJsBatchConsumer implements BatchConsumer {
       rebalanceTimeout: 20_000,
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: Number.MAX_SAFE_INTEGER },
+    });
+  }
+
+  /** Replaces the consumer with a fresh one once (see `revive`); safe to call from a batch handler. */
+  private restart(): void {
+    if (this.restarting || this.stopped) return;
+    this.restarting = true;
+    // Not awaited: disconnecting waits for the running batches, among them the caller's.
+    void this.revive().finally(() => {
+      this.restarting = false;
     });
   }
 
@@ -382,13 +409,34 @@ class KafkaJsBatchConsumer implements BatchConsumer {
         const nextOffset = next?.offset ?? (BigInt(last) + 1n).toString();
         if (BigInt(nextOffset) === BigInt(last) + 1n) resolveOffset(last);
         else consumer.seek({ topic: batch.topic, partition: batch.partition, offset: nextOffset });
+        const offsets = { topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }] };
+        if (positionsFor) {
+          // The handler's transaction stored where to resume, so Kafka's commit only mirrors it:
+          // one attempt. consumer.commitOffsets retries with the consumer's (endless) retries,
+          // against the coordinator kafkajs knew at the last join: when that Kafka node is killed,
+          // the batch, and with it the partition, waited until the node was back, and then
+          // "not the coordinator" forever, because kafkajs keeps the old coordinator while it is
+          // connected. Replication stood still for minutes with one node of three down.
+          try {
+            await commitOffsetsIfNecessary(offsets);
+            await heartbeat();
+          } catch (error) {
+            // Kafka answered "rebalance" or "not the coordinator": kafkajs rejoins through the
+            // current coordinator, and the stored positions are sought again (GROUP_JOIN).
+            if (REJOIN_ERRORS.has((error as { type?: string }).type ?? '')) throw error;
+            // The coordinator is unreachable (its node is gone): a fresh consumer finds the new one.
+            log.warn(
+              { err: (error as Error).message, groupId: options.groupId, topic },
+              'the group coordinator does not answer; restarting the consumer to find the current one',
+            );
+            this.restart();
+          }
+          return;
+        }
         // consumer.commitOffsets retries, but once stop() has begun it returns without committing,
         // and the handled batch would be handled again after a restart: then commit directly.
         if (isRunning()) await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
-        else
-          await commitOffsetsIfNecessary({
-            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }],
-          });
+        else await commitOffsetsIfNecessary(offsets);
         await heartbeat();
       },
     });

@@ -20,7 +20,7 @@ export function topicSpecs(config: AppConfig): TopicSpec[] {
     'segment.ms': String(60 * 60 * 1000),
     'min.insync.replicas': minInsync,
   };
-  return [
+  return withCleanElectionsOnly([
     {
       topic: TOPICS.stock,
       partitions: shards,
@@ -50,5 +50,14 @@ export function topicSpecs(config: AppConfig): TopicSpec[] {
       replicationFactor,
       config: { 'retention.ms': String(30 * DAY_MS), 'min.insync.replicas': minInsync },
     },
-  ];
+  ]);
+}
+
+/**
+ * Every topic refuses unclean leader elections, whatever the broker's default: a replica that is
+ * out of sync would become leader and drop records that producers (acks=all) were told were written.
+ * Kafka's default is the same; stated here so a cluster configured otherwise cannot lose them.
+ */
+function withCleanElectionsOnly(specs: TopicSpec[]): TopicSpec[] {
+  return specs.map((spec) => ({ ...spec, config: { ...spec.config, 'unclean.leader.election.enable': 'false' } }));
 }
