@@ -51,6 +51,23 @@ describe('formatLine', () => {
     expect(formatLine('prefixed', 'eu-west', 'hello', 9)).toBe('eu-west   | hello');
   });
 
+  it('makes pino lines readable for people at a terminal: time, level, message and fields on one line', () => {
+    const pino = JSON.stringify({
+      level: 40,
+      time: Date.UTC(2026, 11, 7, 1, 2, 3, 456),
+      region: 'us-east',
+      pid: 7,
+      reqId: 'r-1',
+      msg: 'owner did not answer',
+    });
+    const shown = formatLine('pretty', 'us-east', pino, 8);
+    expect(shown).toMatch(/^us-east {2}\| \[\d\d:\d\d:03\.456\] WARN: owner did not answer \{"reqId":"r-1"\}$/);
+    expect(shown).not.toContain('pid');
+    // Colour only when asked; anything not JSON is shown as it came.
+    expect(formatLine('pretty', 'us-east', pino, 8, true)).toContain('\u001b[');
+    expect(formatLine('pretty', 'us-east', 'Error: boom', 8)).toBe('us-east  | Error: boom');
+  });
+
   it('passes JSON object lines through and wraps anything else, so a log file stays JSON lines', () => {
     const pino = '{"level":30,"time":1,"region":"us-east","msg":"listening"}';
     expect(formatLine('json', 'us-east', pino)).toBe(pino);

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
+import { prettyFactory } from 'pino-pretty';
 import {
   kafkaPrincipalOfRegion,
   loadCluster,
@@ -55,11 +56,13 @@ const READY_REQUEST_TIMEOUT_MS = 2_000;
 /** How region output is written. */
 export interface LogSink {
   /**
-   * `prefixed` (default): each line behind its region id, for people reading a terminal;
+   * `prefixed` (default): each line behind its region id, as the region wrote it;
+   * `pretty`: the same, with a region's pino lines made readable (pino-pretty: time, coloured
+   * level, message, then its fields on one line), for people at a terminal;
    * `json`: one JSON object per line — a region's pino lines pass through untouched, anything
    * else (a crash trace, the launcher's own notes) is wrapped — for files and tools.
    */
-  readonly format?: 'prefixed' | 'json';
+  readonly format?: LogFormat;
   /** Default `process.stdout`; e2e suites pass a file stream. */
   readonly stream?: NodeJS.WritableStream;
 }
@@ -175,9 +178,28 @@ export function describeExit(exit: Pick<RegionExit, 'code' | 'signal'>): string 
   return exit.signal ? `signal ${exit.signal}` : `code ${exit.code ?? 'unknown'}`;
 }
 
+export type LogFormat = 'prefixed' | 'pretty' | 'json';
+
+export const LOG_FORMATS: readonly LogFormat[] = ['prefixed', 'pretty', 'json'];
+
+/**
+ * pino-pretty's formatter of one line, made once: colours only when asked (a terminal), the
+ * region and process fields left out (the prefix says the region), the rest on the same line.
+ */
+const prettifiers = new Map<boolean, (line: string) => string>();
+function prettify(line: string, colorize: boolean): string {
+  let prettifier = prettifiers.get(colorize);
+  if (!prettifier) {
+    prettifier = prettyFactory({ colorize, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,region' });
+    prettifiers.set(colorize, prettifier);
+  }
+  return prettifier(line).trimEnd();
+}
+
 /** A region's output line as the sink writes it (without the newline). */
-export function formatLine(format: 'prefixed' | 'json', source: string, line: string, width = source.length): string {
+export function formatLine(format: LogFormat, source: string, line: string, width = source.length, colorize = false): string {
   if (format === 'prefixed') return `${source.padEnd(width)} | ${line}`;
+  if (format === 'pretty') return `${source.padEnd(width)} | ${isJsonObject(line) ? prettify(line, colorize) : line}`;
   if (isJsonObject(line)) return line;
   return JSON.stringify({ time: Date.now(), source, msg: line });
 }
@@ -204,8 +226,9 @@ function sinkWriter(sink: LogSink, sources: readonly string[]): Write {
   const format = sink.format ?? 'prefixed';
   const stream = sink.stream ?? process.stdout;
   const width = Math.max(...sources.map((s) => s.length));
+  const colorize = (stream as { isTTY?: boolean }).isTTY === true;
   return (source, line) => {
-    stream.write(`${formatLine(format, source, line, width)}\n`);
+    stream.write(`${formatLine(format, source, line, width, colorize)}\n`);
   };
 }
 

@@ -11,9 +11,11 @@ import {
   clusterFromEnvironment,
   describeExit,
   endpoint,
+  LOG_FORMATS,
   localKafkaCredentials,
   startLocalCluster,
   type LocalCluster,
+  type LogFormat,
   type RegionExit,
 } from './local-cluster.js';
 
@@ -22,6 +24,19 @@ const KAFKA_SH = 'infra/kafka/kafka.sh';
 const LOCAL_BROKERS = `127.0.0.1:${process.env.KAFKA_PORT || 9092}`;
 
 const say = (message: string): void => console.log(`stockmesh: ${message}`);
+
+/**
+ * How the regions' lines are shown: STOCKMESH_LOG_FORMAT (`pretty`, `prefixed` or `json`), else
+ * `pretty` on a terminal and the regions' own JSON lines, prefixed, when piped or redirected.
+ */
+function logFormat(): LogFormat {
+  const asked = process.env.STOCKMESH_LOG_FORMAT;
+  if (asked === undefined || asked === '') return process.stdout.isTTY ? 'pretty' : 'prefixed';
+  if (!(LOG_FORMATS as readonly string[]).includes(asked)) {
+    throw new Error(`STOCKMESH_LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}, not ${JSON.stringify(asked)}`);
+  }
+  return asked as LogFormat;
+}
 
 /** Runs `bash infra/kafka/kafka.sh <command>`; resolves its exit code. `status` runs silently. */
 async function kafkaSh(command: 'start' | 'stop' | 'status'): Promise<number> {
@@ -68,6 +83,8 @@ function banner(cluster: LocalCluster, kafka: string, adminKey: string): string 
 }
 
 async function main(): Promise<void> {
+  // Checked before anything starts: a wrong setting fails at once.
+  const format = logFormat();
   // Ctrl-C reaches this process twice (from the terminal, and forwarded by npm): one stop is enough.
   const stopRequested = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -134,6 +151,7 @@ async function main(): Promise<void> {
     local = await startLocalCluster({
       env: { KAFKA_BROKERS: brokers, STOCKMESH_ADMIN_KEY: adminKey, ...secretEnv, STOCKMESH_KAFKA_CREDENTIALS: credentials },
       ownProcessGroups: true,
+      log: { format },
       signal: stopRequested.signal,
       onUnexpectedExit,
     });
