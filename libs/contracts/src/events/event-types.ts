@@ -43,9 +43,21 @@ const REGION = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const NO_CONTROL_CHARACTERS = /^[^\p{Cc}]*$/u;
 
 /** Why a stock row changed: the ledger entry of the owner. */
+/** What made a stock row change. */
+export const STOCK_CHANGE_KINDS = [
+  'set',
+  'adjustment',
+  'hold',
+  'commit',
+  'release',
+  'transfer-out',
+  'transfer-in',
+  'transfer-return',
+] as const;
+
 export class StockChangeCauseDto {
-  @IsIn(['set', 'adjustment', 'hold', 'commit', 'release', 'transfer-out', 'transfer-in', 'transfer-return'])
-  readonly kind!: 'set' | 'adjustment' | 'hold' | 'commit' | 'release' | 'transfer-out' | 'transfer-in' | 'transfer-return';
+  @IsIn(STOCK_CHANGE_KINDS)
+  readonly kind!: (typeof STOCK_CHANGE_KINDS)[number];
   @IsInt() @Min(-MAX_QUANTITY) @Max(MAX_QUANTITY) readonly delta!: number;
   @IsString() @Matches(/^[a-z-]{1,32}$/) readonly reason!: string;
   @IsUUID() readonly movementId!: string;
