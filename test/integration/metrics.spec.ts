@@ -12,6 +12,7 @@ import {
 } from '@stockmesh/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { ShardDatabases } from '@stockmesh/persistence';
 import { MetricsEndpoint } from '../../apps/region/src/metrics/metrics-endpoint.js';
 
 // One region on the real PostgreSQL and the shared broker: what it does shows in the Prometheus
@@ -98,6 +99,21 @@ describe('Prometheus metrics of a region', () => {
   });
 
   it('count a record the replicator dead-letters', async () => {
+    // A region that starts without replicas takes the live topic from its end at that moment (the
+    // compacted state topic has every row's latest state): a record produced before that is never
+    // read. Right after the broker created the topics, the replicator took over 30 s to get there
+    // in two CI runs, and the record went unread. So: produce once shard 0 has its position.
+    await waitFor(
+      async () => {
+        const rows = await region.app
+          .get(ShardDatabases)
+          .read(region.config.shardMap.databaseFor(0), (tx) =>
+            tx.query(`SELECT 1 FROM consumer_positions WHERE topic = $1 AND partition = 0`, [TOPICS.stock]),
+          );
+        return rows.length === 1 ? true : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 250, what: 'the replicator to store where it starts reading shard 0' },
+    );
     const kafka = new Kafka({ ...testKafka(), logLevel: logLevel.NOTHING });
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
@@ -111,9 +127,13 @@ describe('Prometheus metrics of a region', () => {
     // Exactly once, even if a pass over the batch rolled back and was read again.
     await waitFor(async () => ((await counted()) === 1 ? true : undefined), {
       what: 'the dead letter to be counted once',
-      describe: async () => `${await counted()} counted`,
+      describe: async () => {
+        const metrics = (await scrape(region.internalUrl)).metrics;
+        const read = metrics.find('stockmesh_kafka_consumer_lag_messages').map((s) => `${s.labels.topic}/${s.labels.partition}`);
+        return `${await counted()} counted; partitions the replicator has read a batch of: ${read.join(' ') || 'none'}`;
+      },
     });
-  });
+  }, 150_000);
 
   it('are served on the internal listener only: a 404 on the public one, signatures still required for anything else', async () => {
     const metricsOnPublic = await fetch(`${region.url}/metrics`);
