@@ -1,4 +1,5 @@
 import createClient, { type Client } from 'openapi-fetch';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { paths } from './stockmesh-api.generated.js';
 
@@ -81,4 +82,16 @@ export async function answer<T>(call: Promise<{ data?: T; error?: unknown; respo
   const problem = (error ?? {}) as Problem;
   const what = problem.code ?? problem.title ?? response.statusText;
   throw new CliError(`${response.status} ${what}${problem.detail ? `: ${problem.detail}` : ''}`);
+}
+
+/**
+ * Sends a write under `given` or a new Idempotency-Key and resolves its answer with the key used,
+ * which the caller prints so that the write can be repeated safely.
+ */
+export async function keyedWrite<T>(
+  given: string | undefined,
+  send: (key: string) => Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<{ data: T; status: number; key: string }> {
+  const key = given ?? randomUUID();
+  return { ...(await answer(send(key))), key };
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { randomUUID } from 'node:crypto';
-import { answer, type StockmeshApi } from '../api-client.js';
+import { answer, keyedWrite, type StockmeshApi } from '../api-client.js';
 import { printTable, show, type Output } from '../output.js';
 import { cartLine, integer, type CartLine } from './arguments.js';
 
@@ -29,8 +28,7 @@ export function reservationsCommand(program: Command, api: () => StockmeshApi, o
     .option('--no-split', 'hold each line in one warehouse only')
     .option('--idempotency-key <key>', 'to repeat the request safely (default: a new one, printed)')
     .action(async (lines: CartLine[], options: { ttl?: number; reference?: string; split: boolean; idempotencyKey?: string }) => {
-      const key = options.idempotencyKey ?? randomUUID();
-      const { data } = await answer(
+      const { data, key } = await keyedWrite(options.idempotencyKey, (key) =>
         api().POST('/v1/reservations', {
           params: { header: { 'Idempotency-Key': key } },
           body: {

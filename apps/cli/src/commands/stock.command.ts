@@ -1,7 +1,6 @@
 import { ADJUSTMENT_REASONS, type AdjustmentReason } from '@stockmesh/contracts';
 import { Option, type Command } from 'commander';
-import { randomUUID } from 'node:crypto';
-import { answer, type StockmeshApi } from '../api-client.js';
+import { answer, keyedWrite, type StockmeshApi } from '../api-client.js';
 import { printTable, show, type Output } from '../output.js';
 import { integer } from './arguments.js';
 
@@ -21,13 +20,12 @@ const printRow = (row: StockRow): void =>
   );
 
 export function stockCommand(program: Command, api: () => StockmeshApi, output: () => Output): void {
-  /** Sends a stock write under `given` or a new Idempotency-Key, shows the row, and says the key (to repeat the write safely). */
+  /** Sends a stock write, shows the row, and says the Idempotency-Key it used (to repeat the write safely). */
   const write = async (
     given: string | undefined,
     send: (key: string) => Promise<{ data?: StockRow; error?: unknown; response: Response }>,
   ): Promise<void> => {
-    const key = given ?? randomUUID();
-    const { data } = await answer(send(key));
+    const { data, key } = await keyedWrite(given, send);
     show(output(), data, (row) => {
       printRow(row);
       process.stderr.write(`idempotency key ${key}\n`);
