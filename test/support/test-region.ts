@@ -47,7 +47,8 @@ export async function startTestRegion(
     STOCKMESH_ADMIN_KEY: TEST_ADMIN_KEY,
     // Suites drive regions hard with that key: no rate limit or quota of the defaults gets in the way.
     STOCKMESH_LIMITS_EXEMPT_ADMIN: 'true',
-    STOCKMESH_CLUSTER_SECRET: TEST_CLUSTER_SECRET,
+    // A suite that gives the secret as a file gets only the file.
+    ...(env.STOCKMESH_CLUSTER_SECRET_FILE === undefined ? { STOCKMESH_CLUSTER_SECRET: TEST_CLUSTER_SECRET } : {}),
     // The region's own principal when the tests' broker authenticates its clients.
     ...regionKafkaEnv(regionId),
     ...env,

@@ -101,6 +101,8 @@ export interface AppConfig {
      * region signs nothing and accepts no internal call.
      */
     readonly secret: ClusterSecret | undefined;
+    /** The file the secret was read from (STOCKMESH_CLUSTER_SECRET_FILE), re-read as it changes. */
+    readonly secretFile: string | undefined;
     /** A signed call whose timestamp is further than this from the receiver's clock is refused. */
     readonly maxSkewMs: number;
   };

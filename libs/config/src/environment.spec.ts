@@ -1,8 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import type { AppConfig } from './app-config.js';
 import { ConfigError, loadAppConfig } from './environment.js';
 
 describe('loadAppConfig', () => {
@@ -171,7 +173,11 @@ describe('loadAppConfig', () => {
 
   it('reads the cluster secret from the environment or a file, never shows it, and refuses a short one', () => {
     const secret = 's3cret-'.repeat(6);
-    expect(loadAppConfig({ STOCKMESH_REGION: 'us-east' }).regionTrust).toEqual({ secret: undefined, maxSkewMs: 30_000 });
+    expect(loadAppConfig({ STOCKMESH_REGION: 'us-east' }).regionTrust).toEqual({
+      secret: undefined,
+      secretFile: undefined,
+      maxSkewMs: 30_000,
+    });
     const fromEnv = loadAppConfig({
       STOCKMESH_REGION: 'us-east',
       STOCKMESH_CLUSTER_SECRET: secret,
@@ -198,7 +204,7 @@ describe('loadAppConfig', () => {
     expect((error as Error).message).not.toContain('short-and-weak');
     writeFileSync(join(dir, 'weak'), 'short-and-weak');
     expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_CLUSTER_SECRET_FILE: join(dir, 'weak') })).toThrow(
-      /STOCKMESH_CLUSTER_SECRET_FILE: .* must hold 32-1024/,
+      /STOCKMESH_CLUSTER_SECRET_FILE: .*: secret 1 must be 32-1024/,
     );
     expect(() =>
       loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_CLUSTER_SECRET: secret, STOCKMESH_CLUSTER_SECRET_FILE: join(dir, 'secret') }),
@@ -206,6 +212,35 @@ describe('loadAppConfig', () => {
     expect(() => loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_INTERNAL_MAX_SKEW_SECONDS: '0' })).toThrow(
       /STOCKMESH_INTERNAL_MAX_SKEW_SECONDS/,
     );
+  });
+
+  it('reads several secrets from a file during a rotation: the first signs, all are accepted', () => {
+    const [first, second] = ['first-secret-'.repeat(3), 'second-secret-'.repeat(3)];
+    const dir = mkdtempSync(join(tmpdir(), 'stockmesh-secret-'));
+    const path = join(dir, 'secret');
+    const load = (text: string): AppConfig['regionTrust'] => {
+      writeFileSync(path, text);
+      return loadAppConfig({ STOCKMESH_REGION: 'us-east', STOCKMESH_CLUSTER_SECRET_FILE: path }).regionTrust;
+    };
+    const trust = load(`# rotation of 2026-12-07\n\n${first}\r\n  ${second}  \n`);
+    expect(trust.secretFile).toBe(path);
+    expect(trust.secret?.reveal().toString()).toBe(first);
+    expect(trust.secret?.accepted().map(String)).toEqual([first, second]);
+    expect(trust.secret?.fingerprints()).toEqual([first, second].map((s) => createHash('sha256').update(s).digest('hex').slice(0, 12)));
+    expect(inspect(trust, { depth: 10 }) + JSON.stringify(trust)).not.toMatch(/first-secret|second-secret/);
+    // A bad line is named by its place, never quoted.
+    const refusal = (text: string): string => {
+      try {
+        load(text);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(refusal(`${first}\nweak-one\n`)).toMatch(/secret 2 must be 32-1024 printable ASCII/);
+    expect(refusal(`${first}\nweak-one\n`)).not.toContain('weak-one');
+    expect(refusal('# only a comment\n')).toMatch(/holds no secret/);
+    expect(refusal(Array.from({ length: 5 }, (_, i) => `${first}${i}`).join('\n'))).toMatch(/holds 5 secrets; at most 4/);
   });
 
   it('runs one instance by default; each of several gets an id and a metrics port of its own', () => {

@@ -19,7 +19,13 @@ import {
   type ValidationError,
 } from 'class-validator';
 import { readFileSync } from 'node:fs';
-import { CLUSTER_SECRET_MIN_LENGTH, CLUSTER_SECRET_PATTERN, ClusterSecret } from './cluster-secret.js';
+import {
+  CLUSTER_SECRET_MAX_LENGTH,
+  CLUSTER_SECRET_MIN_LENGTH,
+  CLUSTER_SECRET_PATTERN,
+  ClusterSecret,
+  clusterSecretsIn,
+} from './cluster-secret.js';
 import { defaultCluster, shardMapOf, regionOf, type ClusterConfig } from './cluster-config.js';
 import type { AppConfig, KafkaSasl } from './app-config.js';
 
@@ -103,11 +109,14 @@ export class EnvironmentDto {
    */
   @IsOptional()
   @MinLength(CLUSTER_SECRET_MIN_LENGTH, { message: `STOCKMESH_CLUSTER_SECRET must be at least ${CLUSTER_SECRET_MIN_LENGTH} characters` })
-  @MaxLength(1024, { message: 'STOCKMESH_CLUSTER_SECRET must be at most 1024 characters' })
+  @MaxLength(CLUSTER_SECRET_MAX_LENGTH, { message: `STOCKMESH_CLUSTER_SECRET must be at most ${CLUSTER_SECRET_MAX_LENGTH} characters` })
   @Matches(CLUSTER_SECRET_PATTERN, { message: 'STOCKMESH_CLUSTER_SECRET must be printable ASCII without spaces' })
   readonly STOCKMESH_CLUSTER_SECRET?: string;
 
-  /** A file holding the cluster secret (e.g. a mounted Kubernetes or Docker secret). */
+  /**
+   * A file holding the cluster secret (e.g. a mounted Kubernetes or Docker secret): one per line,
+   * the first signs and every one is accepted; the region re-reads it when it changes.
+   */
   @IsOptional()
   @IsString()
   readonly STOCKMESH_CLUSTER_SECRET_FILE?: string;
@@ -556,7 +565,10 @@ export function loadCluster(env: EnvironmentDto): ClusterConfig {
   return cluster;
 }
 
-/** The cluster secret from STOCKMESH_CLUSTER_SECRET or the file STOCKMESH_CLUSTER_SECRET_FILE names. */
+/**
+ * The cluster secret from STOCKMESH_CLUSTER_SECRET (one key) or the file STOCKMESH_CLUSTER_SECRET_FILE
+ * names (one key per line: the first signs, all are accepted; re-read while the region runs).
+ */
 function clusterSecretOf(env: EnvironmentDto): ClusterSecret | undefined {
   if (env.STOCKMESH_CLUSTER_SECRET !== undefined && env.STOCKMESH_CLUSTER_SECRET_FILE !== undefined) {
     throw new ConfigError(['STOCKMESH_CLUSTER_SECRET_FILE: set either it or STOCKMESH_CLUSTER_SECRET, not both']);
@@ -565,17 +577,15 @@ function clusterSecretOf(env: EnvironmentDto): ClusterSecret | undefined {
   if (env.STOCKMESH_CLUSTER_SECRET_FILE === undefined) return undefined;
   let text: string;
   try {
-    text = readFileSync(env.STOCKMESH_CLUSTER_SECRET_FILE, 'utf8').trim();
+    text = readFileSync(env.STOCKMESH_CLUSTER_SECRET_FILE, 'utf8');
   } catch (error) {
     throw new ConfigError([`STOCKMESH_CLUSTER_SECRET_FILE: cannot read ${env.STOCKMESH_CLUSTER_SECRET_FILE}: ${(error as Error).message}`]);
   }
-  // The file's content is never quoted in a message: it is the secret.
-  if (text.length < CLUSTER_SECRET_MIN_LENGTH || text.length > 1024 || !CLUSTER_SECRET_PATTERN.test(text)) {
-    throw new ConfigError([
-      `STOCKMESH_CLUSTER_SECRET_FILE: ${env.STOCKMESH_CLUSTER_SECRET_FILE} must hold ${CLUSTER_SECRET_MIN_LENGTH}-1024 printable ASCII characters without spaces`,
-    ]);
-  }
-  return new ClusterSecret(text);
+  const secrets = clusterSecretsIn(text);
+  if (!Array.isArray(secrets))
+    throw new ConfigError([`STOCKMESH_CLUSTER_SECRET_FILE: ${env.STOCKMESH_CLUSTER_SECRET_FILE}: ${secrets.problem}`]);
+  const [signing, ...alsoAccepted] = secrets;
+  return new ClusterSecret(signing!, ...alsoAccepted);
 }
 
 /** The SASL settings of the region's Kafka principal, or `undefined` for a cluster without authentication. */
@@ -692,7 +702,11 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       transferReceiptsMs: parsed.STOCKMESH_TRANSFER_RECEIPT_RETENTION_HOURS * HOUR_MS,
       sweepMs: parsed.STOCKMESH_RETENTION_SWEEP_MS,
     },
-    regionTrust: { secret: clusterSecretOf(parsed), maxSkewMs: parsed.STOCKMESH_INTERNAL_MAX_SKEW_SECONDS * 1_000 },
+    regionTrust: {
+      secret: clusterSecretOf(parsed),
+      secretFile: parsed.STOCKMESH_CLUSTER_SECRET_FILE,
+      maxSkewMs: parsed.STOCKMESH_INTERNAL_MAX_SKEW_SECONDS * 1_000,
+    },
     log: { level: parsed.LOG_LEVEL },
     metrics: { port: metricsPortOf(parsed), host: parsed.STOCKMESH_METRICS_HOST ?? self.internal.host },
   };

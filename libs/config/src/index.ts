@@ -25,4 +25,5 @@ export {
   loadCluster,
   parseEnvironment,
 } from './environment.js';
-export { CLUSTER_SECRET_MIN_LENGTH, ClusterSecret } from './cluster-secret.js';
+export { CLUSTER_SECRET_MIN_LENGTH, ClusterSecret, clusterSecretsIn } from './cluster-secret.js';
+export { ClusterSecretReloader } from './cluster-secret-reloader.js';

@@ -103,7 +103,7 @@ export function replicatedTopics(config: AppConfig): ReplicatedTopic[] {
       check: (event) => {
         const secret = config.regionTrust.secret;
         if (secret === undefined) throw new PoisonEventError('this region has no cluster secret and applies no API-key change');
-        if (!apiKeyChangeSigned(secret.reveal(), event.source, event.data as ApiKeyChangedData)) {
+        if (!secret.accepted().some((key) => apiKeyChangeSigned(key, event.source, event.data as ApiKeyChangedData))) {
           throw new PoisonEventError(`the API-key change is not signed with the cluster secret by ${event.source}`);
         }
       },

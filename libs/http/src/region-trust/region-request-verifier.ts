@@ -83,7 +83,8 @@ export class RegionRequestVerifier {
       forwardedFrom,
       caller: callerHeader,
     };
-    if (!signatureMatches(secret.reveal(), parts, signature)) throw refuse('the signature does not match');
+    // Any accepted key will do: during a rotation, regions sign with different ones for a while.
+    if (!secret.accepted().some((key) => signatureMatches(key, parts, signature))) throw refuse('the signature does not match');
     // A forwarded request names its forwarder, which must be the signer.
     if (forwardedFrom !== undefined && forwardedFrom !== from)
       throw refuse('a forwarded call must be signed by the region that forwarded it');
