@@ -36,23 +36,31 @@ export class OutboxRepository {
     this.appendedListeners.push(listener);
   }
 
-  /** Appends events; they become visible to the relay when the caller's transaction commits. */
+  /**
+   * Appends events in one statement, in their order (their sequence numbers follow it); they
+   * become visible to the relay when the caller's transaction commits.
+   */
   async append(tx: SqlTx, entries: readonly OutboxEntry[]): Promise<void> {
-    if (entries.length > 0) tx.afterCommit(() => this.appendedListeners.forEach((listener) => listener(tx.database)));
-    for (const e of entries) {
-      await tx.query(
-        `INSERT INTO outbox (topic, partition, key, headers, value, compact_topic, compact_key) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)`,
-        [
-          e.topic,
-          e.partition,
-          e.record.key,
-          JSON.stringify(e.record.headers),
-          e.record.value,
-          e.compact?.topic ?? null,
-          e.compact?.key ?? null,
-        ],
-      );
-    }
+    if (entries.length === 0) return;
+    tx.afterCommit(() => this.appendedListeners.forEach((listener) => listener(tx.database)));
+    const column = <T>(pick: (e: OutboxEntry) => T): T[] => entries.map(pick);
+    // WITH ORDINALITY and ORDER BY: the sequence numbers are taken in the entries' order.
+    await tx.query(
+      `INSERT INTO outbox (topic, partition, key, headers, value, compact_topic, compact_key)
+       SELECT topic, partition, key, headers::jsonb, value, compact_topic, compact_key
+         FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+              WITH ORDINALITY AS e(topic, partition, key, headers, value, compact_topic, compact_key, n)
+        ORDER BY n`,
+      [
+        column((e) => e.topic),
+        column((e) => e.partition),
+        column((e) => e.record.key),
+        column((e) => JSON.stringify(e.record.headers)),
+        column((e) => e.record.value),
+        column((e) => e.compact?.topic ?? null),
+        column((e) => e.compact?.key ?? null),
+      ],
+    );
   }
 
   /**
