@@ -147,6 +147,24 @@ export class StockRepository {
     return row && toRecord(row);
   }
 
+  /**
+   * Sets `reserved` and `version` of rows this transaction has locked (lockMany) to what was
+   * decided for them, in one statement; returns the rows as they now are.
+   */
+  async setReserved(
+    tx: SqlTx,
+    rows: readonly (StockKey & { readonly reserved: number; readonly version: number })[],
+  ): Promise<StockRecord[]> {
+    const updated = await tx.query<StockRow>(
+      `UPDATE stock AS s SET reserved = v.reserved, version = v.version, updated_at = now()
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS v(w, k, reserved, version)
+        WHERE s.warehouse_id = v.w AND s.sku = v.k
+        RETURNING s.warehouse_id, s.sku, s.region, s.on_hand, s.reserved, s.version, s.updated_at`,
+      [rows.map((r) => r.warehouseId), rows.map((r) => r.sku), rows.map((r) => r.reserved), rows.map((r) => r.version)],
+    );
+    return updated.map(toRecord);
+  }
+
   /** Turns held units into a sale: they leave on-hand and reserved. The CHECKs keep reserved >= 0. */
   async consumeReserved(tx: SqlTx, key: StockKey, quantity: number): Promise<StockRecord> {
     const [row] = await tx.query<StockRow>(
@@ -280,7 +298,10 @@ export class StockRepository {
     );
   }
 
-  /** `appendMovement` for many rows at once, in one statement; one entry per (warehouse, sku), which must be distinct. */
+  /**
+   * `appendMovement` for many entries at once, in one statement. The entries come back in no
+   * promised order: tell them apart by (warehouse, SKU, version), which is unique per row.
+   */
   async appendMovements(tx: SqlTx, movements: readonly NewMovement[]): Promise<MovementView[]> {
     if (movements.length === 0) return [];
     const column = <T>(pick: (m: NewMovement) => T): T[] => movements.map(pick);

@@ -61,6 +61,40 @@ export class HoldRepository {
     return rows.length === 1;
   }
 
+  /**
+   * `insert` for many holds in one statement (their ids distinct): inserts each as `held` unless
+   * a hold with its id exists, and returns the ids it inserted.
+   */
+  async insertMany(tx: SqlTx, holds: readonly (Omit<HoldRecord, 'status'> & { readonly expiresAt: Date })[]): Promise<Set<string>> {
+    const rows = await tx.query<{ id: string }>(
+      `INSERT INTO holds (id, reservation_id, warehouse_id, sku, quantity, status, expires_at)
+       SELECT id, reservation_id, warehouse_id, sku, quantity, 'held', expires_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[])
+              AS h(id, reservation_id, warehouse_id, sku, quantity, expires_at)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [
+        holds.map((h) => h.id),
+        holds.map((h) => h.reservationId),
+        holds.map((h) => h.warehouseId),
+        holds.map((h) => h.sku),
+        holds.map((h) => h.quantity),
+        holds.map((h) => h.expiresAt),
+      ],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** Deletes holds this transaction inserted and then refused (nothing else may be passed). */
+  async deleteMany(tx: SqlTx, ids: readonly string[]): Promise<void> {
+    await tx.query(`DELETE FROM holds WHERE id = ANY($1::text[])`, [ids]);
+  }
+
+  /** The holds with these ids that exist, by id. */
+  async findMany(tx: SqlTx, ids: readonly string[]): Promise<Map<string, HoldRecord>> {
+    const rows = await tx.query<HoldRow>(`SELECT ${HOLD_COLUMNS} FROM holds WHERE id = ANY($1::text[])`, [ids]);
+    return new Map(rows.map((r) => [r.id, toRecord(r)]));
+  }
+
   /** Moves a `held` hold to `to`; returns it, or `undefined` if it was not `held`. */
   async transition(tx: SqlTx, id: string, to: 'committed' | 'released'): Promise<HoldRecord | undefined> {
     const [row] = await tx.query<HoldRow>(

@@ -7,6 +7,8 @@ import { shardOf, type ShardDatabase } from '@stockmesh/sharding';
 import { stockChangedEntry } from '../stock-events.js';
 import { StockErrorCode, StockException } from '../stock.exception.js';
 import { StockRepository, type MovementKind, type StockKey, type StockRecord } from '../stock.repository.js';
+import type { MovementView } from '../stock.views.js';
+import { decideHolds, rowKey, type HoldDecision } from './hold-batch.js';
 import { HoldErrorCode, HoldException } from './hold.exception.js';
 import { HoldRepository, type HoldRecord } from './hold.repository.js';
 
@@ -38,6 +40,28 @@ export interface HoldView extends StockKey {
   readonly stock?: { readonly onHand: number; readonly reserved: number; readonly available: number; readonly version: number };
 }
 
+/** Most holds one group-committed transaction places. */
+export const MAX_PLACE_BATCH = 256;
+/** Place transactions in flight at once per database; further holds queue and go together. */
+export const PLACE_TRANSACTIONS_PER_DATABASE = 2;
+
+/** A hold waiting for its place transaction. */
+interface QueuedPlace {
+  readonly request: HoldRequest;
+  readonly expiresAt: Date;
+  resolve(view: HoldView): void;
+  reject(error: unknown): void;
+}
+
+/** The holds of one database waiting to be placed, and how many place transactions run there. */
+interface PlaceLane {
+  readonly queue: QueuedPlace[];
+  running: number;
+}
+
+/** One hold's answer from a batch: its view, or the error it is refused with. */
+type PlaceOutcome = { readonly view: HoldView } | { readonly error: Error };
+
 /**
  * Holds at the owner of the stock. Each step is one transaction on the database hosting the
  * row's shard: the hold's state changes together with the row's `reserved` (and `onHand` on
@@ -47,6 +71,14 @@ export interface HoldView extends StockKey {
  * lock: it then changes nothing and answers 503 `busy`, which the coordinator treats as no answer.
  * A hold nobody commits or releases is released by the owner past its expiry plus a grace period
  * (`releaseExpired`, run by HoldExpirySweeper).
+ *
+ * Places are group-committed: at most PLACE_TRANSACTIONS_PER_DATABASE place transactions run on
+ * a database at once, and the holds that arrive meanwhile wait and then go together, up to
+ * MAX_PLACE_BATCH in one transaction (`placeBatch`), decided in arrival order exactly as if each
+ * ran alone (decideHolds). A hold alone takes the one-hold transaction (`placeOne`). Each hold is
+ * answered after the commit that holds it; a batch whose transaction fails is tried again hold by
+ * hold, so one hold's trouble never becomes the others' answer. Under load this turns one WAL
+ * flush and six round trips per hold into about as many per batch.
  */
 @Injectable()
 export class HoldService {
@@ -60,11 +92,63 @@ export class HoldService {
     private readonly metrics: Metrics,
   ) {}
 
+  private readonly lanes = new Map<string, PlaceLane>();
+
   /** Holds the units if that many are available; 409 insufficient-stock otherwise (nothing held). */
   place(request: HoldRequest): Promise<HoldView> {
-    const shard = shardOf(request.sku, this.config.cluster.shardCount);
+    const db = this.databases.databaseFor(shardOf(request.sku, this.config.cluster.shardCount));
     const expiresAt = new Date(this.clock.now() + request.ttlSeconds * 1000);
-    return this.inShard(shard, async (tx) => {
+    let lane = this.lanes.get(db.name);
+    if (!lane) this.lanes.set(db.name, (lane = { queue: [], running: 0 }));
+    const queued = lane;
+    return new Promise<HoldView>((resolve, reject) => {
+      queued.queue.push({ request, expiresAt, resolve, reject });
+      this.drain(db, queued);
+    });
+  }
+
+  /** Starts place transactions on `db` while fewer than the limit run and holds are waiting. */
+  private drain(db: ShardDatabase, lane: PlaceLane): void {
+    while (lane.running < PLACE_TRANSACTIONS_PER_DATABASE && lane.queue.length > 0) {
+      const batch = takeBatch(lane.queue);
+      lane.running++;
+      void this.runPlaces(db, batch).finally(() => {
+        lane.running--;
+        this.drain(db, lane);
+      });
+    }
+  }
+
+  private async runPlaces(db: ShardDatabase, batch: readonly QueuedPlace[]): Promise<void> {
+    if (batch.length > 1) {
+      let outcomes: PlaceOutcome[] | undefined;
+      try {
+        outcomes = await this.inDatabase(db, (tx) => this.placeBatch(tx, batch));
+      } catch {
+        // Nothing of the batch was committed (a lock wait ran out, a constraint, the database):
+        // each hold is tried again alone below, and answered by that.
+      }
+      if (outcomes) {
+        this.metrics.hold('placed', outcomes.filter((o) => 'view' in o).length);
+        outcomes.forEach((outcome, i) => ('view' in outcome ? batch[i]!.resolve(outcome.view) : batch[i]!.reject(outcome.error)));
+        return;
+      }
+    }
+    await Promise.all(
+      batch.map(async (queued) => {
+        try {
+          queued.resolve(await this.placeOne(db, queued));
+        } catch (error) {
+          queued.reject(error);
+        }
+      }),
+    );
+  }
+
+  /** One hold in its own transaction. */
+  private async placeOne(db: ShardDatabase, { request, expiresAt }: QueuedPlace): Promise<HoldView> {
+    const shard = shardOf(request.sku, this.config.cluster.shardCount);
+    const view = await this.inDatabase(db, async (tx) => {
       const inserted = await this.holds.insert(tx, {
         id: request.holdId,
         reservationId: request.reservationId,
@@ -77,22 +161,99 @@ export class HoldService {
       const row = await this.stock.reserveIfAvailable(tx, request, request.quantity);
       if (!row) {
         const current = await this.stock.find(tx, request);
-        const available = current ? current.onHand - current.reserved : 0;
-        throw new StockException(
-          StockErrorCode.Insufficient,
-          `only ${available} of ${request.sku} are available in ${request.warehouseId}`,
-          {
-            warehouseId: request.warehouseId,
-            sku: request.sku,
-            requested: request.quantity,
-            available,
-          },
-        );
+        throw insufficient(request, current ? current.onHand - current.reserved : 0);
       }
       await this.record(tx, row, shard, 'hold', 0, `reservation:${request.reservationId}`);
-      this.metrics.hold('placed');
       return this.view({ ...request, id: request.holdId, status: 'held', expiresAt }, row);
     });
+    if (view.stock) this.metrics.hold('placed');
+    return view;
+  }
+
+  /**
+   * Many holds of one database in one transaction: insert them (a hold whose id exists answers as
+   * a repeated place), lock their rows in one order, decide them in arrival order, delete the
+   * refused ones, and write every row once, a ledger entry per granted hold and one event per row
+   * with its final state (replicas keep the highest version; the ledger keeps every hold).
+   */
+  private async placeBatch(tx: SqlTx, batch: readonly QueuedPlace[]): Promise<PlaceOutcome[]> {
+    const inserted = await this.holds.insertMany(
+      tx,
+      batch.map(({ request, expiresAt }) => ({
+        id: request.holdId,
+        reservationId: request.reservationId,
+        warehouseId: request.warehouseId,
+        sku: request.sku,
+        quantity: request.quantity,
+        expiresAt,
+      })),
+    );
+    const fresh = batch.filter((q) => inserted.has(q.request.holdId)).map((q) => q.request);
+    const repeatedIds = batch.filter((q) => !inserted.has(q.request.holdId)).map((q) => q.request.holdId);
+    const existing = repeatedIds.length > 0 ? await this.holds.findMany(tx, repeatedIds) : new Map<string, HoldRecord>();
+
+    const keys = new Map(fresh.map((r) => [rowKey(r), { warehouseId: r.warehouseId, sku: r.sku }]));
+    const locked = keys.size > 0 ? await this.stock.lockMany(tx, [...keys.values()]) : [];
+    const { decisions, finalRows } = decideHolds(new Map(locked.map((row) => [rowKey(row), row])), fresh);
+    const decided = new Map<string, HoldDecision>(fresh.map((r, i) => [r.holdId, decisions[i]!]));
+
+    const refused = fresh.filter((r) => !decided.get(r.holdId)!.granted).map((r) => r.holdId);
+    if (refused.length > 0) await this.holds.deleteMany(tx, refused);
+    if (finalRows.size > 0) {
+      const granted = fresh.filter((r) => decided.get(r.holdId)!.granted);
+      const rows = await this.stock.setReserved(
+        tx,
+        [...finalRows].map(([key, level]) => ({ ...keys.get(key)!, reserved: level.reserved, version: level.version })),
+      );
+      const movements = await this.stock.appendMovements(
+        tx,
+        granted.map((r) => ({
+          warehouseId: r.warehouseId,
+          sku: r.sku,
+          shard: shardOf(r.sku, this.config.cluster.shardCount),
+          kind: 'hold' as const,
+          delta: 0,
+          reason: 'reservation',
+          after: (decided.get(r.holdId) as Extract<HoldDecision, { granted: true }>).after,
+          actor: `reservation:${r.reservationId}`,
+          requestId: null,
+          idempotencyKey: null,
+        })),
+      );
+      // The event of a row carries the cause of its last hold in the batch.
+      const last = new Map<string, MovementView>();
+      for (const m of movements) if ((last.get(rowKey(m))?.version ?? -1) < m.version) last.set(rowKey(m), m);
+      await this.outbox.append(
+        tx,
+        rows.map((row) => stockChangedEntry(row, shardOf(row.sku, this.config.cluster.shardCount), last.get(rowKey(row))!, null)),
+      );
+    }
+
+    return batch.map(({ request, expiresAt }): PlaceOutcome => {
+      const decision = decided.get(request.holdId);
+      if (!decision) return this.repeatedOutcome(request.holdId, existing.get(request.holdId));
+      if (!decision.granted) return { error: insufficient(request, decision.available) };
+      const { onHand, reserved, version } = decision.after;
+      return {
+        view: {
+          ...this.view({ ...request, id: request.holdId, status: 'held', expiresAt }),
+          stock: { onHand, reserved, available: onHand - reserved, version },
+        },
+      };
+    });
+  }
+
+  /** The answer to a place whose hold id exists: the hold as it is if it is held, 409 otherwise. */
+  private repeatedOutcome(holdId: string, hold: HoldRecord | undefined): PlaceOutcome {
+    if (!hold) return { error: new HoldException(HoldErrorCode.NotFound, `no hold ${holdId}`) };
+    if (hold.status !== 'held') {
+      return {
+        error: new HoldException(HoldErrorCode.Conflict, `hold ${holdId} is ${hold.status}; it cannot become held`, {
+          holdStatus: hold.status,
+        }),
+      };
+    }
+    return { view: this.view(hold) };
   }
 
   /**
@@ -301,4 +462,35 @@ export class HoldService {
       ...(row ? { stock: { onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved, version: row.version } } : {}),
     };
   }
+}
+
+/** 409 insufficient-stock for a hold that found only `available` units. */
+function insufficient(request: HoldRequest, available: number): StockException {
+  return new StockException(StockErrorCode.Insufficient, `only ${available} of ${request.sku} are available in ${request.warehouseId}`, {
+    warehouseId: request.warehouseId,
+    sku: request.sku,
+    requested: request.quantity,
+    available,
+  });
+}
+
+/**
+ * Takes up to MAX_PLACE_BATCH holds off the front of `queue`, in order, at most one per hold id:
+ * a second place of one hold (a retry racing the first) waits for the next transaction, where it
+ * finds the hold and answers as a repeated place.
+ */
+function takeBatch(queue: QueuedPlace[]): QueuedPlace[] {
+  const batch: QueuedPlace[] = [];
+  const ids = new Set<string>();
+  for (let i = 0; i < queue.length && batch.length < MAX_PLACE_BATCH;) {
+    const queued = queue[i]!;
+    if (ids.has(queued.request.holdId)) {
+      i++;
+      continue;
+    }
+    ids.add(queued.request.holdId);
+    batch.push(queued);
+    queue.splice(i, 1);
+  }
+  return batch;
 }

@@ -1,0 +1,75 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import type { StockLevel } from '../stock-level.js';
+import { decideHolds, rowKey, type BatchedHold, type HoldDecision } from './hold-batch.js';
+
+// The reference: holds placed one after the other, each as the one-hold transaction does it (a
+// conditional UPDATE: granted when on_hand - reserved >= quantity, version + 1).
+function oneByOne(
+  rows: ReadonlyMap<string, StockLevel>,
+  holds: readonly BatchedHold[],
+): { decisions: HoldDecision[]; rows: Map<string, StockLevel> } {
+  const state = new Map(rows);
+  const decisions = holds.map((hold): HoldDecision => {
+    const row = state.get(rowKey(hold));
+    if (!row) return { granted: false, available: 0 };
+    if (row.onHand - row.reserved < hold.quantity) return { granted: false, available: row.onHand - row.reserved };
+    const after = { onHand: row.onHand, reserved: row.reserved + hold.quantity, version: row.version + 1 };
+    state.set(rowKey(hold), after);
+    return { granted: true, after };
+  });
+  return { decisions, rows: state };
+}
+
+const warehouses = ['w1', 'w2'];
+const skus = ['A', 'B', 'C'];
+const level = fc
+  .record({
+    onHand: fc.integer({ min: 0, max: 30 }),
+    reserved: fc.integer({ min: 0, max: 30 }),
+    version: fc.integer({ min: 0, max: 1_000 }),
+  })
+  .map((l) => ({ ...l, reserved: Math.min(l.reserved, l.onHand) }));
+const rowsArb = fc
+  .subarray(warehouses.flatMap((warehouseId) => skus.map((sku) => ({ warehouseId, sku }))))
+  .chain((keys) => fc.tuple(...keys.map((key) => level.map((l) => [rowKey(key), l] as const))))
+  .map((entries) => new Map<string, StockLevel>(entries));
+const holdsArb = fc.array(
+  fc.record({ warehouseId: fc.constantFrom(...warehouses), sku: fc.constantFrom(...skus), quantity: fc.integer({ min: 1, max: 12 }) }),
+  { maxLength: 60 },
+);
+
+describe('decideHolds', () => {
+  it('decides any batch exactly as the same holds placed one after the other', () => {
+    fc.assert(
+      fc.property(rowsArb, holdsArb, (rows, holds) => {
+        const batch = decideHolds(rows, holds);
+        const reference = oneByOne(rows, holds);
+        expect(batch.decisions).toEqual(reference.decisions);
+        for (const [key, row] of batch.finalRows) expect(row).toEqual(reference.rows.get(key));
+        // Only changed rows are written, and every changed row is.
+        const changed = [...reference.rows].filter(([key, row]) => rows.get(key) !== row).map(([key]) => key);
+        expect([...batch.finalRows.keys()].sort()).toEqual(changed.sort());
+        // Never more reserved than on hand; the input is left as it was.
+        for (const row of batch.finalRows.values()) expect(row.reserved).toBeLessThanOrEqual(row.onHand);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('lets a smaller hold through after a larger one was refused (first fit), and counts a version per granted hold', () => {
+    const rows = new Map([[rowKey({ warehouseId: 'w1', sku: 'A' }), { onHand: 5, reserved: 0, version: 7 }]]);
+    const h = (quantity: number): BatchedHold => ({ warehouseId: 'w1', sku: 'A', quantity });
+    const { decisions, finalRows } = decideHolds(rows, [h(2), h(2), h(2), h(2), h(1), h(1)]);
+    expect(decisions.map((d) => (d.granted ? `+${d.after.reserved}@${d.after.version}` : `-${d.available}`))).toEqual([
+      '+2@8',
+      '+4@9',
+      '-1',
+      '-1',
+      '+5@10',
+      '-0',
+    ]);
+    expect(finalRows.get(rowKey({ warehouseId: 'w1', sku: 'A' }))).toEqual({ onHand: 5, reserved: 5, version: 10 });
+    expect(rows.get(rowKey({ warehouseId: 'w1', sku: 'A' }))).toEqual({ onHand: 5, reserved: 0, version: 7 });
+  });
+});

@@ -1,0 +1,42 @@
+import type { StockLevel } from '../stock-level.js';
+import type { StockKey } from '../stock.repository.js';
+
+/** One hold of a batch, as far as the decision needs it. */
+export interface BatchedHold extends StockKey {
+  readonly quantity: number;
+}
+
+/** What became of one hold of a batch; `after` is its row right after it, as if placed alone. */
+export type HoldDecision =
+  | { readonly granted: true; readonly after: StockLevel }
+  /** Refused: `available` is what the row had left when the hold's turn came (0 for a row that does not exist). */
+  | { readonly granted: false; readonly available: number };
+
+/** `warehouse` and `sku` as one map key (a NUL cannot occur in either). */
+export const rowKey = (key: StockKey): string => `${key.warehouseId}\u0000${key.sku}`;
+
+/**
+ * Decides a batch of holds in arrival order, exactly as if each had run alone one after the
+ * other: a hold is granted when its row has that many units available after the holds granted
+ * before it (first fit: a refused hold takes nothing, so a smaller one after it may still fit),
+ * and each granted hold raises the row's version by one. Pure: `rows` (the rows as locked, by
+ * `rowKey`) is not changed. Returns one decision per hold, in order, and each row's level after
+ * the whole batch (only rows that changed).
+ */
+export function decideHolds(
+  rows: ReadonlyMap<string, StockLevel>,
+  holds: readonly BatchedHold[],
+): { readonly decisions: HoldDecision[]; readonly finalRows: Map<string, StockLevel> } {
+  const current = new Map<string, StockLevel>();
+  const decisions = holds.map((hold): HoldDecision => {
+    const key = rowKey(hold);
+    const row = current.get(key) ?? rows.get(key);
+    if (row === undefined) return { granted: false, available: 0 };
+    const available = row.onHand - row.reserved;
+    if (hold.quantity > available) return { granted: false, available };
+    const after = { onHand: row.onHand, reserved: row.reserved + hold.quantity, version: row.version + 1 };
+    current.set(key, after);
+    return { granted: true, after };
+  });
+  return { decisions, finalRows: current };
+}
