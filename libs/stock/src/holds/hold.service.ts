@@ -146,17 +146,11 @@ export class HoldService {
   }
 
   /** One hold in its own transaction. */
-  private async placeOne(db: ShardDatabase, { request, expiresAt }: QueuedPlace): Promise<HoldView> {
+  private async placeOne(db: ShardDatabase, queued: QueuedPlace): Promise<HoldView> {
+    const { request, expiresAt } = queued;
     const shard = shardOf(request.sku, this.config.cluster.shardCount);
     const view = await this.inDatabase(db, async (tx) => {
-      const inserted = await this.holds.insert(tx, {
-        id: request.holdId,
-        reservationId: request.reservationId,
-        warehouseId: request.warehouseId,
-        sku: request.sku,
-        quantity: request.quantity,
-        expiresAt,
-      });
+      const inserted = await this.holds.insert(tx, holdRowOf(queued));
       if (!inserted) return this.repeated(tx, request.holdId, 'held');
       const row = await this.stock.reserveIfAvailable(tx, request, request.quantity);
       if (!row) {
@@ -177,17 +171,7 @@ export class HoldService {
    * with its final state (replicas keep the highest version; the ledger keeps every hold).
    */
   private async placeBatch(tx: SqlTx, batch: readonly QueuedPlace[]): Promise<PlaceOutcome[]> {
-    const inserted = await this.holds.insertMany(
-      tx,
-      batch.map(({ request, expiresAt }) => ({
-        id: request.holdId,
-        reservationId: request.reservationId,
-        warehouseId: request.warehouseId,
-        sku: request.sku,
-        quantity: request.quantity,
-        expiresAt,
-      })),
-    );
+    const inserted = await this.holds.insertMany(tx, batch.map(holdRowOf));
     const fresh = batch.filter((q) => inserted.has(q.request.holdId)).map((q) => q.request);
     const repeatedIds = batch.filter((q) => !inserted.has(q.request.holdId)).map((q) => q.request.holdId);
     const existing = repeatedIds.length > 0 ? await this.holds.findMany(tx, repeatedIds) : new Map<string, HoldRecord>();
@@ -463,6 +447,16 @@ export class HoldService {
     };
   }
 }
+
+/** The `holds` row a queued place inserts. */
+const holdRowOf = ({ request, expiresAt }: QueuedPlace): Omit<HoldRecord, 'status'> & { readonly expiresAt: Date } => ({
+  id: request.holdId,
+  reservationId: request.reservationId,
+  warehouseId: request.warehouseId,
+  sku: request.sku,
+  quantity: request.quantity,
+  expiresAt,
+});
 
 /** 409 insufficient-stock for a hold that found only `available` units. */
 function insufficient(request: HoldRequest, available: number): StockException {
