@@ -7,12 +7,17 @@
 //   BENCH_SECONDS      measured seconds per checkout scenario and per pgbench run (default 15)
 //   BENCH_CONCURRENCY  checkout requests in flight, over all regions (default 32)
 //   BENCH_PGBENCH_CLIENTS  pgbench connections (default 8, with 2 threads)
+//   BENCH_SCENARIOS    which checkout scenarios to run, e.g. `a,c` (default a,b,c)
+//   BENCH_JSON         where to write the results as JSON (default .stockmesh/bench/reservations-<time>.json)
 
 // First: @stockmesh/contracts decorates its event classes at import time and needs the polyfill.
 import 'reflect-metadata';
 import { EVENT_TYPES, HEADERS, newEvent, toKafkaRecord, type StockChangedData } from '@stockmesh/contracts';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -67,7 +72,12 @@ interface Settings {
   readonly seconds: number;
   readonly concurrency: number;
   readonly pgbenchClients: number;
+  readonly scenarios: readonly string[];
+  readonly json: string;
 }
+
+/** How often a measured run prints how far it got. */
+const PROGRESS_EVERY_MS = 5_000;
 
 interface Warehouse {
   readonly id: string;
@@ -258,6 +268,17 @@ async function drive(
   const start = performance.now();
   const end = start + seconds * 1000;
   let next = 0;
+  // Progress for runs long enough to wonder about (the warm-up is not).
+  const progress =
+    seconds * 1000 > PROGRESS_EVERY_MS
+      ? setInterval(() => {
+          const elapsed = (performance.now() - start) / 1000;
+          const created = outcomes.filter((o) => o.status === 201).length;
+          say(
+            `  ${scenario.name} ${elapsed.toFixed(0)} of ${seconds} s: ${outcomes.length} answered, ${created} created, ${(created / elapsed).toFixed(1)}/s`,
+          );
+        }, PROGRESS_EVERY_MS)
+      : undefined;
   const worker = async (): Promise<void> => {
     while (performance.now() < end && !signal.aborted) {
       const i = next++;
@@ -284,7 +305,11 @@ async function drive(
       });
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  try {
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  } finally {
+    clearInterval(progress);
+  }
   return { outcomes, seconds: (performance.now() - start) / 1000 };
 }
 
@@ -530,6 +555,8 @@ async function main(): Promise<void> {
     seconds: positiveInt('BENCH_SECONDS', 15),
     concurrency: positiveInt('BENCH_CONCURRENCY', 32),
     pgbenchClients: positiveInt('BENCH_PGBENCH_CLIENTS', 8),
+    scenarios: scenarioNames(process.env.BENCH_SCENARIOS ?? 'a,b,c'),
+    json: process.env.BENCH_JSON ?? `.stockmesh/bench/reservations-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
   };
   const signal = interruptSignal();
   sayLoad();
@@ -602,7 +629,7 @@ async function measure(bench: BenchCluster, settings: Settings, http: HttpClient
     },
   ];
   const figures: ScenarioFigures[] = [];
-  for (const scenario of scenarios) {
+  for (const scenario of scenarios.filter((s) => settings.scenarios.includes(s.name))) {
     const f = await runScenario(scenario, settings, http, urls, bench.databaseUrls, cpu, signal);
     printScenario(f);
     figures.push(f);
@@ -671,35 +698,63 @@ async function measure(bench: BenchCluster, settings: Settings, http: HttpClient
   for (const c of ceiling.filter((c) => c.run.script !== 'bench/pgbench/hold.sql'))
     console.log(`  ${c.name}, per statement: ${statementBreakdown(c.result)}`);
 
-  const tps = (script: string): number => ceiling.find((c) => c.run.script === script)?.result.tps ?? Number.NaN;
-  const [a, b] = figures;
+  const tps = (script: string, variables?: string): number =>
+    ceiling.find((c) => c.run.script === script && (variables === undefined || c.name.includes(variables)))?.result.tps ?? Number.NaN;
+  const scenario = (name: string): ScenarioFigures | undefined => figures.find((f) => f.scenario.name === name);
+  const [a, b, c] = [scenario('(a)'), scenario('(b)'), scenario('(c)')];
+  const holdTx = tps('bench/pgbench/hold-transaction.sql', 'cold rows');
+  const hotTx = tps('bench/pgbench/hold-transaction.sql', 'hot row');
   const serialSql = ceiling.find((c) => c.run.script === 'bench/pgbench/saga.sql' && c.run.clients === 1);
-  console.log('\nHTTP against the ceiling');
-  console.log(
-    table([
+  const ratio = (figure: number, ceilingTps: number): string => `${(figure / ceilingTps).toFixed(3)}× of ${ceilingTps.toFixed(0)}/s`;
+  const rows: [string, string][] = [];
+  if (a) {
+    rows.push(
       [
         '(a) vs all its SQL',
-        `${a.all.perSecond.toFixed(1)} reservations/s over HTTP, ${tps('bench/pgbench/saga.sql').toFixed(0)}/s for the same SQL in pgbench: ${(tps('bench/pgbench/saga.sql') / a.all.perSecond).toFixed(1)}×`,
+        `${a.all.perSecond.toFixed(1)} reservations/s over HTTP: ${ratio(a.all.perSecond, tps('bench/pgbench/saga.sql'))} (the same SQL in pgbench)`,
       ],
-      [
-        '(a) vs the owner transaction',
-        `${a.all.perSecond.toFixed(1)} holds/s, ${tps('bench/pgbench/hold-transaction.sql').toFixed(0)}/s in pgbench: ${(tps('bench/pgbench/hold-transaction.sql') / a.all.perSecond).toFixed(1)}×`,
-      ],
-      [
-        '(b) holds vs the owner transaction',
-        `${(b.all.perSecond * b.scenario.linesPerCart).toFixed(1)} holds/s, ${(tps('bench/pgbench/hold-transaction.sql') / (b.all.perSecond * b.scenario.linesPerCart)).toFixed(1)}× below`,
-      ],
-      [
-        '(a) vs the UPDATE alone',
-        `${(tps('bench/pgbench/hold.sql') / a.all.perSecond).toFixed(0)}× below ${tps('bench/pgbench/hold.sql').toFixed(0)}/s`,
-      ],
+      ['(a) vs the owner transaction', `${a.all.perSecond.toFixed(1)} holds/s: ${ratio(a.all.perSecond, holdTx)} (issue 10 goal: 1.0×)`],
+      ['(a) vs the UPDATE alone', `${ratio(a.all.perSecond, tps('bench/pgbench/hold.sql', 'cold rows'))} (stretch goal: 0.5×)`],
       [
         '(a) p50 vs its SQL alone',
         `${ms(percentile(a.all.latency, 50))} over HTTP (${settings.concurrency} in flight), ${ms(percentile(serialSql?.result.latenciesMs ?? [], 50))} for its SQL in pgbench with 1 client`,
       ],
-      ['idle cluster CPU', `${CpuMeter.describe(idle)} (cores of ${availableParallelism()}, before the scenarios)`],
-    ]),
-  );
+    );
+  }
+  if (b) {
+    const bHolds = b.all.perSecond * b.scenario.linesPerCart;
+    rows.push(['(b) holds vs the owner transaction', `${bHolds.toFixed(1)} holds/s: ${ratio(bHolds, holdTx)}`]);
+    if (a) rows.push(['(b) holds vs (a)', `${(bHolds / a.all.perSecond).toFixed(2)}× (goal: 0.5×)`]);
+  }
+  if (c)
+    rows.push([
+      '(c) vs the hot-row owner transaction',
+      `${c.all.perSecond.toFixed(1)} holds/s: ${ratio(c.all.perSecond, hotTx)} (goal: 1.0×)`,
+    ]);
+  rows.push(['idle cluster CPU', `${CpuMeter.describe(idle)} (cores of ${availableParallelism()}, before the scenarios)`]);
+  console.log('\nHTTP against the ceiling');
+  console.log(table(rows));
+
+  writeResults(settings, {
+    machine: Object.fromEntries(machine(postgres.server_version)),
+    idleCores: Object.fromEntries(idle),
+    scenarios: figures.map((f) => ({
+      name: f.scenario.name,
+      title: f.scenario.title,
+      linesPerCart: f.scenario.linesPerCart,
+      seconds: f.seconds,
+      reservationsPerSecond: f.all.perSecond,
+      holdsPerSecond: f.all.perSecond * f.scenario.linesPerCart,
+      conflicts: f.all.conflicts,
+      other: f.all.other,
+      latencyMs: { p50: percentile(f.all.latency, 50), p95: percentile(f.all.latency, 95), p99: percentile(f.all.latency, 99) },
+      cores: Object.fromEntries(f.cores),
+      transactionsPerRequest: f.transactionsPerRequest,
+      drainSeconds: f.drainS,
+    })),
+    ceiling: ceiling.map((c) => ({ name: c.name, script: c.run.script, clients: c.run.clients, tps: c.result.tps })),
+    ratios: Object.fromEntries(rows),
+  });
 
   console.log('\nMachine');
   console.log(
@@ -707,7 +762,7 @@ async function measure(bench: BenchCluster, settings: Settings, http: HttpClient
       ...machine(postgres.server_version),
       [
         'settings',
-        `BENCH_SECONDS=${settings.seconds} BENCH_CONCURRENCY=${settings.concurrency} BENCH_PGBENCH_CLIENTS=${settings.pgbenchClients}`,
+        `BENCH_SECONDS=${settings.seconds} BENCH_CONCURRENCY=${settings.concurrency} BENCH_PGBENCH_CLIENTS=${settings.pgbenchClients} BENCH_SCENARIOS=${settings.scenarios.join(',')}`,
       ],
       [
         'region databases',
@@ -716,6 +771,35 @@ async function measure(bench: BenchCluster, settings: Settings, http: HttpClient
       ['date', new Date().toISOString()],
     ]),
   );
+}
+
+/** The scenario names BENCH_SCENARIOS lists (`a,c` or `(a),(c)`), as the scenarios name themselves. */
+function scenarioNames(list: string): string[] {
+  const names = list
+    .split(',')
+    .map((n) => n.trim().replace(/^\(?([a-c])\)?$/, '($1)'))
+    .filter((n) => n !== '');
+  const unknown = names.filter((n) => !['(a)', '(b)', '(c)'].includes(n));
+  if (unknown.length > 0 || names.length === 0) throw new Error(`BENCH_SCENARIOS: expected some of a, b, c, got ${JSON.stringify(list)}`);
+  return names;
+}
+
+/** Writes the run's figures as JSON (for before/after tables and charts), with the commit and settings. */
+function writeResults(settings: Settings, results: Record<string, unknown>): void {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    if (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '') commit += '+changes';
+  } catch {
+    // not a git checkout: the commit stays unknown
+  }
+  mkdirSync(dirname(settings.json), { recursive: true });
+  const { json: _path, ...shown } = settings;
+  writeFileSync(
+    settings.json,
+    `${JSON.stringify({ bench: 'reservations', date: new Date().toISOString(), commit, settings: shown, ...results }, null, 2)}\n`,
+  );
+  say(`results written to ${settings.json}`);
 }
 
 runMain(main);
