@@ -97,6 +97,30 @@ describe('the stockmesh command line', () => {
     expect(await json(['stock', 'get', 'cli-nyc', 'SKU-CART'])).toMatchObject({ onHand: 3, reserved: 0 });
   });
 
+  it('sends units to another region, reads the transfer and cannot cancel it once received', async () => {
+    await json(['stock', 'set', 'cli-nyc', 'SKU-MOVE', '9']);
+    await json(['stock', 'set', 'cli-fra', 'SKU-MOVE', '0']);
+    const sent = await stockmesh(['transfer', 'send', 'SKU-MOVE', '4', '--from', 'cli-nyc', '--to', 'cli-fra'], { region: 'eu-west' });
+    expect(sent.code).toBe(0);
+    const id = /^transfer (\S+): pending/m.exec(sent.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(sent.stdout).toMatch(/^SKU-MOVE\s+4\s+cli-nyc \(us-east\)\s+cli-fra \(eu-west\)$/m);
+    expect(sent.stderr).toMatch(/idempotency key \S+/);
+    const received = await waitFor(
+      async () => {
+        const t = await json<{ status: string }>(['transfer', 'get', id!]);
+        return t.status === 'completed' ? t : undefined;
+      },
+      { what: 'eu-west to receive the transfer' },
+    );
+    const api = await call<Record<string, unknown>>({ url: t.url('us-east') }, 'GET', `/v1/transfers/${id}`);
+    expect(received).toEqual(api.body);
+    expect(await json(['stock', 'get', 'cli-fra', 'SKU-MOVE'])).toMatchObject({ onHand: 4 });
+    const late = await stockmesh(['transfer', 'cancel', id!]);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toMatch(/^stockmesh: 409 /m);
+  });
+
   it('makes, uses and revokes a key; says what a region refused and exits 1; a usage error exits 2', async () => {
     const made = await stockmesh(['keys', 'create', 'cli-storefront', '--scopes', 'stock:read']);
     expect(made.code).toBe(0);

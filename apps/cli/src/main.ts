@@ -7,6 +7,7 @@ import { keysCommand } from './commands/keys.command.js';
 import { reservationsCommand } from './commands/reservations.command.js';
 import { statusCommand } from './commands/status.command.js';
 import { stockCommand } from './commands/stock.command.js';
+import { transfersCommand } from './commands/transfers.command.js';
 import type { Output } from './output.js';
 
 interface GlobalOptions {
@@ -30,6 +31,7 @@ export function program(): Command {
   statusCommand(root, api, output);
   stockCommand(root, api, output);
   reservationsCommand(root, api, output);
+  transfersCommand(root, api, output);
   keysCommand(root, api, output);
   return root;
 }
