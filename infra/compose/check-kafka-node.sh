@@ -6,7 +6,9 @@
 #   3. each node's healthcheck (kafka-node.sh health) passes
 #   4. infra/kafka/acls.mjs grants the ACLs with the admin's password file (the kafka-acls service)
 #   5. infra/compose/check-principals.mjs: region principals create and write stockmesh's topics,
-#      external may write the commands topic only, wrong passwords are refused
+#      external may write the commands topic only, wrong passwords are refused; and
+#      check-region-config.mjs: a region's own configuration code reads its password file as
+#      docker-compose gives it, and its producer writes with it
 #   6. node 3 is stopped and started again on its formatted storage, and the checks run again
 # Everything lives in a temporary folder, removed at the end with the nodes this script started.
 #
@@ -44,8 +46,8 @@ if ! compgen -G "$KAFKA_LIBS/kafka-clients-*.jar" >/dev/null; then
   bash "$REPO_ROOT/infra/kafka/kafka.sh" fetch
 fi
 maker="$REPO_ROOT/dist/infra/compose/make-kafka-passwords.js"
-if [[ ! -f "$maker" || "$REPO_ROOT/infra/compose/make-kafka-passwords.ts" -nt "$maker" || "$REPO_ROOT/infra/compose/kafka-passwords.ts" -nt "$maker" ]]; then
-  say "building (dist/infra/compose/make-kafka-passwords.js is missing or older than its source): npm run -s build"
+if [[ ! -f "$maker" || -n "$(find "$REPO_ROOT/infra/compose" "$REPO_ROOT/libs/config/src" "$REPO_ROOT/libs/messaging/src" -name '*.ts' -newer "$maker" | head -n 1)" ]]; then
+  say "building (dist/ is missing or older than the code this check runs): npm run -s build"
   (cd "$REPO_ROOT" && npm run -s build)
 fi
 
@@ -116,6 +118,7 @@ node "$REPO_ROOT/infra/kafka/acls.mjs" --brokers "$BROKERS" --admin-password-fil
 
 say "5. what each principal may do"
 node "$SCRIPT_DIR/check-principals.mjs" --brokers "$BROKERS" --passwords "$WORK/passwords"
+node "$SCRIPT_DIR/check-region-config.mjs" --brokers "$BROKERS" --passwords "$WORK/passwords" --region ap-south
 
 say "6. node 3 stopped (SIGTERM) and started again on its formatted storage"
 kill -TERM "${PIDS[3]}"
