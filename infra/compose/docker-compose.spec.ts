@@ -4,9 +4,9 @@ import { posix } from 'node:path';
 import { parse } from 'yaml';
 import { composeKafkaPrincipals } from './kafka-passwords.js';
 
-// No Docker engine runs the compose file here (and `docker compose config` needs the compose
-// plugin): these checks hold its wiring to itself and to the files it names, the secured Kafka
-// cluster's above all. infra/compose/check-kafka-node.sh runs that cluster itself, without Docker.
+// No Docker engine runs the compose file here, and `docker-compose config` checks only its syntax:
+// these checks hold its wiring to itself and to the files it names, the secured Kafka cluster's
+// above all. infra/compose/check-kafka-node.sh runs that cluster itself, without Docker.
 const root = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
 
