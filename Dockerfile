@@ -1,6 +1,7 @@
 # The stockmesh region service. One image serves every region: STOCKMESH_REGION picks which one,
 # and STOCKMESH_CLUSTER_FILE describes the cluster (see docs/configuration.md). The same image runs
-# the provisioning step: `node dist/infra/db/provision.js` (see docs/deployment.md).
+# the provisioning step: `node dist/infra/db/provision.js`, and docker-compose's one-shot steps
+# (the cluster secret, the Kafka passwords, the Kafka ACLs; see docs/deployment.md).
 #
 #   docker build -t stockmesh .
 
@@ -26,6 +27,9 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# Plain JavaScript that runs before a build too (kafka.sh runs it); docker-compose's kafka-acls
+# service runs it from the image: `node infra/kafka/acls.mjs` (docs/deployment.md).
+COPY --from=build /app/infra/kafka/acls.mjs ./infra/kafka/acls.mjs
 USER node
 # The port of the regions in infra/compose/cluster.json; a region binds the host and port its
 # entry in the cluster file names.

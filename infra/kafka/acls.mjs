@@ -3,6 +3,7 @@
 // start; creating an ACL that exists changes nothing). Plain JavaScript: it runs before a build.
 //
 //   node infra/kafka/acls.mjs --brokers host:port --credentials FILE --regions a,b,c [--topic-prefix P]
+//   node infra/kafka/acls.mjs --brokers host:port --admin-password-file FILE --regions a,b,c [--topic-prefix P]
 //
 // - region-<id> (one per region): everything on the cluster's topics and consumer groups (every
 //   topic and group, or those starting with --topic-prefix), and idempotent writes: only regions
@@ -10,10 +11,12 @@
 // - external (other systems): WRITE on the commands topic only; READ on the event topics, and
 //   READ on its own consumer groups, whose ids start with `<prefix>external.`.
 // - admin is a super user (server.properties) and needs no ACL.
-// Authenticates as admin from the credentials file kafka.sh wrote. Exit codes: 0 done, 1 failed, 64 bad arguments.
+// Authenticates as admin, with the password from the credentials file kafka.sh wrote or from a file
+// holding that password alone (docker-compose's kafka-acls service, see infra/compose/kafka-node.sh).
+// Exit codes: 0 done, 1 failed, 64 bad arguments.
 
 const args = process.argv.slice(2);
-const opt = { brokers: undefined, credentials: undefined, regions: undefined, prefix: '' };
+const opt = { brokers: undefined, credentials: undefined, adminPasswordFile: undefined, regions: undefined, prefix: '' };
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   const next = () => {
@@ -22,15 +25,19 @@ for (let i = 0; i < args.length; i++) {
   };
   if (a === '--brokers') opt.brokers = next();
   else if (a === '--credentials') opt.credentials = next();
+  else if (a === '--admin-password-file') opt.adminPasswordFile = next();
   else if (a === '--regions') opt.regions = next();
   else if (a === '--topic-prefix') opt.prefix = next();
   else usage(`unknown argument ${a}`);
 }
-if (!opt.brokers || !opt.credentials || !opt.regions) usage('--brokers, --credentials and --regions are required');
+if (!opt.brokers || !opt.regions) usage('--brokers and --regions are required');
+if (!opt.credentials === !opt.adminPasswordFile) usage('give exactly one of --credentials and --admin-password-file');
 
 function usage(msg) {
   console.error(`acls: ${msg}`);
-  console.error('usage: node acls.mjs --brokers host:port --credentials FILE --regions a,b,c [--topic-prefix P]');
+  console.error(
+    'usage: node acls.mjs --brokers host:port (--credentials FILE | --admin-password-file FILE) --regions a,b,c [--topic-prefix P]',
+  );
   process.exit(64);
 }
 
@@ -48,8 +55,11 @@ const { readFileSync } = await import('node:fs');
 // kafkajs is CommonJS: its ACL enums are on the default export only.
 const { Kafka, logLevel, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = (await import('kafkajs'))
   .default;
-const users = JSON.parse(readFileSync(opt.credentials, 'utf8')).users ?? {};
-if (typeof users.admin !== 'string') usage(`${opt.credentials} has no admin password`);
+// The file's trailing newline is not part of the password (make-kafka-passwords writes one).
+const adminPassword = opt.credentials
+  ? JSON.parse(readFileSync(opt.credentials, 'utf8')).users?.admin
+  : readFileSync(opt.adminPasswordFile, 'utf8').replace(/\r?\n$/, '');
+if (typeof adminPassword !== 'string' || adminPassword === '') usage(`${opt.credentials ?? opt.adminPasswordFile} has no admin password`);
 
 const regions = opt.regions
   .split(',')
@@ -89,7 +99,7 @@ entries.push(
 const kafka = new Kafka({
   clientId: 'stockmesh-acls',
   brokers: opt.brokers.split(','),
-  sasl: { mechanism: 'scram-sha-512', username: 'admin', password: users.admin },
+  sasl: { mechanism: 'scram-sha-512', username: 'admin', password: adminPassword },
   logLevel: logLevel.NOTHING,
 });
 const admin = kafka.admin();

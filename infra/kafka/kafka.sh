@@ -62,6 +62,9 @@ STAMP_FILE="$LIBS_DIR/.stockmesh-kafka-stamp"
 CRED_FILE="$KAFKA_DIR/credentials.json"
 ADMIN_CLIENT_PROPS="$KAFKA_DIR/admin-client.properties"
 ACLS_MJS="$SCRIPT_DIR/acls.mjs"
+# sasl_server_properties, common_server_properties: shared with docker-compose's nodes
+# shellcheck source=server-properties.sh
+source "$SCRIPT_DIR/server-properties.sh"
 
 say() { echo "kafka.sh: $*"; }
 warn() { echo "kafka.sh: warning: $*" >&2; }
@@ -482,15 +485,12 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$DATA_DIR
-$(common_server_properties)
+$(common_server_properties "$NODES_HERE" "$REPLICATION_FACTOR" "$MIN_INSYNC")
 EOF
   mv "$PROPS_FILE.tmp" "$PROPS_FILE"
 }
 
-# SASL/SCRAM-SHA-512 on the client listener, ACLs enforced. The controller listener uses PLAIN
-# with the admin's password (SCRAM credentials live in the metadata the controller serves, so
-# the controller cannot use them itself); admin is the only super user, and nobody may connect
-# to either listener without a password.
+# SASL/SCRAM-SHA-512 on the client listener, ACLs enforced (server-properties.sh says how).
 write_sasl_server_properties() {
   local password
   password="$(user_password admin)"
@@ -500,68 +500,11 @@ write_sasl_server_properties() {
     cat >"$PROPS_FILE.tmp" <<EOF
 # Written by infra/kafka/kafka.sh on every start; edits here are overwritten. Holds the admin password.
 # KRaft node $NODE_ID of $NODES_HERE: one process is both broker and controller, static quorum, loopback only.
-process.roles=broker,controller
-node.id=$NODE_ID
-controller.quorum.voters=$QUORUM_VOTERS
-listeners=SASL_PLAINTEXT://$NODE_BROKER,CONTROLLER://$KAFKA_HOST:$NODE_CONTROLLER_PORT
-advertised.listeners=SASL_PLAINTEXT://$NODE_BROKER
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=SASL_PLAINTEXT
-listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
-log.dirs=$DATA_DIR
-
-sasl.enabled.mechanisms=SCRAM-SHA-512
-sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
-listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$password";
-sasl.mechanism.controller.protocol=PLAIN
-listener.name.controller.sasl.enabled.mechanisms=PLAIN
-listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$password" user_admin="$password";
-authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-super.users=User:admin
-allow.everyone.if.no.acl.found=false
-$(common_server_properties)
+$(sasl_server_properties "$NODE_ID" "$QUORUM_VOTERS" "$NODE_BROKER" "$KAFKA_HOST:$NODE_CONTROLLER_PORT" "$NODE_BROKER" "$DATA_DIR" "$password")
+$(common_server_properties "$NODES_HERE" "$REPLICATION_FACTOR" "$MIN_INSYNC")
 EOF
   )
   mv "$PROPS_FILE.tmp" "$PROPS_FILE"
-}
-
-common_server_properties() {
-  cat <<EOF
-
-# $NODES_HERE node(s): every topic, the internal ones too, has min(3, nodes) replicas and takes a
-# write once min(2, that) hold it; few internal partitions
-offsets.topic.replication.factor=$REPLICATION_FACTOR
-offsets.topic.num.partitions=8
-transaction.state.log.replication.factor=$REPLICATION_FACTOR
-transaction.state.log.min.isr=$MIN_INSYNC
-transaction.state.log.num.partitions=4
-default.replication.factor=$REPLICATION_FACTOR
-min.insync.replicas=$MIN_INSYNC
-num.partitions=1
-# a replica that missed writes never becomes leader: that would drop acknowledged records
-unclean.leader.election.enable=false
-# stockmesh creates its topics itself
-auto.create.topics.enable=false
-# the first consumer group join must not wait the default 3 s
-group.initial.rebalance.delay.ms=0
-
-# dev retention: a day, at most 1 GiB per partition
-log.retention.hours=24
-log.retention.bytes=1073741824
-log.retention.check.interval.ms=300000
-
-# after an unclean stop (kill -9) the new incarnation can register only once the old one's
-# session expired: default 9 s + heartbeats; broker and controller share this process, so shorter is safe.
-# With several nodes this is also how long the partitions a killed node led wait for a new leader.
-broker.heartbeat.interval.ms=1000
-broker.session.timeout.ms=4000
-
-# small machine (2 cores): fewer threads, smaller log-cleaner buffer (default 128 MiB of heap)
-num.network.threads=2
-num.io.threads=4
-num.recovery.threads.per.data.dir=1
-log.cleaner.dedupe.buffer.size=33554432
-EOF
 }
 
 ensure_formatted() {
