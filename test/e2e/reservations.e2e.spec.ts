@@ -113,6 +113,35 @@ describe('reservations across regions', () => {
     for (const view of views) for (const w of view.warehouses) expect(w.available).toBe(0);
   }, 180_000);
 
+  it('holds exactly 500 units when 2,000 one-unit carts race for them over three regions, however the owners batch the holds', async () => {
+    await setStock('nyc-1', 'SKU-RUSH', 200);
+    await setStock('fra-1', 'SKU-RUSH', 150);
+    await setStock('bom-1', 'SKU-RUSH', 150);
+    await everyRegionSees('SKU-RUSH', { available: 500 });
+    const wave = async (carts: number): Promise<number> => {
+      const answers = await Promise.all(
+        Array.from({ length: carts }, (_, i) => reserveRetryingBusy(REGIONS[i % 3], { lines: [{ sku: 'SKU-RUSH', quantity: 1 }] })),
+      );
+      expect(answers.map((a) => a.status).filter((s) => s !== 201 && s !== 409 && s !== 503)).toEqual([]);
+      return answers.filter((a) => a.status === 201).length;
+    };
+    // The rush: owners group-commit the holds that reach them together (docs/reservations.md).
+    let won = await wave(2_000);
+    expect(won).toBeLessThanOrEqual(500);
+    await everyRegionSees('SKU-RUSH', { onHand: 500, reserved: won, available: 500 - won });
+    // A cart can be refused on a view older than the last holds, or shed as busy: later waves, each
+    // on views every region has caught up with, sell the rest, and never more.
+    while (won < 500) {
+      const more = await wave(500 - won + 30);
+      expect(more).toBeGreaterThan(0);
+      won += more;
+      expect(won).toBeLessThanOrEqual(500);
+      await everyRegionSees('SKU-RUSH', { reserved: won });
+    }
+    const views = await everyRegionSees('SKU-RUSH', { onHand: 500, reserved: 500, available: 0 });
+    for (const view of views) for (const w of view.warehouses) expect(w.available).toBe(0);
+  }, 300_000);
+
   it('holds nothing anywhere when the last line of a cart cannot be served', async () => {
     await setStock('nyc-1', 'SKU-ML-A', 5);
     await setStock('fra-1', 'SKU-ML-B', 5);
