@@ -9,6 +9,8 @@
 //   BENCH_PGBENCH_CLIENTS  pgbench connections (default 8, with 2 threads)
 //   BENCH_SCENARIOS    which checkout scenarios to run, e.g. `a,c` (default a,b,c)
 //   BENCH_JSON         where to write the results as JSON (default .stockmesh/bench/reservations-<time>.json)
+//   BENCH_CPU_PROF     a directory: the regions run under `node --cpu-prof` and write their profiles there
+//                      (summarise with node bench/profile-summary.mjs <file>)
 
 // First: @stockmesh/contracts decorates its event classes at import time and needs the polyfill.
 import 'reflect-metadata';
@@ -17,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -74,6 +76,8 @@ interface Settings {
   readonly pgbenchClients: number;
   readonly scenarios: readonly string[];
   readonly json: string;
+  /** BENCH_CPU_PROF: a directory the regions write `node --cpu-prof` profiles to. */
+  readonly profileDir?: string;
 }
 
 /** How often a measured run prints how far it got. */
@@ -557,6 +561,7 @@ async function main(): Promise<void> {
     pgbenchClients: positiveInt('BENCH_PGBENCH_CLIENTS', 8),
     scenarios: scenarioNames(process.env.BENCH_SCENARIOS ?? 'a,b,c'),
     json: process.env.BENCH_JSON ?? `.stockmesh/bench/reservations-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+    ...(process.env.BENCH_CPU_PROF ? { profileDir: resolve(process.env.BENCH_CPU_PROF) } : {}),
   };
   const signal = interruptSignal();
   sayLoad();
@@ -571,6 +576,8 @@ async function main(): Promise<void> {
         topicPrefix: `bres-${hex}.`,
         regions: REGIONS,
         portsFrom: 4900,
+        // Profiles are written when the regions stop (before pgbench runs).
+        ...(settings.profileDir ? { env: { BENCH_CPU_PROF: settings.profileDir }, entry: 'dist/bench/profiled-region.js' } : {}),
         signal,
       },
       (bench) => measure(bench, settings, http, cpu, signal),
