@@ -18,6 +18,7 @@ import {
   requestLogger,
   scopeRequests,
 } from '@stockmesh/http';
+import { serveDashboard } from './dashboard/dashboard-page.js';
 import { InternalListener } from './internal/internal-listener.js';
 import { MetricsEndpoint } from './metrics/metrics-endpoint.js';
 import { RegionModule } from './region.module.js';
@@ -74,6 +75,8 @@ export async function createRegionApp(config: AppConfig, options: RegionAppOptio
   if (config.http.docs) {
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json', swaggerUiEnabled: options.swaggerUi ?? true });
   }
+  // The dashboard's files, open to load like /docs; every figure it shows is fetched with a key.
+  if (config.http.dashboard) serveDashboard(app);
   return app;
 }
 
