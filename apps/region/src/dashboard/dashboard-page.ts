@@ -28,6 +28,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
 };
 
 /** The built page: `npm run build` compiles apps/dashboard/src into dist/apps/dashboard/src with its HTML and CSS, beside dist/apps/region. */
@@ -38,7 +39,7 @@ interface PageFile {
   readonly type: string;
 }
 
-/** The page's files (HTML, JS, CSS of one folder), read once: a handful of small files, never from a path a client names. */
+/** The page's files (HTML, JS, CSS, SVG of one folder), read once: a handful of small files, never from a path a client names. */
 export function readDashboardFiles(dir: string = BUILT_PAGE): ReadonlyMap<string, PageFile> {
   const files = new Map<string, PageFile>();
   let names: string[];
