@@ -48,6 +48,9 @@ async function openDashboard(complaints: string[]): Promise<Page> {
     if (message.type() === 'error') complaints.push(message.text());
   });
   page.on('pageerror', (error) => complaints.push(error.message));
+  page.on('response', (response) => {
+    if (response.status() >= 400) complaints.push(`${response.status()} ${new URL(response.url()).pathname}`);
+  });
   await page.goto(`${t.url('us-east')}/dashboard`);
   return page;
 }
@@ -119,6 +122,21 @@ describe('the dashboard page', () => {
     expect(await page.locator('#sign-in').isVisible()).toBe(true);
     expect(await page.locator('#board').isVisible()).toBe(false);
     expect(await page.evaluate('sessionStorage.length')).toBe(0);
+
+    // A valid key without stock:read: the board never shows, and the page names the scope.
+    const shop = await call<{ key: string }>({ url: t.url('us-east') }, 'POST', '/v1/api-keys', {
+      body: { name: 'dashboard-e2e-shop', scopes: ['reservations:write'] },
+    });
+    expect(shop.status).toBe(201);
+    await page.fill('#key', shop.body.key);
+    await page.click('#key-form button');
+    await page.getByText(/needs the stock:read scope/).waitFor();
+    expect(await error.textContent()).toBe("This key may not read the dashboard's figures: it needs the stock:read scope.");
+    expect(await page.locator('#board').isVisible()).toBe(false);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    // The refusals themselves, and nothing else (no missing file, no CSP violation).
+    const refusal = /^40[13] \/v1\/cluster|status of 40[13]/;
+    expect(complaints.filter((c) => !refusal.test(c))).toEqual([]);
     await page.close();
   });
 
