@@ -76,7 +76,10 @@ export async function createRegionApp(config: AppConfig, options: RegionAppOptio
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json', swaggerUiEnabled: options.swaggerUi ?? true });
   }
   // The dashboard's files, open to load like /docs; every figure it shows is fetched with a key.
-  if (config.http.dashboard) serveDashboard(app);
+  if (config.http.dashboard && !serveDashboard(app)) {
+    // Only a region run from the sources (an in-process test) has no built page.
+    logger.info('the dashboard page is not built (npm run build): /dashboard/ is not served');
+  }
   return app;
 }
 

@@ -58,8 +58,8 @@ export function readDashboardFiles(dir: string = BUILT_PAGE): ReadonlyMap<string
 /**
  * Serves the dashboard's static files under /dashboard/ without a key: they hold no figure, only
  * the code that asks for a key and calls the API with it (docs/security.md, "The dashboard").
- * Plain routes over the files in memory rather than @fastify/static: three fixed files need no
- * file-system lookups per request, and in-process tests (jest on Node 20) cannot load that plugin.
+ * Plain routes over the files in memory rather than @fastify/static: a handful of fixed files need
+ * no file-system lookups per request, and in-process tests (jest on Node 20) cannot load that plugin.
  * Returns false when the page was not built (an in-process test from sources): nothing is served.
  */
 export function serveDashboard(app: NestFastifyApplication, files: ReadonlyMap<string, PageFile> = readDashboardFiles()): boolean {
