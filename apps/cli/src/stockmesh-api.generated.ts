@@ -58,6 +58,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/cluster/activity': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get the activity counters of the region process that answers
+     * @description Needs the `stock:read` scope (or `admin`).
+     */
+    get: operations['getClusterActivity'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/api-keys': {
     parameters: {
       query?: never;
@@ -238,6 +258,26 @@ export interface paths {
      * @description Needs the `stock:read` scope (or `admin`).
      */
     get: operations['getAvailability'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/availability/{sku}/regions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get the availability of a SKU as every region sees it
+     * @description Needs the `stock:read` scope (or `admin`).
+     */
+    get: operations['getAvailabilityByRegion'];
     put?: never;
     post?: never;
     delete?: never;
@@ -552,6 +592,42 @@ export interface components {
       /** @description The last hold audit here; null before the first. */
       holdAudit: components['schemas']['HoldAuditView'] | null;
     };
+    ReservationTotalsView: {
+      held?: number;
+      insufficient_stock?: number;
+      committed?: number;
+      released?: number;
+      expired?: number;
+      abandoned?: number;
+    };
+    ActivityTotalsView: {
+      /** @description Client writes (POST, PUT, DELETE) answered 2xx on the public listener. */
+      writeRequests: number;
+      /** @description Reservations coordinated here, by outcome (absent: none). */
+      reservations: components['schemas']['ReservationTotalsView'];
+      /** @description Outbox events published to Kafka. */
+      eventsPublished: number;
+      /** @description Other regions’ events applied to the replicas here. */
+      eventsApplied: number;
+      /** @description Records sent to the dead-letter topic. */
+      deadLetters: number;
+      /** @description Replica rows repaired by anti-entropy. */
+      rowsRepaired: number;
+    };
+    ActivityView: {
+      region: string;
+      /**
+       * Format: date-time
+       * @description When the counters were read: a rate is the difference of two readings over the time between them.
+       */
+      at: string;
+      /**
+       * Format: date-time
+       * @description When the answering process started counting; a later value than before means it restarted (its counters began again at 0).
+       */
+      since: string;
+      totals: components['schemas']['ActivityTotalsView'];
+    };
     CreateApiKeyRequest: {
       /**
        * @description Recorded with the key id as the actor of its changes.
@@ -839,6 +915,29 @@ export interface components {
     AvailabilityListView: {
       /** @description One entry per requested SKU, in request order. */
       items: components['schemas']['AvailabilityView'][];
+    };
+    RegionAvailabilityView: {
+      region: string;
+      /** @description Whether the region answered in time with its availability. */
+      answered: boolean;
+      /** @description The SKU as that region sees it, from its own rows and replicas (`GET /v1/availability/{sku}` there); null when it did not answer. */
+      availability: components['schemas']['AvailabilityView'] | null;
+      /** @description Why the region gave no availability (no answer in time, or its refusal); null when it did. */
+      problem: string | null;
+      /** @description How long the region took to answer (or to be given up on), in milliseconds. */
+      elapsedMs: number;
+    };
+    AvailabilityByRegionView: {
+      sku: string;
+      /** @description The region that asked the others and answered. */
+      servedBy: string;
+      /**
+       * Format: date-time
+       * @description When it asked (its clock): the figures’ ages are best read against it.
+       */
+      askedAt: string;
+      /** @description Every region of the cluster, in the cluster’s order. */
+      regions: components['schemas']['RegionAvailabilityView'][];
     };
     BatchStockRow: {
       /** @example fra-1 */
@@ -1456,6 +1555,52 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ClusterView'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getClusterActivity: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ActivityView'];
         };
       };
       /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
@@ -2301,6 +2446,63 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['AvailabilityView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getAvailabilityByRegion: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        sku: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AvailabilityByRegionView'];
         };
       };
       /** @description `validation-failed`: The request is not valid. */

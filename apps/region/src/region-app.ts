@@ -18,6 +18,7 @@ import {
   requestLogger,
   scopeRequests,
 } from '@stockmesh/http';
+import { serveDashboard } from './dashboard/dashboard-page.js';
 import { InternalListener } from './internal/internal-listener.js';
 import { MetricsEndpoint } from './metrics/metrics-endpoint.js';
 import { RegionModule } from './region.module.js';
@@ -73,6 +74,11 @@ export async function createRegionApp(config: AppConfig, options: RegionAppOptio
   // Open to anyone (no key) unless STOCKMESH_DOCS=false turns it off.
   if (config.http.docs) {
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json', swaggerUiEnabled: options.swaggerUi ?? true });
+  }
+  // The dashboard's files, open to load like /docs; every figure it shows is fetched with a key.
+  if (config.http.dashboard && !serveDashboard(app)) {
+    // Only a region run from the sources (an in-process test) has no built page.
+    logger.info('the dashboard page is not built (npm run build): /dashboard/ is not served');
   }
   return app;
 }

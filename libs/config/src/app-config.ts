@@ -40,6 +40,8 @@ export interface AppConfig {
     readonly forwardTimeoutMs: number;
     /** Serve the OpenAPI document and UI at /docs (open to anyone). */
     readonly docs: boolean;
+    /** Serve the dashboard's static files at /dashboard/ (open to load; every figure it shows needs a key). */
+    readonly dashboard: boolean;
   };
   /** Holds at this region as the owner of the stock (see docs/reservations.md). */
   readonly holds: {

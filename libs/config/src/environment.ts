@@ -439,6 +439,10 @@ export class EnvironmentDto {
   /** `false` stops serving the OpenAPI document and its UI (/docs), which are open to anyone. */
   @IsIn(['true', 'false'])
   readonly STOCKMESH_DOCS: string = 'true';
+
+  /** `false` stops serving the dashboard page (/dashboard/), whose files hold no data (docs/operations.md). */
+  @IsIn(['true', 'false'])
+  readonly STOCKMESH_DASHBOARD: string = 'true';
 }
 
 class ShardRangeDto {
@@ -674,6 +678,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       bodyLimitBytes: parsed.STOCKMESH_BODY_LIMIT,
       forwardTimeoutMs: parsed.STOCKMESH_FORWARD_TIMEOUT_MS,
       docs: parsed.STOCKMESH_DOCS === 'true',
+      dashboard: parsed.STOCKMESH_DASHBOARD === 'true',
     },
     holds: {
       lockTimeoutMs: parsed.STOCKMESH_HOLD_LOCK_TIMEOUT_MS,

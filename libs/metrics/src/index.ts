@@ -1,5 +1,6 @@
 export {
   Metrics,
+  type ActivityTotals,
   type DeadLetterConsumer,
   type DeadLetterReason,
   type FinishOutcome,

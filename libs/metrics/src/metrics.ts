@@ -14,6 +14,24 @@ export type FinishOutcome = 'finished' | 'retrying' | 'lost';
 export type DeadLetterConsumer = 'replica' | 'digests' | 'commands';
 export type DeadLetterReason = 'invalid_event' | 'invalid_command' | 'database_refused';
 
+/** Totals of this process's counters since it started, for a live view that works out rates between two readings. */
+export interface ActivityTotals {
+  /** Writes (POST, PUT, DELETE) of clients answered 2xx on the public listener: counts, adjustments, reservations, transfers, ... */
+  readonly writeRequests: number;
+  /** Reservations coordinated here, by outcome (`stockmesh_reservations_total`). */
+  readonly reservations: Readonly<Partial<Record<ReservationOutcome, number>>>;
+  /** Outbox events published to Kafka. */
+  readonly eventsPublished: number;
+  /** Other regions' events applied to the replicas here. */
+  readonly eventsApplied: number;
+  /** Records sent to the dead-letter topic. */
+  readonly deadLetters: number;
+  /** Replica rows repaired by anti-entropy. */
+  readonly rowsRepaired: number;
+}
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
+
 /** Seconds: from a millisecond cache hit to a hold step that waits out its 2 s owner timeout. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -197,6 +215,29 @@ export class Metrics {
       }
     }
     return this.registry.metrics();
+  }
+
+  /** The counters a live view shows (the dashboard), summed over their labels; in-memory only, cheap. */
+  async activity(): Promise<ActivityTotals> {
+    const sum = async (counter: Counter<string>): Promise<number> => (await counter.get()).values.reduce((total, v) => total + v.value, 0);
+    const requests = (await this.httpRequests.get()).values;
+    const reservations: Partial<Record<ReservationOutcome, number>> = {};
+    for (const v of (await this.reservations.get()).values) {
+      const outcome = v.labels.outcome as ReservationOutcome;
+      reservations[outcome] = (reservations[outcome] ?? 0) + v.value;
+    }
+    return {
+      writeRequests: requests
+        .filter(
+          (v) => v.labels.listener === 'public' && WRITE_METHODS.has(String(v.labels.method)) && String(v.labels.status).startsWith('2'),
+        )
+        .reduce((total, v) => total + v.value, 0),
+      reservations,
+      eventsPublished: await sum(this.outboxPublished),
+      eventsApplied: await sum(this.eventsApplied),
+      deadLetters: await sum(this.deadLetters),
+      rowsRepaired: await sum(this.antiEntropyRowsRepaired),
+    };
   }
 
   /** The Content-Type of `exposition()`. */

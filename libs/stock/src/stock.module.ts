@@ -12,6 +12,8 @@ import { WarehouseStockService } from './list-warehouse-stock/warehouse-stock.se
 import { AvailabilityRepository } from './availability.repository.js';
 import { AvailabilityService } from './availability.service.js';
 import { GetAvailabilityHttpController } from './get-availability/get-availability.http.controller.js';
+import { AvailabilityByRegionService } from './get-availability-by-region/availability-by-region.service.js';
+import { GetAvailabilityByRegionHttpController } from './get-availability-by-region/get-availability-by-region.http.controller.js';
 import { HoldExpirySweeper } from './holds/hold-expiry-sweeper.service.js';
 import { HoldRetention } from './holds/hold-retention.js';
 import { HoldRepository } from './holds/hold.repository.js';
@@ -40,6 +42,7 @@ import { TransferStockService } from './transfers/transfer-stock.service.js';
     ListMovementsHttpController,
     QueryAvailabilityHttpController,
     GetAvailabilityHttpController,
+    GetAvailabilityByRegionHttpController,
     HoldsInternalController,
     BatchStockHttpController,
     ListWarehouseStockHttpController,
@@ -51,6 +54,7 @@ import { TransferStockService } from './transfers/transfer-stock.service.js';
     StockEventApplier,
     AvailabilityRepository,
     AvailabilityService,
+    AvailabilityByRegionService,
     HoldRepository,
     HoldService,
     HoldExpirySweeper,

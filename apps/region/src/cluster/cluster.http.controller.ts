@@ -1,7 +1,8 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { ScopedOperation } from '@stockmesh/auth';
-import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
+import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
+import { Metrics } from '@stockmesh/metrics';
 import { HoldAuditor } from '@stockmesh/reservations';
 import { OutboxRelay, ReplicationStatus } from '@stockmesh/replication';
 import { RegionFreshnessView, ReplicaChecks } from '@stockmesh/stock';
@@ -59,6 +60,42 @@ class ClusterView {
   readonly holdAudit!: HoldAuditView | null;
 }
 
+class ReservationTotalsView {
+  @ApiProperty({ required: false }) readonly held?: number;
+  @ApiProperty({ required: false }) readonly insufficient_stock?: number;
+  @ApiProperty({ required: false }) readonly committed?: number;
+  @ApiProperty({ required: false }) readonly released?: number;
+  @ApiProperty({ required: false }) readonly expired?: number;
+  @ApiProperty({ required: false }) readonly abandoned?: number;
+}
+
+/** Counters of the process that answered, since it started (the same figures as its Prometheus metrics). */
+class ActivityTotalsView {
+  @ApiProperty({ description: 'Client writes (POST, PUT, DELETE) answered 2xx on the public listener.' }) readonly writeRequests!: number;
+  @ApiProperty({ type: ReservationTotalsView, description: 'Reservations coordinated here, by outcome (absent: none).' })
+  readonly reservations!: ReservationTotalsView;
+  @ApiProperty({ description: 'Outbox events published to Kafka.' }) readonly eventsPublished!: number;
+  @ApiProperty({ description: 'Other regions’ events applied to the replicas here.' }) readonly eventsApplied!: number;
+  @ApiProperty({ description: 'Records sent to the dead-letter topic.' }) readonly deadLetters!: number;
+  @ApiProperty({ description: 'Replica rows repaired by anti-entropy.' }) readonly rowsRepaired!: number;
+}
+
+class ActivityView {
+  @ApiProperty() readonly region!: string;
+  @ApiProperty({
+    format: 'date-time',
+    description: 'When the counters were read: a rate is the difference of two readings over the time between them.',
+  })
+  readonly at!: string;
+  @ApiProperty({
+    format: 'date-time',
+    description:
+      'When the answering process started counting; a later value than before means it restarted (its counters began again at 0).',
+  })
+  readonly since!: string;
+  @ApiProperty({ type: ActivityTotalsView }) readonly totals!: ActivityTotalsView;
+}
+
 @ApiTags('cluster')
 @Controller('v1/cluster')
 export class ClusterHttpController {
@@ -68,7 +105,12 @@ export class ClusterHttpController {
     private readonly relay: OutboxRelay,
     private readonly checks: ReplicaChecks,
     private readonly holdAudit: HoldAuditor,
+    private readonly metrics: Metrics,
+    private readonly clock: Clock,
   ) {}
+
+  /** When this process started counting: the app (and its Metrics) is made once per process. */
+  private readonly since = new Date().toISOString();
 
   /** Every region as this one sees it: heartbeats, staleness, replication lag and anti-entropy; and this region's hold audit. */
   @Get()
@@ -87,5 +129,21 @@ export class ClusterHttpController {
       ),
       holdAudit: this.holdAudit.lastReport() ?? null,
     };
+  }
+
+  /**
+   * This process's activity counters since it started, as JSON: what the dashboard turns into
+   * rates between two readings, without parsing Prometheus text or reaching `/metrics`, which is
+   * only on the internal listener.
+   */
+  @Get('activity')
+  @ScopedOperation('stock:read', {
+    operationId: 'getClusterActivity',
+    summary: 'Get the activity counters of the region process that answers',
+  })
+  @ApiOkResponse({ type: ActivityView })
+  async activity(): Promise<ActivityView> {
+    const totals = await this.metrics.activity();
+    return { region: this.config.region.id, at: new Date(this.clock.now()).toISOString(), since: this.since, totals };
   }
 }
