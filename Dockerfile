@@ -17,6 +17,8 @@ COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs
 COPY infra ./infra
+# infra/chaos uses the benchmarks' helpers, and the build compiles both (tsconfig.build.json).
+COPY bench ./bench
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime: compiled code and production dependencies only ----
