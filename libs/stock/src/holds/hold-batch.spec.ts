@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { StockLevel } from '../stock-level.js';
-import { decideHolds, rowKey, type BatchedHold, type HoldDecision } from './hold-batch.js';
+import { shardOf } from '@stockmesh/sharding';
+import { decideHolds, laneOf, rowKey, type BatchedHold, type HoldDecision } from './hold-batch.js';
 
 // The reference: holds placed one after the other, each as the one-hold transaction does it (a
 // conditional UPDATE: granted when on_hand - reserved >= quantity, version + 1).
@@ -71,5 +72,22 @@ describe('decideHolds', () => {
     ]);
     expect(finalRows.get(rowKey({ warehouseId: 'w1', sku: 'A' }))).toEqual({ onHand: 5, reserved: 5, version: 10 });
     expect(rows.get(rowKey({ warehouseId: 'w1', sku: 'A' }))).toEqual({ onHand: 5, reserved: 0, version: 7 });
+  });
+});
+
+describe('laneOf', () => {
+  it('puts a row always in one lane, and spreads the rows of a database over every lane', () => {
+    const keys = Array.from({ length: 2_000 }, (_, i) => ({ warehouseId: `w${i % 7}`, sku: `SKU-${i}` }));
+    const counts = [0, 0, 0, 0];
+    for (const key of keys) {
+      const lane = laneOf(key, 4);
+      expect(laneOf({ ...key }, 4)).toBe(lane);
+      counts[lane]!++;
+    }
+    for (const count of counts) expect(count).toBeGreaterThan(400);
+    // The SKUs of one shard (one database) are spread too: the lane does not follow the shard hash.
+    const shardZero = keys.filter((k) => shardOf(k.sku, 8) === 0);
+    expect(new Set(shardZero.map((k) => laneOf(k, 4))).size).toBe(4);
+    expect(laneOf(keys[0]!, 1)).toBe(0);
   });
 });

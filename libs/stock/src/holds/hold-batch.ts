@@ -40,3 +40,13 @@ export function decideHolds(
   });
   return { decisions, finalRows: current };
 }
+
+/**
+ * The lane of a stock row among `lanes`: FNV-1a of warehouse and SKU. Independent of the shard
+ * hash (murmur2 of the SKU), so the rows of one database spread over all its lanes.
+ */
+export function laneOf(key: StockKey, lanes: number): number {
+  let hash = 0x811c9dc5;
+  for (const char of `${key.warehouseId}/${key.sku}`) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193);
+  return (hash >>> 0) % lanes;
+}

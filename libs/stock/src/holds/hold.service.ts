@@ -8,7 +8,7 @@ import { stockChangedEntry } from '../stock-events.js';
 import { StockErrorCode, StockException } from '../stock.exception.js';
 import { StockRepository, type MovementKind, type StockKey, type StockRecord } from '../stock.repository.js';
 import type { MovementView } from '../stock.views.js';
-import { decideHolds, rowKey, type HoldDecision } from './hold-batch.js';
+import { decideHolds, laneOf, rowKey, type HoldDecision } from './hold-batch.js';
 import { HoldErrorCode, HoldException } from './hold.exception.js';
 import { HoldRepository, type HoldRecord } from './hold.repository.js';
 
@@ -42,8 +42,8 @@ export interface HoldView extends StockKey {
 
 /** Most holds one group-committed transaction places. */
 export const MAX_PLACE_BATCH = 256;
-/** Place transactions in flight at once per database; further holds queue and go together. */
-export const PLACE_TRANSACTIONS_PER_DATABASE = 2;
+/** Most place lanes per database, each running one place transaction at a time: two measured best (BENCHMARKS.md, "Owner holds"); more lanes make smaller batches. */
+export const MAX_PLACE_LANES = 2;
 
 /** A hold waiting for its place transaction. */
 interface QueuedPlace {
@@ -53,10 +53,10 @@ interface QueuedPlace {
   reject(error: unknown): void;
 }
 
-/** The holds of one database waiting to be placed, and how many place transactions run there. */
+/** The holds of one lane waiting to be placed, and whether its place transaction runs. */
 interface PlaceLane {
   readonly queue: QueuedPlace[];
-  running: number;
+  running: boolean;
 }
 
 /** One hold's answer from a batch: its view, or the error it is refused with. */
@@ -72,10 +72,13 @@ type PlaceOutcome = { readonly view: HoldView } | { readonly error: Error };
  * A hold nobody commits or releases is released by the owner past its expiry plus a grace period
  * (`releaseExpired`, run by HoldExpirySweeper).
  *
- * Places are group-committed: at most PLACE_TRANSACTIONS_PER_DATABASE place transactions run on
- * a database at once, and the holds that arrive meanwhile wait and then go together, up to
- * MAX_PLACE_BATCH in one transaction (`placeBatch`), decided in arrival order exactly as if each
- * ran alone (decideHolds). A hold alone takes the one-hold transaction (`placeOne`). Each hold is
+ * Places are group-committed. The rows of a database are split into lanes (`laneOf`; one fewer
+ * than the pool's connections, at most MAX_PLACE_LANES), and each lane runs one place transaction
+ * at a time: holds that arrive while it runs wait and then go together, up to MAX_PLACE_BATCH in
+ * one transaction (`placeBatch`), decided in arrival order exactly as if each ran alone
+ * (decideHolds). Two lanes never touch one row, so their transactions never wait for each other's
+ * row locks, and every hold of a hot row is in one lane, where they share commits. A hold alone
+ * takes the one-hold transaction (`placeOne`). Each hold is
  * answered after the commit that holds it; a batch whose transaction fails is tried again hold by
  * hold, so one hold's trouble never becomes the others' answer. Under load this turns one WAL
  * flush and six round trips per hold into about as many per batch.
@@ -98,8 +101,10 @@ export class HoldService {
   place(request: HoldRequest): Promise<HoldView> {
     const db = this.databases.databaseFor(shardOf(request.sku, this.config.cluster.shardCount));
     const expiresAt = new Date(this.clock.now() + request.ttlSeconds * 1000);
-    let lane = this.lanes.get(db.name);
-    if (!lane) this.lanes.set(db.name, (lane = { queue: [], running: 0 }));
+    const lanes = Math.min(MAX_PLACE_LANES, Math.max(1, this.config.db.poolSize - 1));
+    const name = `${db.name}/${laneOf(request, lanes)}`;
+    let lane = this.lanes.get(name);
+    if (!lane) this.lanes.set(name, (lane = { queue: [], running: false }));
     const queued = lane;
     return new Promise<HoldView>((resolve, reject) => {
       queued.queue.push({ request, expiresAt, resolve, reject });
@@ -107,16 +112,15 @@ export class HoldService {
     });
   }
 
-  /** Starts place transactions on `db` while fewer than the limit run and holds are waiting. */
+  /** Starts the lane's next place transaction, unless one runs or no hold waits. */
   private drain(db: ShardDatabase, lane: PlaceLane): void {
-    while (lane.running < PLACE_TRANSACTIONS_PER_DATABASE && lane.queue.length > 0) {
-      const batch = takeBatch(lane.queue);
-      lane.running++;
-      void this.runPlaces(db, batch).finally(() => {
-        lane.running--;
-        this.drain(db, lane);
-      });
-    }
+    if (lane.running || lane.queue.length === 0) return;
+    const batch = takeBatch(lane.queue);
+    lane.running = true;
+    void this.runPlaces(db, batch).finally(() => {
+      lane.running = false;
+      this.drain(db, lane);
+    });
   }
 
   private async runPlaces(db: ShardDatabase, batch: readonly QueuedPlace[]): Promise<void> {
