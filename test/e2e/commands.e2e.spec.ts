@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { call, startTestCluster, testKafka, waitFor, type TestCluster } from '@stockmesh/testing';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type IHeaders, type Producer } from 'kafkajs';
 
 // Other systems send commands on Kafka to three regions running as real processes.
@@ -175,6 +175,22 @@ describe('commands from other systems through Kafka', () => {
     );
     expect(await row('eu-west', 'fra-1', 'SKU-C1')).toMatchObject({ onHand: 24, version: 1 });
     expect(resultsOf(id)).toHaveLength(3);
+  }, 90_000);
+
+  it("continues the sender's trace: the stock event the command causes carries its ce_traceparent trace id", async () => {
+    const stockEvents: Seen[] = [];
+    await follow('stockmesh.stock.v1', stockEvents);
+    const traceId = randomBytes(16).toString('hex');
+    const id = await send(
+      ADJUST,
+      { warehouseId: 'nyc-1', sku: 'SKU-TRACE', delta: 3, reason: 'received' },
+      { key: 'nyc-1', headers: { ce_traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` } },
+    );
+    expect((await awaitResults(id, 1))[0]).toMatchObject({ type: 'io.stockmesh.command.completed.v1' });
+    const event = await waitFor(async () => stockEvents.find((e) => e.headers.ce_subject === 'warehouses/nyc-1/stock/SKU-TRACE'), {
+      what: 'the stock event of the command',
+    });
+    expect(event.headers.ce_traceparent?.split('-').slice(0, 2)).toEqual(['00', traceId]);
   }, 90_000);
 
   it('answers a refused adjustment with its problem details', async () => {

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { withTrace } from '@stockmesh/http';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { shardOf } from '@stockmesh/sharding';
 import { HoldService, type HoldView } from '@stockmesh/stock';
 import { call, startTestRegion, type TestRegion } from '@stockmesh/testing';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 
 // Group-committed holds at the owner, on the real PostgreSQL: many places of one database at once
@@ -17,13 +18,19 @@ const reservationId = (): string => `us-east.${randomUUID()}`;
 
 type Settled = { ok: true; view: HoldView } | { ok: false; code: string; available?: number };
 
-async function place(sku: string, quantity: number, holdId = `${reservationId()}/1`): Promise<Settled> {
+/** Places a hold as a request of its own would (with its own trace, `traceId`), and says what became of it. */
+async function place(
+  sku: string,
+  quantity: number,
+  holdId = `${reservationId()}/1`,
+  traceId = randomBytes(16).toString('hex'),
+): Promise<Settled> {
   const holds = region.app.get(HoldService);
   try {
-    return {
-      ok: true,
-      view: await holds.place({ holdId, reservationId: holdId.split('/')[0]!, warehouseId: W, sku, quantity, ttlSeconds: 600 }),
-    };
+    const view = await withTrace(holdId, `00-${traceId}-${randomBytes(8).toString('hex')}-01`, () =>
+      holds.place({ holdId, reservationId: holdId.split('/')[0]!, warehouseId: W, sku, quantity, ttlSeconds: 600 }),
+    );
+    return { ok: true, view };
   } catch (error) {
     const e = error as { code: string; extensions?: { available?: number } };
     return { ok: false, code: e.code, available: e.extensions?.available };
@@ -63,7 +70,8 @@ afterAll(async () => {
 describe('group-committed holds', () => {
   it('holds exactly the units there are when 1,000 one-unit holds race for 300, and writes a ledger entry per hold', async () => {
     const before = await stockRow('SKU-HOT');
-    const answers = await Promise.all(Array.from({ length: 1_000 }, () => place('SKU-HOT', 1)));
+    const traces = Array.from({ length: 1_000 }, () => randomBytes(16).toString('hex'));
+    const answers = await Promise.all(traces.map((traceId) => place('SKU-HOT', 1, undefined, traceId)));
     const held = answers.filter((a): a is Extract<Settled, { ok: true }> => a.ok);
     const refused = answers.filter((a) => !a.ok);
     expect(held).toHaveLength(300);
@@ -90,10 +98,14 @@ describe('group-committed holds', () => {
       expect(ledger.rows[0]).toEqual({ n: 300, versions: 300, actors: 300 });
       // Fewer events than holds: a batch publishes each row once, with its state after the batch;
       // the newest event carries the row's final version.
-      const events = await db.query<{ version: number }>(
-        `SELECT (value::jsonb ->> 'version')::int AS version FROM outbox
+      const events = await db.query<{ version: number; traceparent: string | null }>(
+        `SELECT (value::jsonb ->> 'version')::int AS version, headers ->> 'ce_traceparent' AS traceparent FROM outbox
           WHERE value::jsonb ->> 'sku' = 'SKU-HOT' AND value::jsonb -> 'cause' ->> 'kind' = 'hold' ORDER BY seq`,
       );
+      // Each event carries the trace of the hold it ends with (the row's last hold in its batch),
+      // never another request's.
+      const traceOfVersion = new Map(answers.flatMap((a, i) => (a.ok ? [[a.view.stock!.version, traces[i]!] as const] : [])));
+      for (const e of events.rows) expect(e.traceparent?.split('-')[1]).toBe(traceOfVersion.get(e.version));
       expect(events.rows.length).toBeGreaterThan(0);
       expect(events.rows.length).toBeLessThan(300);
       expect(events.rows.at(-1)?.version).toBe(before.version + 300);

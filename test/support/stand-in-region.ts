@@ -1,6 +1,6 @@
 import { ShardDatabases } from '@stockmesh/persistence';
 import { shardOf } from '@stockmesh/sharding';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestRegion } from './test-region.js';
 
@@ -18,12 +18,12 @@ export interface StandInAnswer {
 export class StandInRegion {
   private readonly server: Server;
 
-  constructor(answer: (method: string, path: string, body: unknown) => StandInAnswer) {
+  constructor(answer: (method: string, path: string, body: unknown, headers: IncomingHttpHeaders) => StandInAnswer) {
     this.server = createServer((request, response) => {
       let text = '';
       request.on('data', (chunk: Buffer) => (text += chunk.toString()));
       request.on('end', () => {
-        const { status, body } = answer(request.method ?? 'GET', request.url ?? '/', text ? JSON.parse(text) : undefined);
+        const { status, body } = answer(request.method ?? 'GET', request.url ?? '/', text ? JSON.parse(text) : undefined, request.headers);
         response.writeHead(status, { 'content-type': 'application/json' });
         response.end(JSON.stringify(body));
       });

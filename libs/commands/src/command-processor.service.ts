@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { CodedException, PROBLEM_TYPES, TOPICS, type CommandType, type ProblemCode } from '@stockmesh/contracts';
-import { problemBody } from '@stockmesh/http';
+import { problemBody, withTrace } from '@stockmesh/http';
 import { MessageBus, type IncomingMessage } from '@stockmesh/messaging';
 import { Metrics } from '@stockmesh/metrics';
 import { IdempotencyRepository, ShardDatabases, type IdempotentRequest } from '@stockmesh/persistence';
@@ -87,13 +87,18 @@ export class CommandProcessor implements OnApplicationShutdown {
     }
     if (owner !== region) return;
 
-    const outcome = await this.run(controller, command);
-    await this.publisher.publish([commandResult(command, controller.subjectOf(command.data), outcome, region, new Date(this.clock.now()))]);
-    this.logger.log({
-      msg: `command ${outcome.kind}`,
-      commandId: command.id,
-      commandType: command.type,
-      ...(outcome.kind === 'completed' ? { replayed: outcome.replayed } : { code: outcome.problem.code }),
+    // The sender's trace (ce_traceparent) goes on to the log lines and the events the command causes.
+    await withTrace(command.id, message.headers.ce_traceparent, async () => {
+      const outcome = await this.run(controller, command);
+      await this.publisher.publish([
+        commandResult(command, controller.subjectOf(command.data), outcome, region, new Date(this.clock.now())),
+      ]);
+      this.logger.log({
+        msg: `command ${outcome.kind}`,
+        commandId: command.id,
+        commandType: command.type,
+        ...(outcome.kind === 'completed' ? { replayed: outcome.replayed } : { code: outcome.problem.code }),
+      });
     });
   }
 

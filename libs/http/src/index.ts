@@ -28,7 +28,16 @@ export { createValidationPipe, fieldErrors, INPUT_VALIDATION, ValidationProblem 
 export { idempotentAnswer } from './json-answer.js';
 export { requestIdOf } from './request-id.js';
 export { createLogger, NestPinoLogger } from './logging.js';
-export { currentRequestId, requestLogger, scopeRequests } from './request-log-context.js';
+export {
+  currentRequestId,
+  currentScopeRunner,
+  currentTraceparent,
+  outsideRequests,
+  requestLogger,
+  scopeRequests,
+  withTrace,
+} from './request-log-context.js';
+export { continueTrace, TRACEPARENT_HEADER, traceparentOf, type TraceContext } from './trace-context.js';
 export * from './region-trust/index.js';
 export {
   ApiProblemResponse,

@@ -56,7 +56,7 @@ describe('request ids in log lines', () => {
     });
     const answer = await fetch(`${base}/work`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
       body,
       duplex: 'half',
     } as RequestInit);
@@ -67,12 +67,20 @@ describe('request ids in log lines', () => {
     expect(access).toHaveLength(1);
     expect(typeof access[0].reqId).toBe('string');
     for (const line of service) expect(line.reqId).toBe(access[0].reqId);
+    // Every line of the request, the access lines too, names the trace it continues and its own span.
+    for (const line of [...service, ...access]) {
+      expect(line.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+      expect(line.spanId).toBe(access[0].spanId);
+    }
+    expect(access[0].spanId).toMatch(/^(?!00f067aa0ba902b7)[0-9a-f]{16}$/);
     // The access lines' own binding is not repeated by the mixin.
     for (const line of raw) expect(line.split('"reqId"').length).toBeLessThanOrEqual(2);
   });
 
-  it('leaves lines written outside any request without one', () => {
+  it('leaves lines written outside any request without a request id or trace', () => {
     logger.info('background line');
-    expect(lines.find((l) => l.msg === 'background line')).not.toHaveProperty('reqId');
+    const line = lines.find((l) => l.msg === 'background line');
+    expect(line).not.toHaveProperty('reqId');
+    expect(line).not.toHaveProperty('traceId');
   });
 });

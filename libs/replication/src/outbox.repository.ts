@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { KafkaRecord } from '@stockmesh/contracts';
+import { currentTraceparent } from '@stockmesh/http';
 import type { SqlTx } from '@stockmesh/persistence';
 
 /** One event to publish, written in the transaction of the change it announces. */
@@ -38,12 +39,19 @@ export class OutboxRepository {
 
   /**
    * Appends events in one statement, in their order (their sequence numbers follow it); they
-   * become visible to the relay when the caller's transaction commits.
+   * become visible to the relay when the caller's transaction commits. Made while serving a
+   * request, each carries that request's `traceparent` as `ce_traceparent`.
    */
   async append(tx: SqlTx, entries: readonly OutboxEntry[]): Promise<void> {
     if (entries.length === 0) return;
     tx.afterCommit(() => this.appendedListeners.forEach((listener) => listener(tx.database)));
     const column = <T>(pick: (e: OutboxEntry) => T): T[] => entries.map(pick);
+    // The CloudEvents distributed-tracing extension: the trace of the request that made the change.
+    const traceparent = currentTraceparent();
+    const headersOf = (e: OutboxEntry): Record<string, string> =>
+      traceparent === undefined || e.record.headers.ce_traceparent !== undefined
+        ? e.record.headers
+        : { ...e.record.headers, ce_traceparent: traceparent };
     // WITH ORDINALITY and ORDER BY: the sequence numbers are taken in the entries' order.
     await tx.query(
       `INSERT INTO outbox (topic, partition, key, headers, value, compact_topic, compact_key)
@@ -55,7 +63,7 @@ export class OutboxRepository {
         column((e) => e.topic),
         column((e) => e.partition),
         column((e) => e.record.key),
-        column((e) => JSON.stringify(e.record.headers)),
+        column((e) => JSON.stringify(headersOf(e))),
         column((e) => e.record.value),
         column((e) => e.compact?.topic ?? null),
         column((e) => e.compact?.key ?? null),

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
+import { currentScopeRunner, currentTraceparent, outsideRequests } from '@stockmesh/http';
 import { Metrics } from '@stockmesh/metrics';
 import { ShardDatabases, type SqlTx } from '@stockmesh/persistence';
 import { OutboxRepository } from '@stockmesh/replication';
@@ -49,6 +50,10 @@ export const MAX_PLACE_LANES = 2;
 interface QueuedPlace {
   readonly request: HoldRequest;
   readonly expiresAt: Date;
+  /** Runs work in the scope of the request that asked for the hold (its log lines and trace). */
+  readonly inItsRequest: <T>(work: () => T) => T;
+  /** That request's `traceparent`, for the event of its row when the hold goes in a batch. */
+  readonly traceparent: string | undefined;
   resolve(view: HoldView): void;
   reject(error: unknown): void;
 }
@@ -107,7 +112,7 @@ export class HoldService {
     if (!lane) this.lanes.set(name, (lane = { queue: [], running: false }));
     const queued = lane;
     return new Promise<HoldView>((resolve, reject) => {
-      queued.queue.push({ request, expiresAt, resolve, reject });
+      queued.queue.push({ request, expiresAt, resolve, reject, inItsRequest: currentScopeRunner(), traceparent: currentTraceparent() });
       this.drain(db, queued);
     });
   }
@@ -127,7 +132,9 @@ export class HoldService {
     if (batch.length > 1) {
       let outcomes: PlaceOutcome[] | undefined;
       try {
-        outcomes = await this.inDatabase(db, (tx) => this.placeBatch(tx, batch));
+        // The batch serves several requests: its lines and events name none of them (each row's
+        // event carries the trace of its last hold, see placeBatch).
+        outcomes = await outsideRequests(() => this.inDatabase(db, (tx) => this.placeBatch(tx, batch)));
       } catch {
         // Nothing of the batch was committed (a lock wait ran out, a constraint, the database):
         // each hold is tried again alone below, and answered by that.
@@ -141,7 +148,7 @@ export class HoldService {
     await Promise.all(
       batch.map(async (queued) => {
         try {
-          queued.resolve(await this.placeOne(db, queued));
+          queued.resolve(await queued.inItsRequest(() => this.placeOne(db, queued)));
         } catch (error) {
           queued.reject(error);
         }
@@ -208,12 +215,20 @@ export class HoldService {
           idempotencyKey: null,
         })),
       );
-      // The event of a row carries the cause of its last hold in the batch.
+      // The event of a row carries the cause of its last hold in the batch, and that hold's trace.
       const last = new Map<string, MovementView>();
       for (const m of movements) if ((last.get(rowKey(m))?.version ?? -1) < m.version) last.set(rowKey(m), m);
+      const lastTrace = new Map<string, string | undefined>();
+      for (const q of batch) if (decided.get(q.request.holdId)?.granted) lastTrace.set(rowKey(q.request), q.traceparent);
       await this.outbox.append(
         tx,
-        rows.map((row) => stockChangedEntry(row, shardOf(row.sku, this.config.cluster.shardCount), last.get(rowKey(row))!, null)),
+        rows.map((row) => {
+          const entry = stockChangedEntry(row, shardOf(row.sku, this.config.cluster.shardCount), last.get(rowKey(row))!, null);
+          const traceparent = lastTrace.get(rowKey(row));
+          return traceparent === undefined
+            ? entry
+            : { ...entry, record: { ...entry.record, headers: { ...entry.record.headers, ce_traceparent: traceparent } } };
+        }),
       );
     }
 
