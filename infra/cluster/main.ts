@@ -71,7 +71,7 @@ function banner(cluster: LocalCluster, kafka: string, adminKey: string): string 
   const width = Math.max(...cluster.regions.map((r) => r.id.length));
   const rows = cluster.regions.map(
     ({ id, url, internalUrl }) =>
-      `  ${id.padEnd(width)}  ${url}   docs ${endpoint(url, 'docs')}   ready ${endpoint(url, 'health/ready')}   internal ${internalUrl}`,
+      `  ${id.padEnd(width)}  ${url}   dashboard ${endpoint(url, 'dashboard/')}   docs ${endpoint(url, 'docs')}   ready ${endpoint(url, 'health/ready')}   internal ${internalUrl}`,
   );
   return [
     `stockmesh is running: ${cluster.regions.length} regions (Ctrl-C stops them)`,

@@ -140,7 +140,8 @@ export class HoldService {
         // each hold is tried again alone below, and answered by that.
       }
       if (outcomes) {
-        this.metrics.hold('placed', outcomes.filter((o) => 'view' in o).length);
+        // Placed now: a repeated place answers the existing hold, without the row (`stock`).
+        this.metrics.hold('placed', outcomes.filter((o) => 'view' in o && o.view.stock !== undefined).length);
         outcomes.forEach((outcome, i) => ('view' in outcome ? batch[i]!.resolve(outcome.view) : batch[i]!.reject(outcome.error)));
         return;
       }
