@@ -505,3 +505,22 @@ export function clusterCpuMeter(): CpuMeter {
     return 'other processes';
   });
 }
+
+/**
+ * Transactions the databases of `urls` have ended so far, as PostgreSQL counts them (its
+ * statistics reach pg_stat_database within about a second of a transaction's end).
+ */
+export async function transactionsEnded(urls: readonly string[]): Promise<number> {
+  const names = urls.map((url) => decodeURIComponent(new URL(url).pathname.slice(1)));
+  const client = new pg.Client({ connectionString: urls[0], application_name: 'stockmesh bench' });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string | null }>(
+      `SELECT sum(xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = ANY($1)`,
+      [names],
+    );
+    return Number(rows[0].n ?? 0);
+  } finally {
+    await client.end();
+  }
+}

@@ -18,7 +18,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { createRegionApp } from '../apps/region/src/region-app.js';
-import { CpuMeter, grid, machine, ms, percentile, positiveInt, runMain, say, sayLoad, table } from './bench-support.js';
+import { CpuMeter, grid, machine, ms, percentile, positiveInt, runMain, say, sayLoad, table, transactionsEnded } from './bench-support.js';
 
 const ROWS = 2_000;
 const WAREHOUSE = 'bh-1';
@@ -32,23 +32,6 @@ interface Figures {
   readonly latencies: number[];
   readonly transactionsPerHold: number;
   readonly cores: ReadonlyMap<string, number>;
-}
-
-async function transactionsEnded(urls: readonly string[]): Promise<number> {
-  let total = 0;
-  for (const url of urls) {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ n: string }>(
-        'SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()',
-      );
-      total += Number(rows[0]!.n);
-    } finally {
-      await client.end();
-    }
-  }
-  return total;
 }
 
 async function main(): Promise<void> {
@@ -73,10 +56,12 @@ async function main(): Promise<void> {
     const databases = app.get(ShardDatabases);
     const holds = app.get(HoldService);
     // The rows, straight into each row's shard database (as bench:reservations seeds pgbench's).
+    let postgres = 'unknown';
     for (const db of databases.all()) {
       const client = new pg.Client({ connectionString: db.url });
       await client.connect();
       try {
+        postgres = (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
         await client.query(`INSERT INTO warehouses (id, region, name) VALUES ($1, 'us-east', $1) ON CONFLICT DO NOTHING`, [WAREHOUSE]);
         const skus = Array.from({ length: ROWS }, (_, i) => `BH-${i}`).filter(
           (sku) => databases.databaseFor(shardOf(sku, config.cluster.shardCount)).name === db.name,
@@ -160,7 +145,7 @@ async function main(): Promise<void> {
     console.log('\nMachine');
     console.log(
       table([
-        ...machine(process.env.PGVERSION ?? 'see psql --version'),
+        ...machine(postgres),
         ['settings', `BENCH_SECONDS=${seconds} BENCH_CONCURRENCY=${concurrency}`],
         ['date', new Date().toISOString()],
       ]),

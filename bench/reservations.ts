@@ -40,6 +40,7 @@ import {
   runPgbench,
   say,
   table,
+  transactionsEnded,
   withBenchCluster,
   type BenchCluster,
   type PgbenchResult,
@@ -138,25 +139,6 @@ interface ScenarioFigures {
    * everything else the cluster did meanwhile (replicas applying, relays, sweepers).
    */
   readonly transactionsPerRequest: number;
-}
-
-/**
- * Transactions the databases of `urls` have ended so far, as PostgreSQL counts them (its
- * statistics reach pg_stat_database within about a second of a transaction's end).
- */
-async function transactionsEnded(urls: readonly string[]): Promise<number> {
-  const names = urls.map((url) => decodeURIComponent(new URL(url).pathname.slice(1)));
-  const client = new pg.Client({ connectionString: urls[0], application_name: 'stockmesh bench' });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ n: string | null }>(
-      `SELECT sum(xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = ANY($1)`,
-      [names],
-    );
-    return Number(rows[0].n ?? 0);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Direct access to the cluster's databases, for what the API does not show. */

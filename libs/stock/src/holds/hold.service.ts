@@ -98,16 +98,19 @@ export class HoldService {
     private readonly outbox: OutboxRepository,
     private readonly clock: Clock,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.laneCount = Math.min(MAX_PLACE_LANES, Math.max(1, config.db.poolSize - 1));
+  }
 
   private readonly lanes = new Map<string, PlaceLane>();
+  /** Place lanes per database: one fewer than the pool's connections, at most MAX_PLACE_LANES. */
+  private readonly laneCount: number;
 
   /** Holds the units if that many are available; 409 insufficient-stock otherwise (nothing held). */
   place(request: HoldRequest): Promise<HoldView> {
     const db = this.databases.databaseFor(shardOf(request.sku, this.config.cluster.shardCount));
     const expiresAt = new Date(this.clock.now() + request.ttlSeconds * 1000);
-    const lanes = Math.min(MAX_PLACE_LANES, Math.max(1, this.config.db.poolSize - 1));
-    const name = `${db.name}/${laneOf(request, lanes)}`;
+    const name = `${db.name}/${laneOf(request, this.laneCount)}`;
     let lane = this.lanes.get(name);
     if (!lane) this.lanes.set(name, (lane = { queue: [], running: false }));
     const queued = lane;
