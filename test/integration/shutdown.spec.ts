@@ -83,4 +83,19 @@ describe('closing a region app', () => {
     });
     expect(outcome).toMatchObject({ exited: true, code: 0 });
   }, 120_000);
+
+  it('closes a command consumer that is still joining its group', async () => {
+    // Closed the moment the consumer has connected, while it subscribes and joins: Nest's Kafka
+    // server closed then would carry on starting and connect again after close().
+    const prefix = throwawayPrefix('shutjoin');
+    const outcome = await openAndClose({
+      STOCKMESH_DB_PREFIX: prefix,
+      STOCKMESH_REPLICATION: 'true',
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+      KAFKA_TOPIC_PREFIX: `${prefix.replace(/_/g, '-')}.`,
+      ...regionKafkaEnv('us-east'),
+      CLOSE_WHEN: 'commands-connected',
+    });
+    expect(outcome).toMatchObject({ exited: true, code: 0 });
+  }, 120_000);
 });

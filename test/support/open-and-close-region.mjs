@@ -3,7 +3,9 @@
 // process must end by itself. If something the app started outlives close() (a Kafka client, a
 // retry loop, a relay's timer), the process stays alive and the test that spawned it fails.
 //
-//   node test/support/open-and-close-region.mjs   (environment: the region's settings, WRITE=1)
+//   node test/support/open-and-close-region.mjs   (environment: the region's settings, and
+//   WRITE=1 to write first, or CLOSE_WHEN=commands-connected to close the moment the command
+//   consumer has connected: while it is still subscribing and joining its group)
 import { loadAppConfig } from '../../dist/libs/config/src/index.js';
 import { dropDatabases, provisionDatabases } from '../../dist/libs/persistence/src/index.js';
 import { createRegionApp } from '../../dist/apps/region/src/region-app.js';
@@ -13,6 +15,14 @@ const config = loadAppConfig(process.env);
 const databases = config.region.databases.map((d) => d.url);
 await provisionDatabases(config.region.databases);
 const app = await createRegionApp(config, { swaggerUi: false });
+const commandsConnected =
+  process.env.CLOSE_WHEN === 'commands-connected'
+    ? new Promise((resolve) => {
+        const [commands] = app.getMicroservices();
+        if (!commands) throw new Error('the app has no command consumer (is replication on?)');
+        commands.status.subscribe((status) => status === 'connected' && resolve());
+      })
+    : undefined;
 try {
   await app.listen(0, '127.0.0.1');
   // The internal listener too: its server must not outlive close() either.
@@ -37,6 +47,7 @@ try {
       pending = (await (await fetch(`${url}/v1/cluster`, { headers })).json()).outboxPending;
     }
   }
+  await commandsConnected;
   console.log('closing');
 } finally {
   await app.close();

@@ -12,6 +12,9 @@ import { TopicsReady } from '@stockmesh/replication';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { commandsTransport } from './commands-transport.js';
 
+/** How long shutdown waits for a command consumer that is still starting (joining its group). */
+const START_SETTLE_MS = 15_000;
+
 /**
  * Starts the region's command consumer (a Nest microservice connected to the region's app) once
  * the topics exist, retrying while the broker is away: like the replicator, it never keeps the
@@ -37,8 +40,22 @@ export class CommandsListener implements OnApplicationBootstrap, BeforeApplicati
     if (this.server) this.running = this.listen(this.server);
   }
 
-  beforeApplicationShutdown(): void {
+  /**
+   * Stops the retries, then lets a consumer that is still starting finish starting before the app
+   * closes it: Nest's `ServerKafka` closed mid-start carries on with the consumer it had (kafkajs's
+   * `run()` connects it again), and those connections would outlive the app. Bounded, so that a
+   * broker lost mid-start cannot hold the shutdown up for the length of kafkajs's retries.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     this.abort.abort();
+    if (!this.running) return;
+    const waited = new AbortController();
+    const settled = await Promise.race([
+      this.running.then(() => true),
+      sleep(START_SETTLE_MS, false, { signal: waited.signal }).catch(() => false),
+    ]).finally(() => waited.abort());
+    if (!settled)
+      this.logger.warn({ msg: 'the command consumer was still starting at shutdown; closing it anyway', waitedMs: START_SETTLE_MS });
   }
 
   async onApplicationShutdown(): Promise<void> {
