@@ -162,6 +162,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/channels/{channelId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get a sales channel
+     * @description Needs the `stock:read` scope (or `admin`).
+     */
+    get: operations['getChannel'];
+    /**
+     * Define or change a sales channel
+     * @description Needs the `catalog:write` scope (or `admin`).
+     */
+    put: operations['defineChannel'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/channels': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List the sales channels
+     * @description Needs the `stock:read` scope (or `admin`).
+     */
+    get: operations['listChannels'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/warehouses/{warehouseId}/stock/{sku}': {
     parameters: {
       query?: never;
@@ -737,6 +781,51 @@ export interface components {
     WarehouseListView: {
       items: components['schemas']['WarehouseView'][];
     };
+    DefineChannelRequest: {
+      /**
+       * @description The region that defines the channel; the request is forwarded there.
+       * @example eu-west
+       */
+      region: string;
+      /** @example Web shop, Europe */
+      name: string;
+      /**
+       * @description The warehouses the channel sells from, any region’s, in the order its reservations draw from them; each must be in the catalog.
+       * @example [
+       *       "fra-1",
+       *       "nyc-1"
+       *     ]
+       */
+      warehouseIds: string[];
+    };
+    ChannelView: {
+      /** @example web-eu */
+      id: string;
+      /**
+       * @description The region that defines the channel and is the only one that changes it.
+       * @example eu-west
+       */
+      region: string;
+      /** @example Web shop, Europe */
+      name: string;
+      /**
+       * @description The warehouses the channel sells from (any region’s), in the order reservations for the channel draw from them.
+       * @example [
+       *       "fra-1",
+       *       "nyc-1"
+       *     ]
+       */
+      warehouseIds: string[];
+      /** @description Bumped by the owning region on every change. */
+      version: number;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    ChannelListView: {
+      items: components['schemas']['ChannelView'][];
+    };
     SetStockRequest: {
       /** @example 120 */
       onHand: number;
@@ -869,6 +958,11 @@ export interface components {
        *     ]
        */
       skus: string[];
+      /**
+       * @description Only the warehouses this sales channel sells from count, listed in its order.
+       * @example web-eu
+       */
+      channel?: string;
     };
     WarehouseAvailabilityView: {
       warehouseId: string;
@@ -903,7 +997,12 @@ export interface components {
     };
     AvailabilityView: {
       sku: string;
-      /** @description Totals over every warehouse. */
+      /**
+       * @description The sales channel the figures are limited to (its warehouses, in its order); null: every warehouse.
+       * @example null
+       */
+      channel: string | null;
+      /** @description Totals over every warehouse (of the channel, if one is named). */
       onHand: number;
       reserved: number;
       available: number;
@@ -1091,6 +1190,11 @@ export interface components {
        * @default true
        */
       allowSplit?: boolean;
+      /**
+       * @description A sales channel: the lines are held only in its warehouses, tried in its order (see docs/reservations.md).
+       * @example web-eu
+       */
+      channel?: string;
     };
     AllocationView: {
       sku: string;
@@ -1120,6 +1224,8 @@ export interface components {
       /** Format: date-time */
       expiresAt: string;
       reference?: string | null;
+      /** @description The sales channel it was made for, or null. */
+      channel: string | null;
       /** @description Where the units are held (or were, once committed or released). */
       allocations: components['schemas']['AllocationView'][];
       /** Format: date-time */
@@ -1984,6 +2090,227 @@ export interface operations {
       };
     };
   };
+  getChannel: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        channelId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ChannelView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `channel-not-found`: No such sales channel. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  defineChannel: {
+    parameters: {
+      query?: never;
+      header?: {
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        channelId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DefineChannelRequest'];
+      };
+    };
+    responses: {
+      /** @description Already defined; name and warehouses updated. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ChannelView'];
+        };
+      };
+      /** @description Defined. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ChannelView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. `malformed-json`: The request body is not valid JSON. `idempotency-key-invalid`: The Idempotency-Key header is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `catalog:write` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `channel-region-conflict`: The sales channel is already defined by another region. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload-too-large`: The request body is too large. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported-media-type`: The request body must be application/json. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `idempotency-key-reused`: The Idempotency-Key was already used with another request. `unknown-warehouse`: The request names a warehouse this region does not know. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listChannels: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ChannelListView'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
   getStock: {
     parameters: {
       query?: never;
@@ -2418,6 +2745,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `unknown-channel`: The request names a sales channel this region does not know. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
       429: {
         headers: {
@@ -2431,7 +2767,10 @@ export interface operations {
   };
   getAvailability: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Only the warehouses this sales channel sells from count, listed in its order. */
+        channel?: string;
+      };
       header?: never;
       path: {
         sku: string;
@@ -2468,6 +2807,15 @@ export interface operations {
       };
       /** @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`. */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unknown-channel`: The request names a sales channel this region does not know. */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -2802,7 +3150,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `idempotency-key-reused`: The Idempotency-Key was already used with another request. */
+      /** @description `idempotency-key-reused`: The Idempotency-Key was already used with another request. `unknown-channel`: The request names a sales channel this region does not know. `warehouse-outside-channel`: A line names a warehouse the sales channel does not sell from. */
       422: {
         headers: {
           [name: string]: unknown;

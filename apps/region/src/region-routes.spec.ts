@@ -71,6 +71,9 @@ describe('the routes of a region', () => {
     expect(scopes).toEqual({
       'GET /v1/warehouses': 'stock:read',
       'PUT /v1/warehouses/:warehouseId': 'catalog:write',
+      'PUT /v1/channels/:channelId': 'catalog:write',
+      'GET /v1/channels': 'stock:read',
+      'GET /v1/channels/:channelId': 'stock:read',
       'GET /v1/warehouses/:warehouseId/stock/:sku': 'stock:read',
       'PUT /v1/warehouses/:warehouseId/stock/:sku': 'stock:write',
       'POST /v1/warehouses/:warehouseId/stock/:sku/adjustments': 'stock:write',

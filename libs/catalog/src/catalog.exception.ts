@@ -3,6 +3,10 @@ import { CodedException } from '@stockmesh/contracts';
 export enum CatalogErrorCode {
   RegionConflict = 'warehouse-region-conflict',
   UnknownRegion = 'validation-failed',
+  ChannelRegionConflict = 'channel-region-conflict',
+  ChannelNotFound = 'channel-not-found',
+  UnknownChannel = 'unknown-channel',
+  UnknownWarehouse = 'unknown-warehouse',
 }
 
 export class CatalogException extends CodedException<`${CatalogErrorCode}`> {

@@ -2,19 +2,39 @@ import { Global, Module } from '@nestjs/common';
 import { HttpRoutingModule, OwnerDirectory } from '@stockmesh/http';
 import { CatalogRepository } from './catalog.repository.js';
 import { CatalogService } from './catalog.service.js';
+import { ChannelEventApplier } from './channel-event.applier.js';
+import { ChannelRepository } from './channel.repository.js';
+import { ChannelsService } from './channels.service.js';
+import { DefineChannelHttpController } from './define-channel/define-channel.http.controller.js';
+import { GetChannelHttpController } from './get-channel/get-channel.http.controller.js';
+import { ListChannelsHttpController } from './list-channels/list-channels.http.controller.js';
 import { ListWarehousesHttpController } from './list-warehouses/list-warehouses.http.controller.js';
 import { RegisterWarehouseHttpController } from './register-warehouse/register-warehouse.http.controller.js';
 import { WarehouseEventApplier } from './warehouse-event.applier.js';
 
 /**
- * The warehouse catalog. Global because it is the `OwnerDirectory` every owner-routed route
- * consults.
+ * The catalog: warehouses and sales channels. Global because it is the `OwnerDirectory` every
+ * owner-routed route consults, and availability and reservations resolve channels through it.
  */
 @Global()
 @Module({
   imports: [HttpRoutingModule],
-  controllers: [RegisterWarehouseHttpController, ListWarehousesHttpController],
-  providers: [CatalogRepository, CatalogService, WarehouseEventApplier, { provide: OwnerDirectory, useExisting: CatalogService }],
-  exports: [CatalogService, OwnerDirectory, HttpRoutingModule],
+  controllers: [
+    RegisterWarehouseHttpController,
+    ListWarehousesHttpController,
+    DefineChannelHttpController,
+    ListChannelsHttpController,
+    GetChannelHttpController,
+  ],
+  providers: [
+    CatalogRepository,
+    CatalogService,
+    WarehouseEventApplier,
+    { provide: OwnerDirectory, useExisting: CatalogService },
+    ChannelRepository,
+    ChannelsService,
+    ChannelEventApplier,
+  ],
+  exports: [CatalogService, ChannelsService, OwnerDirectory, HttpRoutingModule],
 })
 export class CatalogModule {}

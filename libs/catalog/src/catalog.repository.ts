@@ -91,6 +91,12 @@ export class CatalogRepository {
     return region === w.region ? { kind: 'unchanged' } : { kind: 'conflict', region };
   }
 
+  /** Which of `ids` the catalog holds (this region's warehouses and the replicated ones). */
+  async known(tx: SqlTx, ids: readonly string[]): Promise<Set<string>> {
+    const rows = await tx.query<{ id: string }>(`SELECT id FROM warehouses WHERE id = ANY($1::text[])`, [ids]);
+    return new Set(rows.map((r) => r.id));
+  }
+
   async list(tx: SqlTx): Promise<WarehouseView[]> {
     return (await tx.query<WarehouseRow>(`SELECT ${COLUMNS} FROM warehouses ORDER BY id`)).map(toView);
   }

@@ -5,6 +5,7 @@ import { IdempotencyRepository, ShardDatabases, type IdempotentAnswer, type Idem
 import { OutboxRepository } from '@stockmesh/replication';
 import { warehouseChangedEntry } from './catalog-events.js';
 import { CatalogErrorCode, CatalogException } from './catalog.exception.js';
+import { checkOwnRegion } from './own-region.js';
 import { CatalogRepository, type WarehouseFields } from './catalog.repository.js';
 import type { WarehouseView } from './warehouse.js';
 
@@ -29,17 +30,7 @@ export class CatalogService implements OwnerDirectory {
     requestId: string | null,
     idempotent?: IdempotentRequest,
   ): Promise<IdempotentAnswer<WarehouseView>> {
-    if (fields.region !== this.config.region.id) {
-      throw new CatalogException(CatalogErrorCode.UnknownRegion, `region ${fields.region} is not in this cluster`, {
-        errors: [
-          {
-            field: 'region',
-            constraint: 'isIn',
-            message: `region must be one of ${this.config.cluster.regions.map((r) => r.id).join(', ')}`,
-          },
-        ],
-      });
-    }
+    checkOwnRegion(this.config, fields.region);
     return this.databases.inDatabase(this.databases.home(), (tx) =>
       this.idempotency.once(tx, idempotent, async () => {
         const existing = (await this.repository.lock(tx, fields.id)) ?? undefined;

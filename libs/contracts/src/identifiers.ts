@@ -6,6 +6,9 @@
 export const IDENTIFIER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const IDENTIFIER_MAX_LENGTH = 64;
 
+/** The most warehouses a sales channel may sell from. */
+export const MAX_CHANNEL_WAREHOUSES = 50;
+
 /** The largest quantity a stock row can hold, and the largest single adjustment. */
 export const MAX_QUANTITY = 1_000_000_000;
 

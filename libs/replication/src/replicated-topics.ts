@@ -4,6 +4,7 @@ import {
   EVENT_TYPES,
   PoisonEventError,
   type ApiKeyChangedData,
+  type ChannelChangedData,
   TOPICS,
   type CloudEvent,
   type EventType,
@@ -86,9 +87,15 @@ export function replicatedTopics(config: AppConfig): ReplicatedTopic[] {
     },
     {
       topic: TOPICS.catalog,
-      types: [EVENT_TYPES.warehouseChanged],
+      types: [EVENT_TYPES.warehouseChanged, EVENT_TYPES.channelChanged],
       database: () => map.databaseFor(0),
-      check: (event) => sentBy(event, (event.data as WarehouseChangedData).region, 'the warehouse’s region'),
+      // A warehouse and a channel are sent by the region that registered or defined them.
+      check: (event) =>
+        sentBy(
+          event,
+          (event.data as WarehouseChangedData | ChannelChangedData).region,
+          event.type === EVENT_TYPES.channelChanged ? 'the channel’s region' : 'the warehouse’s region',
+        ),
       // A registration is the catalog's own source of owners: the applier refuses a move.
       owners: () => [],
     },

@@ -29,6 +29,19 @@ describe('candidatesFor', () => {
     ]);
     expect(candidatesFor({ quantity: 1, warehouseId: 'nowhere' }, stock, order, false)).toEqual([]);
   });
+
+  it('for a channel, tries only its warehouses, in its order, whatever their region', () => {
+    const channel = ['bom-1', 'dub-1', 'fra-1', 'lon-1'];
+    expect(candidatesFor({ quantity: 1 }, stock, order, true, channel).map((c) => c.warehouseId)).toEqual(['bom-1', 'fra-1']);
+    // Without splitting, still only those showing the whole quantity; a region outside the order too.
+    expect(candidatesFor({ quantity: 6 }, stock, ['us-east'], false, channel).map((c) => c.warehouseId)).toEqual(['bom-1']);
+  });
+
+  it('for a channel, a line naming a warehouse still has that one candidate', () => {
+    expect(candidatesFor({ quantity: 1, warehouseId: 'fra-1' }, stock, order, true, ['bom-1', 'fra-1'])).toEqual([
+      { warehouseId: 'fra-1', region: 'eu-west', available: 5 },
+    ]);
+  });
 });
 
 describe('quantityToAsk', () => {

@@ -1,3 +1,5 @@
+import { withinChannel } from '@stockmesh/stock';
+
 /** What this region believes a warehouse has available for a SKU (its own rows and replicas). */
 export interface WarehouseStock {
   readonly warehouseId: string;
@@ -21,6 +23,11 @@ export interface Candidate {
  * the order are not drawn from. A line with a warehouse has that one candidate, whatever the
  * view says (the owner decides).
  *
+ * For a reservation made for a sales channel (`channelOrder`, the channel's warehouses in its
+ * order), the candidates are the channel's warehouses showing units available, in the channel's
+ * order, whatever their region: the channel says where it sells from. A line with a warehouse
+ * still has that one candidate (the caller has checked it is the channel's).
+ *
  * Without `allowSplit` a line is held in one warehouse, so only candidates showing the whole
  * quantity are tried; with it, a line takes what each candidate has until it is complete.
  */
@@ -29,16 +36,20 @@ export function candidatesFor(
   stock: readonly WarehouseStock[],
   regionOrder: readonly string[],
   allowSplit: boolean,
+  channelOrder?: readonly string[],
 ): Candidate[] {
   if (line.warehouseId !== undefined) {
     const known = stock.find((s) => s.warehouseId === line.warehouseId);
     return known ? [{ ...known }] : [];
   }
+  const enough = (s: WarehouseStock): boolean => s.available > 0 && (allowSplit || s.available >= line.quantity);
+  const candidate = (s: WarehouseStock): Candidate => ({ warehouseId: s.warehouseId, region: s.region, available: s.available });
+  if (channelOrder !== undefined) return withinChannel(stock, channelOrder).filter(enough).map(candidate);
   const rank = (region: string): number => regionOrder.indexOf(region);
   return stock
-    .filter((s) => rank(s.region) >= 0 && s.available > 0 && (allowSplit || s.available >= line.quantity))
+    .filter((s) => rank(s.region) >= 0 && enough(s))
     .sort((a, b) => rank(a.region) - rank(b.region) || b.available - a.available || a.warehouseId.localeCompare(b.warehouseId))
-    .map((s) => ({ warehouseId: s.warehouseId, region: s.region, available: s.available }));
+    .map(candidate);
 }
 
 /** How many units to ask a candidate for: all that is left, or what it shows when splitting. */

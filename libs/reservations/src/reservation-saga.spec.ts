@@ -9,6 +9,7 @@ const planned = {
   lines: [{ sku: 'A', quantity: 3 }],
   ttlSeconds: 900,
   reference: null,
+  channel: null,
   allowSplit: true,
 };
 const allocation = (allocationNo: number, region: string) => ({

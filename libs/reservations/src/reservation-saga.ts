@@ -1,3 +1,4 @@
+import type { ChannelSelection } from '@stockmesh/stock';
 import {
   SAGA_LEASE_SECONDS,
   type AllocationRecord,
@@ -18,6 +19,8 @@ export interface PlannedReservation {
   readonly ttlSeconds: number;
   readonly reference: string | null;
   readonly allowSplit: boolean;
+  /** The sales channel it is made for: only its warehouses, in its order. */
+  readonly channel: ChannelSelection | null;
 }
 
 /** A running saga renews its lease this often, so a slow step never makes it look dead. */

@@ -15,6 +15,8 @@ export enum ReservationErrorCode {
   OpenReservationsQuota = 'open-reservations-quota-exceeded',
   /** The reservation would take the key's open units past STOCKMESH_QUOTA_UNITS_HELD here. */
   HeldUnitsQuota = 'held-units-quota-exceeded',
+  /** A reservation for a sales channel names a warehouse the channel does not sell from. */
+  WarehouseOutsideChannel = 'warehouse-outside-channel',
 }
 
 export class ReservationException extends CodedException<`${ReservationErrorCode}`> {

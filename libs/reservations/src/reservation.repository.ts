@@ -24,6 +24,8 @@ export interface ReservationRecord {
   readonly reference: string | null;
   readonly ttlSeconds: number;
   readonly allowSplit: boolean;
+  /** The sales channel it was made for, or `null`. */
+  readonly channel: string | null;
   readonly lines: readonly ReservationLine[];
   readonly expiresAt: Date | null;
   readonly answerStatus: number | null;
@@ -70,6 +72,7 @@ interface ReservationRow {
   reference: string | null;
   ttl_seconds: number;
   allow_split: boolean;
+  channel: string | null;
   lines: ReservationLine[];
   expires_at: Date | null;
   answer_status: number | null;
@@ -96,7 +99,7 @@ interface ClaimedRow extends AllocationRow {
 }
 
 const RESERVATION_COLUMNS =
-  'id, status, idempotency_key, fingerprint, created_by, reference, ttl_seconds, allow_split, lines, expires_at, answer_status, answer, created_at, updated_at';
+  'id, status, idempotency_key, fingerprint, created_by, reference, ttl_seconds, allow_split, channel, lines, expires_at, answer_status, answer, created_at, updated_at';
 const ALLOCATION_COLUMNS = 'reservation_id, allocation_no, line_no, sku, warehouse_id, region, quantity, state, commit_quantity';
 
 const toReservation = (r: ReservationRow): ReservationRecord => ({
@@ -108,6 +111,7 @@ const toReservation = (r: ReservationRow): ReservationRecord => ({
   reference: r.reference,
   ttlSeconds: r.ttl_seconds,
   allowSplit: r.allow_split,
+  channel: r.channel,
   lines: r.lines,
   expiresAt: r.expires_at,
   answerStatus: r.answer_status,
@@ -147,13 +151,16 @@ export class ReservationRepository {
    */
   async insertPending(
     tx: SqlTx,
-    r: Pick<ReservationRecord, 'id' | 'idempotencyKey' | 'fingerprint' | 'createdBy' | 'reference' | 'ttlSeconds' | 'allowSplit' | 'lines'>,
+    r: Pick<
+      ReservationRecord,
+      'id' | 'idempotencyKey' | 'fingerprint' | 'createdBy' | 'reference' | 'ttlSeconds' | 'allowSplit' | 'channel' | 'lines'
+    >,
     leaseUntil: Date,
   ): Promise<ReservationRecord | undefined> {
     const units = r.lines.reduce((sum, l) => sum + l.quantity, 0);
     const [row] = await tx.query<ReservationRow>(
-      `INSERT INTO reservations (id, status, idempotency_key, fingerprint, created_by, units, reference, ttl_seconds, allow_split, lines, lease_until)
-       VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)
+      `INSERT INTO reservations (id, status, idempotency_key, fingerprint, created_by, units, reference, ttl_seconds, allow_split, lines, lease_until, channel)
+       VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
        ON CONFLICT (idempotency_key) DO NOTHING RETURNING ${RESERVATION_COLUMNS}`,
       [
         r.id,
@@ -166,6 +173,7 @@ export class ReservationRepository {
         r.allowSplit,
         JSON.stringify(r.lines),
         leaseUntil,
+        r.channel,
       ],
     );
     return row && toReservation(row);

@@ -27,6 +27,8 @@ export class ReservationView {
   readonly status!: 'held' | 'committing' | 'committed' | 'commit-failed' | 'released' | 'expired';
   @ApiProperty({ format: 'date-time' }) readonly expiresAt!: string;
   @ApiPropertyOptional({ type: String, nullable: true }) readonly reference!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The sales channel it was made for, or null.' })
+  readonly channel!: string | null;
   @ApiProperty({ type: [AllocationView], description: 'Where the units are held (or were, once committed or released).' })
   readonly allocations!: AllocationView[];
   @ApiProperty({ format: 'date-time' }) readonly createdAt!: string;

@@ -4,7 +4,7 @@ import { exemptFromLimits } from '@stockmesh/auth';
 import { problemBody, type RequestPrincipal } from '@stockmesh/http';
 import { Metrics } from '@stockmesh/metrics';
 import { IdempotencyException, scopedKey, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
-import { AvailabilityService } from '@stockmesh/stock';
+import { AvailabilityService, type ChannelSelection } from '@stockmesh/stock';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { candidatesFor, quantityToAsk, type WarehouseStock } from './allocation-policy.js';
@@ -12,7 +12,7 @@ import { planPartialCommit, type CommitLine } from './commit-reservation/partial
 import { retryDelayMs } from './finish-backoff.js';
 import { HoldClient, type HoldOutcome } from './hold-client.js';
 import { ReservationFaultPoints } from './reservation-fault-points.js';
-import { Saga } from './reservation-saga.js';
+import { Saga, type PlannedReservation } from './reservation-saga.js';
 import { ReservationErrorCode, ReservationException } from './reservation.exception.js';
 import {
   ReservationRepository,
@@ -32,6 +32,8 @@ export interface NewReservation {
   readonly ttlSeconds: number;
   readonly reference: string | null;
   readonly allowSplit: boolean;
+  /** The sales channel the reservation is for (only its warehouses, in its order), or `null`. */
+  readonly channel: ChannelSelection | null;
 }
 
 /** What a commit or release answers: 202 while owners have not all committed yet. */
@@ -108,6 +110,7 @@ export class ReservationsService {
    * answers within the reservation deadline: held, or failed with nothing held.
    */
   async create(request: NewReservation, idempotent: IdempotentRequest, creator: RequestPrincipal): Promise<IdempotentAnswer<unknown>> {
+    this.checkChannel(request);
     const deadline = this.clock.now() + this.config.reservations.deadlineMs;
     const saga = new Saga(
       {
@@ -145,7 +148,7 @@ export class ReservationsService {
         if (await this.repository.findByKey(tx, planned.idempotencyKey)) return undefined;
         this.checkQuotas(planned, await this.repository.openUsage(tx, planned.createdBy, new Date(this.clock.now())));
       }
-      const inserted = await this.repository.insertPending(tx, planned, this.leaseUntil());
+      const inserted = await this.repository.insertPending(tx, stored(planned), this.leaseUntil());
       if (inserted && first) await this.repository.insertIntent(tx, first);
       return inserted;
     });
@@ -158,6 +161,18 @@ export class ReservationsService {
       ),
     );
     return record;
+  }
+
+  /** Refuses (422) a reservation for a channel with a line naming a warehouse the channel does not sell from. */
+  private checkChannel({ channel, lines }: NewReservation): void {
+    if (!channel) return;
+    const outside = lines.findIndex((l) => l.warehouseId !== undefined && !channel.warehouseIds.includes(l.warehouseId));
+    if (outside < 0) return;
+    throw new ReservationException(
+      ReservationErrorCode.WarehouseOutsideChannel,
+      `line ${outside + 1} names warehouse ${lines[outside].warehouseId}, which channel ${channel.id} does not sell from`,
+      { channelId: channel.id, warehouseId: lines[outside].warehouseId, line: outside + 1 },
+    );
   }
 
   /** Refuses a reservation that would take its key past a quota (429, saying which). */
@@ -353,7 +368,7 @@ export class ReservationsService {
    * whether answered or not (a late hold is refused by its release), after the answer.
    */
   private async run(saga: Saga, deadline: number): Promise<IdempotentAnswer<unknown>> {
-    const { id, lines, allowSplit, ttlSeconds, reference } = saga.planned;
+    const { id, lines, allowSplit, ttlSeconds, reference, channel } = saga.planned;
     const started = this.clock.now();
     const replay = (): Promise<IdempotentAnswer<unknown>> => this.replay(saga.planned, saga.clientKey);
     /** Time left for the next call to an owner. */
@@ -361,14 +376,15 @@ export class ReservationsService {
     /** Regions that did not answer a hold step in time, for the deadline's answer. */
     const unanswered = new Set<string>();
     const order = allocationOrderOf(this.config.cluster, this.config.region.id);
-    const seen = await this.availability.query([...new Set(lines.map((l) => l.sku))]);
+    // With a channel: only its warehouses, in its order (the shortfall reports them alone too).
+    const seen = await this.availability.query([...new Set(lines.map((l) => l.sku))], channel ?? undefined);
     const stockOf = new Map<string, WarehouseStock[]>(seen.map((s) => [s.sku, s.warehouses]));
     let allocationNo = 0;
     let failedLine: number | undefined;
 
     for (const [lineNo, line] of lines.entries()) {
       let remaining = line.quantity;
-      for (const candidate of candidatesFor(line, stockOf.get(line.sku) ?? [], order, allowSplit)) {
+      for (const candidate of candidatesFor(line, stockOf.get(line.sku) ?? [], order, allowSplit, channel?.warehouseIds)) {
         // With allowSplit the owner's own count may differ from the view: ask once more for what it has.
         let ask = quantityToAsk(remaining, candidate, allowSplit);
         for (let attempt = 0; attempt < 2 && ask > 0 && remaining > 0; attempt++) {
@@ -527,7 +543,7 @@ export class ReservationsService {
     const { id } = saga.planned;
     if (saga.record) return this.home((tx) => this.repository.decide(tx, id, status, answerStatus, answer, expiresAt, saga.settled()));
     return this.home(async (tx) => {
-      const inserted = await this.repository.insertPending(tx, saga.planned, this.leaseUntil());
+      const inserted = await this.repository.insertPending(tx, stored(saga.planned), this.leaseUntil());
       return inserted !== undefined && (await this.repository.decide(tx, id, status, answerStatus, answer, expiresAt));
     });
   }
@@ -643,7 +659,7 @@ export class ReservationsService {
   }
 
   private view(
-    r: Pick<ReservationRecord, 'id' | 'status' | 'expiresAt' | 'reference' | 'createdAt'>,
+    r: Pick<ReservationRecord, 'id' | 'status' | 'expiresAt' | 'reference' | 'channel' | 'createdAt'>,
     allocations: readonly AllocationRecord[],
   ): ReservationView {
     return {
@@ -651,6 +667,7 @@ export class ReservationsService {
       status: r.status as ReservationView['status'],
       expiresAt: (r.expiresAt ?? new Date(0)).toISOString(),
       reference: r.reference,
+      channel: r.channel,
       allocations: allocations
         .filter(
           (a) => a.state === 'held' || a.state === 'committed' || a.state === 'lost' || (a.state === 'released' && r.status !== 'held'),
@@ -672,6 +689,11 @@ export class ReservationsService {
   ): Promise<T> {
     return this.databases.inDatabase(this.databases.home(), work);
   }
+}
+
+/** A planned reservation as its row stores it: the channel by its id. */
+function stored(planned: PlannedReservation): Omit<PlannedReservation, 'channel'> & { readonly channel: string | null } {
+  return { ...planned, channel: planned.channel?.id ?? null };
 }
 
 /** Runs `work` on every item, at most `limit` at a time; results in the items' order. */

@@ -5,6 +5,7 @@ import { ReplicationStatus } from '@stockmesh/replication';
 import { shardOf } from '@stockmesh/sharding';
 import { AvailabilityRepository } from './availability.repository.js';
 import type { AvailabilityView, WarehouseAvailabilityView } from './availability.views.js';
+import { withinChannel, type ChannelSelection } from './channel-selection.js';
 
 /**
  * Global availability from this region's local data alone: its own rows and its replicas of
@@ -20,13 +21,16 @@ export class AvailabilityService {
     private readonly replication: ReplicationStatus,
   ) {}
 
-  async get(sku: string): Promise<AvailabilityView> {
-    const [item] = await this.query([sku]);
+  async get(sku: string, channel?: ChannelSelection): Promise<AvailabilityView> {
+    const [item] = await this.query([sku], channel);
     return item;
   }
 
-  /** One answer per SKU, in request order; one query per database that hosts any of them. */
-  async query(skus: readonly string[]): Promise<AvailabilityView[]> {
+  /**
+   * One answer per SKU, in request order; one query per database that hosts any of them. With a
+   * channel, only its warehouses count, listed in its order.
+   */
+  async query(skus: readonly string[], channel?: ChannelSelection): Promise<AvailabilityView[]> {
     const byDatabase = new Map<string, Set<string>>();
     for (const sku of skus) {
       const db = this.databases.databaseFor(shardOf(sku, this.config.cluster.shardCount));
@@ -44,10 +48,20 @@ export class AvailabilityService {
     );
     const freshness = this.replication.all();
     return skus.map((sku) => {
-      const warehouses = found.get(sku) ?? [];
+      const all = found.get(sku) ?? [];
+      const warehouses = channel ? withinChannel(all, channel.warehouseIds) : all;
       const onHand = warehouses.reduce((sum, w) => sum + w.onHand, 0);
       const reserved = warehouses.reduce((sum, w) => sum + w.reserved, 0);
-      return { sku, onHand, reserved, available: onHand - reserved, warehouses, servedBy: this.config.region.id, freshness };
+      return {
+        sku,
+        channel: channel?.id ?? null,
+        onHand,
+        reserved,
+        available: onHand - reserved,
+        warehouses,
+        servedBy: this.config.region.id,
+        freshness,
+      };
     });
   }
 }

@@ -23,7 +23,14 @@ export class RegionFreshnessView {
 /** Global stock of one SKU as this region sees it: its own rows and its replicas. */
 export class AvailabilityView {
   @ApiProperty() readonly sku!: string;
-  @ApiProperty({ description: 'Totals over every warehouse.' }) readonly onHand!: number;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'The sales channel the figures are limited to (its warehouses, in its order); null: every warehouse.',
+  })
+  readonly channel!: string | null;
+  @ApiProperty({ description: 'Totals over every warehouse (of the channel, if one is named).' }) readonly onHand!: number;
   @ApiProperty() readonly reserved!: number;
   @ApiProperty() readonly available!: number;
   @ApiProperty({ type: [WarehouseAvailabilityView] }) readonly warehouses!: WarehouseAvailabilityView[];

@@ -7,6 +7,7 @@ export type { StockKey } from './stock.repository.js';
 export { StockService } from './stock.service.js';
 export { LedgerEntryView, MovementPageView, MovementView, StockChangeView, StockView } from './stock.views.js';
 export { AvailabilityService } from './availability.service.js';
+export { withinChannel, type ChannelSelection } from './channel-selection.js';
 export { AvailabilityByRegionView, RegionAvailabilityView } from './get-availability-by-region/availability-by-region.views.js';
 export { AvailabilityListView, AvailabilityView, RegionFreshnessView, WarehouseAvailabilityView } from './availability.views.js';
 export { MAX_SKUS_PER_QUERY } from './query-availability/query-availability.request.dto.js';

@@ -15,11 +15,12 @@ import {
   ArrayMaxSize,
   IsUUID,
   ArrayMinSize,
+  ArrayUnique,
   Length,
 } from 'class-validator';
 import { API_KEY_ID_PATTERN, API_KEY_NAME_PATTERN, API_SCOPES, type ApiScope } from '../api-keys.js';
 import { API_KEY_SIGNATURE_PATTERN } from './api-key-signature.js';
-import { IDENTIFIER_PATTERN, MAX_QUANTITY, TRANSFER_ID_PATTERN } from '../identifiers.js';
+import { IDENTIFIER_PATTERN, MAX_CHANNEL_WAREHOUSES, MAX_QUANTITY, TRANSFER_ID_PATTERN } from '../identifiers.js';
 import { CommandCompletedData, CommandRejectedData } from './command-types.js';
 import { IsEventTime, IsEventVersion, MAX_EVENT_COUNT } from './event-fields.js';
 
@@ -28,6 +29,7 @@ export const EVENT_TYPES = {
   stockChanged: 'io.stockmesh.stock.changed.v1',
   stockDigest: 'io.stockmesh.stock.digest.v1',
   warehouseChanged: 'io.stockmesh.warehouse.changed.v1',
+  channelChanged: 'io.stockmesh.channel.changed.v1',
   regionHeartbeat: 'io.stockmesh.region.heartbeat.v1',
   transferDispatched: 'io.stockmesh.transfer.dispatched.v1',
   transferReceived: 'io.stockmesh.transfer.received.v1',
@@ -88,6 +90,25 @@ export class WarehouseChangedData {
   @IsString() @Length(1, 200) @Matches(NO_CONTROL_CHARACTERS) readonly name!: string;
   @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(-90) @Max(90) readonly latitude!: number | null;
   @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(-180) @Max(180) readonly longitude!: number | null;
+  @IsEventVersion() readonly version!: number;
+  @IsEventTime() readonly createdAt!: string;
+  @IsEventTime() readonly updatedAt!: string;
+}
+
+/**
+ * `io.stockmesh.channel.changed.v1`: a sales channel as its owning region defines it: the
+ * warehouses it sells from, in the order it allocates from them (which may be any region's).
+ */
+export class ChannelChangedData {
+  @Matches(IDENTIFIER_PATTERN) readonly id!: string;
+  @Matches(REGION) readonly region!: string;
+  @IsString() @Length(1, 200) @Matches(NO_CONTROL_CHARACTERS) readonly name!: string;
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_CHANNEL_WAREHOUSES)
+  @ArrayUnique()
+  @Matches(IDENTIFIER_PATTERN, { each: true })
+  readonly warehouseIds!: string[];
   @IsEventVersion() readonly version!: number;
   @IsEventTime() readonly createdAt!: string;
   @IsEventTime() readonly updatedAt!: string;
@@ -216,6 +237,7 @@ export interface EventDataMap {
   [EVENT_TYPES.stockChanged]: StockChangedData;
   [EVENT_TYPES.stockDigest]: StockDigestData;
   [EVENT_TYPES.warehouseChanged]: WarehouseChangedData;
+  [EVENT_TYPES.channelChanged]: ChannelChangedData;
   [EVENT_TYPES.regionHeartbeat]: RegionHeartbeatData;
   [EVENT_TYPES.transferDispatched]: TransferDispatchedData;
   [EVENT_TYPES.transferReceived]: TransferReceivedData;
@@ -228,6 +250,7 @@ export const EVENT_DATA_CLASSES: { readonly [T in EventType]: new () => EventDat
   [EVENT_TYPES.stockChanged]: StockChangedData,
   [EVENT_TYPES.stockDigest]: StockDigestData,
   [EVENT_TYPES.warehouseChanged]: WarehouseChangedData,
+  [EVENT_TYPES.channelChanged]: ChannelChangedData,
   [EVENT_TYPES.regionHeartbeat]: RegionHeartbeatData,
   [EVENT_TYPES.transferDispatched]: TransferDispatchedData,
   [EVENT_TYPES.transferReceived]: TransferReceivedData,

@@ -23,6 +23,7 @@ export {
   TransferDispatchedData,
   TransferReceivedData,
   WarehouseChangedData,
+  ChannelChangedData,
   type EventDataMap,
   type EventType,
 } from './event-types.js';

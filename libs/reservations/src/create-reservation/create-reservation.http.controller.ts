@@ -1,6 +1,7 @@
 import { Body, Controller, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiTags } from '@nestjs/swagger';
 import { ScopedOperation } from '@stockmesh/auth';
+import { ChannelsService } from '@stockmesh/catalog';
 import { RESERVATION_TTL } from '@stockmesh/contracts';
 import { IDEMPOTENT_BODY_PROBLEMS, Idempotency, idempotentAnswer, Principal, type RequestPrincipal } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
@@ -12,7 +13,10 @@ import { CreateReservationRequest } from './create-reservation.request.dto.js';
 @ApiTags('reservations')
 @Controller('v1/reservations')
 export class CreateReservationHttpController {
-  constructor(private readonly reservations: ReservationsService) {}
+  constructor(
+    private readonly reservations: ReservationsService,
+    private readonly channels: ChannelsService,
+  ) {}
 
   /**
    * Holds every line, or nothing. This region coordinates the reservation: lines without a
@@ -26,6 +30,8 @@ export class CreateReservationHttpController {
       ...IDEMPOTENT_BODY_PROBLEMS,
       'idempotency-key-required',
       'warehouse-not-found',
+      'unknown-channel',
+      'warehouse-outside-channel',
       'insufficient-stock',
       'reservation-in-progress',
     ],
@@ -48,6 +54,8 @@ export class CreateReservationHttpController {
         ttlSeconds: body.ttlSeconds ?? RESERVATION_TTL.default,
         reference: body.reference ?? null,
         allowSplit: body.allowSplit ?? true,
+        // An unknown channel is refused here (422), before anything is stored.
+        channel: body.channel === undefined ? null : await this.channels.resolve(body.channel),
       },
       idempotent,
       creator,

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { OptionalChannelField } from '@stockmesh/catalog';
 import { IDENTIFIER_PATTERN, MAX_QUANTITY, MAX_RESERVATION_LINES, RESERVATION_TTL } from '@stockmesh/contracts';
 import { Type } from 'class-transformer';
 import {
@@ -61,4 +62,7 @@ export class CreateReservationRequest {
   @IsOptional()
   @IsBoolean()
   readonly allowSplit?: boolean;
+
+  @OptionalChannelField('A sales channel: the lines are held only in its warehouses, tried in its order (see docs/reservations.md).')
+  readonly channel?: string;
 }

@@ -1,10 +1,12 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { ScopedOperation } from '@stockmesh/auth';
+import { ChannelsService } from '@stockmesh/catalog';
 import { IDENTIFIER_PATTERN } from '@stockmesh/contracts';
 import { Matches } from 'class-validator';
 import { AvailabilityService } from '../availability.service.js';
 import { AvailabilityView } from '../availability.views.js';
+import { AvailabilityChannelQuery } from './availability-channel.query.dto.js';
 
 export class SkuParams {
   @ApiProperty({ pattern: IDENTIFIER_PATTERN.source, example: 'SKU-1' })
@@ -15,17 +17,24 @@ export class SkuParams {
 @ApiTags('availability')
 @Controller('v1/availability')
 export class GetAvailabilityHttpController {
-  constructor(private readonly availability: AvailabilityService) {}
+  constructor(
+    private readonly availability: AvailabilityService,
+    private readonly channels: ChannelsService,
+  ) {}
 
-  /** Global stock of one SKU from this region's local data (own rows and replicas); a SKU no one stocks is all zeros. */
+  /**
+   * Global stock of one SKU from this region's local data (own rows and replicas), or of a sales
+   * channel's warehouses; a SKU no one stocks is all zeros.
+   */
   @Get(':sku')
   @ScopedOperation('stock:read', {
     operationId: 'getAvailability',
     summary: 'Get the availability of a SKU',
-    problems: ['validation-failed'],
+    problems: ['validation-failed', 'unknown-channel'],
   })
   @ApiOkResponse({ type: AvailabilityView })
-  get(@Param() params: SkuParams): Promise<AvailabilityView> {
-    return this.availability.get(params.sku);
+  async get(@Param() params: SkuParams, @Query() query: AvailabilityChannelQuery): Promise<AvailabilityView> {
+    const channel = query.channel === undefined ? undefined : await this.channels.resolve(query.channel);
+    return this.availability.get(params.sku, channel);
   }
 }
