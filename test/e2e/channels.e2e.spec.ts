@@ -174,3 +174,53 @@ describe('a sales channel', () => {
     expect(same.body.version).toBe(2);
   });
 });
+
+describe('an API key bound to a channel', () => {
+  let key: string;
+
+  it('is refused for a channel the region does not know', async () => {
+    const refused = await call<{ code: string }>(at('ap-south'), 'POST', '/v1/api-keys', {
+      body: { name: 'web-eu storefront', scopes: ['stock:read'], channel: 'nope' },
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe('unknown-channel');
+  });
+
+  it('sees and reserves only its channel, in every region', async () => {
+    // Made at ap-south, used at us-east once replicated (the binding travels, signed, with the key).
+    const made = await call<{ key: string; channel: string }>(at('ap-south'), 'POST', '/v1/api-keys', {
+      body: { name: 'web-eu storefront', scopes: ['stock:read', 'reservations:write'], channel: 'web-eu' },
+    });
+    expect(made.status).toBe(201);
+    expect(made.body.channel).toBe('web-eu');
+    key = made.body.key;
+    const view = await waitFor(
+      async () => {
+        const answer = await call<Availability>(at('us-east'), 'GET', `/v1/availability/${SKU}`, { key });
+        return answer.status === 200 ? answer.body : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: 'the key to replicate to us-east' },
+    );
+    // No ?channel= asked: the key's channel answers (bom-1 then fra-1 since the change above).
+    expect(view.channel).toBe('web-eu');
+    expect(view.warehouses.map((w) => w.warehouseId)).toEqual(['bom-1', 'fra-1']);
+    const other = await call<{ code: string }>(at('us-east'), 'GET', `/v1/availability/${SKU}?channel=web-us`, { key });
+    expect(other.status).toBe(403);
+    expect(other.body.code).toBe('channel-forbidden');
+    const held = await call<Reservation>(at('us-east'), 'POST', '/v1/reservations', {
+      key,
+      body: { lines: [{ sku: SKU, quantity: 1 }] },
+      headers: { 'idempotency-key': randomUUID() },
+    });
+    expect(held.status).toBe(201);
+    expect(held.body).toMatchObject({ channel: 'web-eu', allocations: [{ warehouseId: 'bom-1', quantity: 1 }] });
+    // Every region's view, asked for this key through us-east, is the channel's.
+    const byRegion = await call<{ regions: { region: string; availability: Availability | null }[] }>(
+      at('us-east'),
+      'GET',
+      `/v1/availability/${SKU}/regions`,
+      { key },
+    );
+    expect(byRegion.body.regions.map((r) => [r.region, r.availability?.channel])).toEqual(REGIONS.map((r) => [r, 'web-eu']));
+  });
+});

@@ -188,6 +188,7 @@ describe('API keys', () => {
       region: 'us-east',
       createdAt: expect.any(String),
       revokedAt: null,
+      channel: null,
       key: expect.stringMatching(/^smk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/),
     });
     expect(made.body.key.startsWith(`smk_${made.body.id}_`)).toBe(true);
@@ -202,6 +203,7 @@ describe('API keys', () => {
       region: 'us-east',
       createdAt: made.body.createdAt,
       revokedAt: null,
+      channel: null,
     });
     // The secret may itself contain '_': it is everything after smk_<id>_.
     expect(JSON.stringify(list.body)).not.toContain(made.body.key.slice(`smk_${made.body.id}_`.length));

@@ -685,6 +685,11 @@ export interface components {
        *     ]
        */
       scopes: ('stock:read' | 'reservations:write' | 'stock:write' | 'catalog:write' | 'admin')[];
+      /**
+       * @description Binds the key to a sales channel: its availability and reservations are that channel’s, and it may name no other.
+       * @example web-eu
+       */
+      channel?: string;
     };
     CreatedApiKeyView: {
       /** @example 3f9a0c1e2b4d5e6f */
@@ -710,6 +715,11 @@ export interface components {
        * @description When it was revoked; null while it is valid.
        */
       revokedAt: string | null;
+      /**
+       * @description The sales channel the key is bound to: its availability and reservations are that channel’s. null: not bound.
+       * @example null
+       */
+      channel: string | null;
       /**
        * @description The key to send as `Authorization: Bearer <key>`. Shown only in this answer; stockmesh keeps only its hash.
        * @example smk_3f9a0c1e2b4d5e6f_q3Jm2d0cKx7VvX9hYt1oQeWm8LkR4sTzA6uNfB5gP2c
@@ -740,6 +750,11 @@ export interface components {
        * @description When it was revoked; null while it is valid.
        */
       revokedAt: string | null;
+      /**
+       * @description The sales channel the key is bound to: its availability and reservations are that channel’s. null: not bound.
+       * @example null
+       */
+      channel: string | null;
     };
     ApiKeyListView: {
       items: components['schemas']['ApiKeyView'][];
@@ -1851,6 +1866,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `unknown-channel`: The request names a sales channel this region does not know. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
       429: {
         headers: {
@@ -2718,7 +2742,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`. */
+      /**
+       * @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`.
+       *
+       *     `channel-forbidden`: The API key is bound to another sales channel.
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2805,7 +2833,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`. */
+      /**
+       * @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`.
+       *
+       *     `channel-forbidden`: The API key is bound to another sales channel.
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3101,7 +3133,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `insufficient-scope`: the API key has neither the `reservations:write` scope nor `admin`. */
+      /**
+       * @description `insufficient-scope`: the API key has neither the `reservations:write` scope nor `admin`.
+       *
+       *     `channel-forbidden`: The API key is bound to another sales channel.
+       */
       403: {
         headers: {
           [name: string]: unknown;

@@ -18,6 +18,8 @@ export function apiKeyChangedEntry(key: ApiKeyRecord, source: string, requestId:
     version: key.version,
     createdAt: key.createdAt,
     revokedAt: key.revokedAt,
+    // Only a bound key carries the field: an unbound one's record is signed as before channels.
+    ...(key.channel === null ? {} : { channel: key.channel }),
   };
   const data = { ...unsigned, signature: signApiKeyChange(clusterSecret, source, unsigned) };
   const event = newEvent({

@@ -11,6 +11,13 @@ export class ApiKeyView {
   @ApiProperty({ format: 'date-time' }) readonly createdAt!: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When it was revoked; null while it is valid.' })
   readonly revokedAt!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'The sales channel the key is bound to: its availability and reservations are that channel’s. null: not bound.',
+  })
+  readonly channel!: string | null;
 }
 
 /** The answer to making a key: the only time its secret is shown. */

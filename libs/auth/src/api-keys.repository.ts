@@ -12,9 +12,10 @@ interface ApiKeyRow {
   version: string;
   created_at: Date;
   revoked_at: Date | null;
+  channel: string | null;
 }
 
-const COLUMNS = 'id, name, scopes, secret_hash, region, version, created_at, revoked_at';
+const COLUMNS = 'id, name, scopes, secret_hash, region, version, created_at, revoked_at, channel';
 
 const toRecord = (row: ApiKeyRow): ApiKeyRecord => ({
   id: row.id,
@@ -25,6 +26,7 @@ const toRecord = (row: ApiKeyRow): ApiKeyRecord => ({
   version: Number(row.version),
   createdAt: row.created_at.toISOString(),
   revokedAt: row.revoked_at?.toISOString() ?? null,
+  channel: row.channel,
 });
 
 export interface NewApiKey {
@@ -33,6 +35,7 @@ export interface NewApiKey {
   readonly scopes: readonly ApiScope[];
   readonly secretHash: string;
   readonly region: string;
+  readonly channel: string | null;
 }
 
 /** The `api_keys` table of the region's home database: every key of the cluster, own and replicated. */
@@ -40,8 +43,8 @@ export interface NewApiKey {
 export class ApiKeysRepository {
   async insert(tx: SqlTx, key: NewApiKey): Promise<ApiKeyRecord> {
     const [row] = await tx.query<ApiKeyRow>(
-      `INSERT INTO api_keys (id, name, scopes, secret_hash, region) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-      [key.id, key.name, key.scopes, key.secretHash, key.region],
+      `INSERT INTO api_keys (id, name, scopes, secret_hash, region, channel) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+      [key.id, key.name, key.scopes, key.secretHash, key.region, key.channel],
     );
     return toRecord(row);
   }
@@ -69,16 +72,16 @@ export class ApiKeysRepository {
    * Merges a key another region made or revoked. The version only grows and a revocation is
    * never undone (PostgreSQL's LEAST ignores NULL, so a revoked_at once set stays, at the
    * earliest revocation seen): an older event, a duplicate, or two regions revoking at once all
-   * end in the same row everywhere. Name, scopes and hash never change after the key is made.
+   * end in the same row everywhere. Name, scopes, hash and channel never change after the key is made.
    */
   async applyReplica(tx: SqlTx, key: ApiKeyChangedData): Promise<void> {
     await tx.query(
-      `INSERT INTO api_keys (id, name, scopes, secret_hash, region, version, created_at, revoked_at, updated_at, applied_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), now())
+      `INSERT INTO api_keys (id, name, scopes, secret_hash, region, version, created_at, revoked_at, channel, updated_at, applied_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), now())
        ON CONFLICT (id) DO UPDATE SET version = GREATEST(api_keys.version, EXCLUDED.version),
          revoked_at = LEAST(api_keys.revoked_at, EXCLUDED.revoked_at), updated_at = now(), applied_at = now()
        WHERE api_keys.version < EXCLUDED.version OR (api_keys.revoked_at IS NULL AND EXCLUDED.revoked_at IS NOT NULL)`,
-      [key.id, key.name, key.scopes, key.secretHash, key.region, key.version, key.createdAt, key.revokedAt],
+      [key.id, key.name, key.scopes, key.secretHash, key.region, key.version, key.createdAt, key.revokedAt, key.channel ?? null],
     );
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import type { ApiScope } from '@stockmesh/contracts';
-import type { RequestPrincipal } from '@stockmesh/http';
+import { ChannelDirectory, type RequestPrincipal } from '@stockmesh/http';
 import { ShardDatabases, type SqlTx } from '@stockmesh/persistence';
 import { OutboxRepository } from '@stockmesh/replication';
 import { apiKeyChangedEntry } from './api-key-events.js';
@@ -27,6 +27,7 @@ const toView = (key: ApiKeyRecord): ApiKeyView => ({
   region: key.region,
   createdAt: key.createdAt,
   revokedAt: key.revokedAt,
+  channel: key.channel,
 });
 
 /**
@@ -46,13 +47,24 @@ export class ApiKeysService {
     private readonly repository: ApiKeysRepository,
     private readonly outbox: OutboxRepository,
     private readonly clock: Clock,
+    private readonly channels: ChannelDirectory,
   ) {
     const admin = config.auth.adminKey;
     this.bootstrapHash = admin === undefined ? undefined : hashSecret(admin);
   }
 
-  /** Makes a key; the answer is the only place its secret ever appears. */
-  async create(name: string, scopes: readonly ApiScope[], requestId: string | null): Promise<CreatedApiKeyView> {
+  /**
+   * Makes a key, bound to a sales channel if `channel` names one this region knows (else 422
+   * `unknown-channel`); the answer is the only place its secret ever appears.
+   */
+  async create(name: string, scopes: readonly ApiScope[], channel: string | null, requestId: string | null): Promise<CreatedApiKeyView> {
+    if (channel !== null && !(await this.channels.knowsChannel(channel))) {
+      throw new AuthException(
+        AuthErrorCode.UnknownChannel,
+        `this region knows no channel ${channel} (one defined in another region moments ago may not have replicated yet)`,
+        { channelId: channel },
+      );
+    }
     const issued = issueKey();
     const unique = [...new Set(scopes)];
     const record = await this.databases.inDatabase(this.databases.home(), async (tx) => {
@@ -62,6 +74,7 @@ export class ApiKeysService {
         scopes: unique,
         secretHash: issued.secretHash,
         region: this.config.region.id,
+        channel,
       });
       await this.publish(tx, created, requestId);
       return created;
@@ -115,7 +128,7 @@ export class ApiKeysService {
     if (key.revokedAt !== null) {
       throw new AuthException(AuthErrorCode.Unauthenticated, `the API key was revoked at ${key.revokedAt}`, { reason: 'revoked-key' });
     }
-    return { id: key.id, name: key.name, scopes: key.scopes };
+    return { id: key.id, name: key.name, scopes: key.scopes, ...(key.channel === null ? {} : { channel: key.channel }) };
   }
 
   /** Drops a key from the cache, so its next use reads the database. */

@@ -8,6 +8,8 @@ export enum AuthErrorCode {
   ApiKeyNotFound = 'api-key-not-found',
   /** The key (or, without a valid key, the client address) used up its rate: 429 with Retry-After. */
   RateLimited = 'rate-limited',
+  /** A key made for a sales channel this region does not know. */
+  UnknownChannel = 'unknown-channel',
 }
 
 export class AuthException extends CodedException<`${AuthErrorCode}`> {

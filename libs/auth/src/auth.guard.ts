@@ -49,7 +49,7 @@ export class AuthGuard implements CanActivate {
     const principal = internalCallOf(request) ? this.forwardedCaller(request) : await this.authenticateLimited(request, reply);
     setPrincipal(request, principal);
     // A request this region forwards carries who it is for, signed.
-    attachCaller(request, { keyId: principal.id, name: principal.name, scopes: principal.scopes });
+    attachCaller(request, { keyId: principal.id, name: principal.name, scopes: principal.scopes, channel: principal.channel });
     if (!access) {
       throw new AuthException(AuthErrorCode.InsufficientScope, 'this operation declares no scope, so no key may call it');
     }
@@ -70,7 +70,12 @@ export class AuthGuard implements CanActivate {
         reason: 'missing-key',
       });
     }
-    return { id: caller.keyId, name: caller.name, scopes: caller.scopes };
+    return {
+      id: caller.keyId,
+      name: caller.name,
+      scopes: caller.scopes,
+      ...(caller.channel === undefined ? {} : { channel: caller.channel }),
+    };
   }
 
   /**

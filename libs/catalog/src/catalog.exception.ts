@@ -7,6 +7,7 @@ export enum CatalogErrorCode {
   ChannelNotFound = 'channel-not-found',
   UnknownChannel = 'unknown-channel',
   UnknownWarehouse = 'unknown-warehouse',
+  ChannelForbidden = 'channel-forbidden',
 }
 
 export class CatalogException extends CodedException<`${CatalogErrorCode}`> {

@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { HttpRoutingModule, OwnerDirectory } from '@stockmesh/http';
+import { ChannelDirectory, HttpRoutingModule, OwnerDirectory } from '@stockmesh/http';
 import { CatalogRepository } from './catalog.repository.js';
 import { CatalogService } from './catalog.service.js';
 import { ChannelEventApplier } from './channel-event.applier.js';
@@ -33,8 +33,9 @@ import { WarehouseEventApplier } from './warehouse-event.applier.js';
     { provide: OwnerDirectory, useExisting: CatalogService },
     ChannelRepository,
     ChannelsService,
+    { provide: ChannelDirectory, useExisting: ChannelsService },
     ChannelEventApplier,
   ],
-  exports: [CatalogService, ChannelsService, OwnerDirectory, HttpRoutingModule],
+  exports: [CatalogService, ChannelsService, OwnerDirectory, ChannelDirectory, HttpRoutingModule],
 })
 export class CatalogModule {}

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
+import { ChannelDirectory } from '@stockmesh/http';
 import { IdempotencyRepository, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
 import { OutboxRepository } from '@stockmesh/replication';
 import { channelChangedEntry } from './catalog-events.js';
@@ -16,7 +17,7 @@ import { checkOwnRegion } from './own-region.js';
  * answers availability and makes reservations for any channel.
  */
 @Injectable()
-export class ChannelsService {
+export class ChannelsService implements ChannelDirectory {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly databases: ShardDatabases,
@@ -96,6 +97,31 @@ export class ChannelsService {
       );
     }
     return channel;
+  }
+
+  /**
+   * The channel a request is for: the one its key is bound to, or else the one it names (422
+   * `unknown-channel` if unknown), or none. A bound key naming another channel is refused (403
+   * `channel-forbidden`): its answers and reservations are its channel's only.
+   */
+  async forRequest(named: string | undefined, principal: { readonly channel?: string }): Promise<ChannelView | undefined> {
+    const bound = principal.channel;
+    if (bound !== undefined && named !== undefined && named !== bound) {
+      throw new CatalogException(
+        CatalogErrorCode.ChannelForbidden,
+        `this API key is bound to channel ${bound}; it may not ask for ${named}`,
+        {
+          channelId: named,
+          boundTo: bound,
+        },
+      );
+    }
+    const id = bound ?? named;
+    return id === undefined ? undefined : this.resolve(id);
+  }
+
+  async knowsChannel(channelId: string): Promise<boolean> {
+    return (await this.find(channelId)) !== undefined;
   }
 
   private find(id: string): Promise<ChannelView | undefined> {

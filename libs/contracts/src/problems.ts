@@ -10,6 +10,7 @@ export const PROBLEM_TYPES = {
   'idempotency-key-required': { status: 400, title: 'This request needs an Idempotency-Key header' },
   unauthenticated: { status: 401, title: 'The request needs a valid API key (Authorization: Bearer <key>)' },
   'insufficient-scope': { status: 403, title: 'The API key does not have the scope this operation needs' },
+  'channel-forbidden': { status: 403, title: 'The API key is bound to another sales channel' },
   'region-unauthenticated': { status: 401, title: 'The internal call is not signed by a region of this cluster' },
   'not-found': { status: 404, title: 'No such resource' },
   'api-key-not-found': { status: 404, title: 'No such API key' },

@@ -1,6 +1,7 @@
 export { HttpRoutingModule } from './http.module.js';
 export {
   OwnerDirectory,
+  ChannelDirectory,
   OwnerRoutingInterceptor,
   RegionForwarder,
   RouteToOwner,

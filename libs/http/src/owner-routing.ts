@@ -31,6 +31,12 @@ export abstract class OwnerDirectory {
   abstract ownerOfWarehouse(warehouseId: string): Promise<string | undefined>;
 }
 
+/** Knows the sales channels (provided by the catalog), so that a key can be bound to one. */
+export abstract class ChannelDirectory {
+  /** Whether this region knows the channel (its own, or another region's once replicated). */
+  abstract knowsChannel(channelId: string): Promise<boolean>;
+}
+
 type RoutingCode = 'warehouse-not-found' | 'reservation-not-found' | 'transfer-not-found' | 'misdirected-request' | 'region-unavailable';
 
 export class RoutingException extends CodedException<RoutingCode> {

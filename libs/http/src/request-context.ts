@@ -62,6 +62,8 @@ export interface RequestPrincipal {
   readonly id: string;
   readonly name: string;
   readonly scopes: readonly string[];
+  /** The sales channel the key is bound to: its availability and reservations are that channel's. */
+  readonly channel?: string;
 }
 
 const PRINCIPAL = Symbol('stockmesh.principal');

@@ -16,9 +16,9 @@ export class CreateApiKeyHttpController {
    * answer would keep the secret; a retried request makes another key (revoke the spare one).
    */
   @Post()
-  @ScopedOperation('admin', { operationId: 'createApiKey', summary: 'Make an API key', problems: [...BODY_PROBLEMS] })
+  @ScopedOperation('admin', { operationId: 'createApiKey', summary: 'Make an API key', problems: [...BODY_PROBLEMS, 'unknown-channel'] })
   @ApiCreatedResponse({ type: CreatedApiKeyView, description: 'Made; `key` is shown only in this answer.' })
   create(@Body() body: CreateApiKeyRequest, @Origin() origin: RequestOrigin): Promise<CreatedApiKeyView> {
-    return this.keys.create(body.name, body.scopes, origin.requestId);
+    return this.keys.create(body.name, body.scopes, body.channel ?? null, origin.requestId);
   }
 }

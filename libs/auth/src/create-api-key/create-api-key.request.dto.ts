@@ -1,6 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { API_KEY_NAME_PATTERN, API_SCOPES, type ApiScope } from '@stockmesh/contracts';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsString, Matches } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { API_KEY_NAME_PATTERN, API_SCOPES, IDENTIFIER_PATTERN, type ApiScope } from '@stockmesh/contracts';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsOptional, IsString, Matches } from 'class-validator';
 
 /** `POST /v1/api-keys`. */
 export class CreateApiKeyRequest {
@@ -16,4 +16,16 @@ export class CreateApiKeyRequest {
   @ArrayUnique()
   @IsIn(API_SCOPES, { each: true, message: `each scope must be one of ${API_SCOPES.join(', ')}` })
   readonly scopes!: ApiScope[];
+
+  // Not the catalog's OptionalChannelField: the catalog's controllers depend on this library.
+  @ApiPropertyOptional({
+    pattern: IDENTIFIER_PATTERN.source,
+    example: 'web-eu',
+    description: 'Binds the key to a sales channel: its availability and reservations are that channel’s, and it may name no other.',
+  })
+  @IsOptional()
+  @Matches(IDENTIFIER_PATTERN, {
+    message: `channel must be a channel id: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+  })
+  readonly channel?: string;
 }

@@ -10,9 +10,12 @@ export type UnsignedApiKeyChange = Omit<ApiKeyChangedData, 'signature'>;
 /**
  * What is signed: the sending region and every field the receiving regions apply, in a fixed
  * order, under a label that no other signature of the cluster secret uses (the region-to-region
- * HTTP signature signs a request line, never a JSON array).
+ * HTTP signature signs a request line, never a JSON array). A key's channel is signed when it has
+ * one, after the rest: a key without one signs exactly as before channels existed, so records
+ * already on the topic still verify, and a channel cannot be added to or removed from a record.
  */
 function canonical(source: string, d: UnsignedApiKeyChange): string {
+  const channel = d.channel ?? null;
   return JSON.stringify([
     'stockmesh api-key.changed v1',
     source,
@@ -24,6 +27,7 @@ function canonical(source: string, d: UnsignedApiKeyChange): string {
     d.version,
     d.createdAt,
     d.revokedAt ?? null,
+    ...(channel === null ? [] : [channel]),
   ]);
 }
 

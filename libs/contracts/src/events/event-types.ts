@@ -130,6 +130,8 @@ export class ApiKeyChangedData {
   @IsEventVersion() readonly version!: number;
   @IsEventTime() readonly createdAt!: string;
   @IsOptional() @IsEventTime() readonly revokedAt!: string | null;
+  /** The sales channel the key is bound to; absent (older records) or `null` when it is not bound. */
+  @IsOptional() @Matches(IDENTIFIER_PATTERN) readonly channel?: string | null;
   /**
    * The sending region's signature of the record with the cluster secret (`signApiKeyChange`):
    * regions apply no key change without a valid one.

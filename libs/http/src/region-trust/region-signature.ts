@@ -6,6 +6,8 @@ export interface CallerIdentity {
   readonly keyId: string;
   readonly name: string;
   readonly scopes: readonly string[];
+  /** The sales channel the client's key is bound to, if any. */
+  readonly channel?: string;
 }
 
 /** Everything a region-to-region signature covers. */
@@ -68,12 +70,16 @@ export function signatureMatches(secret: Buffer, parts: SignedRequestParts, rece
 }
 
 export function encodeCaller(identity: CallerIdentity): string {
-  return Buffer.from(JSON.stringify({ keyId: identity.keyId, name: identity.name, scopes: [...identity.scopes] })).toString('base64url');
+  const { keyId, name, scopes, channel } = identity;
+  return Buffer.from(JSON.stringify({ keyId, name, scopes: [...scopes], ...(channel === undefined ? {} : { channel }) })).toString(
+    'base64url',
+  );
 }
 
 const KEY_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 const NAME_PATTERN = /^[\x20-\x7e]{1,128}$/;
 const SCOPE_PATTERN = /^[a-z][a-z:_-]{0,63}$/;
+const CHANNEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The identity a signed `HEADERS.caller` carries, or `undefined` if it is not one. */
 export function decodeCaller(header: string): CallerIdentity | undefined {
@@ -84,13 +90,14 @@ export function decodeCaller(header: string): CallerIdentity | undefined {
     return undefined; // not JSON: the caller answers 401
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { keyId, name, scopes } = value as Record<string, unknown>;
+  const { keyId, name, scopes, channel } = value as Record<string, unknown>;
   if (typeof keyId !== 'string' || !KEY_ID_PATTERN.test(keyId)) return undefined;
   if (typeof name !== 'string' || !NAME_PATTERN.test(name)) return undefined;
   if (!Array.isArray(scopes) || scopes.length > 32 || !scopes.every((s) => typeof s === 'string' && SCOPE_PATTERN.test(s))) {
     return undefined;
   }
-  return { keyId, name, scopes: scopes as string[] };
+  if (channel !== undefined && (typeof channel !== 'string' || !CHANNEL_PATTERN.test(channel))) return undefined;
+  return { keyId, name, scopes: scopes as string[], ...(channel === undefined ? {} : { channel }) };
 }
 
 /** What a region signs a call with, besides the request itself. */

@@ -32,6 +32,7 @@ export class CreateReservationHttpController {
       'warehouse-not-found',
       'unknown-channel',
       'warehouse-outside-channel',
+      'channel-forbidden',
       'insufficient-stock',
       'reservation-in-progress',
     ],
@@ -54,8 +55,8 @@ export class CreateReservationHttpController {
         ttlSeconds: body.ttlSeconds ?? RESERVATION_TTL.default,
         reference: body.reference ?? null,
         allowSplit: body.allowSplit ?? true,
-        // An unknown channel is refused here (422), before anything is stored.
-        channel: body.channel === undefined ? null : await this.channels.resolve(body.channel),
+        // The key's channel, or the one named; refused here (422, 403) before anything is stored.
+        channel: (await this.channels.forRequest(body.channel, creator)) ?? null,
       },
       idempotent,
       creator,

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ChannelsService } from '@stockmesh/catalog';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { RegionCaller, type CallerIdentity } from '@stockmesh/http';
 import { AvailabilityService } from '../availability.service.js';
@@ -19,21 +20,23 @@ export class AvailabilityByRegionService {
     private readonly clock: Clock,
     private readonly local: AvailabilityService,
     private readonly regions: RegionCaller,
+    private readonly channels: ChannelsService,
   ) {}
 
   async get(sku: string, caller: CallerIdentity): Promise<AvailabilityByRegionView> {
     const askedAt = this.clock.now();
     const regions = await Promise.all(
       this.config.cluster.regions.map((region) =>
-        region.id === this.config.region.id ? this.ownView(sku) : this.viewOf(region.id, sku, caller),
+        region.id === this.config.region.id ? this.ownView(sku, caller) : this.viewOf(region.id, sku, caller),
       ),
     );
     return { sku, servedBy: this.config.region.id, askedAt: new Date(askedAt).toISOString(), regions };
   }
 
-  private async ownView(sku: string): Promise<RegionAvailabilityView> {
+  /** This region's view for the caller: its channel's, if its key is bound to one (as every other region answers it). */
+  private async ownView(sku: string, caller: CallerIdentity): Promise<RegionAvailabilityView> {
     const started = performance.now();
-    const availability = await this.local.get(sku);
+    const availability = await this.local.get(sku, await this.channels.forRequest(undefined, caller));
     return { region: this.config.region.id, answered: true, availability, problem: null, elapsedMs: elapsedSince(started) };
   }
 

@@ -2,6 +2,7 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { ScopedOperation } from '@stockmesh/auth';
 import { ChannelsService } from '@stockmesh/catalog';
+import { Principal, type RequestPrincipal } from '@stockmesh/http';
 import { IDENTIFIER_PATTERN } from '@stockmesh/contracts';
 import { Matches } from 'class-validator';
 import { AvailabilityService } from '../availability.service.js';
@@ -30,11 +31,15 @@ export class GetAvailabilityHttpController {
   @ScopedOperation('stock:read', {
     operationId: 'getAvailability',
     summary: 'Get the availability of a SKU',
-    problems: ['validation-failed', 'unknown-channel'],
+    problems: ['validation-failed', 'unknown-channel', 'channel-forbidden'],
   })
   @ApiOkResponse({ type: AvailabilityView })
-  async get(@Param() params: SkuParams, @Query() query: AvailabilityChannelQuery): Promise<AvailabilityView> {
-    const channel = query.channel === undefined ? undefined : await this.channels.resolve(query.channel);
+  async get(
+    @Param() params: SkuParams,
+    @Query() query: AvailabilityChannelQuery,
+    @Principal() principal: RequestPrincipal,
+  ): Promise<AvailabilityView> {
+    const channel = await this.channels.forRequest(query.channel, principal);
     return this.availability.get(params.sku, channel);
   }
 }
