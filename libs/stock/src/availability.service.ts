@@ -47,7 +47,10 @@ export class AvailabilityService {
       const warehouses = found.get(sku) ?? [];
       const onHand = warehouses.reduce((sum, w) => sum + w.onHand, 0);
       const reserved = warehouses.reduce((sum, w) => sum + w.reserved, 0);
-      return { sku, onHand, reserved, available: onHand - reserved, warehouses, servedBy: this.config.region.id, freshness };
+      const safetyStock = warehouses.reduce((sum, w) => sum + w.safetyStock, 0);
+      // Summed per warehouse: one warehouse's safety stock above its on-hand takes nothing from another's.
+      const available = warehouses.reduce((sum, w) => sum + w.available, 0);
+      return { sku, onHand, reserved, safetyStock, available, warehouses, servedBy: this.config.region.id, freshness };
     });
   }
 }
