@@ -7,7 +7,8 @@ import pg from 'pg';
 
 // Anti-entropy across three regions as real processes, with a digest every second: replica rows
 // damaged directly in PostgreSQL (a changed on-hand, a deleted row, a row the owner never had,
-// a raised version) are found and repaired in every region, without a restart, while writes go on.
+// a raised version, a changed safety stock) are found and repaired in every region, without a
+// restart, while writes go on.
 let t: TestCluster;
 const REGIONS = ['us-east', 'eu-west', 'ap-south'] as const;
 const WAREHOUSES: Record<string, string[]> = {
@@ -148,12 +149,12 @@ describe('anti-entropy', () => {
     }
   }, 90_000);
 
-  it('finds and repairs a changed on-hand, a deleted row, a forged row and a raised version in every region', async () => {
-    // Each region damages four replica rows of the other two regions' warehouses.
+  it('finds and repairs a changed on-hand, a deleted row, a forged row, a raised version and a changed safety stock in every region', async () => {
+    // Each region damages five replica rows of the other two regions' warehouses.
     const damage: { region: string; sku: string; what: string }[] = [];
     for (const [k, region] of REGIONS.entries()) {
       const others = REGIONS.filter((r) => r !== region);
-      const [a, b, c] = [DAMAGED[4 * k], DAMAGED[4 * k + 1], DAMAGED[4 * k + 2]];
+      const [a, b, c, d] = [DAMAGED[4 * k], DAMAGED[4 * k + 1], DAMAGED[4 * k + 2], DAMAGED[4 * k + 3]];
       const [w0, w1] = [WAREHOUSES[others[0]][0], WAREHOUSES[others[1]][1]];
       expect(await sqlFor(region, a, `UPDATE stock_replica SET on_hand = on_hand + 7 WHERE warehouse_id = $1 AND sku = $2`, [w0, a])).toBe(
         1,
@@ -171,11 +172,14 @@ describe('anti-entropy', () => {
       expect(
         await sqlFor(region, c, `UPDATE stock_replica SET version = version + 100 WHERE warehouse_id = $1 AND sku = $2`, [w1, c]),
       ).toBe(1);
+      // Same version, same on-hand and reserved: only the safety stock (in the row hash) tells.
+      expect(await sqlFor(region, d, `UPDATE stock_replica SET safety_stock = 9 WHERE warehouse_id = $1 AND sku = $2`, [w0, d])).toBe(1);
       damage.push(
         { region, sku: a, what: 'on-hand' },
         { region, sku: b, what: 'deleted' },
         { region, sku: forged(region), what: 'forged' },
         { region, sku: c, what: 'version' },
+        { region, sku: d, what: 'safety stock' },
       );
     }
     // Not checked here that every region still differs: with a digest every second, repairs may
@@ -189,13 +193,13 @@ describe('anti-entropy', () => {
       30_000,
     );
     const tookMs = Date.now() - started;
-    console.log(`anti-entropy repaired 12 damaged rows in 3 regions in ${tookMs} ms (digest every ${INTERVAL_MS} ms)`);
+    console.log(`anti-entropy repaired 15 damaged rows in 3 regions in ${tookMs} ms (digest every ${INTERVAL_MS} ms)`);
 
     for (const region of REGIONS) {
       const checks = [...(await checksAt(region)).values()];
-      expect(checks.reduce((sum, c) => sum + c.rowsRepaired, 0)).toBe(4);
+      expect(checks.reduce((sum, c) => sum + c.rowsRepaired, 0)).toBe(5);
       expect(checks.every((c) => c.lastRepairAt !== null && c.gapsRepaired === 0)).toBe(true);
-      expect(checks.reduce((sum, c) => sum + c.bucketsDiffered, 0)).toBeGreaterThanOrEqual(4);
+      expect(checks.reduce((sum, c) => sum + c.bucketsDiffered, 0)).toBeGreaterThanOrEqual(5);
     }
     // Each repair is logged with what differed.
     const repairs = readFileSync(t.logFile, 'utf8')

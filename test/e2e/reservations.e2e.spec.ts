@@ -31,6 +31,7 @@ const reserveRetryingBusy = (regionId: string, body: unknown): ReturnType<typeof
 interface Totals {
   onHand: number;
   reserved: number;
+  safetyStock: number;
   available: number;
   warehouses: { warehouseId: string; onHand: number; reserved: number; available: number }[];
 }
@@ -187,6 +188,44 @@ describe('reservations across regions', () => {
     expect((await call(at('us-east'), 'GET', `/v1/reservations/${id}`)).body).toMatchObject({ status: 'expired' });
     const ledger = await call<{ items: { kind: string }[] }>(at('ap-south'), 'GET', '/v1/warehouses/bom-1/stock/SKU-TTL/movements');
     expect(ledger.body.items.filter((m) => m.kind === 'release')).toHaveLength(1);
+  }, 60_000);
+
+  it('keeps an owner’s safety stock from storefront keys in every region, and lets a key with stock:reserve-safety hold into it', async () => {
+    await setStock('fra-1', 'SKU-SAFE', 10);
+    // Set at us-east, applied by the owner eu-west, seen everywhere once replicated.
+    const set = await call(at('us-east'), 'PUT', '/v1/warehouses/fra-1/stock/SKU-SAFE', { body: { safetyStock: 6 } });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({ region: 'eu-west', onHand: 10, safetyStock: 6, available: 4 });
+    await everyRegionSees('SKU-SAFE', { onHand: 10, reserved: 0, safetyStock: 6, available: 4 });
+
+    const keyWith = async (...scopes: string[]): Promise<string> => {
+      const made = await call<{ key: string }>(at('us-east'), 'POST', '/v1/api-keys', { body: { name: scopes.join(' '), scopes } });
+      expect(made.status).toBe(201);
+      return made.body.key;
+    };
+    const storefront = await keyWith('reservations:write');
+    const staff = await keyWith('reservations:write', 'stock:reserve-safety');
+    // us-east coordinates; the owner eu-west decides each hold on its signed call.
+    const reserveAs = (key: string, body: unknown): ReturnType<typeof reserve> =>
+      call<Record<string, unknown>>(at('us-east'), 'POST', '/v1/reservations', {
+        key,
+        body,
+        headers: { 'idempotency-key': randomUUID() },
+        timeoutMs: 30_000,
+      });
+    const line = { sku: 'SKU-SAFE', quantity: 5, warehouseId: 'fra-1' };
+
+    const refused = await reserveAs(storefront, { lines: [line] });
+    expect(refused.status).toBe(409);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.body).toMatchObject({ code: 'insufficient-stock', lines: [{ sku: 'SKU-SAFE', requested: 5, available: 4 }] });
+    // A client cannot grant itself the capability: the public API has no such field.
+    expect((await reserveAs(storefront, { lines: [line], mayUseSafetyStock: true })).status).toBe(400);
+
+    const held = await reserveAs(staff, { lines: [line] });
+    expect(held.status).toBe(201);
+    expect(held.body).toMatchObject({ status: 'held', allocations: [{ warehouseId: 'fra-1', region: 'eu-west', quantity: 5 }] });
+    await everyRegionSees('SKU-SAFE', { onHand: 10, reserved: 5, safetyStock: 6, available: 0 });
   }, 60_000);
 
   it('falls back to another region’s warehouse when the first choice is down, and fails cleanly when none is left', async () => {

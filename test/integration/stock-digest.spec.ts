@@ -4,6 +4,7 @@ import { ShardDatabases } from '@stockmesh/persistence';
 import { shardOf } from '@stockmesh/sharding';
 import { call, startTestRegion, type TestRegion } from '@stockmesh/testing';
 import { bucketOf, differingBuckets } from '../../libs/stock/src/anti-entropy/bucket-digest.js';
+import { bucketDigestSql } from '../../libs/stock/src/anti-entropy/stock-digest.sql.js';
 import { StockReplicaRepository } from '../../libs/stock/src/stock-replica.repository.js';
 import { StockRepository } from '../../libs/stock/src/stock.repository.js';
 
@@ -59,20 +60,42 @@ describe('stock digests', () => {
     }
   });
 
-  it('shows a changed count, version or reserved in the row’s bucket only', async () => {
+  it('shows a changed count, version, reserved or safety stock in the row’s bucket only', async () => {
     const sku = inShard[3];
-    for (const change of ['on_hand = on_hand + 1', 'version = version + 100', 'reserved = 1']) {
+    for (const change of ['on_hand = on_hand + 1', 'version = version + 100', 'reserved = 1', 'safety_stock = 3']) {
       await databases.inShard(SHARD, (tx) => tx.query(`UPDATE stock_replica SET ${change} WHERE sku = $1`, [sku]));
       expect(differingBuckets(await owner(), await replica())).toEqual([bucketOf('nyc-1', sku)]);
       await databases.inShard(SHARD, (tx) =>
         tx.query(
-          `UPDATE stock_replica r SET on_hand = s.on_hand, reserved = s.reserved, version = s.version
+          `UPDATE stock_replica r SET on_hand = s.on_hand, reserved = s.reserved, safety_stock = s.safety_stock, version = s.version
            FROM stock s WHERE r.sku = $1 AND s.sku = r.sku AND s.warehouse_id = r.warehouse_id`,
           [sku],
         ),
       );
       expect(differingBuckets(await owner(), await replica())).toEqual([]);
     }
+  });
+
+  it('digests a row whose safety stock the owner set and the replica has alike, and a row without one as before it existed', async () => {
+    const sku = inShard[4];
+    await databases.inShard(SHARD, (tx) => tx.query(`UPDATE stock SET safety_stock = 7 WHERE sku = $1`, [sku]));
+    expect(differingBuckets(await owner(), await replica())).toEqual([bucketOf('nyc-1', sku)]);
+    await databases.inShard(SHARD, (tx) => tx.query(`UPDATE stock_replica SET safety_stock = 7 WHERE sku = $1`, [sku]));
+    expect(differingBuckets(await owner(), await replica())).toEqual([]);
+    // A row without safety stock hashes as a region from before the column digests it.
+    const [row] = await databases.read(databases.databaseFor(SHARD), (tx) =>
+      tx.query<{ older: string }>(
+        `SELECT lpad(to_hex(('x' || substr(md5(warehouse_id || '/' || sku || '/' || version || '/' || on_hand || '/' || reserved), 1, 16))::bit(64)::bigint), 16, '0') AS older
+           FROM stock WHERE sku = $1`,
+        [inShard[6]],
+      ),
+    );
+    const [bucket] = await databases.read(databases.databaseFor(SHARD), (tx) =>
+      tx.query<{ hash: string }>(bucketDigestSql('stock', 'shard = $1 AND sku = $2'), [SHARD, inShard[6]]),
+    );
+    expect(bucket?.hash).toBe(row?.older);
+    await databases.inShard(SHARD, (tx) => tx.query(`UPDATE stock SET safety_stock = 0 WHERE sku = $1`, [sku]));
+    await databases.inShard(SHARD, (tx) => tx.query(`UPDATE stock_replica SET safety_stock = 0 WHERE sku = $1`, [sku]));
   });
 
   it('marks the buckets of rows changed from a point of the live topic on', async () => {
@@ -90,7 +113,7 @@ describe('stock digests', () => {
         await tx.query(`SET LOCAL enable_seqscan = off`);
         await tx.query(`SET LOCAL enable_bitmapscan = off`);
         const plan = await tx.query<{ 'QUERY PLAN': string }>(
-          `EXPLAIN SELECT warehouse_id, sku, version, on_hand, reserved FROM ${table} WHERE ${where}`,
+          `EXPLAIN SELECT warehouse_id, sku, version, on_hand, reserved, safety_stock FROM ${table} WHERE ${where}`,
           [SHARD],
         );
         return plan.map((p) => p['QUERY PLAN']).join('\n');

@@ -5,6 +5,7 @@ interface WarehouseRow {
   readonly region: string;
   readonly onHand: number;
   readonly reserved: number;
+  readonly safetyStock: number;
   readonly version: number;
 }
 
@@ -18,7 +19,8 @@ export async function globalView(region: Reachable, skus: readonly string[]): Pr
     });
     if (answer.status !== 200) throw new Error(`availability query answered ${answer.status}`);
     for (const item of answer.body.items) {
-      for (const w of item.warehouses) view.set(`${w.warehouseId}/${item.sku}`, `${w.region}:${w.onHand}:${w.reserved}:v${w.version}`);
+      for (const w of item.warehouses)
+        view.set(`${w.warehouseId}/${item.sku}`, `${w.region}:${w.onHand}:${w.reserved}:s${w.safetyStock}:v${w.version}`);
     }
   }
   return view;

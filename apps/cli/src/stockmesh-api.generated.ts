@@ -219,7 +219,7 @@ export interface paths {
      */
     get: operations['getStock'];
     /**
-     * Set the counted on-hand stock
+     * Set the counted on-hand stock and/or the safety stock
      * @description Needs the `stock:write` scope (or `admin`).
      */
     put: operations['setStock'];
@@ -684,7 +684,7 @@ export interface components {
        *       "reservations:write"
        *     ]
        */
-      scopes: ('stock:read' | 'reservations:write' | 'stock:write' | 'catalog:write' | 'admin')[];
+      scopes: ('stock:read' | 'reservations:write' | 'stock:write' | 'catalog:write' | 'stock:reserve-safety' | 'admin')[];
       /**
        * @description Binds the key to a sales channel: its availability and reservations are that channel’s, and it may name no other.
        * @example web-eu
@@ -702,7 +702,7 @@ export interface components {
        *       "reservations:write"
        *     ]
        */
-      scopes: ('stock:read' | 'reservations:write' | 'stock:write' | 'catalog:write' | 'admin')[];
+      scopes: ('stock:read' | 'reservations:write' | 'stock:write' | 'catalog:write' | 'stock:reserve-safety' | 'admin')[];
       /**
        * @description The region where the key was made; it works in every region.
        * @example us-east
@@ -737,7 +737,7 @@ export interface components {
        *       "reservations:write"
        *     ]
        */
-      scopes: ('stock:read' | 'reservations:write' | 'stock:write' | 'catalog:write' | 'admin')[];
+      scopes: ('stock:read' | 'reservations:write' | 'stock:write' | 'catalog:write' | 'stock:reserve-safety' | 'admin')[];
       /**
        * @description The region where the key was made; it works in every region.
        * @example us-east
@@ -842,8 +842,16 @@ export interface components {
       items: components['schemas']['ChannelView'][];
     };
     SetStockRequest: {
-      /** @example 120 */
-      onHand: number;
+      /**
+       * @description The counted on-hand quantity. Required unless `safetyStock` is given.
+       * @example 120
+       */
+      onHand?: number;
+      /**
+       * @description Units storefront reservations leave untouched; only keys with `stock:reserve-safety` may hold into them. May exceed onHand (available then shows 0). Absent: unchanged.
+       * @example 10
+       */
+      safetyStock?: number;
     };
     MovementView: {
       /** Format: uuid */
@@ -856,10 +864,15 @@ export interface components {
       kind: 'set' | 'adjustment' | 'hold' | 'commit' | 'release' | 'transfer-out' | 'transfer-in' | 'transfer-return';
       /** @description Change of on-hand. */
       delta: number;
-      /** @enum {string} */
-      reason: 'received' | 'returned' | 'damaged' | 'lost' | 'found' | 'correction' | 'cycle-count';
+      /**
+       * @description `safety-stock`: a count that set only the safety stock.
+       * @enum {string}
+       */
+      reason: 'received' | 'returned' | 'damaged' | 'lost' | 'found' | 'correction' | 'cycle-count' | 'safety-stock';
       onHandAfter: number;
       reservedAfter: number;
+      /** @description The safety stock of the row after this change. */
+      safetyStockAfter: number;
       /** @description Version of the row after this change. */
       version: number;
       /**
@@ -884,7 +897,9 @@ export interface components {
       region: string;
       onHand: number;
       reserved: number;
-      /** @description onHand - reserved */
+      /** @description Units storefront reservations leave untouched (may exceed onHand); only keys with `stock:reserve-safety` hold into them. */
+      safetyStock: number;
+      /** @description What storefronts may reserve: onHand - reserved - safetyStock, never below 0. */
       available: number;
       /** @description Bumped by the owner on every change. */
       version: number;
@@ -921,7 +936,9 @@ export interface components {
       region: string;
       onHand: number;
       reserved: number;
-      /** @description onHand - reserved */
+      /** @description Units storefront reservations leave untouched (may exceed onHand); only keys with `stock:reserve-safety` hold into them. */
+      safetyStock: number;
+      /** @description What storefronts may reserve: onHand - reserved - safetyStock, never below 0. */
       available: number;
       /** @description Bumped by the owner on every change. */
       version: number;
@@ -944,10 +961,15 @@ export interface components {
       kind: 'set' | 'adjustment' | 'hold' | 'commit' | 'release' | 'transfer-out' | 'transfer-in' | 'transfer-return';
       /** @description Change of on-hand. */
       delta: number;
-      /** @enum {string} */
-      reason: 'received' | 'returned' | 'damaged' | 'lost' | 'found' | 'correction' | 'cycle-count';
+      /**
+       * @description `safety-stock`: a count that set only the safety stock.
+       * @enum {string}
+       */
+      reason: 'received' | 'returned' | 'damaged' | 'lost' | 'found' | 'correction' | 'cycle-count' | 'safety-stock';
       onHandAfter: number;
       reservedAfter: number;
+      /** @description The safety stock of the row after this change. */
+      safetyStockAfter: number;
       /** @description Version of the row after this change. */
       version: number;
       /**
@@ -985,6 +1007,9 @@ export interface components {
       region: string;
       onHand: number;
       reserved: number;
+      /** @description Units storefront reservations leave untouched (may exceed onHand). */
+      safetyStock: number;
+      /** @description What storefronts may reserve: onHand - reserved - safetyStock, never below 0. */
       available: number;
       /** @description The row version at its owner. */
       version: number;
@@ -1020,6 +1045,8 @@ export interface components {
       /** @description Totals over every warehouse (of the channel, if one is named). */
       onHand: number;
       reserved: number;
+      safetyStock: number;
+      /** @description The sum of the warehouses' `available` (each floored at 0), so not always onHand - reserved - safetyStock. */
       available: number;
       warehouses: components['schemas']['WarehouseAvailabilityView'][];
       servedBy: string;
@@ -1059,7 +1086,7 @@ export interface components {
       /** @example SKU-1 */
       sku: string;
       /**
-       * @description `set`: a count (needs `quantity`); `adjust`: a relative change (needs `delta`).
+       * @description `set`: a count (needs `quantity`, `safetyStock` or both); `adjust`: a relative change (needs `delta`).
        * @enum {string}
        */
       op: 'set' | 'adjust';
@@ -1068,6 +1095,11 @@ export interface components {
        * @example 120
        */
       quantity?: number;
+      /**
+       * @description The safety stock (units storefront reservations leave untouched; may exceed on-hand); `set` rows only. Absent: unchanged.
+       * @example 10
+       */
+      safetyStock?: number;
       /**
        * @description Non-zero; negative removes units; `adjust` rows only.
        * @example 24
@@ -1103,7 +1135,9 @@ export interface components {
       region: string;
       onHand: number;
       reserved: number;
-      /** @description onHand - reserved */
+      /** @description Units storefront reservations leave untouched (may exceed onHand). */
+      safetyStock: number;
+      /** @description onHand - reserved - safetyStock, never below 0 */
       available: number;
       /** @description The row version after this change. */
       version: number;
@@ -1144,7 +1178,9 @@ export interface components {
       sku: string;
       onHand: number;
       reserved: number;
-      /** @description onHand - reserved */
+      /** @description Units storefront reservations leave untouched (may exceed onHand). */
+      safetyStock: number;
+      /** @description onHand - reserved - safetyStock, never below 0 */
       available: number;
       /** @description The row version at its owner. */
       version: number;

@@ -265,7 +265,7 @@ class Dashboard {
           const behind = owner !== undefined && w.version < owner.version;
           const td = cell(
             String(w.available),
-            `${w.onHand} on hand / ${w.reserved} reserved · changed ${ageOf(askedAt - Date.parse(w.updatedAt))} ago${behind ? ` · behind (v${w.version} < v${owner.version})` : ''}`,
+            `${w.onHand} on hand / ${w.reserved} reserved / ${w.safetyStock} safety stock · changed ${ageOf(askedAt - Date.parse(w.updatedAt))} ago${behind ? ` · behind (v${w.version} < v${owner.version})` : ''}`,
             behind ? 'num state-lagging' : 'num',
           );
           Object.assign(td.dataset, {
@@ -287,7 +287,11 @@ class Dashboard {
       cell(''),
       ...view.regions.map((r) => {
         if (!r.availability) return cell('-');
-        const td = cell(String(r.availability.available), `${r.availability.onHand} on hand / ${r.availability.reserved} reserved`, 'num');
+        const td = cell(
+          String(r.availability.available),
+          `${r.availability.onHand} on hand / ${r.availability.reserved} reserved / ${r.availability.safetyStock} safety stock`,
+          'num',
+        );
         td.dataset.region = r.region;
         td.dataset.total = String(r.availability.available);
         return td;

@@ -1,4 +1,4 @@
-export { API_KEY_ID_PATTERN, API_KEY_NAME_PATTERN, API_SCOPES, type ApiScope } from './api-keys.js';
+export { API_KEY_ID_PATTERN, API_KEY_NAME_PATTERN, API_SCOPES, mayUseSafetyStock, type ApiScope } from './api-keys.js';
 export { HEADERS, REGION_ONLY_HEADERS } from './http-headers.js';
 export {
   ADJUSTMENT_REASONS,

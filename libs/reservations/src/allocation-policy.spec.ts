@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { candidatesFor, quantityToAsk, type WarehouseStock } from './allocation-policy.js';
+import { candidatesFor, quantityToAsk, reservableStock, type WarehouseStock } from './allocation-policy.js';
 
 const stock: WarehouseStock[] = [
   { warehouseId: 'fra-1', region: 'eu-west', available: 5 },
@@ -9,6 +9,14 @@ const stock: WarehouseStock[] = [
   { warehouseId: 'dub-1', region: 'eu-west', available: 0 },
 ];
 const order = ['us-east', 'eu-west', 'ap-south'];
+
+describe('reservableStock', () => {
+  it('counts the safety stock only for a reservation allowed into it', () => {
+    const row = { warehouseId: 'fra-1', region: 'eu-west', onHand: 10, reserved: 3, available: 0 };
+    expect(reservableStock(row, false)).toEqual({ warehouseId: 'fra-1', region: 'eu-west', available: 0 });
+    expect(reservableStock(row, true)).toEqual({ warehouseId: 'fra-1', region: 'eu-west', available: 7 });
+  });
+});
 
 describe('candidatesFor', () => {
   it('tries the serving region first, then the allocation order, most available first within a region', () => {

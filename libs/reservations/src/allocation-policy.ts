@@ -7,6 +7,19 @@ export interface WarehouseStock {
   readonly available: number;
 }
 
+/**
+ * A warehouse of the global view as one reservation may draw on it: what storefronts see
+ * available, or, for a reservation allowed into the safety stock (its key has
+ * `stock:reserve-safety`), every unreserved unit.
+ */
+export function reservableStock(
+  warehouse: WarehouseStock & { readonly onHand: number; readonly reserved: number },
+  mayUseSafetyStock: boolean,
+): WarehouseStock {
+  const { warehouseId, region, onHand, reserved, available } = warehouse;
+  return { warehouseId, region, available: mayUseSafetyStock ? Math.max(0, onHand - reserved) : available };
+}
+
 /** One place to try to hold units of a line, in order. */
 export interface Candidate {
   readonly warehouseId: string;

@@ -1,4 +1,4 @@
-export { candidatesFor, quantityToAsk, type Candidate, type WarehouseStock } from './allocation-policy.js';
+export { candidatesFor, quantityToAsk, reservableStock, type Candidate, type WarehouseStock } from './allocation-policy.js';
 export { HoldAuditor, type HoldAuditReport } from './hold-audit/hold-auditor.service.js';
 export { ReservationFaultPoints, type SagaFaultHandler, type SagaFaultPoint, type SagaStep } from './reservation-fault-points.js';
 export { ReservationSweeper, type SweepReport } from './reservation-sweeper.service.js';

@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { allocationOrderOf, APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { exemptFromLimits } from '@stockmesh/auth';
+import { mayUseSafetyStock } from '@stockmesh/contracts';
 import { problemBody, type RequestPrincipal } from '@stockmesh/http';
 import { Metrics } from '@stockmesh/metrics';
 import { IdempotencyException, scopedKey, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
 import { AvailabilityService, type ChannelSelection } from '@stockmesh/stock';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { candidatesFor, quantityToAsk, type WarehouseStock } from './allocation-policy.js';
+import { candidatesFor, quantityToAsk, reservableStock, type WarehouseStock } from './allocation-policy.js';
 import { planPartialCommit, type CommitLine } from './commit-reservation/partial-commit-plan.js';
 import { retryDelayMs } from './finish-backoff.js';
 import { HoldClient, type HoldOutcome } from './hold-client.js';
@@ -107,7 +108,8 @@ export class ReservationsService {
 
   /**
    * Makes a reservation for `creator` (an API key), within its quotas at this region, and
-   * answers within the reservation deadline: held, or failed with nothing held.
+   * answers within the reservation deadline: held, or failed with nothing held. The reservation
+   * leaves every warehouse's safety stock untouched, unless the key has `stock:reserve-safety`.
    */
   async create(request: NewReservation, idempotent: IdempotentRequest, creator: RequestPrincipal): Promise<IdempotentAnswer<unknown>> {
     this.checkChannel(request);
@@ -125,7 +127,7 @@ export class ReservationsService {
       !exemptFromLimits(this.config, creator),
     );
     try {
-      return await this.run(saga, deadline);
+      return await this.run(saga, deadline, mayUseSafetyStock(creator.scopes));
     } finally {
       saga.stop();
     }
@@ -367,7 +369,11 @@ export class ReservationsService {
    * When the time is up, the reservation fails and the finisher releases everything it placed,
    * whether answered or not (a late hold is refused by its release), after the answer.
    */
-  private async run(saga: Saga, deadline: number): Promise<IdempotentAnswer<unknown>> {
+  /**
+   * `mayUseSafetyStock`: the key's capability, decided here from its verified scopes and sent
+   * with every hold to its owner (in the signed region call), which holds it to that limit.
+   */
+  private async run(saga: Saga, deadline: number, mayUseSafetyStock: boolean): Promise<IdempotentAnswer<unknown>> {
     const { id, lines, allowSplit, ttlSeconds, reference, channel } = saga.planned;
     const started = this.clock.now();
     const replay = (): Promise<IdempotentAnswer<unknown>> => this.replay(saga.planned, saga.clientKey);
@@ -378,7 +384,9 @@ export class ReservationsService {
     const order = allocationOrderOf(this.config.cluster, this.config.region.id);
     // With a channel: only its warehouses, in its order (the shortfall reports them alone too).
     const seen = await this.availability.query([...new Set(lines.map((l) => l.sku))], channel ?? undefined);
-    const stockOf = new Map<string, WarehouseStock[]>(seen.map((s) => [s.sku, s.warehouses]));
+    const stockOf = new Map<string, WarehouseStock[]>(
+      seen.map((s) => [s.sku, s.warehouses.map((w) => reservableStock(w, mayUseSafetyStock))]),
+    );
     let allocationNo = 0;
     let failedLine: number | undefined;
 
@@ -420,6 +428,9 @@ export class ReservationsService {
               quantity: ask,
               // The owner keeps the hold this long from now, plus its grace period, without news.
               ttlSeconds,
+              // Sent only when set: an owner not upgraded yet refuses the unknown field (the hold
+              // then fails as unanswered) rather than holding into the safety stock unknowingly.
+              ...(mayUseSafetyStock ? { mayUseSafetyStock } : {}),
             },
             timeoutMs,
           );

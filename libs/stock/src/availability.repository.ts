@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { SqlTx } from '@stockmesh/persistence';
 import type { WarehouseAvailabilityView } from './availability.views.js';
+import { storefrontAvailable } from './stock-level.js';
 
 interface Row {
   sku: string;
@@ -8,6 +9,7 @@ interface Row {
   region: string;
   on_hand: string;
   reserved: string;
+  safety_stock: string;
   version: string;
   updated_at: Date;
   applied_at: Date;
@@ -19,10 +21,10 @@ export class AvailabilityRepository {
   /** One statement: every warehouse row of the given SKUs, own and replicated. */
   async rows(tx: SqlTx, skus: readonly string[]): Promise<Map<string, WarehouseAvailabilityView[]>> {
     const rows = await tx.query<Row>(
-      `SELECT sku, warehouse_id, region, on_hand, reserved, version, updated_at, updated_at AS applied_at
+      `SELECT sku, warehouse_id, region, on_hand, reserved, safety_stock, version, updated_at, updated_at AS applied_at
          FROM stock WHERE sku = ANY($1::text[]) AND version > 0
        UNION ALL
-       SELECT sku, warehouse_id, region, on_hand, reserved, version, updated_at, applied_at
+       SELECT sku, warehouse_id, region, on_hand, reserved, safety_stock, version, updated_at, applied_at
          FROM stock_replica WHERE sku = ANY($1::text[])
        ORDER BY sku, warehouse_id`,
       [skus],
@@ -31,13 +33,15 @@ export class AvailabilityRepository {
     for (const r of rows) {
       const onHand = Number(r.on_hand);
       const reserved = Number(r.reserved);
+      const safetyStock = Number(r.safety_stock);
       const list = bySku.get(r.sku) ?? [];
       list.push({
         warehouseId: r.warehouse_id,
         region: r.region,
         onHand,
         reserved,
-        available: onHand - reserved,
+        safetyStock,
+        available: storefrontAvailable({ onHand, reserved, safetyStock }),
         version: Number(r.version),
         updatedAt: r.updated_at.toISOString(),
         appliedAt: r.applied_at.toISOString(),

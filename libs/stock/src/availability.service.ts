@@ -52,12 +52,16 @@ export class AvailabilityService {
       const warehouses = channel ? withinChannel(all, channel.warehouseIds) : all;
       const onHand = warehouses.reduce((sum, w) => sum + w.onHand, 0);
       const reserved = warehouses.reduce((sum, w) => sum + w.reserved, 0);
+      const safetyStock = warehouses.reduce((sum, w) => sum + w.safetyStock, 0);
+      // Summed per warehouse: one warehouse's safety stock above its on-hand takes nothing from another's.
+      const available = warehouses.reduce((sum, w) => sum + w.available, 0);
       return {
         sku,
         channel: channel?.id ?? null,
         onHand,
         reserved,
-        available: onHand - reserved,
+        safetyStock,
+        available,
         warehouses,
         servedBy: this.config.region.id,
         freshness,

@@ -5,7 +5,10 @@ export class WarehouseAvailabilityView {
   @ApiProperty({ description: 'The owning region.' }) readonly region!: string;
   @ApiProperty() readonly onHand!: number;
   @ApiProperty() readonly reserved!: number;
-  @ApiProperty() readonly available!: number;
+  @ApiProperty({ minimum: 0, description: 'Units storefront reservations leave untouched (may exceed onHand).' })
+  readonly safetyStock!: number;
+  @ApiProperty({ minimum: 0, description: 'What storefronts may reserve: onHand - reserved - safetyStock, never below 0.' })
+  readonly available!: number;
   @ApiProperty({ description: 'The row version at its owner.' }) readonly version!: number;
   @ApiProperty({ format: 'date-time', description: 'When the owner last changed the row.' }) readonly updatedAt!: string;
   @ApiProperty({ format: 'date-time', description: 'When this region applied it (its own rows: the same as updatedAt).' })
@@ -32,7 +35,12 @@ export class AvailabilityView {
   readonly channel!: string | null;
   @ApiProperty({ description: 'Totals over every warehouse (of the channel, if one is named).' }) readonly onHand!: number;
   @ApiProperty() readonly reserved!: number;
-  @ApiProperty() readonly available!: number;
+  @ApiProperty({ minimum: 0 }) readonly safetyStock!: number;
+  @ApiProperty({
+    minimum: 0,
+    description: "The sum of the warehouses' `available` (each floored at 0), so not always onHand - reserved - safetyStock.",
+  })
+  readonly available!: number;
   @ApiProperty({ type: [WarehouseAvailabilityView] }) readonly warehouses!: WarehouseAvailabilityView[];
   @ApiProperty() readonly servedBy!: string;
   @ApiProperty({ type: [RegionFreshnessView], description: 'How fresh each other region’s numbers are here.' })

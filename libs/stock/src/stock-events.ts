@@ -27,6 +27,7 @@ export function stockChangedEntry(record: StockRecord, shard: number, movement: 
     shard,
     onHand: record.onHand,
     reserved: record.reserved,
+    safetyStock: record.safetyStock,
     version: record.version,
     updatedAt: record.updatedAt.toISOString(),
     cause: { kind: movement.kind, delta: movement.delta, reason: movement.reason, movementId: movement.id, actor: movement.actor },

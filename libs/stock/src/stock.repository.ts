@@ -27,6 +27,7 @@ export interface StockRow {
   region: string;
   on_hand: string;
   reserved: string;
+  safety_stock: string;
   version: string;
   updated_at: Date;
 }
@@ -41,6 +42,7 @@ interface MovementRow {
   reason: string;
   on_hand_after: string;
   reserved_after: string;
+  safety_stock_after: string;
   version: string;
   actor: string;
   request_id: string | null;
@@ -59,9 +61,9 @@ export interface NewMovement extends StockKey {
   readonly idempotencyKey: string | null;
 }
 
-const STOCK_COLUMNS = 'warehouse_id, sku, region, on_hand, reserved, version, updated_at';
+const STOCK_COLUMNS = 'warehouse_id, sku, region, on_hand, reserved, safety_stock, version, updated_at';
 const MOVEMENT_COLUMNS =
-  'seq, id, warehouse_id, sku, kind, delta, reason, on_hand_after, reserved_after, version, actor, request_id, idempotency_key, created_at';
+  'seq, id, warehouse_id, sku, kind, delta, reason, on_hand_after, reserved_after, safety_stock_after, version, actor, request_id, idempotency_key, created_at';
 
 // bigint columns arrive as strings; every quantity is bounded by MAX_QUANTITY, far below 2^53.
 export const toRecord = (r: StockRow): StockRecord => ({
@@ -70,6 +72,7 @@ export const toRecord = (r: StockRow): StockRecord => ({
   region: r.region,
   onHand: Number(r.on_hand),
   reserved: Number(r.reserved),
+  safetyStock: Number(r.safety_stock),
   version: Number(r.version),
   updatedAt: r.updated_at,
 });
@@ -84,6 +87,7 @@ const toMovement = (r: MovementRow): MovementView => ({
   reason: r.reason,
   onHandAfter: Number(r.on_hand_after),
   reservedAfter: Number(r.reserved_after),
+  safetyStockAfter: Number(r.safety_stock_after),
   version: Number(r.version),
   actor: r.actor,
   requestId: r.request_id,
@@ -125,24 +129,25 @@ export class StockRepository {
   /** Writes the quantities of a locked row. */
   async save(tx: SqlTx, key: StockKey, level: StockLevel): Promise<StockRecord> {
     const [row] = await tx.query<StockRow>(
-      `UPDATE stock SET on_hand = $3, reserved = $4, version = $5, updated_at = now()
+      `UPDATE stock SET on_hand = $3, reserved = $4, safety_stock = $5, version = $6, updated_at = now()
        WHERE warehouse_id = $1 AND sku = $2 RETURNING ${STOCK_COLUMNS}`,
-      [key.warehouseId, key.sku, level.onHand, level.reserved, level.version],
+      [key.warehouseId, key.sku, level.onHand, level.reserved, level.safetyStock, level.version],
     );
     return toRecord(row);
   }
 
   /**
    * Reserves `quantity` units of the row if that many are available, in one conditional
-   * statement: it cannot take more than `on_hand - reserved`, however many holds race for the
-   * row. `undefined` when there are not enough (or no row).
+   * statement: it cannot take more than `on_hand - reserved - safety_stock` (the safety stock
+   * stays untouched), or, when `mayUseSafetyStock`, more than `on_hand - reserved`, however many
+   * holds race for the row. `undefined` when there are not enough (or no row).
    */
-  async reserveIfAvailable(tx: SqlTx, key: StockKey, quantity: number): Promise<StockRecord | undefined> {
+  async reserveIfAvailable(tx: SqlTx, key: StockKey, quantity: number, mayUseSafetyStock: boolean): Promise<StockRecord | undefined> {
     const [row] = await tx.query<StockRow>(
       `UPDATE stock SET reserved = reserved + $3, version = version + 1, updated_at = now()
-       WHERE warehouse_id = $1 AND sku = $2 AND on_hand - reserved >= $3
+       WHERE warehouse_id = $1 AND sku = $2 AND on_hand - reserved - (CASE WHEN $4 THEN 0 ELSE safety_stock END) >= $3
        RETURNING ${STOCK_COLUMNS}`,
-      [key.warehouseId, key.sku, quantity],
+      [key.warehouseId, key.sku, quantity, mayUseSafetyStock],
     );
     return row && toRecord(row);
   }
@@ -159,7 +164,9 @@ export class StockRepository {
       `UPDATE stock AS s SET reserved = v.reserved, version = v.version, updated_at = now()
          FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS v(w, k, reserved, version)
         WHERE s.warehouse_id = v.w AND s.sku = v.k
-        RETURNING s.warehouse_id, s.sku, s.region, s.on_hand, s.reserved, s.version, s.updated_at`,
+        RETURNING ${STOCK_COLUMNS.split(', ')
+          .map((c) => `s.${c}`)
+          .join(', ')}`,
       [rows.map((r) => r.warehouseId), rows.map((r) => r.sku), rows.map((r) => r.reserved), rows.map((r) => r.version)],
     );
     return updated.map(toRecord);
@@ -178,8 +185,10 @@ export class StockRepository {
   /**
    * Takes `quantity` units out of on-hand for a transfer, in one conditional statement: on-hand
    * never drops below what is reserved (nor below zero), however many writers race for the row,
-   * so a transfer can never take units a reservation holds. `undefined` when fewer units are
-   * available (or there is no row); nothing changed then.
+   * so a transfer can never take units a reservation holds. The safety stock does not bound it:
+   * it keeps units from storefront holds, not from the warehouse's own operations (as counts and
+   * adjustments). `undefined` when fewer units are unreserved (or there is no row); nothing
+   * changed then.
    */
   async takeOutIfAvailable(tx: SqlTx, key: StockKey, quantity: number): Promise<StockRecord | undefined> {
     const [row] = await tx.query<StockRow>(
@@ -267,8 +276,9 @@ export class StockRepository {
   async saveMany(tx: SqlTx, rows: readonly (StockKey & { readonly level: StockLevel })[]): Promise<StockRecord[]> {
     if (rows.length === 0) return [];
     const saved = await tx.query<StockRow>(
-      `UPDATE stock s SET on_hand = r.on_hand, reserved = r.reserved, version = r.version, updated_at = now()
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS r(warehouse_id, sku, on_hand, reserved, version)
+      `UPDATE stock s SET on_hand = r.on_hand, reserved = r.reserved, safety_stock = r.safety_stock, version = r.version, updated_at = now()
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+              AS r(warehouse_id, sku, on_hand, reserved, safety_stock, version)
         WHERE s.warehouse_id = r.warehouse_id AND s.sku = r.sku
        RETURNING ${STOCK_COLUMNS.split(', ')
          .map((c) => `s.${c}`)
@@ -278,6 +288,7 @@ export class StockRepository {
         rows.map((r) => r.sku),
         rows.map((r) => r.level.onHand),
         rows.map((r) => r.level.reserved),
+        rows.map((r) => r.level.safetyStock),
         rows.map((r) => r.level.version),
       ],
     );
@@ -306,9 +317,10 @@ export class StockRepository {
     if (movements.length === 0) return [];
     const column = <T>(pick: (m: NewMovement) => T): T[] => movements.map(pick);
     const rows = await tx.query<MovementRow>(
-      `INSERT INTO stock_movements (warehouse_id, sku, shard, kind, delta, reason, on_hand_after, reserved_after, version, actor, request_id, idempotency_key)
+      `INSERT INTO stock_movements (warehouse_id, sku, shard, kind, delta, reason, on_hand_after, reserved_after, safety_stock_after, version,
+                                    actor, request_id, idempotency_key)
        SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[],
-                            $9::bigint[], $10::text[], $11::text[], $12::text[])
+                            $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::text[])
        RETURNING ${MOVEMENT_COLUMNS}`,
       [
         column((m) => m.warehouseId),
@@ -319,6 +331,7 @@ export class StockRepository {
         column((m) => m.reason),
         column((m) => m.after.onHand),
         column((m) => m.after.reserved),
+        column((m) => m.after.safetyStock),
         column((m) => m.after.version),
         column((m) => m.actor),
         column((m) => m.requestId),
@@ -364,8 +377,9 @@ export class StockRepository {
 
   async appendMovement(tx: SqlTx, m: NewMovement): Promise<MovementView> {
     const [row] = await tx.query<MovementRow>(
-      `INSERT INTO stock_movements (warehouse_id, sku, shard, kind, delta, reason, on_hand_after, reserved_after, version, actor, request_id, idempotency_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${MOVEMENT_COLUMNS}`,
+      `INSERT INTO stock_movements (warehouse_id, sku, shard, kind, delta, reason, on_hand_after, reserved_after, safety_stock_after, version,
+                                   actor, request_id, idempotency_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${MOVEMENT_COLUMNS}`,
       [
         m.warehouseId,
         m.sku,
@@ -375,6 +389,7 @@ export class StockRepository {
         m.reason,
         m.after.onHand,
         m.after.reserved,
+        m.after.safetyStock,
         m.after.version,
         m.actor,
         m.requestId,

@@ -5,7 +5,7 @@ import { IdempotencyRepository, ShardDatabases, type IdempotentAnswer, type Idem
 import { OutboxRepository } from '@stockmesh/replication';
 import { shardOf } from '@stockmesh/sharding';
 import { stockChangedEntry } from './stock-events.js';
-import { applyChange, type StockChange } from './stock-level.js';
+import { applyChange, countReason, storefrontAvailable, type StockChange } from './stock-level.js';
 import { StockErrorCode, StockException } from './stock.exception.js';
 import { StockRepository, type StockKey, type StockRecord } from './stock.repository.js';
 import type { MovementPageView, StockChangeView, StockView } from './stock.views.js';
@@ -30,14 +30,17 @@ export class StockService {
     return shardOf(sku, this.config.cluster.shardCount);
   }
 
-  /** Sets the counted on-hand quantity. */
-  setOnHand(
+  /**
+   * Sets the counted on-hand quantity, the safety stock, or both (at least one): what is not
+   * given stays. A count that sets only the safety stock is recorded with the reason `safety-stock`.
+   */
+  setCount(
     key: StockKey,
-    onHand: number,
+    count: { readonly onHand?: number; readonly safetyStock?: number },
     origin: RequestOrigin,
     idempotent?: IdempotentRequest,
   ): Promise<IdempotentAnswer<StockChangeView>> {
-    return this.change(key, { kind: 'set', onHand }, 'cycle-count', 200, origin, idempotent);
+    return this.change(key, { kind: 'set', ...count }, countReason(count), 200, origin, idempotent);
   }
 
   /** Adds `delta` (negative removes) to on-hand. */
@@ -109,7 +112,8 @@ export class StockService {
       region: record.region,
       onHand: record.onHand,
       reserved: record.reserved,
-      available: record.onHand - record.reserved,
+      safetyStock: record.safetyStock,
+      available: storefrontAvailable(record),
       version: record.version,
       updatedAt: record.updatedAt.toISOString(),
       servedBy: this.config.region.id,

@@ -1,5 +1,5 @@
 import { ApiProperty, OmitType } from '@nestjs/swagger';
-import { ADJUSTMENT_REASONS } from '@stockmesh/contracts';
+import { ADJUSTMENT_REASONS, MAX_QUANTITY } from '@stockmesh/contracts';
 import type { MovementKind } from './stock.repository.js';
 
 /** One (warehouse, sku) row as the owner holds it. */
@@ -9,7 +9,14 @@ export class StockView {
   @ApiProperty({ example: 'eu-west', description: 'The owning region.' }) readonly region!: string;
   @ApiProperty({ minimum: 0 }) readonly onHand!: number;
   @ApiProperty({ minimum: 0 }) readonly reserved!: number;
-  @ApiProperty({ minimum: 0, description: 'onHand - reserved' }) readonly available!: number;
+  @ApiProperty({
+    minimum: 0,
+    maximum: MAX_QUANTITY,
+    description: 'Units storefront reservations leave untouched (may exceed onHand); only keys with `stock:reserve-safety` hold into them.',
+  })
+  readonly safetyStock!: number;
+  @ApiProperty({ minimum: 0, description: 'What storefronts may reserve: onHand - reserved - safetyStock, never below 0.' })
+  readonly available!: number;
   @ApiProperty({ description: 'Bumped by the owner on every change.' }) readonly version!: number;
   @ApiProperty({ format: 'date-time' }) readonly updatedAt!: string;
   @ApiProperty({ example: 'eu-west', description: 'The region that produced this answer.' }) readonly servedBy!: string;
@@ -24,9 +31,11 @@ export class MovementView {
   @ApiProperty({ enum: ['set', 'adjustment', 'hold', 'commit', 'release', 'transfer-out', 'transfer-in', 'transfer-return'] })
   readonly kind!: MovementKind;
   @ApiProperty({ description: 'Change of on-hand.' }) readonly delta!: number;
-  @ApiProperty({ enum: ADJUSTMENT_REASONS }) readonly reason!: string;
+  @ApiProperty({ enum: [...ADJUSTMENT_REASONS, 'safety-stock'], description: '`safety-stock`: a count that set only the safety stock.' })
+  readonly reason!: string;
   @ApiProperty() readonly onHandAfter!: number;
   @ApiProperty() readonly reservedAfter!: number;
+  @ApiProperty({ description: 'The safety stock of the row after this change.' }) readonly safetyStockAfter!: number;
   @ApiProperty({ description: 'Version of the row after this change.' }) readonly version!: number;
   @ApiProperty({
     example: 'key 3f9a0c1e2b4d5e6f (wms)',

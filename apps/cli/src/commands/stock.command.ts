@@ -9,14 +9,15 @@ interface StockRow {
   readonly sku: string;
   readonly onHand: number;
   readonly reserved: number;
+  readonly safetyStock: number;
   readonly available: number;
   readonly version: number;
 }
 
 const printRow = (row: StockRow): void =>
   printTable(
-    ['warehouse', 'sku', 'on hand', 'reserved', 'available', 'version'],
-    [[row.warehouseId, row.sku, row.onHand, row.reserved, row.available, row.version]],
+    ['warehouse', 'sku', 'on hand', 'reserved', 'safety stock', 'available', 'version'],
+    [[row.warehouseId, row.sku, row.onHand, row.reserved, row.safetyStock, row.available, row.version]],
   );
 
 export function stockCommand(program: Command, api: () => StockmeshApi, output: () => Output): void {
@@ -81,10 +82,12 @@ export function stockCommand(program: Command, api: () => StockmeshApi, output: 
       const { data } = await answer(api().GET('/v1/availability/{sku}', { params: { path: { sku } } }));
       show(output(), data, (a) => {
         printTable(
-          ['warehouse', 'region', 'on hand', 'reserved', 'available'],
-          a.warehouses.map((w) => [w.warehouseId, w.region, w.onHand, w.reserved, w.available]),
+          ['warehouse', 'region', 'on hand', 'reserved', 'safety stock', 'available'],
+          a.warehouses.map((w) => [w.warehouseId, w.region, w.onHand, w.reserved, w.safetyStock, w.available]),
         );
-        process.stdout.write(`total: ${a.onHand} on hand, ${a.reserved} reserved, ${a.available} available (served by ${a.servedBy})\n`);
+        process.stdout.write(
+          `total: ${a.onHand} on hand, ${a.reserved} reserved, ${a.safetyStock} safety stock, ${a.available} available (served by ${a.servedBy})\n`,
+        );
       });
     });
 

@@ -69,7 +69,8 @@ export class StockChangeCauseDto {
 /**
  * `io.stockmesh.stock.changed.v1`: the full resulting state of one (warehouse, sku) row after a
  * change at its owner, with the row's version. Applying it is idempotent: a replica keeps the
- * highest version it has seen.
+ * highest version it has seen. `safetyStock` was added within v1 (an optional field, so that
+ * events of a region not yet upgraded still apply): absent means 0.
  */
 export class StockChangedData {
   @Matches(IDENTIFIER_PATTERN) readonly warehouseId!: string;
@@ -78,6 +79,8 @@ export class StockChangedData {
   @IsInt() @Min(0) @Max(1023) readonly shard!: number;
   @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly onHand!: number;
   @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly reserved!: number;
+  /** Units storefront holds leave untouched (may exceed onHand); absent (an older owner) means 0. */
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly safetyStock?: number;
   @IsEventVersion() readonly version!: number;
   @IsEventTime() readonly updatedAt!: string;
   @IsObject() @ValidateNested() @Type(() => StockChangeCauseDto) readonly cause!: StockChangeCauseDto;

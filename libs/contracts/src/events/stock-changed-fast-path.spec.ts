@@ -12,24 +12,30 @@ const dtoAccepts = (plain: Record<string, unknown>): boolean =>
 const identifier = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 const time = fc.date({ min: new Date(Date.UTC(1970, 0, 1)), max: new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999)), noInvalidDate: true });
 
-/** Records as owners write them. */
-const valid = fc.record({
-  warehouseId: identifier,
-  sku: identifier,
-  region: fc.constantFrom('us-east', 'eu-west', 'ap-south', 'x1'),
-  shard: fc.integer({ min: 0, max: 1023 }),
-  onHand: fc.integer({ min: 0, max: 1_000_000_000 }),
-  reserved: fc.integer({ min: 0, max: 1_000_000_000 }),
-  version: fc.maxSafeNat().map((n) => Math.max(1, n)),
-  updatedAt: time.map((d) => d.toISOString()),
-  cause: fc.record({
-    kind: fc.constantFrom('set', 'adjustment', 'hold', 'commit', 'release', 'transfer-out', 'transfer-in', 'transfer-return'),
-    delta: fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }),
-    reason: fc.stringMatching(/^[a-z-]{1,32}$/),
-    movementId: fc.uuid({ version: 4 }),
-    actor: fc.string({ minLength: 1, maxLength: 255, unit: 'grapheme-ascii' }),
-  }),
-});
+/** Records as owners write them: with `safetyStock`, or without it (an owner from before it existed). */
+const valid = fc.record(
+  {
+    warehouseId: identifier,
+    sku: identifier,
+    region: fc.constantFrom('us-east', 'eu-west', 'ap-south', 'x1'),
+    shard: fc.integer({ min: 0, max: 1023 }),
+    onHand: fc.integer({ min: 0, max: 1_000_000_000 }),
+    reserved: fc.integer({ min: 0, max: 1_000_000_000 }),
+    safetyStock: fc.integer({ min: 0, max: 1_000_000_000 }),
+    version: fc.maxSafeNat().map((n) => Math.max(1, n)),
+    updatedAt: time.map((d) => d.toISOString()),
+    cause: fc.record({
+      kind: fc.constantFrom('set', 'adjustment', 'hold', 'commit', 'release', 'transfer-out', 'transfer-in', 'transfer-return'),
+      delta: fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }),
+      reason: fc.stringMatching(/^[a-z-]{1,32}$/),
+      movementId: fc.uuid({ version: 4 }),
+      actor: fc.string({ minLength: 1, maxLength: 255, unit: 'grapheme-ascii' }),
+    }),
+  },
+  {
+    requiredKeys: ['warehouseId', 'sku', 'region', 'shard', 'onHand', 'reserved', 'version', 'updatedAt', 'cause'],
+  },
+);
 
 /** Values a field may be replaced with: near misses of every check, and anything JSON can say. */
 const oddValue = fc.oneof(
@@ -69,7 +75,7 @@ const oddValue = fc.oneof(
   fc.jsonValue(),
 );
 
-const FIELDS = ['warehouseId', 'sku', 'region', 'shard', 'onHand', 'reserved', 'version', 'updatedAt', 'cause'] as const;
+const FIELDS = ['warehouseId', 'sku', 'region', 'shard', 'onHand', 'reserved', 'safetyStock', 'version', 'updatedAt', 'cause'] as const;
 const CAUSE_FIELDS = ['kind', 'delta', 'reason', 'movementId', 'actor'] as const;
 
 /** A valid record with one field (top-level or of its cause) replaced, removed, or an extra one added. */

@@ -41,6 +41,8 @@ export function fastStockChangedData(plain: Record<string, unknown>): StockChang
     !int(plain.shard, 0, 1023) ||
     !int(plain.onHand, 0, MAX_QUANTITY) ||
     !int(plain.reserved, 0, MAX_QUANTITY) ||
+    // Optional (see StockChangedData): an older owner does not send it. `@IsOptional` also lets null through.
+    !(plain.safetyStock === undefined || plain.safetyStock === null || int(plain.safetyStock, 0, MAX_QUANTITY)) ||
     !int(plain.version, 1, MAX_EVENT_VERSION) ||
     !time(plain.updatedAt) ||
     !object(cause) ||

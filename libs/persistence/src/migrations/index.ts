@@ -13,6 +13,7 @@ import { ReservationQuotas1764950000000 } from './1764950000000-reservation-quot
 import { OutboxWithoutNotify1764955000000 } from './1764955000000-outbox-without-notify.js';
 import { PartialCommits1764960000000 } from './1764960000000-partial-commits.js';
 import { SalesChannels1764975000000 } from './1764975000000-sales-channels.js';
+import { SafetyStock1765000000000 } from './1765000000000-safety-stock.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   OutboxWithoutNotify1764955000000,
   PartialCommits1764960000000,
   SalesChannels1764975000000,
+  SafetyStock1765000000000,
 ];

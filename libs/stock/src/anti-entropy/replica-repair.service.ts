@@ -4,7 +4,7 @@ import { ShardDatabases, type SqlTx } from '@stockmesh/persistence';
 import { ReplicaGaps, StockStateReader, type StateRow } from '@stockmesh/replication';
 import type { ShardDatabase } from '@stockmesh/sharding';
 import { setTimeout as pause } from 'node:timers/promises';
-import { StockReplicaRepository, type ReplicaRowState } from '../stock-replica.repository.js';
+import { safetyStockOf, StockReplicaRepository, type ReplicaRowState } from '../stock-replica.repository.js';
 import type { StockKey } from '../stock.repository.js';
 import { ALL_BUCKETS, bucketOf } from './bucket-digest.js';
 import { ReplicaChecks } from './replica-checks.js';
@@ -152,8 +152,17 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
         bucket: bucketOf(key.warehouseId, key.sku),
         warehouseId: key.warehouseId,
         sku: key.sku,
-        replica: replica ? { version: replica.version, onHand: replica.onHand, reserved: replica.reserved } : null,
-        owner: owner ? { version: owner.data.version, onHand: owner.data.onHand, reserved: owner.data.reserved } : null,
+        replica: replica
+          ? { version: replica.version, onHand: replica.onHand, reserved: replica.reserved, safetyStock: replica.safetyStock }
+          : null,
+        owner: owner
+          ? {
+              version: owner.data.version,
+              onHand: owner.data.onHand,
+              reserved: owner.data.reserved,
+              safetyStock: safetyStockOf(owner.data),
+            }
+          : null,
       });
     let changed = 0;
     // Rows the owner does not have, unless applied after the repair began (the read may predate them).
@@ -172,7 +181,10 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
         continue;
       }
       const same =
-        replica.version === owner.data.version && replica.onHand === owner.data.onHand && replica.reserved === owner.data.reserved;
+        replica.version === owner.data.version &&
+        replica.onHand === owner.data.onHand &&
+        replica.reserved === owner.data.reserved &&
+        replica.safetyStock === safetyStockOf(owner.data);
       if (same || (!replica.settled && replica.version > owner.data.version)) continue;
       log('replaced', replica, replica, owner);
       await this.replicas.overwrite(tx, shard, owner.data, owner.eventId);

@@ -7,8 +7,15 @@ import { DIGEST_BUCKETS } from '@stockmesh/contracts';
 /** A row's bucket: the first byte of MD5(`warehouse_id/sku`) modulo the bucket count (see `bucketOf`). */
 export const DIGEST_BUCKET_SQL = `get_byte(decode(md5(warehouse_id || '/' || sku), 'hex'), 0) % ${DIGEST_BUCKETS}`;
 
-/** A row's hash: the first 64 bits of MD5(`warehouse_id/sku/version/on_hand/reserved`), as a bigint. */
-const ROW_HASH_SQL = `('x' || substr(md5(warehouse_id || '/' || sku || '/' || version || '/' || on_hand || '/' || reserved), 1, 16))::bit(64)::bigint`;
+/**
+ * A row's hash: the first 64 bits of MD5(`warehouse_id/sku/version/on_hand/reserved`), followed by
+ * `/safety_stock` when that is not 0, as a bigint. A row without safety stock hashes as it did
+ * before the column existed, so regions on either side of that upgrade still agree on such rows;
+ * a row whose safety stock differs (same version, a replica that missed it) hashes differently
+ * and is repaired.
+ */
+const ROW_HASH_SQL = `('x' || substr(md5(warehouse_id || '/' || sku || '/' || version || '/' || on_hand || '/' || reserved
+                      || CASE WHEN safety_stock = 0 THEN '' ELSE '/' || safety_stock END), 1, 16))::bit(64)::bigint`;
 
 /**
  * Per non-empty bucket of the rows `where` selects from `table`: the row count and the XOR of the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { batchRowErrors, rowIdempotency } from './batch-rows.js';
+import { batchRowErrors, changeOf, reasonOf, rowIdempotency } from './batch-rows.js';
 import type { BatchStockRow } from './batch-stock.request.dto.js';
 
 const set = (sku: string, extra: Partial<BatchStockRow> = {}): BatchStockRow => ({
@@ -31,6 +31,19 @@ describe('batchRowErrors', () => {
       'rows.1.reason',
       'rows.2.reason',
     ]);
+  });
+
+  it('lets a set row set the safety stock, with or without a count, and never an adjust row', () => {
+    expect(batchRowErrors([set('a', { safetyStock: 3 }), set('b', { quantity: undefined, safetyStock: 0 })])).toEqual([]);
+    const errors = batchRowErrors([set('a', { quantity: undefined }), adjust('b', { safetyStock: 2 })]);
+    expect(errors.map((e) => [e.field, e.constraint])).toEqual([
+      ['rows.0.quantity', 'isDefined'],
+      ['rows.1.safetyStock', 'isEmpty'],
+    ]);
+    expect(changeOf(set('c', { quantity: undefined, safetyStock: 4 }))).toEqual({ kind: 'set', safetyStock: 4 });
+    expect(changeOf(set('c', { quantity: 7, safetyStock: 4 }))).toEqual({ kind: 'set', onHand: 7, safetyStock: 4 });
+    expect(reasonOf(set('c', { quantity: undefined, safetyStock: 4 }))).toBe('safety-stock');
+    expect(reasonOf(set('c', { safetyStock: 4 }))).toBe('cycle-count');
   });
 
   it('refuses a (warehouse, sku) or a row key twice, naming the later row', () => {

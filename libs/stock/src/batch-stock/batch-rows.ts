@@ -2,12 +2,13 @@ import type { FieldError } from '@stockmesh/contracts';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { createHash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
-import type { StockChange } from '../stock-level.js';
+import { countReason, type StockChange } from '../stock-level.js';
 import type { BatchStockRow } from './batch-stock.request.dto.js';
 
 /**
  * What a batch's rows must satisfy together, beyond each field's own bounds: each row names the
- * quantity its operation needs (and not the other's), an adjustment names its reason, a count no
+ * quantity its operation needs (and not the other's; a count sets `quantity`, `safetyStock` or
+ * both, an adjustment never the safety stock), an adjustment names its reason, a count no
  * other reason than `cycle-count`, and no (warehouse, SKU) or row key appears twice (two changes
  * of one row in one request would make its result depend on their order). One error per
  * offending field, with its dotted path (`rows.3.delta`); empty when the batch is valid.
@@ -21,7 +22,9 @@ export function batchRowErrors(rows: readonly BatchStockRow[]): FieldError[] {
       errors.push({ field: `rows.${i}.${field}`, constraint, message });
     };
     if (row.op === 'set') {
-      if (row.quantity === undefined) at('quantity', 'isDefined', `rows.${i}.quantity is required for a set row`);
+      if (row.quantity === undefined && row.safetyStock === undefined) {
+        at('quantity', 'isDefined', `rows.${i}.quantity is required for a set row, unless it sets safetyStock`);
+      }
       if (row.delta !== undefined) at('delta', 'isEmpty', `rows.${i}.delta is only for an adjust row; a set row takes quantity`);
       if (row.reason !== undefined && row.reason !== 'cycle-count') {
         at('reason', 'equals', `rows.${i}.reason of a set row may only be cycle-count`);
@@ -29,6 +32,9 @@ export function batchRowErrors(rows: readonly BatchStockRow[]): FieldError[] {
     } else {
       if (row.delta === undefined) at('delta', 'isDefined', `rows.${i}.delta is required for an adjust row`);
       if (row.quantity !== undefined) at('quantity', 'isEmpty', `rows.${i}.quantity is only for a set row; an adjust row takes delta`);
+      if (row.safetyStock !== undefined) {
+        at('safetyStock', 'isEmpty', `rows.${i}.safetyStock is only for a set row: the safety stock is set, never adjusted`);
+      }
       if (row.reason === undefined) at('reason', 'isDefined', `rows.${i}.reason is required for an adjust row`);
     }
     const identity = `${row.warehouseId}/${row.sku}`;
@@ -46,12 +52,17 @@ export function batchRowErrors(rows: readonly BatchStockRow[]): FieldError[] {
 
 /** The change a (valid) row asks for. */
 export function changeOf(row: BatchStockRow): StockChange {
-  return row.op === 'set' ? { kind: 'set', onHand: row.quantity ?? 0 } : { kind: 'adjustment', delta: row.delta ?? 0 };
+  if (row.op === 'adjust') return { kind: 'adjustment', delta: row.delta ?? 0 };
+  return {
+    kind: 'set',
+    ...(row.quantity === undefined ? {} : { onHand: row.quantity }),
+    ...(row.safetyStock === undefined ? {} : { safetyStock: row.safetyStock }),
+  };
 }
 
 /** The ledger reason of a (valid) row. */
 export function reasonOf(row: BatchStockRow): string {
-  return row.op === 'set' ? 'cycle-count' : (row.reason ?? 'correction');
+  return row.op === 'set' ? countReason({ onHand: row.quantity }) : (row.reason ?? 'correction');
 }
 
 /**

@@ -31,9 +31,15 @@ export type BatchOperation = (typeof BATCH_OPERATIONS)[number];
 /** An Idempotency-Key: printable ASCII without spaces, 1-255 characters (as the header). */
 const ROW_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
-/** One row of a batch: a count (`set`, with `quantity`) or an adjustment (`adjust`, with `delta`). */
+/**
+ * One row of a batch: a count (`set`, with `quantity`, `safetyStock` or both) or an adjustment
+ * (`adjust`, with `delta`).
+ */
 export class BatchStockRow extends StockKeyParams {
-  @ApiProperty({ enum: BATCH_OPERATIONS, description: '`set`: a count (needs `quantity`); `adjust`: a relative change (needs `delta`).' })
+  @ApiProperty({
+    enum: BATCH_OPERATIONS,
+    description: '`set`: a count (needs `quantity`, `safetyStock` or both); `adjust`: a relative change (needs `delta`).',
+  })
   @IsIn(BATCH_OPERATIONS)
   readonly op!: BatchOperation;
 
@@ -43,6 +49,19 @@ export class BatchStockRow extends StockKeyParams {
   @Min(0)
   @Max(MAX_QUANTITY)
   readonly quantity?: number;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: MAX_QUANTITY,
+    example: 10,
+    description:
+      'The safety stock (units storefront reservations leave untouched; may exceed on-hand); `set` rows only. Absent: unchanged.',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_QUANTITY)
+  readonly safetyStock?: number;
 
   @ApiPropertyOptional({
     minimum: -MAX_QUANTITY,

@@ -6,7 +6,7 @@ import { OutboxRepository } from '@stockmesh/replication';
 import type { ShardDatabase } from '@stockmesh/sharding';
 import { shardOf } from '@stockmesh/sharding';
 import { stockChangedEntry } from '../stock-events.js';
-import { applyChange, type StockLevel } from '../stock-level.js';
+import { applyChange, storefrontAvailable, type StockLevel } from '../stock-level.js';
 import { StockException } from '../stock.exception.js';
 import { StockRepository, type StockKey, type StockRecord } from '../stock.repository.js';
 import { changeOf, reasonOf, rowIdempotency } from './batch-rows.js';
@@ -262,7 +262,8 @@ export class BatchStockService {
           region: record.region,
           onHand: record.onHand,
           reserved: record.reserved,
-          available: record.onHand - record.reserved,
+          safetyStock: record.safetyStock,
+          available: storefrontAvailable(record),
           version: record.version,
           updatedAt: record.updatedAt.toISOString(),
           movementId: movement.id,

@@ -5,7 +5,9 @@ export class BatchStockLevelView {
   @ApiProperty({ example: 'eu-west', description: 'The owning region, which applied the change.' }) readonly region!: string;
   @ApiProperty({ minimum: 0 }) readonly onHand!: number;
   @ApiProperty({ minimum: 0 }) readonly reserved!: number;
-  @ApiProperty({ minimum: 0, description: 'onHand - reserved' }) readonly available!: number;
+  @ApiProperty({ minimum: 0, description: 'Units storefront reservations leave untouched (may exceed onHand).' })
+  readonly safetyStock!: number;
+  @ApiProperty({ minimum: 0, description: 'onHand - reserved - safetyStock, never below 0' }) readonly available!: number;
   @ApiProperty({ description: 'The row version after this change.' }) readonly version!: number;
   @ApiProperty({ format: 'date-time' }) readonly updatedAt!: string;
   @ApiProperty({ format: 'uuid', description: 'Id of the ledger entry of this change.' }) readonly movementId!: string;

@@ -1,15 +1,20 @@
-import type { StockLevel } from '../stock-level.js';
+import { holdableUnits, type StockLevel } from '../stock-level.js';
 import type { StockKey } from '../stock.repository.js';
 
 /** One hold of a batch, as far as the decision needs it. */
 export interface BatchedHold extends StockKey {
   readonly quantity: number;
+  /** The hold may take the row's safety stock (its reservation's key has `stock:reserve-safety`). */
+  readonly mayUseSafetyStock?: boolean;
 }
 
 /** What became of one hold of a batch; `after` is its row right after it, as if placed alone. */
 export type HoldDecision =
   | { readonly granted: true; readonly after: StockLevel }
-  /** Refused: `available` is what the row had left when the hold's turn came (0 for a row that does not exist). */
+  /**
+   * Refused: `available` is what the row had left for this hold when its turn came (by its own
+   * limit: with or without the safety stock; 0 for a row that does not exist).
+   */
   | { readonly granted: false; readonly available: number };
 
 /** `warehouse` and `sku` as one map key (a NUL cannot occur in either). */
@@ -19,7 +24,9 @@ export const rowKey = (key: StockKey): string => `${key.warehouseId}\u0000${key.
  * Decides a batch of holds in arrival order, exactly as if each had run alone one after the
  * other: a hold is granted when its row has that many units available after the holds granted
  * before it (first fit: a refused hold takes nothing, so a smaller one after it may still fit),
- * and each granted hold raises the row's version by one. Pure: `rows` (the rows as locked, by
+ * and each granted hold raises the row's version by one. Each hold is held to its own limit
+ * (`holdableUnits`): an ordinary hold leaves the safety stock untouched, one allowed into it
+ * may take every unreserved unit; the two kinds may share a batch and a row. Pure: `rows` (the rows as locked, by
  * `rowKey`) is not changed. Returns one decision per hold, in order, and each row's level after
  * the whole batch (only rows that changed).
  */
@@ -32,9 +39,9 @@ export function decideHolds(
     const key = rowKey(hold);
     const row = current.get(key) ?? rows.get(key);
     if (row === undefined) return { granted: false, available: 0 };
-    const available = row.onHand - row.reserved;
+    const available = holdableUnits(row, hold.mayUseSafetyStock === true);
     if (hold.quantity > available) return { granted: false, available };
-    const after = { onHand: row.onHand, reserved: row.reserved + hold.quantity, version: row.version + 1 };
+    const after = { ...row, reserved: row.reserved + hold.quantity, version: row.version + 1 };
     current.set(key, after);
     return { granted: true, after };
   });

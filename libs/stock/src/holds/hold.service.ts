@@ -6,6 +6,7 @@ import { ShardDatabases, type SqlTx } from '@stockmesh/persistence';
 import { OutboxRepository } from '@stockmesh/replication';
 import { shardOf, type ShardDatabase } from '@stockmesh/sharding';
 import { stockChangedEntry } from '../stock-events.js';
+import { holdableUnits, storefrontAvailable, type StockLevel } from '../stock-level.js';
 import { StockErrorCode, StockException } from '../stock.exception.js';
 import { StockRepository, type MovementKind, type StockKey, type StockRecord } from '../stock.repository.js';
 import type { MovementView } from '../stock.views.js';
@@ -26,6 +27,12 @@ export interface HoldRequest extends StockKey {
    * instant: the regions' clocks are never compared.
    */
   readonly ttlSeconds: number;
+  /**
+   * The hold may take the row's safety stock. Set by the coordinator only for a reservation whose
+   * key has `stock:reserve-safety`, and accepted by an owner only from a signed region call (the
+   * internal listener) or from its own coordinator in process: never from a client.
+   */
+  readonly mayUseSafetyStock?: boolean;
 }
 
 export interface HoldView extends StockKey {
@@ -38,7 +45,14 @@ export interface HoldView extends StockKey {
   /** While held: until when the owner keeps the hold (its own clock), before the grace period. */
   readonly expiresAt?: string;
   /** The row after the step (absent when a repeated call changed nothing). */
-  readonly stock?: { readonly onHand: number; readonly reserved: number; readonly available: number; readonly version: number };
+  readonly stock?: {
+    readonly onHand: number;
+    readonly reserved: number;
+    readonly safetyStock: number;
+    /** What storefronts see available: onHand - reserved - safetyStock, never below 0. */
+    readonly available: number;
+    readonly version: number;
+  };
 }
 
 /** Most holds one group-committed transaction places. */
@@ -106,7 +120,10 @@ export class HoldService {
   /** Place lanes per database: one fewer than the pool's connections, at most MAX_PLACE_LANES. */
   private readonly laneCount: number;
 
-  /** Holds the units if that many are available; 409 insufficient-stock otherwise (nothing held). */
+  /**
+   * Holds the units if that many are available (leaving the safety stock untouched, unless
+   * `mayUseSafetyStock`); 409 insufficient-stock otherwise (nothing held).
+   */
   place(request: HoldRequest): Promise<HoldView> {
     const db = this.databases.databaseFor(shardOf(request.sku, this.config.cluster.shardCount));
     const expiresAt = new Date(this.clock.now() + request.ttlSeconds * 1000);
@@ -167,10 +184,11 @@ export class HoldService {
     const view = await this.inDatabase(db, async (tx) => {
       const inserted = await this.holds.insert(tx, holdRowOf(queued));
       if (!inserted) return this.repeated(tx, request.holdId, 'held');
-      const row = await this.stock.reserveIfAvailable(tx, request, request.quantity);
+      const mayUseSafetyStock = request.mayUseSafetyStock === true;
+      const row = await this.stock.reserveIfAvailable(tx, request, request.quantity, mayUseSafetyStock);
       if (!row) {
         const current = await this.stock.find(tx, request);
-        throw insufficient(request, current ? current.onHand - current.reserved : 0);
+        throw insufficient(request, current ? holdableUnits(current, mayUseSafetyStock) : 0);
       }
       await this.record(tx, row, shard, 'hold', 0, `reservation:${request.reservationId}`);
       return this.view({ ...request, id: request.holdId, status: 'held', expiresAt }, row);
@@ -240,13 +258,7 @@ export class HoldService {
       const decision = decided.get(request.holdId);
       if (!decision) return this.repeatedOutcome(request.holdId, existing.get(request.holdId));
       if (!decision.granted) return { error: insufficient(request, decision.available) };
-      const { onHand, reserved, version } = decision.after;
-      return {
-        view: {
-          ...this.view({ ...request, id: request.holdId, status: 'held', expiresAt }),
-          stock: { onHand, reserved, available: onHand - reserved, version },
-        },
-      };
+      return { view: { ...this.view({ ...request, id: request.holdId, status: 'held', expiresAt }), stock: stockOf(decision.after) } };
     });
   }
 
@@ -466,10 +478,19 @@ export class HoldService {
       status: hold.status,
       ...(hold.committedQuantity === undefined ? {} : { committedQuantity: hold.committedQuantity }),
       ...(hold.status === 'held' && hold.expiresAt ? { expiresAt: hold.expiresAt.toISOString() } : {}),
-      ...(row ? { stock: { onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved, version: row.version } } : {}),
+      ...(row ? { stock: stockOf(row) } : {}),
     };
   }
 }
+
+/** A row as a hold's answer shows it. */
+const stockOf = ({ onHand, reserved, safetyStock, version }: StockLevel): NonNullable<HoldView['stock']> => ({
+  onHand,
+  reserved,
+  safetyStock,
+  available: storefrontAvailable({ onHand, reserved, safetyStock }),
+  version,
+});
 
 /** The `holds` row a queued place inserts. */
 const holdRowOf = ({ request, expiresAt }: QueuedPlace): Omit<HoldRecord, 'status'> & { readonly expiresAt: Date } => ({
@@ -481,7 +502,7 @@ const holdRowOf = ({ request, expiresAt }: QueuedPlace): Omit<HoldRecord, 'statu
   expiresAt,
 });
 
-/** 409 insufficient-stock for a hold that found only `available` units. */
+/** 409 insufficient-stock for a hold that found only `available` units (by its own limit, see holdableUnits). */
 function insufficient(request: HoldRequest, available: number): StockException {
   return new StockException(StockErrorCode.Insufficient, `only ${available} of ${request.sku} are available in ${request.warehouseId}`, {
     warehouseId: request.warehouseId,

@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { InternalRoute } from '@stockmesh/auth';
 import { HOLD_ID_PATTERN, IDENTIFIER_PATTERN, MAX_QUANTITY, RESERVATION_ID_PATTERN, RESERVATION_TTL } from '@stockmesh/contracts';
-import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { HoldService, type HoldView } from './hold.service.js';
 
 export class HoldIdParams {
@@ -23,6 +23,12 @@ export class PlaceHoldBody extends HoldTargetBody {
    * a reservation can live.
    */
   @IsOptional() @IsInt() @Min(RESERVATION_TTL.min) @Max(RESERVATION_TTL.max) readonly ttlSeconds?: number;
+  /**
+   * The hold may take the row's safety stock: the coordinator sends it only for a reservation whose
+   * key has `stock:reserve-safety`. Trusted because this route serves signed region calls only;
+   * absent (an ordinary hold, or an older coordinator) means no.
+   */
+  @IsOptional() @IsBoolean() readonly mayUseSafetyStock?: boolean;
 }
 
 export class CommitHoldBody extends HoldTargetBody {

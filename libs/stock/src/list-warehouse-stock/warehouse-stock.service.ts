@@ -4,6 +4,7 @@ import { OwnerDirectory, RoutingException, ValidationProblem } from '@stockmesh/
 import { ShardDatabases } from '@stockmesh/persistence';
 import { ReplicationStatus } from '@stockmesh/replication';
 import { StockReplicaRepository } from '../stock-replica.repository.js';
+import { storefrontAvailable } from '../stock-level.js';
 import { StockRepository } from '../stock.repository.js';
 import { decodeStockCursor, encodeStockCursor } from './stock-cursor.js';
 import type { WarehouseStockPageView, WarehouseStockRowView } from './warehouse-stock.views.js';
@@ -45,7 +46,8 @@ export class WarehouseStockService {
             sku: r.sku,
             onHand: r.onHand,
             reserved: r.reserved,
-            available: r.onHand - r.reserved,
+            safetyStock: r.safetyStock,
+            available: storefrontAvailable(r),
             version: r.version,
             updatedAt: r.updatedAt.toISOString(),
             appliedAt: r.appliedAt.toISOString(),

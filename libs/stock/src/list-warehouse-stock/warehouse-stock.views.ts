@@ -5,7 +5,9 @@ export class WarehouseStockRowView {
   @ApiProperty({ example: 'SKU-1' }) readonly sku!: string;
   @ApiProperty({ minimum: 0 }) readonly onHand!: number;
   @ApiProperty({ minimum: 0 }) readonly reserved!: number;
-  @ApiProperty({ minimum: 0, description: 'onHand - reserved' }) readonly available!: number;
+  @ApiProperty({ minimum: 0, description: 'Units storefront reservations leave untouched (may exceed onHand).' })
+  readonly safetyStock!: number;
+  @ApiProperty({ minimum: 0, description: 'onHand - reserved - safetyStock, never below 0' }) readonly available!: number;
   @ApiProperty({ description: 'The row version at its owner.' }) readonly version!: number;
   @ApiProperty({ format: 'date-time', description: 'When the owner last changed the row.' }) readonly updatedAt!: string;
   @ApiProperty({ format: 'date-time', description: 'When this region applied it (its own rows: the same as updatedAt).' })

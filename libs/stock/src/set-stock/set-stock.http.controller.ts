@@ -13,11 +13,14 @@ import { SetStockRequest } from './set-stock.request.dto.js';
 export class SetStockHttpController {
   constructor(private readonly stock: StockService) {}
 
-  /** Sets the counted on-hand quantity (a cycle count). Refused with 409 below the reserved units. */
+  /**
+   * Sets the counted on-hand quantity (a cycle count), the safety stock, or both; what is left out
+   * stays. Refused with 409 below the reserved units. The safety stock may exceed on-hand.
+   */
   @Put()
   @ScopedOperation('stock:write', {
     operationId: 'setStock',
-    summary: 'Set the counted on-hand stock',
+    summary: 'Set the counted on-hand stock and/or the safety stock',
     problems: [...IDEMPOTENT_BODY_PROBLEMS, 'warehouse-not-found', 'insufficient-stock'],
   })
   @RouteToOwner({ warehouseParam: 'warehouseId' })
@@ -30,6 +33,16 @@ export class SetStockHttpController {
     @Origin() origin: RequestOrigin,
     @Idempotency() idempotent: IdempotentRequest | undefined,
   ): Promise<Response> {
-    return idempotentAnswer(await this.stock.setOnHand(key, body.onHand, origin, idempotent));
+    return idempotentAnswer(
+      await this.stock.setCount(
+        key,
+        {
+          ...(body.onHand === undefined ? {} : { onHand: body.onHand }),
+          ...(body.safetyStock === undefined ? {} : { safetyStock: body.safetyStock }),
+        },
+        origin,
+        idempotent,
+      ),
+    );
   }
 }
