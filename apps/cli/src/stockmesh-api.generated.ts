@@ -2778,11 +2778,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /**
-       * @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`.
-       *
-       *     `channel-forbidden`: The API key is bound to another sales channel.
-       */
+      /** @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`. `channel-forbidden`: The API key is bound to another sales channel. */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2869,11 +2865,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /**
-       * @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`.
-       *
-       *     `channel-forbidden`: The API key is bound to another sales channel.
-       */
+      /** @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`. `channel-forbidden`: The API key is bound to another sales channel. */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3169,11 +3161,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /**
-       * @description `insufficient-scope`: the API key has neither the `reservations:write` scope nor `admin`.
-       *
-       *     `channel-forbidden`: The API key is bound to another sales channel.
-       */
+      /** @description `insufficient-scope`: the API key has neither the `reservations:write` scope nor `admin`. `channel-forbidden`: The API key is bound to another sales channel. */
       403: {
         headers: {
           [name: string]: unknown;

@@ -1,6 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtension, ApiOperation } from '@nestjs/swagger';
-import type { ApiScope, ProblemCode } from '@stockmesh/contracts';
+import { PROBLEM_TYPES, type ApiScope, type ProblemCode } from '@stockmesh/contracts';
 import { ApiProblemResponse, ApiProblems } from '@stockmesh/http';
 
 /** The name of the bearer security scheme in the OpenAPI document. */
@@ -21,14 +21,17 @@ export const ROUTE_ACCESS = Symbol('stockmesh.route-access');
  * The scope an operation needs. Also documents it in the OpenAPI document: the bearer security
  * requirement, the scope (`x-required-scope`) and the 401, 403 and 429 answers.
  */
-export function RequireScope(scope: ApiScope): MethodDecorator & ClassDecorator {
+export function RequireScope(scope: ApiScope, forbidden: readonly ProblemCode[] = []): MethodDecorator & ClassDecorator {
+  const also = forbidden.map((code) => ` \`${code}\`: ${PROBLEM_TYPES[code].title}.`).join('');
   return applyDecorators(
     SetMetadata(ROUTE_ACCESS, { kind: 'scope', scope } satisfies RouteAccess),
     ApiBearerAuth(API_KEY_SECURITY),
     ApiExtension('x-required-scope', scope),
     ApiProblemResponse(401, '`unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`).', ['unauthenticated']),
-    ApiProblemResponse(403, `\`insufficient-scope\`: the API key has neither the \`${scope}\` scope nor \`admin\`.`, [
+    // One 403 response, so the operation's other 403 codes (`forbidden`) are listed with it.
+    ApiProblemResponse(403, `\`insufficient-scope\`: the API key has neither the \`${scope}\` scope nor \`admin\`.${also}`, [
       'insufficient-scope',
+      ...forbidden,
     ]),
     // Rate limits and quotas are per key; their codes are documented in docs/errors.md.
     ApiProblemResponse(429, 'Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds.', []),
@@ -53,14 +56,16 @@ export interface OperationDoc {
  */
 export function ScopedOperation(scope: ApiScope, doc: OperationDoc): MethodDecorator {
   const needs = scope === 'admin' ? 'Needs the `admin` scope.' : `Needs the \`${scope}\` scope (or \`admin\`).`;
+  const problems = doc.problems ?? [];
+  const forbidden = problems.filter((code) => PROBLEM_TYPES[code].status === 403);
   return applyDecorators(
-    RequireScope(scope),
+    RequireScope(scope, forbidden),
     ApiOperation({
       operationId: doc.operationId,
       summary: doc.summary,
       description: doc.description ? `${doc.description}\n\n${needs}` : needs,
     }),
-    ApiProblems(...(doc.problems ?? [])),
+    ApiProblems(...problems.filter((code) => PROBLEM_TYPES[code].status !== 403)),
   );
 }
 
