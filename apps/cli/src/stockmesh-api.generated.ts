@@ -433,7 +433,11 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get?: never;
+    /**
+     * Page through the transfers this region sent, newest first
+     * @description Needs the `stock:read` scope (or `admin`).
+     */
+    get: operations['listTransfers'];
     put?: never;
     /**
      * Transfer stock between warehouses
@@ -1186,6 +1190,19 @@ export interface components {
        * @description When the status last changed.
        */
       updatedAt: string;
+    };
+    TransfersPageView: {
+      /**
+       * @description The region that answered: its transfers are those whose source warehouse it owns.
+       * @example us-east
+       */
+      servedBy: string;
+      /** @description Newest first (by creation time, then id). */
+      items: components['schemas']['TransferView'][];
+      /** @description Pass as `cursor` for the next page; null on the last page. */
+      nextCursor: string | null;
+      /** @description The path and query of the next page; null on the last page. */
+      next: string | null;
     };
   };
   responses: never;
@@ -3180,6 +3197,67 @@ export interface operations {
        *     `reservation-conflict`: The reservation is not in a state that allows this.
        */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listTransfers: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Only transfers in this state. */
+        status?: 'pending' | 'completed' | 'returned' | 'cancelled' | 'failed';
+        /** @description Opaque: the `nextCursor` of the previous page. */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TransfersPageView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`. */
+      403: {
         headers: {
           [name: string]: unknown;
         };

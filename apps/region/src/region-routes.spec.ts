@@ -88,6 +88,7 @@ describe('the routes of a region', () => {
       'POST /v1/reservations/:id/extend': 'reservations:write',
       'POST /v1/reservations/:id/release': 'reservations:write',
       'POST /v1/transfers': 'stock:write',
+      'GET /v1/transfers': 'stock:read',
       'POST /v1/transfers/:id/cancel': 'stock:write',
       'GET /v1/transfers/:id': 'stock:read',
       'POST /v1/api-keys': 'admin',

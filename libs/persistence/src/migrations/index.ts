@@ -12,6 +12,7 @@ import { IdempotencyScope1764400000001 } from './1764400000001-idempotency-scope
 import { ReservationQuotas1764950000000 } from './1764950000000-reservation-quotas.js';
 import { OutboxWithoutNotify1764955000000 } from './1764955000000-outbox-without-notify.js';
 import { PartialCommits1764960000000 } from './1764960000000-partial-commits.js';
+import { TransfersNewest1765100000000 } from './1765100000000-transfers-newest.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   ReservationQuotas1764950000000,
   OutboxWithoutNotify1764955000000,
   PartialCommits1764960000000,
+  TransfersNewest1765100000000,
 ];
