@@ -82,6 +82,8 @@ describe('the routes of a region', () => {
       'POST /v1/availability/query': 'stock:read',
       'GET /v1/cluster': 'stock:read',
       'GET /v1/cluster/activity': 'stock:read',
+      'GET /v1/dead-letters': 'admin',
+      'POST /v1/dead-letters/:id/replay': 'admin',
       'POST /v1/reservations': 'reservations:write',
       'GET /v1/reservations/:id': 'reservations:write',
       'POST /v1/reservations/:id/commit': 'reservations:write',

@@ -13,6 +13,7 @@ import { ReservationQuotas1764950000000 } from './1764950000000-reservation-quot
 import { OutboxWithoutNotify1764955000000 } from './1764955000000-outbox-without-notify.js';
 import { PartialCommits1764960000000 } from './1764960000000-partial-commits.js';
 import { TransfersNewest1765100000000 } from './1765100000000-transfers-newest.js';
+import { DeadLetterReplays1765100000001 } from './1765100000001-dead-letter-replays.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   OutboxWithoutNotify1764955000000,
   PartialCommits1764960000000,
   TransfersNewest1765100000000,
+  DeadLetterReplays1765100000001,
 ];
