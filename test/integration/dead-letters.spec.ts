@@ -74,6 +74,13 @@ async function produce(topic: string, partition: number, records: KafkaRecord[])
   });
 }
 
+/** A change of eu-west's, as its relay publishes it: on the state topic, then on the live topic. */
+async function publishStock(record: KafkaRecord): Promise<void> {
+  const partition = shard(JSON.parse(String(record.value)).sku as string);
+  await produce(TOPICS.stockState, partition, [record]);
+  await produce(TOPICS.stock, partition, [record]);
+}
+
 interface Letter {
   id: string;
   consumer: string;
@@ -132,8 +139,8 @@ describe('dead letters, listed and replayed by an operator', () => {
   it('replays a count of a warehouse registered late exactly once, never over a newer version, and refuses a second replay', async () => {
     const late = stockRecord({ warehouseId: 'late-1', sku: 'SKU-DL1', onHand: 7, version: 1 });
     const overtaken = stockRecord({ warehouseId: 'late-1', sku: 'SKU-DL2', onHand: 3, version: 1 });
-    await produce(TOPICS.stock, shard('SKU-DL1'), [late]);
-    await produce(TOPICS.stock, shard('SKU-DL2'), [overtaken]);
+    await publishStock(late);
+    await publishStock(overtaken);
     const letter = await letterOf(late.headers.ce_id);
     const other = await letterOf(overtaken.headers.ce_id);
     expect(letter).toMatchObject({
@@ -156,7 +163,7 @@ describe('dead letters, listed and replayed by an operator', () => {
 
     // The cause is fixed: eu-west registers the warehouse, and then counts SKU-DL2 again (version 2).
     await produce(TOPICS.catalog, 0, [warehouseRecord('late-1')]);
-    await produce(TOPICS.stock, shard('SKU-DL2'), [stockRecord({ warehouseId: 'late-1', sku: 'SKU-DL2', onHand: 9, version: 2 })]);
+    await publishStock(stockRecord({ warehouseId: 'late-1', sku: 'SKU-DL2', onHand: 9, version: 2 }));
     await waitFor(async () => ((await replica('late-1', 'SKU-DL2'))?.version === '2' ? true : undefined), { what: 'version 2 to apply' });
 
     const replayed = await replay(letter.id);
@@ -178,7 +185,7 @@ describe('dead letters, listed and replayed by an operator', () => {
 
   it('refuses a poison record again and changes nothing; answers 404 for what is not its letter, 400 for a bad id', async () => {
     const poison = stockRecord({ warehouseId: 'late-1', sku: 'SKU-DL3', onHand: -1, version: 1 });
-    await produce(TOPICS.stock, shard('SKU-DL3'), [poison]);
+    await publishStock(poison);
     const letter = await letterOf(poison.headers.ce_id);
     expect(letter.reason).toMatch(/onHand/);
     const refused = await replay(letter.id);
@@ -192,6 +199,41 @@ describe('dead letters, listed and replayed by an operator', () => {
       expect((await replay(id)).body).toMatchObject({ status: 400, code: 'validation-failed' });
     for (const bad of ['limit=0', 'limit=201', 'limit=x']) {
       expect((await call(region, 'GET', `/v1/dead-letters?${bad}`)).body).toMatchObject({ status: 400, code: 'validation-failed' });
+    }
+  }, 60_000);
+});
+
+describe('replicas rebuilt on request, while replication goes on', () => {
+  it('puts a corrupted and a missing replica row back to the owner’s state, and refuses a region it does not replicate', async () => {
+    // eu-west's relay writes every change to the state topic before the live topic.
+    const counted = stockRecord({ warehouseId: 'fra-1', sku: 'SKU-RB1', onHand: 5, version: 1 });
+    const unseen = stockRecord({ warehouseId: 'fra-1', sku: 'SKU-RB2', onHand: 6, version: 3 });
+    await produce(TOPICS.stockState, shard('SKU-RB1'), [counted]);
+    await produce(TOPICS.stockState, shard('SKU-RB2'), [unseen]);
+    await publishStock(counted);
+    await waitFor(async () => ((await replica('fra-1', 'SKU-RB1'))?.on_hand === '5' ? true : undefined), { what: 'SKU-RB1 to apply' });
+    // The fault: someone wrote the table by hand.
+    await sql('SKU-RB1', `UPDATE stock_replica SET on_hand = 99 WHERE warehouse_id = 'fra-1' AND sku = 'SKU-RB1'`);
+    expect(await replica('fra-1', 'SKU-RB2')).toBeUndefined();
+
+    const rebuilt = await call<{ rowsRead: number; rowsRepaired: number; sources: string[]; shards: number; ms: number }>(
+      region,
+      'POST',
+      '/v1/cluster/replicas/rebuild',
+      { body: { region: 'eu-west' } },
+    );
+    expect(rebuilt.status).toBe(200);
+    expect(rebuilt.body).toMatchObject({ region: 'us-east', sources: ['eu-west'], shards: 16, rowsRepaired: 2 });
+    expect(rebuilt.body.rowsRead).toBeGreaterThanOrEqual(2);
+    expect(await replica('fra-1', 'SKU-RB1')).toEqual({ on_hand: '5', version: '1' });
+    expect(await replica('fra-1', 'SKU-RB2')).toEqual({ on_hand: '6', version: '3' });
+    // Nothing left to repair: every other region's replicas, with an empty body.
+    const again = await call(region, 'POST', '/v1/cluster/replicas/rebuild', { body: {} });
+    expect(again.body).toMatchObject({ sources: ['eu-west', 'ap-south'], rowsRepaired: 0 });
+
+    for (const body of [{ region: 'us-east' }, { region: 'mars' }, { region: 'EU WEST' }, { region: 7 }, { regions: ['eu-west'] }]) {
+      const refused = await call(region, 'POST', '/v1/cluster/replicas/rebuild', { body });
+      expect({ body, answer: refused.body }).toMatchObject({ body, answer: { status: 400, code: 'validation-failed' } });
     }
   }, 60_000);
 });

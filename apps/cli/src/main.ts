@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { apiClient, apiKeyOf, CliError, type StockmeshApi } from './api-client.js';
 import { deadLettersCommand } from './commands/dead-letters.command.js';
 import { keysCommand } from './commands/keys.command.js';
+import { replicasCommand } from './commands/replicas.command.js';
 import { reservationsCommand } from './commands/reservations.command.js';
 import { statusCommand } from './commands/status.command.js';
 import { stockCommand } from './commands/stock.command.js';
@@ -35,6 +36,7 @@ export function program(): Command {
   transfersCommand(root, api, output);
   keysCommand(root, api, output);
   deadLettersCommand(root, api, output);
+  replicasCommand(root, api, output);
   return root;
 }
 

@@ -366,6 +366,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/cluster/replicas/rebuild': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Rebuild this region’s replicas from the state topic
+     * @description Needs the `admin` scope.
+     */
+    post: operations['rebuildReplicas'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/reservations': {
     parameters: {
       query?: never;
@@ -1230,6 +1250,39 @@ export interface components {
       nextCursor: string | null;
       /** @description The path and query of the next page; null on the last page. */
       next: string | null;
+    };
+    RebuildReplicasRequest: {
+      /**
+       * @description Only the replicas of this region’s rows; every other region’s when absent.
+       * @example eu-west
+       */
+      region?: string;
+    };
+    ReplicasRebuiltView: {
+      /**
+       * @description The region whose replicas were rebuilt.
+       * @example us-east
+       */
+      region: string;
+      /**
+       * @description The owners whose rows were rebuilt.
+       * @example [
+       *       "eu-west",
+       *       "ap-south"
+       *     ]
+       */
+      sources: string[];
+      /**
+       * @description Shards rebuilt (every one).
+       * @example 16
+       */
+      shards: number;
+      /** @description The owners’ rows read from the state topic. */
+      rowsRead: number;
+      /** @description Replica rows inserted, replaced or deleted to match them. */
+      rowsRepaired: number;
+      /** @description How long it took, in milliseconds. */
+      ms: number;
     };
     ReservationLineRequest: {
       /** @example SKU-1 */
@@ -3038,6 +3091,65 @@ export interface operations {
       };
       /** @description `warehouse-not-found`: No such warehouse. */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  rebuildReplicas: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RebuildReplicasRequest'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReplicasRebuiltView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. `malformed-json`: The request body is not valid JSON. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `admin` scope nor `admin`. */
+      403: {
         headers: {
           [name: string]: unknown;
         };
