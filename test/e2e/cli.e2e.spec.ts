@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TOPICS } from '@stockmesh/contracts';
 import { call, registerWarehouses, startTestCluster, TEST_ADMIN_KEY, testKafka, waitFor, type TestCluster } from '@stockmesh/testing';
 import { Kafka, logLevel } from 'kafkajs';
+import { formatStatusLine, readRegionStatus } from '../../infra/cluster/status-lines.js';
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 
@@ -159,6 +160,14 @@ describe('the stockmesh command line', () => {
     const replay = await stockmesh(['dead-letters', 'replay', letter.id]);
     expect(replay.code).toBe(1);
     expect(replay.stderr).toMatch(/^stockmesh: 422 dead-letter-replay-refused: /m);
+
+    // npm start's status line says so too.
+    const status = await readRegionStatus({ id: 'us-east', url: t.url('us-east') }, TEST_ADMIN_KEY);
+    expect(status).toMatchObject({ ready: true, outboxPending: expect.any(Number), deadLetters: expect.any(Number) });
+    expect(status.deadLetters).toBeGreaterThanOrEqual(1);
+    expect(formatStatusLine(status)).toMatch(
+      /^us-east {2}ready {2}lag (eu-west|ap-south) (\d+ ms|stale), (eu-west|ap-south) (\d+ ms|stale) {2}outbox \d+ {2}dead letters [1-9]/,
+    );
 
     const rebuilt = await stockmesh(['replicas', 'rebuild', '--region', 'eu-west'], { region: 'ap-south' });
     expect(rebuilt.code).toBe(0);
