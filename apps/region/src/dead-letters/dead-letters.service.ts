@@ -58,6 +58,7 @@ export class DeadLettersService {
   ) {}
 
   async list(limit: number): Promise<DeadLettersView> {
+    this.refuseWithoutReplication();
     const bounds = await this.log.bounds();
     const ranges = bounds.map((b) => {
       const from = b.high - BigInt(DEAD_LETTER_SCAN) > b.low ? b.high - BigInt(DEAD_LETTER_SCAN) : b.low;
@@ -79,6 +80,7 @@ export class DeadLettersService {
   }
 
   async replay(id: string, origin: RequestOrigin): Promise<DeadLetterReplayedView> {
+    this.refuseWithoutReplication();
     const letter = await this.find(id);
     const replayer = this.replayers.find(letter.consumer);
     const notReplayable = this.notReplayableBecause(letter);
@@ -115,6 +117,15 @@ export class DeadLettersService {
       actor: origin.actor,
       replayedAt: new Date().toISOString(),
     };
+  }
+
+  /** Only single-region tests run without replication: the region's consumers and its Kafka client are off. */
+  private refuseWithoutReplication(): void {
+    if (this.config.replication.enabled) return;
+    throw new DeadLetterException(
+      DeadLetterErrorCode.NotReady,
+      'replication is off in this region (STOCKMESH_REPLICATION=false): its consumers dead-letter nothing and it reads no Kafka topic',
+    );
   }
 
   private replayedAlready(letter: Letter, replay: DeadLetterReplayRecord | undefined): DeadLetterException {

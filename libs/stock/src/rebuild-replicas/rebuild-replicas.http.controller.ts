@@ -2,8 +2,9 @@ import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ScopedOperation } from '@stockmesh/auth';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
-import { ValidationProblem } from '@stockmesh/http';
+import { BODY_PROBLEMS, ValidationProblem } from '@stockmesh/http';
 import { ReplicaRepairService } from '../anti-entropy/replica-repair.service.js';
+import { StockErrorCode, StockException } from '../stock.exception.js';
 import { RebuildReplicasRequest } from './rebuild-replicas.request.dto.js';
 import { ReplicasRebuiltView } from './rebuild-replicas.views.js';
 
@@ -25,11 +26,18 @@ export class RebuildReplicasHttpController {
   @ScopedOperation('admin', {
     operationId: 'rebuildReplicas',
     summary: 'Rebuild this region’s replicas from the state topic',
-    problems: ['validation-failed', 'malformed-json'],
+    problems: [...BODY_PROBLEMS, 'not-ready'],
   })
   @ApiOkResponse({ type: ReplicasRebuiltView })
   async rebuild(@Body() body: RebuildReplicasRequest): Promise<ReplicasRebuiltView> {
     const region = this.config.region.id;
+    if (!this.config.replication.enabled) {
+      // Only single-region tests run so: the region reads no topic, and has no replicas to rebuild.
+      throw new StockException(
+        StockErrorCode.NotReady,
+        'replication is off in this region (STOCKMESH_REPLICATION=false): it reads no Kafka topic',
+      );
+    }
     const others = this.config.cluster.regions.map((r) => r.id).filter((id) => id !== region);
     if (body.region !== undefined && !others.includes(body.region)) {
       const message = `region must be another region of the cluster (${others.join(', ')})`;
