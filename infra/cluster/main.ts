@@ -18,6 +18,7 @@ import {
   type LogFormat,
   type RegionExit,
 } from './local-cluster.js';
+import { startStatusLines, statusSeconds } from './status-lines.js';
 
 const KAFKA_SH = 'infra/kafka/kafka.sh';
 /** Where kafka.sh's broker listens; the regions are told so, in case KAFKA_PORT moved it. */
@@ -85,6 +86,7 @@ function banner(cluster: LocalCluster, kafka: string, adminKey: string): string 
 async function main(): Promise<void> {
   // Checked before anything starts: a wrong setting fails at once.
   const format = logFormat();
+  const statusEvery = statusSeconds(process.env, process.stdout.isTTY === true);
   // Ctrl-C reaches this process twice (from the terminal, and forwarded by npm): one stop is enough.
   const stopRequested = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -156,6 +158,10 @@ async function main(): Promise<void> {
       onUnexpectedExit,
     });
     console.log(banner(local, kafka, adminKeyShown));
+    if (statusEvery > 0) {
+      say(`a status line per region every ${statusEvery} s (STOCKMESH_STATUS_SECONDS=off turns them off)`);
+      startStatusLines(local.regions, adminKey, statusEvery, (line) => console.log(line), stopRequested.signal);
+    }
 
     const exit = await Promise.race([unexpectedExit, stopped]);
     if (exit) {

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { call, registerWarehouses, startTestCluster, TEST_ADMIN_KEY, waitFor, type TestCluster } from '@stockmesh/testing';
+import { TOPICS } from '@stockmesh/contracts';
+import { call, registerWarehouses, startTestCluster, TEST_ADMIN_KEY, testKafka, waitFor, type TestCluster } from '@stockmesh/testing';
+import { Kafka, logLevel } from 'kafkajs';
+import { formatStatusLine, readRegionStatus } from '../../infra/cluster/status-lines.js';
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 
@@ -119,6 +122,56 @@ describe('the stockmesh command line', () => {
     const late = await stockmesh(['transfer', 'cancel', id!]);
     expect(late.code).toBe(1);
     expect(late.stderr).toMatch(/^stockmesh: 409 /m);
+    // us-east sent it: its list has it, newest first; eu-west's has none of its own.
+    const listed = await stockmesh(['transfers', 'list', '--status', 'completed', '--limit', '5']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.split('\n')[1]).toMatch(
+      new RegExp(`^${id!.replace('.', '\\.')}\\s+completed\\s+SKU-MOVE\\s+4\\s+cli-nyc\\s+cli-fra \\(eu-west\\)`),
+    );
+    expect(await json<{ items: unknown[] }>(['transfers', 'list'], { region: 'eu-west' })).toMatchObject({
+      items: [],
+      servedBy: 'eu-west',
+    });
+    expect((await stockmesh(['transfers', 'list', '--status', 'lost'])).code).toBe(2);
+  });
+
+  it('lists a poison record among the dead letters, refuses to replay it, and rebuilds the replicas', async () => {
+    // A record that is not an event, on the catalog topic, as only the broker's admin could write it.
+    const kafka = new Kafka({ ...testKafka('admin'), logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      await producer.send({ topic: t.topicPrefix + TOPICS.catalog, messages: [{ key: 'cli-poison', value: 'not an event' }] });
+    } finally {
+      await producer.disconnect();
+    }
+    const letter = await waitFor(
+      async () => {
+        const list = await json<{ items: { id: string; topic: string; key: string; consumer: string }[] }>(['dead-letters', 'list']);
+        return list.items.find((l) => l.key === 'cli-poison');
+      },
+      { what: 'us-east to dead-letter the record' },
+    );
+    expect(letter).toMatchObject({ topic: TOPICS.catalog, consumer: 'stockmesh.replica.us-east' });
+    const table = await stockmesh(['dead-letters', 'list', '--limit', '10']);
+    expect(table.stdout).toMatch(
+      new RegExp(`^${letter.id}\\s+stockmesh\\.replica\\.us-east\\s+${TOPICS.catalog.replace(/\./g, '\\.')}/0@\\d+`, 'm'),
+    );
+    const replay = await stockmesh(['dead-letters', 'replay', letter.id]);
+    expect(replay.code).toBe(1);
+    expect(replay.stderr).toMatch(/^stockmesh: 422 dead-letter-replay-refused: /m);
+
+    // npm start's status line says so too.
+    const status = await readRegionStatus({ id: 'us-east', url: t.url('us-east') }, TEST_ADMIN_KEY);
+    expect(status).toMatchObject({ ready: true, outboxPending: expect.any(Number), deadLetters: expect.any(Number) });
+    expect(status.deadLetters).toBeGreaterThanOrEqual(1);
+    expect(formatStatusLine(status)).toMatch(
+      /^us-east {2}ready {2}lag (eu-west|ap-south) (\d+ ms|stale), (eu-west|ap-south) (\d+ ms|stale) {2}outbox \d+ {2}dead letters [1-9]/,
+    );
+
+    const rebuilt = await stockmesh(['replicas', 'rebuild', '--region', 'eu-west'], { region: 'ap-south' });
+    expect(rebuilt.code).toBe(0);
+    expect(rebuilt.stdout).toMatch(/^ap-south\s+eu-west\s+16\s+\d+\s+0\s+\d+$/m);
   });
 
   it('makes, uses and revokes a key; says what a region refused and exits 1; a usage error exits 2', async () => {

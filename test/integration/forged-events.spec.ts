@@ -15,6 +15,7 @@ import {
   ManualClock,
   startTestRegion,
   TEST_CLUSTER_SECRET,
+  producerOnRegionTopics,
   testKafka,
   throwawayPrefix,
   waitFor,
@@ -123,18 +124,7 @@ beforeAll(async () => {
     { clock },
   );
   kafka = new Kafka({ ...testKafka(), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    // The region creates its topics; producing earlier would let the broker auto-create them.
-    await waitFor(async () => ((await admin.listTopics()).includes(prefix + TOPICS.deadLetter) ? true : undefined), {
-      what: 'the region to create its topics',
-    });
-  } finally {
-    await admin.disconnect();
-  }
-  producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
+  producer = await producerOnRegionTopics(kafka, prefix);
   deadLetters = kafka.consumer({ groupId: `${prefix}dlt-check`, maxWaitTimeInMs: 100 });
   await deadLetters.connect();
   await deadLetters.subscribe({ topic: prefix + TOPICS.deadLetter, fromBeginning: true });

@@ -50,6 +50,9 @@ interface Document {
   readonly components: { schemas: Record<string, Schema> };
 }
 
+/** Operations that read Kafka topics when asked: with replication off (this suite's region) they answer 503 not-ready. */
+const NEEDS_KAFKA = new Set(['listDeadLetters', 'replayDeadLetter', 'rebuildReplicas']);
+
 /** One generated request, with what the checks need to know about how it was made. */
 interface FuzzRequest {
   readonly path: string;
@@ -396,7 +399,9 @@ describe('requests generated from the OpenAPI document', () => {
           tally.total++;
           tally.byStatus[status] = (tally.byStatus[status] ?? 0) + 1;
           const what = `${method.toUpperCase()} ${request.path}?${request.query} ${JSON.stringify(request.headers)} ${request.body ?? ''} -> ${status} ${text.slice(0, 300)}`;
-          expect([what, status < 500]).toEqual([what, true]);
+          // This region runs without Kafka: operations that read its topics on request say so.
+          const offline = NEEDS_KAFKA.has(operation.operationId) && status === 503 && JSON.parse(text).code === 'not-ready';
+          expect([what, status < 500 || offline]).toEqual([what, true]);
           const documented = Object.keys(operation.responses).map(Number);
           // The router answers a path it cannot match or decode before the operation is known, and
           // fetch resolves dot segments, so that `/v1/transfers/./cancel` may be another route (405).

@@ -204,6 +204,41 @@ describe('transfers within one region', () => {
     }
   });
 
+  it('lists its transfers newest first, page by page across its databases, and by status', async () => {
+    const skus = ['SKU-L1', 'SKU-L2', 'SKU-L3', 'SKU-L4'];
+    // Spread over both databases, so that pages merge them.
+    expect(new Set(skus.map((s) => region.config.shardMap.databaseFor(shard(s)).name)).size).toBe(2);
+    const made: string[] = [];
+    for (const sku of skus) {
+      await call(region, 'PUT', `/v1/warehouses/nyc-1/stock/${sku}`, { body: { onHand: 5 } });
+      made.push(((await transfer({ sku, fromWarehouseId: 'nyc-1', toWarehouseId: 'nyc-2', quantity: 1 })).body as unknown as Transfer).id);
+    }
+    type Page = { items: (Transfer & { createdAt: string })[]; nextCursor: string | null; next: string | null };
+    const all: (Transfer & { createdAt: string })[] = [];
+    let path: string | null = '/v1/transfers?limit=2';
+    while (path !== null) {
+      const page: { status: number; body: Page } = await call<Page>(region, 'GET', path);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      all.push(...page.body.items);
+      path = page.body.next;
+    }
+    expect(new Set(all.map((t) => t.id)).size).toBe(all.length);
+    const times = all.map((t) => Date.parse(t.createdAt));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect(all.map((t) => t.id).filter((id) => made.includes(id))).toEqual([...made].reverse());
+    const first = await call<Page>(region, 'GET', '/v1/transfers?limit=500');
+    expect(first.body.items.map((t) => t.id)).toEqual(all.map((t) => t.id));
+    expect(first.body.nextCursor).toBeNull();
+    const pending = await call<Page>(region, 'GET', '/v1/transfers?status=pending&limit=500');
+    expect(pending.body.items.every((t) => t.status === 'pending')).toBe(true);
+    expect(pending.body.items.map((t) => t.id)).toEqual(all.filter((t) => t.status === 'pending').map((t) => t.id));
+    for (const bad of ['status=lost', 'limit=0', 'limit=501', 'limit=two', 'cursor=bm90LWEtY3Vyc29y', 'cursor=a%20b']) {
+      const answer = await call(region, 'GET', `/v1/transfers?${bad}`);
+      expect({ bad, status: answer.status, code: answer.body.code }).toEqual({ bad, status: 400, code: 'validation-failed' });
+    }
+  });
+
   it('makes one transfer for a key sent twice, and for 20 parallel requests with one key', async () => {
     await call(region, 'PUT', '/v1/warehouses/nyc-1/stock/SKU-IDEM', { body: { onHand: 100 } });
     const body = { sku: 'SKU-IDEM', fromWarehouseId: 'nyc-1', toWarehouseId: 'nyc-2', quantity: 3 };

@@ -1,4 +1,7 @@
 import { kafkaPrincipalOfRegion, readKafkaCredentials } from '@stockmesh/config';
+import { TOPICS } from '@stockmesh/contracts';
+import type { Kafka, Producer } from 'kafkajs';
+import { waitFor } from './wait-for.js';
 
 /**
  * Where the tests' broker is, and as whom to talk to it. `npm test` sets
@@ -36,4 +39,23 @@ export function regionKafkaEnv(regionId: string): Record<string, string> {
   const principal = kafkaPrincipalOfRegion(regionId);
   const { sasl } = testKafka(principal);
   return sasl ? { KAFKA_SASL_USERNAME: sasl.username, KAFKA_SASL_PASSWORD: sasl.password } : {};
+}
+
+/**
+ * A producer on `kafka` for a test that plays other regions on a region's topics (`prefix`), once
+ * the region has created them: producing earlier would let the broker auto-create them.
+ */
+export async function producerOnRegionTopics(kafka: Kafka, prefix: string): Promise<Producer> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await waitFor(async () => ((await admin.listTopics()).includes(prefix + TOPICS.deadLetter) ? true : undefined), {
+      what: 'the region to create its topics',
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  return producer;
 }

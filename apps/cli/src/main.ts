@@ -3,7 +3,9 @@
 // docs/operations.md#the-command-line; `stockmesh --help` and `stockmesh <command> --help` say the rest.
 import { Command, CommanderError } from 'commander';
 import { apiClient, apiKeyOf, CliError, type StockmeshApi } from './api-client.js';
+import { deadLettersCommand } from './commands/dead-letters.command.js';
 import { keysCommand } from './commands/keys.command.js';
+import { replicasCommand } from './commands/replicas.command.js';
 import { reservationsCommand } from './commands/reservations.command.js';
 import { statusCommand } from './commands/status.command.js';
 import { stockCommand } from './commands/stock.command.js';
@@ -33,6 +35,8 @@ export function program(): Command {
   reservationsCommand(root, api, output);
   transfersCommand(root, api, output);
   keysCommand(root, api, output);
+  deadLettersCommand(root, api, output);
+  replicasCommand(root, api, output);
   return root;
 }
 

@@ -78,6 +78,46 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/dead-letters': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List the dead letters of this region
+     * @description Needs the `admin` scope.
+     */
+    get: operations['listDeadLetters'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/dead-letters/{id}/replay': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Replay a dead letter of this region
+     * @description Needs the `admin` scope.
+     */
+    post: operations['replayDeadLetter'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/api-keys': {
     parameters: {
       query?: never;
@@ -370,6 +410,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/cluster/replicas/rebuild': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Rebuild this region’s replicas from the state topic
+     * @description Needs the `admin` scope.
+     */
+    post: operations['rebuildReplicas'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/reservations': {
     parameters: {
       query?: never;
@@ -477,7 +537,11 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get?: never;
+    /**
+     * Page through the transfers this region sent, newest first
+     * @description Needs the `stock:read` scope (or `admin`).
+     */
+    get: operations['listTransfers'];
     put?: never;
     /**
      * Transfer stock between warehouses
@@ -671,6 +735,121 @@ export interface components {
        */
       since: string;
       totals: components['schemas']['ActivityTotalsView'];
+    };
+    DeadLetterReplayView: {
+      /**
+       * @description applied: the consumer ran the record; refused: it failed again, nothing changed.
+       * @enum {string}
+       */
+      outcome: 'applied' | 'refused';
+      /**
+       * @description What it did, or why it was refused.
+       * @example io.stockmesh.stock.changed.v1 5d0a3c1e-... from eu-west applied
+       */
+      detail: string;
+      /**
+       * @description Who asked for it.
+       * @example key ops (a1b2c3d4e5f60718)
+       */
+      actor: string;
+      /** Format: date-time */
+      replayedAt: string;
+    };
+    DeadLetterView: {
+      /**
+       * @description `<partition>:<offset>` in the dead-letter topic.
+       * @example 0:42
+       */
+      id: string;
+      /**
+       * @description The consumer group that refused it (`dlt_consumer`).
+       * @example stockmesh.replica.us-east
+       */
+      consumer: string;
+      /**
+       * @description `dlt_reason`.
+       * @example warehouse late-1 is not in the catalog (waited 60000 ms for it)
+       */
+      reason: string;
+      /**
+       * @description Where the record came from (`dlt_topic`).
+       * @example stockmesh.stock.v1
+       */
+      topic: string;
+      /** @example 4 */
+      partition: number;
+      /**
+       * @description Its offset there, a decimal string.
+       * @example 17
+       */
+      offset: string;
+      /** @example SKU-1 */
+      key: string | null;
+      /**
+       * @description Its `ce_type`, when it has one.
+       * @example io.stockmesh.stock.changed.v1
+       */
+      type?: string;
+      /** @description Its `ce_id`, when it has one. */
+      eventId?: string;
+      /**
+       * @description Its `ce_source`, when it has one.
+       * @example eu-west
+       */
+      source?: string;
+      /**
+       * Format: date-time
+       * @description When it was dead-lettered (`dlt_time`).
+       */
+      deadLetteredAt: string;
+      /** @description Size of the value in bytes. */
+      valueBytes: number;
+      /** @description The value as UTF-8, cut at 512 characters; null for no value. */
+      valuePreview: string | null;
+      /** @description Whether this region can run it again (`POST /v1/dead-letters/{id}/replay`). */
+      replayable: boolean;
+      /** @description Why it cannot, when it cannot. */
+      notReplayableBecause?: string;
+      /** @description Whether a replay of it applied. */
+      replayed: boolean;
+      /** @description Its applied replay, else its latest refused one; null when never replayed. */
+      lastReplay: components['schemas']['DeadLetterReplayView'] | null;
+    };
+    DeadLettersView: {
+      /**
+       * @description The region whose consumers wrote these.
+       * @example us-east
+       */
+      region: string;
+      /** @description Newest first (highest offset first). */
+      items: components['schemas']['DeadLetterView'][];
+      /** @description Records of the dead-letter topic read for this answer (every region writes there). */
+      scanned: number;
+      /** @description Whether older records were left unread: the topic holds more than the scan reads. */
+      truncated: boolean;
+    };
+    DeadLetterReplayedView: {
+      /**
+       * @description applied: the consumer ran the record; refused: it failed again, nothing changed.
+       * @enum {string}
+       */
+      outcome: 'applied' | 'refused';
+      /**
+       * @description What it did, or why it was refused.
+       * @example io.stockmesh.stock.changed.v1 5d0a3c1e-... from eu-west applied
+       */
+      detail: string;
+      /**
+       * @description Who asked for it.
+       * @example key ops (a1b2c3d4e5f60718)
+       */
+      actor: string;
+      /** Format: date-time */
+      replayedAt: string;
+      /** @example 0:42 */
+      id: string;
+      /** @example stockmesh.replica.us-east */
+      consumer: string;
     };
     CreateApiKeyRequest: {
       /**
@@ -1222,6 +1401,39 @@ export interface components {
       /** @description The path and query of the next page; null on the last page. */
       next: string | null;
     };
+    RebuildReplicasRequest: {
+      /**
+       * @description Only the replicas of this region’s rows; every other region’s when absent.
+       * @example eu-west
+       */
+      region?: string;
+    };
+    ReplicasRebuiltView: {
+      /**
+       * @description The region whose replicas were rebuilt.
+       * @example us-east
+       */
+      region: string;
+      /**
+       * @description The owners whose rows were rebuilt.
+       * @example [
+       *       "eu-west",
+       *       "ap-south"
+       *     ]
+       */
+      sources: string[];
+      /**
+       * @description Shards rebuilt (every one).
+       * @example 16
+       */
+      shards: number;
+      /** @description The owners’ rows read from the state topic. */
+      rowsRead: number;
+      /** @description Replica rows inserted, replaced or deleted to match them. */
+      rowsRepaired: number;
+      /** @description How long it took, in milliseconds. */
+      ms: number;
+    };
     ReservationLineRequest: {
       /** @example SKU-1 */
       sku: string;
@@ -1343,6 +1555,19 @@ export interface components {
        * @description When the status last changed.
        */
       updatedAt: string;
+    };
+    TransfersPageView: {
+      /**
+       * @description The region that answered: its transfers are those whose source warehouse it owns.
+       * @example us-east
+       */
+      servedBy: string;
+      /** @description Newest first (by creation time, then id). */
+      items: components['schemas']['TransferView'][];
+      /** @description Pass as `cursor` for the next page; null on the last page. */
+      nextCursor: string | null;
+      /** @description The path and query of the next page; null on the last page. */
+      next: string | null;
     };
   };
   responses: never;
@@ -1780,6 +2005,178 @@ export interface operations {
       };
       /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listDeadLetters: {
+    parameters: {
+      query?: {
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DeadLettersView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `admin` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not-ready`: The region cannot serve requests right now. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  replayDeadLetter: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description `<partition>:<offset>` in the dead-letter topic, as listed. */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DeadLetterReplayedView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `admin` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description dead-letter-not-found: no such record, or not one this region’s consumers wrote.
+       *
+       *     `dead-letter-not-found`: No such dead letter of this region.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description dead-letter-replayed: replayed already (members `replayedAt`, `detail`); nothing changed.
+       *
+       *     `dead-letter-replayed`: The dead letter was replayed already.
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description dead-letter-replay-refused: refused again (member `reason`), nothing changed; dead-letter-not-replayable: its consumer cannot replay (member `reason`).
+       *
+       *     `dead-letter-not-replayable`: The consumer that dead-lettered this record cannot replay it. `dead-letter-replay-refused`: The consumer refused the dead letter again; nothing changed.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not-ready`: The region cannot serve requests right now. */
+      503: {
         headers: {
           [name: string]: unknown;
         };
@@ -3120,6 +3517,92 @@ export interface operations {
       };
     };
   };
+  rebuildReplicas: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RebuildReplicasRequest'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReplicasRebuiltView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. `malformed-json`: The request body is not valid JSON. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `admin` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload-too-large`: The request body is too large. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported-media-type`: The request body must be application/json. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `not-ready`: The region cannot serve requests right now. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
   createReservation: {
     parameters: {
       query?: never;
@@ -3588,6 +4071,67 @@ export interface operations {
        *     `reservation-conflict`: The reservation is not in a state that allows this.
        */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listTransfers: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Only transfers in this state. */
+        status?: 'pending' | 'completed' | 'returned' | 'cancelled' | 'failed';
+        /** @description Opaque: the `nextCursor` of the previous page. */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TransfersPageView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`. */
+      403: {
         headers: {
           [name: string]: unknown;
         };

@@ -12,6 +12,9 @@ import { ReservationsModule } from '@stockmesh/reservations';
 import { StockModule } from '@stockmesh/stock';
 import { TransfersModule } from '@stockmesh/transfers';
 import { ClusterHttpController } from './cluster/cluster.http.controller.js';
+import { ListDeadLettersHttpController } from './dead-letters/list-dead-letters/list-dead-letters.http.controller.js';
+import { ReplayDeadLetterHttpController } from './dead-letters/replay-dead-letter/replay-dead-letter.http.controller.js';
+import { DeadLettersService } from './dead-letters/dead-letters.service.js';
 import { HealthHttpController } from './health/health.http.controller.js';
 import { InternalListener } from './internal/internal-listener.js';
 import { MetricsEndpoint } from './metrics/metrics-endpoint.js';
@@ -37,8 +40,8 @@ export class RegionModule {
         TransfersModule,
         CommandsModule.forConfig(config),
       ],
-      controllers: [HealthHttpController, ClusterHttpController],
-      providers: [InternalListener, MetricsEndpoint],
+      controllers: [HealthHttpController, ClusterHttpController, ListDeadLettersHttpController, ReplayDeadLetterHttpController],
+      providers: [InternalListener, MetricsEndpoint, DeadLettersService],
     };
   }
 }

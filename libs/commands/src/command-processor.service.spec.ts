@@ -4,6 +4,7 @@ import { CodedException, COMMAND_TYPES, EVENT_TYPES, TOPICS, type ProblemCode } 
 import type { IncomingMessage, MessageBus, OutgoingMessage } from '@stockmesh/messaging';
 import { Metrics } from '@stockmesh/metrics';
 import type { IdempotencyClaim, IdempotencyRepository, IdempotentRequest, ShardDatabases } from '@stockmesh/persistence';
+import { DeadLetterReplayers } from '@stockmesh/replication';
 import { CommandProcessor } from './command-processor.service.js';
 import { InvalidCommandError, type Command, type CommandMessageController } from './command.js';
 import type { AdjustStockCommand } from './adjust-stock/adjust-stock.command.js';
@@ -115,6 +116,7 @@ beforeEach(() => {
     clock,
     bus as unknown as MessageBus,
     new Metrics(),
+    new DeadLetterReplayers(),
   );
 });
 
@@ -200,5 +202,31 @@ describe('CommandProcessor', () => {
     ]);
     expect(results()).toEqual([]);
     expect(adjust.runs).toBe(0);
+  });
+
+  it('replays a dead-lettered command once its target is known, once per id, and never dead-letters it again', async () => {
+    const poison = message('c-11', adjustment(2, 'late-1'));
+    expect(await processor.replay(poison)).toEqual({
+      outcome: 'refused',
+      detail: 'warehouse late-1 is not in the catalog of region eu-west',
+    });
+    adjust.owners.set('late-1', 'eu-west');
+    expect(await processor.replay(poison)).toEqual({
+      outcome: 'applied',
+      detail: 'command c-11 completed (warehouses/late-1/stock/SKU-1)',
+    });
+    expect(await processor.replay(poison)).toMatchObject({ outcome: 'applied', detail: expect.stringMatching(/had run already/) });
+    expect(adjust.runs).toBe(1);
+    expect(deadLetters()).toEqual([]);
+    adjust.owners.set('late-2', 'us-east');
+    expect(await processor.replay(message('c-12', adjustment(1, 'late-2')))).toMatchObject({
+      outcome: 'applied',
+      detail: expect.stringMatching(/belongs to us-east, which runs command c-12: nothing to do here/),
+    });
+    expect(await processor.replay(message('c-13', adjustment(-50)))).toMatchObject({
+      outcome: 'refused',
+      detail: 'command c-13 rejected: insufficient-stock: below zero',
+    });
+    expect(adjust.onHand).toBe(2);
   });
 });

@@ -5,7 +5,14 @@ import { problemBody, withTrace } from '@stockmesh/http';
 import { MessageBus, type IncomingMessage } from '@stockmesh/messaging';
 import { Metrics } from '@stockmesh/metrics';
 import { IdempotencyRepository, ShardDatabases, type IdempotentRequest } from '@stockmesh/persistence';
-import { deadLetter, LazyPublisher, refusalReason } from '@stockmesh/replication';
+import {
+  deadLetter,
+  DeadLetterReplayers,
+  LazyPublisher,
+  refusalReason,
+  type DeadLetterReplayer,
+  type ReplayResult,
+} from '@stockmesh/replication';
 import { commandResult, type CommandOutcome } from './command-results.js';
 import { COMMAND_MESSAGE_CONTROLLERS, InvalidCommandError, type Command, type CommandMessageController } from './command.js';
 import { parseCommand } from './parse-command.js';
@@ -18,6 +25,13 @@ const UNFINISHED = 0;
 /** The consumer group of a region's command consumers, shared by all its instances (without the topic prefix). */
 export function commandsGroupOf(regionId: string): string {
   return `stockmesh.commands.${regionId}`;
+}
+
+/** A valid command, its message controller, and the region owning its target. */
+interface AdmittedCommand {
+  readonly command: Command;
+  readonly controller: CommandMessageController;
+  readonly owner: string;
 }
 
 /**
@@ -41,7 +55,7 @@ export function commandsGroupOf(regionId: string): string {
  * command: a result can be published twice (the second with `replayed: true`), never not at all.
  */
 @Injectable()
-export class CommandProcessor implements OnApplicationShutdown {
+export class CommandProcessor implements OnApplicationShutdown, DeadLetterReplayer {
   private readonly logger = new Logger(CommandProcessor.name);
   private readonly controllers: ReadonlyMap<CommandType, CommandMessageController>;
   private readonly publisher: LazyPublisher;
@@ -54,13 +68,20 @@ export class CommandProcessor implements OnApplicationShutdown {
     private readonly clock: Clock,
     bus: MessageBus,
     private readonly metrics: Metrics,
+    replayers: DeadLetterReplayers,
   ) {
     this.controllers = new Map(controllers.map((c) => [c.type, c]));
     this.publisher = new LazyPublisher(bus);
+    replayers.register(this);
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.publisher.close();
+  }
+
+  /** The consumer group of this region's command consumers, which dead-letter as it. */
+  get consumerGroup(): string {
+    return commandsGroupOf(this.config.region.id);
   }
 
   /**
@@ -68,27 +89,64 @@ export class CommandProcessor implements OnApplicationShutdown {
    * published; rejects (and the record is read again) only when that, or the database, failed.
    */
   async process(message: IncomingMessage): Promise<void> {
-    const region = this.config.region.id;
-    let command: Command;
-    let controller: CommandMessageController;
-    let owner: string;
-    try {
-      command = parseCommand(message, this.config.http.bodyLimitBytes);
-      controller = this.controllerOf(command.type);
-      owner = await controller.ownerOf(command.data);
-      if (!this.config.cluster.regions.some((r) => r.id === owner))
-        throw new InvalidCommandError(`${controller.subjectOf(command.data)} belongs to region ${owner}, which is not in this cluster`);
-    } catch (error) {
-      if (!(error instanceof InvalidCommandError)) throw error;
-      this.logger.warn({ msg: 'dead-lettering a command', partition: message.partition, offset: message.offset, reason: error.reason });
-      await this.publisher.publish([deadLetter(message, error.reason, commandsGroupOf(region))]);
+    const admitted = await this.admit(message);
+    if (typeof admitted === 'string') {
+      this.logger.warn({ msg: 'dead-lettering a command', partition: message.partition, offset: message.offset, reason: admitted });
+      await this.publisher.publish([deadLetter(message, admitted, this.consumerGroup)]);
       this.metrics.deadLettered('commands', 'invalid_command');
       return;
     }
-    if (owner !== region) return;
+    if (admitted.owner !== this.config.region.id) return;
+    await this.answer(message, admitted);
+  }
 
+  /**
+   * Runs a command this region dead-lettered again, as `process` would, but answers instead of
+   * dead-lettering it once more. Once per command id, as always: a command that ran meanwhile
+   * answers its stored result again and changes nothing. A command its owner refuses (e.g.
+   * insufficient stock) publishes its rejected result, as any command, and is a refused replay:
+   * nothing changed, and it may be replayed again once the cause is fixed.
+   */
+  async replay(original: IncomingMessage): Promise<ReplayResult> {
+    const admitted = await this.admit(original);
+    if (typeof admitted === 'string') return { outcome: 'refused', detail: admitted };
+    const { command, controller, owner } = admitted;
+    const subject = controller.subjectOf(command.data);
+    if (owner !== this.config.region.id) {
+      // Every region reads every command: its owner runs it, and has (or will) by its own reading.
+      return { outcome: 'applied', detail: `${subject} belongs to ${owner}, which runs command ${command.id}: nothing to do here` };
+    }
+    const outcome = await this.answer(original, admitted);
+    if (outcome.kind === 'rejected')
+      return { outcome: 'refused', detail: `command ${command.id} rejected: ${outcome.problem.code}: ${outcome.problem.detail}` };
+    return {
+      outcome: 'applied',
+      detail: outcome.replayed
+        ? `command ${command.id} had run already: its result was answered again and nothing changed`
+        : `command ${command.id} completed (${subject})`,
+    };
+  }
+
+  /** The command and who runs it, or why the record is not a command any region can run. */
+  private async admit(message: IncomingMessage): Promise<AdmittedCommand | string> {
+    try {
+      const command = parseCommand(message, this.config.http.bodyLimitBytes);
+      const controller = this.controllerOf(command.type);
+      const owner = await controller.ownerOf(command.data);
+      if (!this.config.cluster.regions.some((r) => r.id === owner))
+        throw new InvalidCommandError(`${controller.subjectOf(command.data)} belongs to region ${owner}, which is not in this cluster`);
+      return { command, controller, owner };
+    } catch (error) {
+      if (!(error instanceof InvalidCommandError)) throw error;
+      return error.reason;
+    }
+  }
+
+  /** Runs a command this region owns and publishes its result. */
+  private async answer(message: IncomingMessage, { command, controller }: AdmittedCommand): Promise<CommandOutcome> {
+    const region = this.config.region.id;
     // The sender's trace (ce_traceparent) goes on to the log lines and the events the command causes.
-    await withTrace(command.id, message.headers.ce_traceparent, async () => {
+    return withTrace(command.id, message.headers.ce_traceparent, async () => {
       const outcome = await this.run(controller, command);
       await this.publisher.publish([
         commandResult(command, controller.subjectOf(command.data), outcome, region, new Date(this.clock.now())),
@@ -99,6 +157,7 @@ export class CommandProcessor implements OnApplicationShutdown {
         commandType: command.type,
         ...(outcome.kind === 'completed' ? { replayed: outcome.replayed } : { code: outcome.problem.code }),
       });
+      return outcome;
     });
   }
 

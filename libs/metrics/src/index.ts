@@ -3,6 +3,7 @@ export {
   type ActivityTotals,
   type DeadLetterConsumer,
   type DeadLetterReason,
+  type DeadLetterReplayOutcome,
   type FinishOutcome,
   type HoldTransition,
   type ReservationOutcome,

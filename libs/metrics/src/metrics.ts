@@ -13,6 +13,8 @@ export type FinishOutcome = 'finished' | 'retrying' | 'lost';
 /** The consumer that dead-lettered a record, and why (a bounded set: the free-text reason is in the record's `dlt_reason`). */
 export type DeadLetterConsumer = 'replica' | 'digests' | 'commands';
 export type DeadLetterReason = 'invalid_event' | 'invalid_command' | 'database_refused';
+/** What an operator's replay of a dead letter came to. */
+export type DeadLetterReplayOutcome = 'applied' | 'refused' | 'already_replayed' | 'not_replayable';
 
 /** Totals of this process's counters since it started, for a live view that works out rates between two readings. */
 export interface ActivityTotals {
@@ -145,6 +147,12 @@ export class Metrics {
     name: 'stockmesh_dead_letters_total',
     help: 'Records sent to the dead-letter topic, by consumer (replica, digests, commands) and reason (invalid_event, invalid_command, database_refused).',
     labelNames: ['consumer', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly deadLetterReplays = new Counter({
+    name: 'stockmesh_dead_letter_replays_total',
+    help: 'Replays of dead letters operators asked for, by consumer (replica, digests, commands) and outcome (applied, refused, already_replayed, not_replayable).',
+    labelNames: ['consumer', 'outcome'] as const,
     registers: [this.registry],
   });
   readonly antiEntropyChecks = new Counter({
@@ -291,6 +299,10 @@ export class Metrics {
 
   deadLettered(consumer: DeadLetterConsumer, reason: DeadLetterReason): void {
     this.deadLetters.inc({ consumer, reason });
+  }
+
+  deadLetterReplayed(consumer: DeadLetterConsumer, outcome: DeadLetterReplayOutcome): void {
+    this.deadLetterReplays.inc({ consumer, outcome });
   }
 
   digestCompared(sourceRegion: string, bucketsCompared: number, bucketsDiffering: number): void {

@@ -1,4 +1,11 @@
-export { deadLetter, refusalReason } from './dead-letters.js';
+export { deadLetter, refusalReason } from './dead-letters/dead-letter.js';
+export { DeadLetterLog, type DeadLetterRange } from './dead-letters/dead-letter-log.js';
+export { DeadLetterReplayers, type DeadLetterReplayer, type ReplayResult } from './dead-letters/dead-letter-replayers.js';
+export {
+  DeadLetterReplaysRepository,
+  type DeadLetterPlace,
+  type DeadLetterReplayRecord,
+} from './dead-letters/dead-letter-replays.repository.js';
 export { EventAppliers, type EventApplier, type OffsetEvent } from './event-appliers.js';
 export { ConsumerPositionsRepository } from './consumer-positions.repository.js';
 export { LazyPublisher } from './lazy-publisher.js';

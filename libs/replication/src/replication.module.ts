@@ -1,6 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { MessageBus } from '@stockmesh/messaging';
 import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
+import { DeadLetterLog } from './dead-letters/dead-letter-log.js';
+import { DeadLetterReplayers } from './dead-letters/dead-letter-replayers.js';
+import { DeadLetterReplaysRepository } from './dead-letters/dead-letter-replays.repository.js';
 import { EventAppliers } from './event-appliers.js';
 import { HeartbeatService } from './heartbeat.service.js';
 import { messageBusProvider } from './message-bus.provider.js';
@@ -27,6 +30,9 @@ import { TopicsReady } from './topics-ready.service.js';
     OutboxRepository,
     ConsumerPositionsRepository,
     EventAppliers,
+    DeadLetterReplayers,
+    DeadLetterLog,
+    DeadLetterReplaysRepository,
     PublishedOffsets,
     TopicsReady,
     OutboxRelay,
@@ -40,6 +46,9 @@ import { TopicsReady } from './topics-ready.service.js';
   ],
   exports: [
     MessageBus,
+    DeadLetterReplayers,
+    DeadLetterLog,
+    DeadLetterReplaysRepository,
     OutboxRepository,
     EventAppliers,
     ReplicaGaps,

@@ -15,7 +15,8 @@ import { ShardDatabases } from '@stockmesh/persistence';
 import { Backoff } from './backoff.js';
 import { LazyPublisher } from './lazy-publisher.js';
 import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
-import { deadLetter, refusalReason } from './dead-letters.js';
+import { deadLetter, refusalReason } from './dead-letters/dead-letter.js';
+import { DeadLetterReplayers, type DeadLetterReplayer, type ReplayResult } from './dead-letters/dead-letter-replayers.js';
 import { EventAppliers, type OffsetEvent } from './event-appliers.js';
 import { ReplicaGaps } from './replica-gaps.js';
 import { ReplicaRebuilder } from './replica-rebuilder.service.js';
@@ -71,7 +72,7 @@ class RecordRefused extends Error {
  * events are skipped.
  */
 @Injectable()
-export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown {
+export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown, DeadLetterReplayer {
   private readonly logger = new Logger(Replicator.name);
   private readonly abort = new AbortController();
   private readonly topics: ReplicatedTopic[];
@@ -97,9 +98,47 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly directory: OwnerDirectory,
     private readonly clock: Clock,
     private readonly metrics: Metrics,
+    replayers: DeadLetterReplayers,
   ) {
     this.topics = replicatedTopics(config);
     this.deadLetters = new LazyPublisher(bus);
+    replayers.register(this);
+  }
+
+  /** The consumer group this replicator reads and dead-letters as. */
+  get consumerGroup(): string {
+    return `stockmesh.replica.${this.config.region.id}`;
+  }
+
+  /**
+   * Applies a record this replicator dead-lettered, as `apply` would have: the same checks (the
+   * catalog now, without waiting for it), the same appliers, in a transaction on the database
+   * of its partition. The replicator's own batches of that partition wait meanwhile (the
+   * position's lock is taken), and the position does not move: the replay is off the log.
+   *
+   * Neither a double apply nor a step back: every applier is idempotent against what its table
+   * holds (a replica row or a warehouse only takes a higher version, an API key only a higher
+   * version or a revocation, a transfer's receipt is claimed once, a transfer settles once), so a
+   * record applied since, or one older than the row, changes nothing.
+   */
+  async replay(original: IncomingMessage): Promise<ReplayResult> {
+    const route = this.topics.find((t) => t.topic === original.topic);
+    if (!route) return { outcome: 'refused', detail: `topic ${original.topic} is not applied by this region` };
+    const verdict = await this.admit(route, original, original.partition, false);
+    if (verdict === undefined) return { outcome: 'refused', detail: `it is an event of this region (${this.config.region.id})` };
+    if (typeof verdict === 'string') return { outcome: 'refused', detail: verdict };
+    try {
+      await this.databases.inDatabase(route.database(original.partition), async (tx) => {
+        await this.positions.lock(tx, original.topic, original.partition);
+        await this.appliers.apply(tx, verdict, BigInt(original.offset));
+      });
+    } catch (error) {
+      const reason = refusalReason(error);
+      if (reason === undefined) throw error;
+      return { outcome: 'refused', detail: reason };
+    }
+    this.metrics.applied(original.topic, [verdict.source]);
+    return { outcome: 'applied', detail: `${verdict.type} ${verdict.id} from ${verdict.source} applied` };
   }
 
   onApplicationBootstrap(): void {
@@ -123,7 +162,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
         await this.rebuilder.rebuildMissing(signal);
         if (signal.aborted) return;
         this.consumer = this.bus.consumer({
-          groupId: `stockmesh.replica.${this.config.region.id}`,
+          groupId: this.consumerGroup,
           topics: this.topics.map((t) => t.topic),
           fromBeginning: true,
           maxWaitMs: this.config.kafka.maxWaitMs,
@@ -225,7 +264,12 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
    * own events. Checks the event against itself and against the catalog: a stock or transfer
    * event must come from the region the catalog says owns its warehouses.
    */
-  private async admit(route: ReplicatedTopic, message: IncomingMessage, partition: number): Promise<AnyEvent | string | undefined> {
+  private async admit(
+    route: ReplicatedTopic,
+    message: IncomingMessage,
+    partition: number,
+    patient = true,
+  ): Promise<AnyEvent | string | undefined> {
     let event: AnyEvent;
     try {
       event = parseEvent(message, route.types);
@@ -238,6 +282,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     const waiting = `${message.topic}/${partition}/${message.offset}`;
     for (const claim of route.owners(event)) {
       const owner = await this.ownerOf(claim.warehouseId);
+      if (owner === undefined && !patient) return `warehouse ${claim.warehouseId} is not in the catalog`;
       if (owner === undefined) {
         // The catalog replicates on a topic of its own and is normally ahead, but may be behind
         // (e.g. a warehouse registered just before its first count): wait for it a while, then give up.
@@ -319,7 +364,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
         }
       }
       this.positioned.add(partitionKey);
-      const consumer = `stockmesh.replica.${this.config.region.id}`;
+      const consumer = this.consumerGroup;
       const poison: OutgoingMessage[] = [];
       const deadLettered: DeadLetterReason[] = [];
       const admitted: OffsetEvent[] = [];

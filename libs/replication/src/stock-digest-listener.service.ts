@@ -7,7 +7,7 @@ import { ShardDatabases } from '@stockmesh/persistence';
 import { setTimeout as pause } from 'node:timers/promises';
 import { Backoff } from './backoff.js';
 import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
-import { deadLetter } from './dead-letters.js';
+import { deadLetter } from './dead-letters/dead-letter.js';
 import { EventAppliers } from './event-appliers.js';
 import { LazyPublisher } from './lazy-publisher.js';
 import { TopicsReady } from './topics-ready.service.js';

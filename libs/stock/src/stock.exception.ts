@@ -4,6 +4,7 @@ export enum StockErrorCode {
   Insufficient = 'insufficient-stock',
   QuantityLimit = 'quantity-limit-exceeded',
   NotFound = 'stock-not-found',
+  NotReady = 'not-ready',
 }
 
 export class StockException extends CodedException<`${StockErrorCode}`> {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ReplicaChecks } from './anti-entropy/replica-checks.js';
 import { ReplicaRepairService } from './anti-entropy/replica-repair.service.js';
+import { RebuildReplicasHttpController } from './rebuild-replicas/rebuild-replicas.http.controller.js';
 import { StockDigestApplier } from './anti-entropy/stock-digest.applier.js';
 import { StockDigestPublisher } from './anti-entropy/stock-digest.publisher.js';
 import { AdjustStockHttpController } from './adjust-stock/adjust-stock.http.controller.js';
@@ -46,6 +47,7 @@ import { TransferStockService } from './transfers/transfer-stock.service.js';
     HoldsInternalController,
     BatchStockHttpController,
     ListWarehouseStockHttpController,
+    RebuildReplicasHttpController,
   ],
   providers: [
     StockRepository,

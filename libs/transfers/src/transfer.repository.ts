@@ -2,7 +2,16 @@ import { Injectable } from '@nestjs/common';
 import type { TransferData } from '@stockmesh/contracts';
 import type { SqlTx } from '@stockmesh/persistence';
 
-export type TransferStatus = 'pending' | 'completed' | 'returned' | 'cancelled' | 'failed';
+/** Every state a transfer can be in, as the `transfers_status_check` constraint has them. */
+export const TRANSFER_STATUSES = ['pending', 'completed', 'returned', 'cancelled', 'failed'] as const;
+export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
+
+/** Where a page of transfers, newest first, continues: strictly before this (created_at, id). */
+export interface TransferPosition {
+  /** `created_at` in microseconds since the epoch: a JavaScript Date would drop the microseconds and repeat rows. */
+  readonly createdAtMicros: string;
+  readonly id: string;
+}
 
 /** What the destination's owner made of a transfer: its receipt, or its tombstone when it never received it. */
 export type ReceiptOutcome = 'received' | 'refused' | 'cancelled';
@@ -99,6 +108,28 @@ export class TransferRepository {
   async find(tx: SqlTx, id: string): Promise<TransferRecord | undefined> {
     const [row] = await tx.query<TransferRow>(`SELECT ${COLUMNS} FROM transfers WHERE id = $1`, [id]);
     return row && toRecord(row);
+  }
+
+  /**
+   * Up to `limit` transfers recorded in this database, newest first (`created_at`, then id in byte
+   * order, both descending), strictly after `before` in that order; only those in `status` when
+   * given. Keyset paging on the index `transfers_newest`: a page never repeats or skips a row.
+   */
+  async pageNewest(
+    tx: SqlTx,
+    status: TransferStatus | null,
+    before: TransferPosition | null,
+    limit: number,
+  ): Promise<(TransferRecord & { position: TransferPosition })[]> {
+    const rows = await tx.query<TransferRow & { created_us: string }>(
+      `SELECT ${COLUMNS}, (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_us FROM transfers
+        WHERE ($1::text IS NULL OR status = $1)
+          AND ($2::bigint IS NULL
+               OR (created_at, id COLLATE "C") < ('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::text))
+        ORDER BY created_at DESC, id COLLATE "C" DESC LIMIT $4`,
+      [status, before?.createdAtMicros ?? null, before?.id ?? null, limit],
+    );
+    return rows.map((r) => ({ ...toRecord(r), position: { createdAtMicros: r.created_us, id: r.id } }));
   }
 
   /** The transfer if it is still `pending`, locked until the transaction ends; `undefined` otherwise. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { MAX_QUANTITY, PoisonEventError, sourceRegionOf, type TransferData, type TransferReceivedData } from '@stockmesh/contracts';
-import { OwnerDirectory, type RequestOrigin } from '@stockmesh/http';
+import { OwnerDirectory, ValidationProblem, type RequestOrigin } from '@stockmesh/http';
 import {
   IdempotencyException,
   IdempotencyRepository,
@@ -17,7 +17,9 @@ import { randomUUID } from 'node:crypto';
 import { TransferDestinationClient } from './reconcile-transfers/transfer-destination.client.js';
 import { transferData, transferDispatchedEntry, transferReceivedEntry } from './transfer-events.js';
 import { TransferErrorCode, TransferException } from './transfer.exception.js';
-import { TransferRepository, type ReceiptOutcome, type TransferRecord } from './transfer.repository.js';
+import { decodeTransferCursor, encodeTransferCursor } from './list-transfers/transfer-cursor.js';
+import type { TransfersPageView } from './list-transfers/transfers-page.views.js';
+import { TransferRepository, type ReceiptOutcome, type TransferRecord, type TransferStatus } from './transfer.repository.js';
 import type { TransferView } from './transfer.views.js';
 
 /** Transfers the reconciler claims per database and pass. */
@@ -34,6 +36,11 @@ const RECONCILE_MAX_BACKOFF_MS = 600_000;
  * row are written off (the transfer `failed`): with the backoff above, about two hours.
  */
 export const MAX_RETURN_ATTEMPTS = 20;
+
+/** Descending order of two keys: negative when `a` comes first. */
+function compareDesc<T extends bigint | string>(a: T, b: T): number {
+  return a > b ? -1 : a < b ? 1 : 0;
+}
 
 /** Who ends a transfer, for the ledger entry of units coming back. */
 interface Ender {
@@ -142,6 +149,34 @@ export class TransfersService {
   /** A transfer this region recorded (its source warehouse is this region's). */
   async get(id: string): Promise<TransferView> {
     return this.view(await this.locate(id));
+  }
+
+  /**
+   * A page of the transfers recorded here, newest first. They are spread over every database (by
+   * their SKU's shard), so each database is asked for its next `limit + 1` and the answers merged;
+   * the cursor is the last transfer returned, so a page never repeats or skips one.
+   */
+  async page(status: TransferStatus | null, limit: number, cursor: string | undefined): Promise<TransfersPageView> {
+    const before = cursor === undefined ? null : decodeTransferCursor(cursor);
+    if (before === undefined) {
+      throw new ValidationProblem([{ field: 'cursor', constraint: 'cursor', message: 'cursor must be a nextCursor returned by this API' }]);
+    }
+    const pages = await Promise.all(
+      this.databases.all().map((db) => this.databases.read(db, (tx) => this.repository.pageNewest(tx, status, before, limit + 1))),
+    );
+    // Newest first, then id in byte order descending, as the queries sort (ids are ASCII).
+    const merged = pages
+      .flat()
+      .sort((a, b) => compareDesc(BigInt(a.position.createdAtMicros), BigInt(b.position.createdAtMicros)) || compareDesc(a.id, b.id));
+    const items = merged.slice(0, limit);
+    const nextCursor = merged.length > limit ? encodeTransferCursor(items[items.length - 1].position) : null;
+    const query = `limit=${limit}${status === null ? '' : `&status=${status}`}`;
+    return {
+      servedBy: this.config.region.id,
+      items: items.map((t) => this.view(t)),
+      nextCursor,
+      next: nextCursor === null ? null : `/v1/transfers?${query}&cursor=${nextCursor}`,
+    };
   }
 
   /**

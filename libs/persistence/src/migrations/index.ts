@@ -14,6 +14,8 @@ import { OutboxWithoutNotify1764955000000 } from './1764955000000-outbox-without
 import { PartialCommits1764960000000 } from './1764960000000-partial-commits.js';
 import { SalesChannels1764975000000 } from './1764975000000-sales-channels.js';
 import { SafetyStock1765000000000 } from './1765000000000-safety-stock.js';
+import { TransfersNewest1765100000000 } from './1765100000000-transfers-newest.js';
+import { DeadLetterReplays1765100000001 } from './1765100000001-dead-letter-replays.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -33,4 +35,6 @@ export const MIGRATIONS = [
   PartialCommits1764960000000,
   SalesChannels1764975000000,
   SafetyStock1765000000000,
+  TransfersNewest1765100000000,
+  DeadLetterReplays1765100000001,
 ];

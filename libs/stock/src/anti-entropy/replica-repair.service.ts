@@ -15,6 +15,24 @@ interface ShardRepair {
   gap: boolean;
 }
 
+/** Why a repair runs, for its log lines. */
+type RepairCause = 'digest' | 'gap' | 'rebuild';
+
+/** What one repair did. */
+export interface RepairReport {
+  /** The owners' rows read from the state topic (of the regions and buckets repaired). */
+  readonly rowsRead: number;
+  /** Replica rows inserted, replaced or deleted. */
+  readonly rowsRepaired: number;
+}
+
+/** What a rebuild on request did. */
+export interface RebuildReport extends RepairReport {
+  readonly regions: readonly string[];
+  readonly shards: number;
+  readonly ms: number;
+}
+
 const RETRY_MS = 1_000;
 
 /**
@@ -98,7 +116,25 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
     }
   }
 
-  private async repair(work: ReadonlyMap<number, ShardRepair>, signal: AbortSignal): Promise<void> {
+  /**
+   * Rebuilds every replica row of the regions, in every shard, now: the whole state topic is read
+   * and every row compared with it, as a repair of every bucket (see the class comment for why
+   * this is safe while the replicator applies: a row applied after the repair began is never
+   * moved back). Rows the owner does not have are deleted, missing ones inserted, wrong ones
+   * replaced. Runs beside the queued repairs; each locks the rows it changes.
+   */
+  async rebuild(regions: readonly string[]): Promise<RebuildReport> {
+    const started = Date.now();
+    const work = new Map<number, ShardRepair>();
+    for (let shard = 0; shard < this.config.cluster.shardCount; shard++) {
+      work.set(shard, { regions: new Map(regions.map((r) => [r, new Set(ALL_BUCKETS)])), gap: false });
+    }
+    const report = await this.repair(work, this.abort.signal, 'rebuild');
+    if (this.abort.signal.aborted) throw new Error('the region is shutting down: the rebuild stopped');
+    return { regions, shards: work.size, ...report, ms: Date.now() - started };
+  }
+
+  private async repair(work: ReadonlyMap<number, ShardRepair>, signal: AbortSignal, cause?: RepairCause): Promise<RepairReport> {
     const started = Date.now();
     // The clock of each database involved, before the state topic is read (see the class comment).
     const starts = new Map<string, string>();
@@ -110,20 +146,25 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
       work.get(row.shard)?.regions.get(row.region)?.has(bucketOf(row.warehouseId, row.sku)) ?? false;
     const truth = await this.reader.read([...work.keys()], wanted, signal);
     // Aborted (shutting down): what was read may be partial, and must not be taken for the truth.
-    if (signal.aborted) return;
+    if (signal.aborted) return { rowsRead: 0, rowsRepaired: 0 };
+    let rowsRead = 0;
+    let rowsRepaired = 0;
     for (const [shard, repair] of work) {
       const db: ShardDatabase = this.databases.databaseFor(shard);
       const start = starts.get(db.name) as string;
       for (const [region, buckets] of repair.regions) {
         const owned = [...(truth.get(shard)?.values() ?? [])].filter((r) => r.data.region === region);
         const rows = await this.databases.inShard(shard, (tx) =>
-          this.repairBuckets(tx, { shard, region, buckets: [...buckets], owned, start, cause: repair.gap ? 'gap' : 'digest' }),
+          this.repairBuckets(tx, { shard, region, buckets: [...buckets], owned, start, cause: cause ?? (repair.gap ? 'gap' : 'digest') }),
         );
+        rowsRead += owned.length;
+        rowsRepaired += rows;
         this.checks.repaired(region, rows);
         if (repair.gap) this.checks.gapRepaired(region);
       }
     }
-    this.logger.log({ msg: 'replica repair finished', shards: [...work.keys()], ms: Date.now() - started });
+    this.logger.log({ msg: 'replica repair finished', cause, shards: [...work.keys()], rowsRead, rowsRepaired, ms: Date.now() - started });
+    return { rowsRead, rowsRepaired };
   }
 
   /** One region's buckets of one shard, in one transaction; resolves the rows changed. */
@@ -135,7 +176,7 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
       buckets: number[];
       owned: readonly StateRow[];
       start: string;
-      cause: 'gap' | 'digest';
+      cause: RepairCause;
     },
   ): Promise<number> {
     const { shard, region } = job;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { PoisonEventError } from '@stockmesh/contracts';
-import { refusalReason } from './dead-letters.js';
+import { refusalReason } from './dead-letter.js';
 
 const pgError = (code: string, message = 'boom'): Error => Object.assign(new Error(message), { code });
 const typeormError = (code: string): Error => Object.assign(new Error('query failed'), { driverError: { code } });
