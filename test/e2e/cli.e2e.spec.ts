@@ -61,7 +61,8 @@ describe('the stockmesh command line', () => {
   it('counts, adjusts and reads stock at its owner from another region, as the API has it', async () => {
     const set = await stockmesh(['stock', 'set', 'cli-fra', 'SKU-CLI', '12']);
     expect(set.code).toBe(0);
-    expect(set.stdout).toMatch(/^cli-fra\s+SKU-CLI\s+12\s+0\s+12\s+1$/m);
+    // warehouse, sku, on hand, reserved, safety stock, available, version
+    expect(set.stdout).toMatch(/^cli-fra\s+SKU-CLI\s+12\s+0\s+0\s+12\s+1$/m);
     const key = /idempotency key (\S+)/.exec(set.stderr)?.[1];
     expect(key).toBeDefined();
     // The same key again: the first answer, not a second write.
@@ -174,6 +175,32 @@ describe('the stockmesh command line', () => {
     expect(rebuilt.stdout).toMatch(/^ap-south\s+eu-west\s+16\s+\d+\s+0\s+\d+$/m);
   });
 
+  it('defines a sales channel, reads availability and reserves for it, and binds a key to it', async () => {
+    await call({ url: t.url('eu-west') }, 'PUT', '/v1/warehouses/cli-fra/stock/SKU-CH', { body: { onHand: 5 } });
+    await call({ url: t.url('us-east') }, 'PUT', '/v1/warehouses/cli-nyc/stock/SKU-CH', { body: { onHand: 50 } });
+    const defined = await stockmesh(['channels', 'define', 'cli-web', '--region', 'eu-west', '--name', 'Web', '--warehouses', 'cli-fra']);
+    expect(defined.code).toBe(0);
+    expect(defined.stdout).toMatch(/^cli-web\s+eu-west\s+Web\s+cli-fra\s+1$/m);
+    // us-east coordinates below: it must know the channel and see cli-fra's row.
+    await waitFor(
+      async () => {
+        const run = await stockmesh(['availability', 'SKU-CH', '--channel', 'cli-web']);
+        return run.code === 0 && /^total of channel cli-web: 5 on hand/m.test(run.stdout) ? true : undefined;
+      },
+      { what: 'us-east to know the channel and the row' },
+    );
+    expect((await stockmesh(['channels', 'list'])).stdout).toMatch(/^cli-web\s+eu-west/m);
+    const held = await stockmesh(['reserve', 'SKU-CH:2', '--channel', 'cli-web']);
+    expect(held.code).toBe(0);
+    expect(held.stdout).toMatch(/^reservation \S+: held, channel cli-web,/m);
+    expect(held.stdout).toMatch(/^SKU-CH\s+cli-fra\s+eu-west\s+2\s+held$/m);
+    const bound = await stockmesh(['keys', 'create', 'cli-web-store', '--scopes', 'stock:read', '--channel', 'cli-web']);
+    expect(bound.code).toBe(0);
+    expect(bound.stderr).toContain('bound to channel cli-web');
+    const seen = await stockmesh(['availability', 'SKU-CH'], { key: bound.stdout.trim() });
+    expect(seen.stdout).toMatch(/^total of channel cli-web: 5 on hand, 2 reserved/m);
+  });
+
   it('makes, uses and revokes a key; says what a region refused and exits 1; a usage error exits 2', async () => {
     const made = await stockmesh(['keys', 'create', 'cli-storefront', '--scopes', 'stock:read']);
     expect(made.code).toBe(0);
@@ -186,7 +213,7 @@ describe('the stockmesh command line', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^stockmesh: 403 insufficient-scope: .*admin scope/m);
     const listed = await stockmesh(['keys', 'list']);
-    expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+cli-storefront\\s+stock:read\\s+us-east`, 'm'));
+    expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+cli-storefront\\s+stock:read\\s+-\\s+us-east`, 'm'));
     expect(listed.stdout).not.toContain(secret.split('_')[2]);
     expect((await stockmesh(['keys', 'revoke', id])).stdout).toBe(`key ${id} revoked\n`);
     await waitFor(

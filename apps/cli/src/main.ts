@@ -3,6 +3,7 @@
 // docs/operations.md#the-command-line; `stockmesh --help` and `stockmesh <command> --help` say the rest.
 import { Command, CommanderError } from 'commander';
 import { apiClient, apiKeyOf, CliError, type StockmeshApi } from './api-client.js';
+import { channelsCommand } from './commands/channels.command.js';
 import { deadLettersCommand } from './commands/dead-letters.command.js';
 import { keysCommand } from './commands/keys.command.js';
 import { replicasCommand } from './commands/replicas.command.js';
@@ -34,6 +35,7 @@ export function program(): Command {
   stockCommand(root, api, output);
   reservationsCommand(root, api, output);
   transfersCommand(root, api, output);
+  channelsCommand(root, api, output);
   keysCommand(root, api, output);
   deadLettersCommand(root, api, output);
   replicasCommand(root, api, output);

@@ -18,10 +18,13 @@ export function keysCommand(program: Command, api: () => StockmeshApi, output: (
     .description('makes a key; its secret is printed this once, on stdout alone, so that it can be piped into a file')
     .argument('<name>')
     .requiredOption('--scopes <list>', `comma-separated: ${API_SCOPES.join(', ')}`, scopes)
-    .action(async (name: string, options: { scopes: ApiScope[] }) => {
-      const { data } = await answer(api().POST('/v1/api-keys', { body: { name, scopes: options.scopes } }));
+    .option('--channel <channelId>', 'binds the key to a sales channel: its availability and reservations are that channel’s')
+    .action(async (name: string, options: { scopes: ApiScope[]; channel?: string }) => {
+      const body = { name, scopes: options.scopes, ...(options.channel === undefined ? {} : { channel: options.channel }) };
+      const { data } = await answer(api().POST('/v1/api-keys', { body }));
       show(output(), data, (k) => {
-        process.stderr.write(`key ${k.id} (${k.name}: ${k.scopes.join(' ')}) made in ${k.region}; its secret is not shown again\n`);
+        const bound = k.channel === null ? '' : `, bound to channel ${k.channel}`;
+        process.stderr.write(`key ${k.id} (${k.name}: ${k.scopes.join(' ')}${bound}) made in ${k.region}; its secret is not shown again\n`);
         process.stdout.write(`${k.key}\n`);
       });
     });
@@ -32,8 +35,8 @@ export function keysCommand(program: Command, api: () => StockmeshApi, output: (
       const { data } = await answer(api().GET('/v1/api-keys'));
       show(output(), data, (list) =>
         printTable(
-          ['id', 'name', 'scopes', 'region', 'created', 'revoked'],
-          list.items.map((k) => [k.id, k.name, k.scopes.join(' '), k.region, k.createdAt, k.revokedAt]),
+          ['id', 'name', 'scopes', 'channel', 'region', 'created', 'revoked'],
+          list.items.map((k) => [k.id, k.name, k.scopes.join(' '), k.channel, k.region, k.createdAt, k.revokedAt]),
         ),
       );
     });

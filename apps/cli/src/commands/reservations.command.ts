@@ -4,6 +4,7 @@ import { printTable, show, type Output } from '../output.js';
 import { cartLine, integer, type CartLine } from './arguments.js';
 
 interface ReservationShown {
+  readonly channel: string | null;
   readonly id: string;
   readonly status: string;
   readonly expiresAt: string;
@@ -11,7 +12,8 @@ interface ReservationShown {
 }
 
 function printReservation(r: ReservationShown): void {
-  process.stdout.write(`reservation ${r.id}: ${r.status}, expires ${r.expiresAt}\n`);
+  const channel = r.channel === null ? '' : `, channel ${r.channel}`;
+  process.stdout.write(`reservation ${r.id}: ${r.status}${channel}, expires ${r.expiresAt}\n`);
   printTable(
     ['sku', 'warehouse', 'region', 'quantity', 'state'],
     r.allocations.map((a) => [a.sku, a.warehouseId, a.region, a.quantity, a.state]),
@@ -26,24 +28,31 @@ export function reservationsCommand(program: Command, api: () => StockmeshApi, o
     .option('--ttl <seconds>', 'how long the hold lasts (the region’s default when omitted)', integer)
     .option('--reference <text>', 'your order or cart id, kept with the reservation')
     .option('--no-split', 'hold each line in one warehouse only')
+    .option('--channel <channelId>', 'hold only in the warehouses of this sales channel, in its order')
     .option('--idempotency-key <key>', 'to repeat the request safely (default: a new one, printed)')
-    .action(async (lines: CartLine[], options: { ttl?: number; reference?: string; split: boolean; idempotencyKey?: string }) => {
-      const { data, key } = await keyedWrite(options.idempotencyKey, (key) =>
-        api().POST('/v1/reservations', {
-          params: { header: { 'Idempotency-Key': key } },
-          body: {
-            lines,
-            allowSplit: options.split,
-            ...(options.ttl !== undefined ? { ttlSeconds: options.ttl } : {}),
-            ...(options.reference !== undefined ? { reference: options.reference } : {}),
-          },
-        }),
-      );
-      show(output(), data, (r) => {
-        printReservation(r);
-        process.stderr.write(`idempotency key ${key}\n`);
-      });
-    });
+    .action(
+      async (
+        lines: CartLine[],
+        options: { ttl?: number; reference?: string; split: boolean; channel?: string; idempotencyKey?: string },
+      ) => {
+        const { data, key } = await keyedWrite(options.idempotencyKey, (key) =>
+          api().POST('/v1/reservations', {
+            params: { header: { 'Idempotency-Key': key } },
+            body: {
+              lines,
+              allowSplit: options.split,
+              ...(options.ttl !== undefined ? { ttlSeconds: options.ttl } : {}),
+              ...(options.reference !== undefined ? { reference: options.reference } : {}),
+              ...(options.channel !== undefined ? { channel: options.channel } : {}),
+            },
+          }),
+        );
+        show(output(), data, (r) => {
+          printReservation(r);
+          process.stderr.write(`idempotency key ${key}\n`);
+        });
+      },
+    );
 
   const reservation = program.command('reservation').description('a reservation made at the region at --url');
   reservation

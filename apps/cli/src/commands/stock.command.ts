@@ -78,15 +78,17 @@ export function stockCommand(program: Command, api: () => StockmeshApi, output: 
     .command('availability')
     .description('what can be sold of a SKU, per warehouse, as the region at --url sees it (with how fresh each region is)')
     .argument('<sku>')
-    .action(async (sku: string) => {
-      const { data } = await answer(api().GET('/v1/availability/{sku}', { params: { path: { sku } } }));
+    .option('--channel <channelId>', 'only the warehouses this sales channel sells from, in its order')
+    .action(async (sku: string, options: { channel?: string }) => {
+      const query = options.channel === undefined ? {} : { channel: options.channel };
+      const { data } = await answer(api().GET('/v1/availability/{sku}', { params: { path: { sku }, query } }));
       show(output(), data, (a) => {
         printTable(
           ['warehouse', 'region', 'on hand', 'reserved', 'safety stock', 'available'],
           a.warehouses.map((w) => [w.warehouseId, w.region, w.onHand, w.reserved, w.safetyStock, w.available]),
         );
         process.stdout.write(
-          `total: ${a.onHand} on hand, ${a.reserved} reserved, ${a.safetyStock} safety stock, ${a.available} available (served by ${a.servedBy})\n`,
+          `total${a.channel === null ? '' : ` of channel ${a.channel}`}: ${a.onHand} on hand, ${a.reserved} reserved, ${a.safetyStock} safety stock, ${a.available} available (served by ${a.servedBy})\n`,
         );
       });
     });
