@@ -21,8 +21,6 @@ import {
 import { startStatusLines, statusSeconds } from './status-lines.js';
 
 const KAFKA_SH = 'infra/kafka/kafka.sh';
-/** Where kafka.sh's broker listens; the regions are told so, in case KAFKA_PORT moved it. */
-const LOCAL_BROKERS = `127.0.0.1:${process.env.KAFKA_PORT || 9092}`;
 
 const say = (message: string): void => console.log(`stockmesh: ${message}`);
 
@@ -46,6 +44,26 @@ async function kafkaSh(command: 'start' | 'stop' | 'status'): Promise<number> {
     child.once('error', reject);
     child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
+}
+
+/**
+ * Where kafka.sh's nodes listen and how many copies a topic gets there (`kafka.sh brokers`): one
+ * node, or the three of `STOCKMESH_KAFKA_NODES=3`, whose topics need replication factor 3 so that
+ * the loss of one node loses no acknowledged write. The regions are told both.
+ */
+async function localKafka(): Promise<{ readonly brokers: string; readonly replicationFactor: string }> {
+  const child = spawn('bash', [KAFKA_SH, 'brokers'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => void (out += chunk.toString()));
+  const code = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (c) => resolve(c ?? 1));
+  });
+  const [brokers, replicationFactor] = out.trim().split(/\s+/);
+  if (code !== 0 || !brokers || !/^[1-9]$/.test(replicationFactor ?? '')) {
+    throw new Error(`bash ${KAFKA_SH} brokers answered ${JSON.stringify(out.trim())} (exit ${code})`);
+  }
+  return { brokers, replicationFactor };
 }
 
 /** Fails with what to do when a PostgreSQL server of the cluster does not answer. */
@@ -101,20 +119,29 @@ async function main(): Promise<void> {
   let startedKafka = false;
   let local: LocalCluster | undefined;
   try {
-    const brokers = process.env.KAFKA_BROKERS || LOCAL_BROKERS;
+    let brokers = process.env.KAFKA_BROKERS ?? '';
+    const topicCopies: Record<string, string> = {};
     let kafka: string;
     if (process.env.KAFKA_BROKERS) {
       kafka = `${brokers} (KAFKA_BROKERS)`;
       say(`using the Kafka cluster KAFKA_BROKERS=${brokers}`);
-    } else if ((await kafkaSh('status')) === 0) {
-      kafka = `${brokers} (already running; left running on exit)`;
-      say('reusing the running Kafka broker');
     } else {
-      // Set before the start: if Ctrl-C interrupts it, the broker may be up all the same.
-      startedKafka = true;
-      say(`starting the Kafka broker: bash ${KAFKA_SH} start`);
-      if ((await kafkaSh('start')) !== 0) throw new Error(`bash ${KAFKA_SH} start failed (its reason is above)`);
-      kafka = `${brokers} (started by this run; stopped on exit)`;
+      let how: string;
+      if ((await kafkaSh('status')) === 0) {
+        how = 'already running; left running on exit';
+        say('reusing the running Kafka broker');
+      } else {
+        // Set before the start: if Ctrl-C interrupts it, the broker may be up all the same.
+        startedKafka = true;
+        say(`starting the Kafka broker: bash ${KAFKA_SH} start`);
+        if ((await kafkaSh('start')) !== 0) throw new Error(`bash ${KAFKA_SH} start failed (its reason is above)`);
+        how = 'started by this run; stopped on exit';
+      }
+      const nodes = await localKafka();
+      brokers = nodes.brokers;
+      // KAFKA_REPLICATION_FACTOR, when set, is the operator's; else as many copies as kafka.sh gives its own topics.
+      if (!process.env.KAFKA_REPLICATION_FACTOR) topicCopies.KAFKA_REPLICATION_FACTOR = nodes.replicationFactor;
+      kafka = `${brokers} (${how}${nodes.replicationFactor === '1' ? '' : `; topics with ${nodes.replicationFactor} replicas`})`;
     }
     stopRequested.signal.throwIfAborted();
 
@@ -151,7 +178,13 @@ async function main(): Promise<void> {
     const credentials = localKafkaCredentials(process.env);
     if (credentials) kafka += `, SASL/SCRAM with the principals in ${credentials}`;
     local = await startLocalCluster({
-      env: { KAFKA_BROKERS: brokers, STOCKMESH_ADMIN_KEY: adminKey, ...secretEnv, STOCKMESH_KAFKA_CREDENTIALS: credentials },
+      env: {
+        KAFKA_BROKERS: brokers,
+        ...topicCopies,
+        STOCKMESH_ADMIN_KEY: adminKey,
+        ...secretEnv,
+        STOCKMESH_KAFKA_CREDENTIALS: credentials,
+      },
       ownProcessGroups: true,
       log: { format },
       signal: stopRequested.signal,

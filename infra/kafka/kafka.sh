@@ -12,6 +12,8 @@
 #   infra/kafka/kafka.sh wait     wait until every node answers a metadata request
 #   infra/kafka/kafka.sh logs [N] last N (100) lines of each node's log
 #   infra/kafka/kafka.sh quorum   the metadata quorum: leader, voters and their lag (MetadataQuorumCommand)
+#   infra/kafka/kafka.sh brokers  prints KAFKA_BROKERS and the topics' replication factor for the nodes here,
+#                                 as `<host:port,...> <factor>` (what npm start gives its regions)
 #
 # Environment:
 #   STOCKMESH_HOME          state root (default <repo>/.stockmesh); the broker lives in $STOCKMESH_HOME/kafka:
@@ -891,6 +893,7 @@ case "${1:-}" in
   wait) cmd_wait ;;
   logs) cmd_logs "${2:-100}" ;;
   quorum) cmd_quorum ;;
+  brokers) echo "$LOCAL_BROKERS $REPLICATION_FACTOR" ;;
   -h | --help | help) usage ;;
   "") usage >&2; exit 64 ;;
   *) echo "kafka.sh: unknown command '$1'" >&2; usage >&2; exit 64 ;;
