@@ -201,6 +201,19 @@ describe('the stockmesh command line', () => {
     expect(seen.stdout).toMatch(/^total of channel cli-web: 5 on hand, 2 reserved/m);
   });
 
+  it('lists the benchmarks and runs one from the build, refusing unknown names and settings', async () => {
+    const list = await stockmesh(['bench', 'list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^cycle-count\s+three regions\s+/m);
+    // The one benchmark that starts nothing: its table, nothing asserted about its figures.
+    const run = await stockmesh(['bench', 'run', 'parse', '--set', 'BENCH_EVENTS=500']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^\s+parseEvent \(headers, JSON, fast path\)\s+\S+ µs/m);
+    expect(run.stderr).toContain('bench: 500 stock.changed records');
+    expect((await stockmesh(['bench', 'run', 'nope'])).code).toBe(2);
+    expect((await stockmesh(['bench', 'run', 'parse', '--set', 'DATABASE_URL=x'])).code).toBe(2);
+  });
+
   it('makes, uses and revokes a key; says what a region refused and exits 1; a usage error exits 2', async () => {
     const made = await stockmesh(['keys', 'create', 'cli-storefront', '--scopes', 'stock:read']);
     expect(made.code).toBe(0);

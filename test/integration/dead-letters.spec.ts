@@ -183,6 +183,30 @@ describe('dead letters, listed and replayed by an operator', () => {
     expect(listed).toMatchObject({ replayed: true, lastReplay: { outcome: 'applied' } });
   }, 60_000);
 
+  it('does not replay an API key’s change: replaying its making alone could undo a later revocation', async () => {
+    const data = {
+      id: 'fedcba9876543210',
+      name: 'forged',
+      scopes: ['admin'],
+      secretHash: 'x'.repeat(43),
+      region: 'eu-west',
+      version: 1,
+      createdAt: NOW,
+      revokedAt: null,
+      signature: `v1=${'A'.repeat(43)}`,
+    };
+    const record = toKafkaRecord(
+      newEvent({ source: 'eu-west', type: EVENT_TYPES.apiKeyChanged, time: NOW, subject: `api-keys/${data.id}`, data }),
+      data.id,
+    );
+    await produce(TOPICS.apiKeys, 0, [record]);
+    const letter = await letterOf(record.headers.ce_id);
+    expect(letter).toMatchObject({ topic: TOPICS.apiKeys, reason: expect.stringMatching(/not signed/), replayable: false });
+    const refused = await replay(letter.id);
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ code: 'dead-letter-not-replayable', reason: expect.stringMatching(/revocation/) });
+  }, 60_000);
+
   it('refuses a poison record again and changes nothing; answers 404 for what is not its letter, 400 for a bad id', async () => {
     const poison = stockRecord({ warehouseId: 'late-1', sku: 'SKU-DL3', onHand: -1, version: 1 });
     await publishStock(poison);

@@ -3,6 +3,7 @@
 // docs/operations.md#the-command-line; `stockmesh --help` and `stockmesh <command> --help` say the rest.
 import { Command, CommanderError } from 'commander';
 import { apiClient, apiKeyOf, CliError, type StockmeshApi } from './api-client.js';
+import { benchCommand } from './commands/bench.command.js';
 import { channelsCommand } from './commands/channels.command.js';
 import { deadLettersCommand } from './commands/dead-letters.command.js';
 import { keysCommand } from './commands/keys.command.js';
@@ -39,6 +40,7 @@ export function program(): Command {
   keysCommand(root, api, output);
   deadLettersCommand(root, api, output);
   replicasCommand(root, api, output);
+  benchCommand(root, output);
   return root;
 }
 

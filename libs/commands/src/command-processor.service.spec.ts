@@ -219,9 +219,10 @@ describe('CommandProcessor', () => {
     expect(adjust.runs).toBe(1);
     expect(deadLetters()).toEqual([]);
     adjust.owners.set('late-2', 'us-east');
+    // Another region's command is not run here, nor recorded as applied: its owner replays it.
     expect(await processor.replay(message('c-12', adjustment(1, 'late-2')))).toMatchObject({
-      outcome: 'applied',
-      detail: expect.stringMatching(/belongs to us-east, which runs command c-12: nothing to do here/),
+      outcome: 'refused',
+      detail: expect.stringMatching(/belongs to us-east: only us-east runs command c-12/),
     });
     expect(await processor.replay(message('c-13', adjustment(-50)))).toMatchObject({
       outcome: 'refused',

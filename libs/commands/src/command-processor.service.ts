@@ -113,8 +113,12 @@ export class CommandProcessor implements OnApplicationShutdown, DeadLetterReplay
     const { command, controller, owner } = admitted;
     const subject = controller.subjectOf(command.data);
     if (owner !== this.config.region.id) {
-      // Every region reads every command: its owner runs it, and has (or will) by its own reading.
-      return { outcome: 'applied', detail: `${subject} belongs to ${owner}, which runs command ${command.id}: nothing to do here` };
+      // Only its owner runs a command. Not recorded as applied: the owner may have dead-lettered
+      // it too (a warehouse registered late), and then only a replay there runs it.
+      return {
+        outcome: 'refused',
+        detail: `${subject} belongs to ${owner}: only ${owner} runs command ${command.id}; if its dead letters hold it too, replay it there`,
+      };
     }
     const outcome = await this.answer(original, admitted);
     if (outcome.kind === 'rejected')

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import type { RequestOrigin } from '@stockmesh/http';
 import type { IncomingMessage } from '@stockmesh/messaging';
+import { TOPICS } from '@stockmesh/contracts';
 import { Metrics, type DeadLetterConsumer } from '@stockmesh/metrics';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { DeadLetterLog, DeadLetterReplayers, DeadLetterReplaysRepository, type DeadLetterReplayRecord } from '@stockmesh/replication';
@@ -16,6 +17,8 @@ import type { DeadLetterReplayedView, DeadLetterReplayView, DeadLetterView, Dead
 export const DEAD_LETTER_SCAN = 10_000;
 /** Characters of a letter's value shown in a listing. */
 const PREVIEW_CHARS = 512;
+/** Kept free at the end of the command-id retention, so a replay that takes a while still runs inside it. */
+const COMMAND_REPLAY_MARGIN_MS = 3_600_000;
 /** How long reading the topic may take before the request gives up (a consumer group joins first). */
 const READ_DEADLINE_MS = 30_000;
 
@@ -24,6 +27,15 @@ const NOT_REPLAYABLE: Readonly<Partial<Record<DeadLetterConsumer, string>>> = {
   digests:
     'a digest is compared with the replica as it was when the digest was taken; an old one would report differences that are not there, and the next interval brings a new one',
 };
+
+/**
+ * Whether a command dead-lettered at `deadLetteredAt` is still within the time its id is
+ * remembered (`retentionMs`, STOCKMESH_IDEMPOTENCY_RETENTION_HOURS), less a margin so that a
+ * replay that takes a while still runs inside it: only then can a replay not run it twice.
+ */
+export function commandStillRemembered(deadLetteredAt: number, now: number, retentionMs: number): boolean {
+  return now - deadLetteredAt <= retentionMs - COMMAND_REPLAY_MARGIN_MS;
+}
 
 /** A parsed letter: where it is, who wrote it, and the record as its consumer had read it. */
 interface Letter {
@@ -190,7 +202,30 @@ export class DeadLettersService {
   }
 
   private notReplayableBecause(letter: Letter): string | undefined {
-    return NOT_REPLAYABLE[letter.kind] ?? (this.replayers.find(letter.consumer) ? undefined : `no consumer of this region replays them`);
+    const byKind = NOT_REPLAYABLE[letter.kind];
+    if (byKind !== undefined) return byKind;
+    if (!this.replayers.find(letter.consumer)) return 'no consumer of this region replays them';
+    if (letter.kind === 'commands') {
+      // A command runs once per id only while its id is remembered: past that, a replay could run
+      // it a second time (say its sender sent it again and it ran). A margin keeps a replay that
+      // takes a while inside the window.
+      if (!commandStillRemembered(this.deadLetteredAt(letter), Date.now(), this.config.retention.idempotencyMs)) {
+        return `command ids are remembered for STOCKMESH_IDEMPOTENCY_RETENTION_HOURS (${this.config.retention.idempotencyMs / 3_600_000} h) and this command was dead-lettered longer ago than that allows: replayed, it could run a second time; send it again with a new id if it is still wanted`;
+      }
+    }
+    // The letter names the topic without the deployment's prefix (see `dlt_topic`); either is taken.
+    if ([TOPICS.apiKeys, this.config.kafka.topicPrefix + TOPICS.apiKeys].includes(letter.original.topic)) {
+      // Applying one change of a key alone could undo a later one not replayed (a revocation):
+      // a key is made again at its region instead.
+      return 'an API key’s changes must apply in order with its later ones (a revocation would be undone by replaying its making alone); revoke the key, or make it again, at any region';
+    }
+    return undefined;
+  }
+
+  /** When the letter was written: its `dlt_time` header, else the record's timestamp. */
+  private deadLetteredAt(letter: Letter): number {
+    const written = Date.parse(letter.record.headers.dlt_time ?? '');
+    return Number.isNaN(written) ? letter.record.timestamp : written;
   }
 
   private view(letter: Letter, replay: DeadLetterReplayRecord | undefined): DeadLetterView {
