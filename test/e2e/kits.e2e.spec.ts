@@ -181,6 +181,18 @@ describe('a kit', () => {
   });
 
   it('is reserved as all its components at their owners, and committed as whole kits', async () => {
+    // Three kits from nyc-1 alone: its AV-1 suffices, its AV-2 (6, for 9) does not. Nothing stays held.
+    const short = await reserve('us-east', { lines: [{ sku: 'KIT-AV', quantity: 3, warehouseId: 'nyc-1' }] });
+    expect(short.status).toBe(409);
+    expect(short.body).toMatchObject({
+      code: 'insufficient-stock',
+      detail: 'line 1 (kit KIT-AV: component AV-2) cannot be held; nothing is held',
+      lines: [
+        { sku: 'AV-1', requested: 3, warehouseId: 'nyc-1', kitSku: 'KIT-AV', kitLine: 1 },
+        { sku: 'AV-2', requested: 9, available: 6, warehouseId: 'nyc-1', kitSku: 'KIT-AV', kitLine: 1 },
+      ],
+    });
+    await everyRegionSees('AV-1', (a) => a.reserved === 0, 'with nothing reserved');
     const held = await reserve('ap-south', { lines: [{ sku: 'KIT-AV', quantity: 2 }] });
     expect(held.status).toBe(201);
     expect(unitsBySku(held.body.allocations)).toEqual({ 'AV-1': 2, 'AV-2': 6 });
