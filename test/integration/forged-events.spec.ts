@@ -96,6 +96,20 @@ function warehouseRecord(source: string, data: Record<string, unknown>): KafkaRe
   return toKafkaRecord(event, String(full.id));
 }
 
+function kitRecord(source: string, data: Record<string, unknown>): KafkaRecord {
+  const full = {
+    sku: 'KIT-F',
+    region: source,
+    components: [{ sku: 'F-1', quantity: 1 }],
+    version: 1,
+    createdAt: NOW,
+    updatedAt: NOW,
+    ...data,
+  };
+  const event = newEvent({ source, type: EVENT_TYPES.kitChanged, time: NOW, subject: `kits/${full.sku}`, data: full });
+  return toKafkaRecord(event, `kits/${full.sku}`);
+}
+
 async function produce(topic: string, partition: number, records: KafkaRecord[]): Promise<void> {
   await producer.send({
     topic: prefix + topic,
@@ -261,6 +275,30 @@ describe('forged and unstorable records on the real broker', () => {
     );
     expect(await deadLettered(idOf(move))).toMatch(/fra-1 belongs to eu-west/);
   }, 60_000);
+
+  it('dead-letters a kit another region defined already, and one with a component twice, and applies the defining region’s', async () => {
+    const defined = kitRecord('eu-west', {});
+    const claimed = kitRecord('ap-south', { version: 2, components: [{ sku: 'F-2', quantity: 1 }] });
+    const twice = kitRecord('eu-west', {
+      sku: 'KIT-G',
+      components: [
+        { sku: 'F-1', quantity: 1 },
+        { sku: 'F-1', quantity: 2 },
+      ],
+    });
+    await produce(TOPICS.catalog, 0, [defined, claimed, twice]);
+    expect(await deadLettered(idOf(claimed))).toMatch(/kit KIT-F is defined by eu-west; ap-south may not change it/);
+    expect(await deadLettered(idOf(twice))).not.toBe('');
+    const kit = await waitFor(
+      async () => {
+        const answer = await call<{ region: string; version: number; components: unknown[] }>(region, 'GET', '/v1/kits/KIT-F');
+        return answer.status === 200 ? answer.body : undefined;
+      },
+      { what: 'us-east to learn eu-west’s KIT-F' },
+    );
+    expect(kit).toMatchObject({ region: 'eu-west', version: 1, components: [{ sku: 'F-1', quantity: 1 }] });
+    expect((await call(region, 'GET', '/v1/kits/KIT-G')).status).toBe(404);
+  });
 
   it('dead-letters a transfer dispatched by a region that does not own its source warehouse', async () => {
     const sku = 'SKU-F5';

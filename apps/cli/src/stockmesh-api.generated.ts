@@ -246,6 +246,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/kits/{sku}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get a kit
+     * @description Needs the `stock:read` scope (or `admin`).
+     */
+    get: operations['getKit'];
+    /**
+     * Define or change a kit (bundle)
+     * @description Needs the `catalog:write` scope (or `admin`).
+     */
+    put: operations['defineKit'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/kits': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List the kits
+     * @description Needs the `stock:read` scope (or `admin`).
+     */
+    get: operations['listKits'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/warehouses/{warehouseId}/stock/{sku}': {
     parameters: {
       query?: never;
@@ -1020,6 +1064,53 @@ export interface components {
     ChannelListView: {
       items: components['schemas']['ChannelView'][];
     };
+    KitComponentRequest: {
+      /** @example LENS-50 */
+      sku: string;
+      /**
+       * @description Units of the component one kit takes.
+       * @example 1
+       */
+      quantity: number;
+    };
+    DefineKitRequest: {
+      /**
+       * @description The region that defines the kit; the request is forwarded there.
+       * @example eu-west
+       */
+      region: string;
+      /** @description What one unit of the kit takes: plain SKUs (not kits), none twice, not the kit itself. */
+      components: components['schemas']['KitComponentRequest'][];
+    };
+    KitComponentView: {
+      /** @example LENS-50 */
+      sku: string;
+      /**
+       * @description Units of the component one kit takes.
+       * @example 1
+       */
+      quantity: number;
+    };
+    KitView: {
+      /** @example CAMERA-KIT */
+      sku: string;
+      /**
+       * @description The region that defines the kit and is the only one that changes it.
+       * @example eu-west
+       */
+      region: string;
+      /** @description What one unit of the kit takes, in the order it was defined. */
+      components: components['schemas']['KitComponentView'][];
+      /** @description Bumped by the owning region on every change. */
+      version: number;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    KitListView: {
+      items: components['schemas']['KitView'][];
+    };
     SetStockRequest: {
       /**
        * @description The counted on-hand quantity. Required unless `safetyStock` is given.
@@ -1203,6 +1294,28 @@ export interface components {
        */
       appliedAt: string;
     };
+    KitComponentAvailabilityView: {
+      sku: string;
+      /** @description Units of the component one kit takes. */
+      quantity: number;
+      /** @description Units of the component available, summed like a plain SKU’s `available`. */
+      available: number;
+      /** @description The kits those units make: floor(available / quantity). */
+      kits: number;
+    };
+    KitWarehouseAvailabilityView: {
+      warehouseId: string;
+      /** @description The owning region. */
+      region: string;
+      /** @description Kits this warehouse can make alone: its scarcest component’s floor(available / quantity). */
+      available: number;
+    };
+    KitAvailabilityView: {
+      /** @description The kit’s components, in its order. */
+      components: components['schemas']['KitComponentAvailabilityView'][];
+      /** @description Each warehouse that has a row of every component (of the channel, in its order; otherwise by id). */
+      warehouses: components['schemas']['KitWarehouseAvailabilityView'][];
+    };
     RegionFreshnessView: {
       region: string;
       /** Format: date-time */
@@ -1227,7 +1340,10 @@ export interface components {
       safetyStock: number;
       /** @description The sum of the warehouses' `available` (each floored at 0), so not always onHand - reserved - safetyStock. */
       available: number;
+      /** @description The SKU’s rows; a kit has none (its units are its components). */
       warehouses: components['schemas']['WarehouseAvailabilityView'][];
+      /** @description For a kit: its components and the kits each warehouse can make; `available` is then the kits a reservation may hold. null for a plain SKU. */
+      kit: components['schemas']['KitAvailabilityView'] | null;
       servedBy: string;
       /** @description How fresh each other region’s numbers are here. */
       freshness: components['schemas']['RegionFreshnessView'][];
@@ -1472,6 +1588,16 @@ export interface components {
       state: 'held' | 'committed' | 'released' | 'lost';
       /** @description Of a committed allocation of a partial commit: the units that left on-hand (the rest were released). */
       committedQuantity?: number;
+      /**
+       * @description Of a kit’s component: the kit the units are held for.
+       * @example CAMERA-KIT
+       */
+      kitSku?: string;
+      /**
+       * @description Of a kit’s component: the request line (1-based) that asked for the kit.
+       * @example 1
+       */
+      kitLine?: number;
     };
     ReservationView: {
       /**
@@ -2768,6 +2894,227 @@ export interface operations {
       };
     };
   };
+  getKit: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        sku: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['KitView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `kit-not-found`: No such kit. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  defineKit: {
+    parameters: {
+      query?: never;
+      header?: {
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        sku: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DefineKitRequest'];
+      };
+    };
+    responses: {
+      /** @description Already defined; components updated. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['KitView'];
+        };
+      };
+      /** @description Defined. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['KitView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. `malformed-json`: The request body is not valid JSON. `idempotency-key-invalid`: The Idempotency-Key header is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `catalog:write` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `kit-region-conflict`: The kit is already defined by another region. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload-too-large`: The request body is too large. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported-media-type`: The request body must be application/json. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `idempotency-key-reused`: The Idempotency-Key was already used with another request. `kit-component-is-kit`: A kit component is itself a kit (kits do not nest). */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listKits: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['KitListView'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
   getStock: {
     parameters: {
       query?: never;
@@ -2932,7 +3279,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `idempotency-key-reused`: The Idempotency-Key was already used with another request. */
+      /** @description `idempotency-key-reused`: The Idempotency-Key was already used with another request. `kit-not-stocked`: The SKU is a kit: its units are its components, it has no stock rows of its own. */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3045,7 +3392,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `idempotency-key-reused`: The Idempotency-Key was already used with another request. */
+      /** @description `idempotency-key-reused`: The Idempotency-Key was already used with another request. `kit-not-stocked`: The SKU is a kit: its units are its components, it has no stock rows of its own. */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3693,7 +4040,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description `idempotency-key-reused`: The Idempotency-Key was already used with another request. `unknown-channel`: The request names a sales channel this region does not know. `warehouse-outside-channel`: A line names a warehouse the sales channel does not sell from. */
+      /** @description `idempotency-key-reused`: The Idempotency-Key was already used with another request. `unknown-channel`: The request names a sales channel this region does not know. `warehouse-outside-channel`: A line names a warehouse the sales channel does not sell from. `reservation-too-large`: With its kits expanded into their components, the reservation has too many lines or units. */
       422: {
         headers: {
           [name: string]: unknown;

@@ -8,6 +8,10 @@ export enum CatalogErrorCode {
   UnknownChannel = 'unknown-channel',
   UnknownWarehouse = 'unknown-warehouse',
   ChannelForbidden = 'channel-forbidden',
+  KitRegionConflict = 'kit-region-conflict',
+  KitNotFound = 'kit-not-found',
+  KitComponentIsKit = 'kit-component-is-kit',
+  KitNotStocked = 'kit-not-stocked',
 }
 
 export class CatalogException extends CodedException<`${CatalogErrorCode}`> {

@@ -8,13 +8,19 @@ import { ChannelsService } from './channels.service.js';
 import { DefineChannelHttpController } from './define-channel/define-channel.http.controller.js';
 import { GetChannelHttpController } from './get-channel/get-channel.http.controller.js';
 import { ListChannelsHttpController } from './list-channels/list-channels.http.controller.js';
+import { DefineKitHttpController } from './define-kit/define-kit.http.controller.js';
+import { GetKitHttpController } from './get-kit/get-kit.http.controller.js';
+import { KitEventApplier } from './kit-event.applier.js';
+import { KitRepository } from './kit.repository.js';
+import { KitsService } from './kits.service.js';
+import { ListKitsHttpController } from './list-kits/list-kits.http.controller.js';
 import { ListWarehousesHttpController } from './list-warehouses/list-warehouses.http.controller.js';
 import { RegisterWarehouseHttpController } from './register-warehouse/register-warehouse.http.controller.js';
 import { WarehouseEventApplier } from './warehouse-event.applier.js';
 
 /**
- * The catalog: warehouses and sales channels. Global because it is the `OwnerDirectory` every
- * owner-routed route consults, and availability and reservations resolve channels through it.
+ * The catalog: warehouses, sales channels and kits. Global because it is the `OwnerDirectory` every
+ * owner-routed route consults, and availability and reservations resolve channels and kits through it.
  */
 @Global()
 @Module({
@@ -25,6 +31,9 @@ import { WarehouseEventApplier } from './warehouse-event.applier.js';
     DefineChannelHttpController,
     ListChannelsHttpController,
     GetChannelHttpController,
+    DefineKitHttpController,
+    ListKitsHttpController,
+    GetKitHttpController,
   ],
   providers: [
     CatalogRepository,
@@ -35,7 +44,10 @@ import { WarehouseEventApplier } from './warehouse-event.applier.js';
     ChannelsService,
     { provide: ChannelDirectory, useExisting: ChannelsService },
     ChannelEventApplier,
+    KitRepository,
+    KitsService,
+    KitEventApplier,
   ],
-  exports: [CatalogService, ChannelsService, OwnerDirectory, ChannelDirectory, HttpRoutingModule],
+  exports: [CatalogService, ChannelsService, KitsService, OwnerDirectory, ChannelDirectory, HttpRoutingModule],
 })
 export class CatalogModule {}

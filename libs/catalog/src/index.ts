@@ -6,3 +6,5 @@ export { WarehouseListView, WarehouseView } from './warehouse.js';
 export { ChannelsService } from './channels.service.js';
 export { ChannelListView, ChannelView } from './channel.js';
 export { OptionalChannelField } from './channel-id.params.js';
+export { KitsService } from './kits.service.js';
+export { KitComponentView, KitListView, KitView } from './kit.js';

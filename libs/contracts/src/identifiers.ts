@@ -9,6 +9,13 @@ export const IDENTIFIER_MAX_LENGTH = 64;
 /** The most warehouses a sales channel may sell from. */
 export const MAX_CHANNEL_WAREHOUSES = 50;
 
+/**
+ * The most components a kit may have, and the most units of one component a kit may take: a kit
+ * line of a reservation holds every component at once, so a kit is bounded like a cart's lines.
+ */
+export const MAX_KIT_COMPONENTS = 20;
+export const MAX_KIT_COMPONENT_QUANTITY = 1000;
+
 /** The largest quantity a stock row can hold, and the largest single adjustment. */
 export const MAX_QUANTITY = 1_000_000_000;
 

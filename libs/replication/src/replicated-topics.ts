@@ -5,6 +5,7 @@ import {
   PoisonEventError,
   type ApiKeyChangedData,
   type ChannelChangedData,
+  type KitChangedData,
   TOPICS,
   type CloudEvent,
   type EventType,
@@ -87,14 +88,18 @@ export function replicatedTopics(config: AppConfig): ReplicatedTopic[] {
     },
     {
       topic: TOPICS.catalog,
-      types: [EVENT_TYPES.warehouseChanged, EVENT_TYPES.channelChanged],
+      types: [EVENT_TYPES.warehouseChanged, EVENT_TYPES.channelChanged, EVENT_TYPES.kitChanged],
       database: () => map.databaseFor(0),
-      // A warehouse and a channel are sent by the region that registered or defined them.
+      // A warehouse, a channel and a kit are sent by the region that registered or defined them.
       check: (event) =>
         sentBy(
           event,
-          (event.data as WarehouseChangedData | ChannelChangedData).region,
-          event.type === EVENT_TYPES.channelChanged ? 'the channel’s region' : 'the warehouse’s region',
+          (event.data as WarehouseChangedData | ChannelChangedData | KitChangedData).region,
+          event.type === EVENT_TYPES.channelChanged
+            ? 'the channel’s region'
+            : event.type === EVENT_TYPES.kitChanged
+              ? 'the kit’s region'
+              : 'the warehouse’s region',
         ),
       // A registration is the catalog's own source of owners: the applier refuses a move.
       owners: () => [],

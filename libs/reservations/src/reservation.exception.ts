@@ -17,6 +17,8 @@ export enum ReservationErrorCode {
   HeldUnitsQuota = 'held-units-quota-exceeded',
   /** A reservation for a sales channel names a warehouse the channel does not sell from. */
   WarehouseOutsideChannel = 'warehouse-outside-channel',
+  /** With its kits expanded into their components, the reservation is past the bounds of a request. */
+  TooLarge = 'reservation-too-large',
 }
 
 export class ReservationException extends CodedException<`${ReservationErrorCode}`> {

@@ -11,6 +11,11 @@ export interface ReservationLine {
   readonly sku: string;
   readonly quantity: number;
   readonly warehouseId?: string;
+  /**
+   * Set on a component line of a kit: the kit's SKU, the request line (1-based) it came from and
+   * the component units one kit takes. Stored with the lines (JSON), so no column changes.
+   */
+  readonly kit?: { readonly sku: string; readonly line: number; readonly perKit: number };
 }
 
 export interface ReservationRecord {

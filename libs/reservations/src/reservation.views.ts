@@ -14,6 +14,10 @@ export class AllocationView {
     description: 'Of a committed allocation of a partial commit: the units that left on-hand (the rest were released).',
   })
   readonly committedQuantity?: number;
+  @ApiPropertyOptional({ example: 'CAMERA-KIT', description: 'Of a kit’s component: the kit the units are held for.' })
+  readonly kitSku?: string;
+  @ApiPropertyOptional({ example: 1, description: 'Of a kit’s component: the request line (1-based) that asked for the kit.' })
+  readonly kitLine?: number;
 }
 
 export class ReservationView {
@@ -41,4 +45,8 @@ export class LineShortfallView {
   @ApiProperty({ description: 'Units this region saw available for the line (in the named warehouse, if one was named).' })
   readonly available!: number;
   @ApiPropertyOptional() readonly warehouseId?: string;
+  @ApiPropertyOptional({ description: 'Of a kit’s component line: the kit (`sku` is the component, `requested` its units).' })
+  readonly kitSku?: string;
+  @ApiPropertyOptional({ description: 'Of a kit’s component line: the request line (1-based) that asked for the kit.' })
+  readonly kitLine?: number;
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { allocationOrderOf, APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { exemptFromLimits } from '@stockmesh/auth';
+import { KitsService } from '@stockmesh/catalog';
 import { mayUseSafetyStock } from '@stockmesh/contracts';
 import { problemBody, type RequestPrincipal } from '@stockmesh/http';
 import { Metrics } from '@stockmesh/metrics';
@@ -11,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { candidatesFor, quantityToAsk, reservableStock, type WarehouseStock } from './allocation-policy.js';
 import { planPartialCommit, type CommitLine } from './commit-reservation/partial-commit-plan.js';
 import { retryDelayMs } from './finish-backoff.js';
+import { commitLinesOf, expandKitLines } from './kit-lines.js';
 import { HoldClient, type HoldOutcome } from './hold-client.js';
 import { ReservationFaultPoints } from './reservation-fault-points.js';
 import { Saga, type PlannedReservation } from './reservation-saga.js';
@@ -99,6 +101,7 @@ export class ReservationsService {
     private readonly clock: Clock,
     private readonly faults: ReservationFaultPoints,
     private readonly metrics: Metrics,
+    private readonly kits: KitsService,
   ) {}
 
   /** Counters of this process, for logs and tests. */
@@ -111,7 +114,8 @@ export class ReservationsService {
    * answers within the reservation deadline: held, or failed with nothing held. The reservation
    * leaves every warehouse's safety stock untouched, unless the key has `stock:reserve-safety`.
    */
-  async create(request: NewReservation, idempotent: IdempotentRequest, creator: RequestPrincipal): Promise<IdempotentAnswer<unknown>> {
+  async create(asked: NewReservation, idempotent: IdempotentRequest, creator: RequestPrincipal): Promise<IdempotentAnswer<unknown>> {
+    const request = { ...asked, lines: await this.withKitsExpanded(asked.lines) };
     this.checkChannel(request);
     const deadline = this.clock.now() + this.config.reservations.deadlineMs;
     const saga = new Saga(
@@ -165,15 +169,27 @@ export class ReservationsService {
     return record;
   }
 
+  /**
+   * The lines with every kit this region knows replaced by its components' lines (see
+   * `expandKitLines`), or 422 `reservation-too-large` past the bounds of a request.
+   */
+  private async withKitsExpanded(lines: readonly ReservationLine[]): Promise<ReservationLine[]> {
+    const expansion = expandKitLines(lines, await this.kits.kitsAmong([...new Set(lines.map((l) => l.sku))]));
+    if (expansion.kind === 'lines') return expansion.lines;
+    throw new ReservationException(ReservationErrorCode.TooLarge, expansion.detail, expansion.extensions);
+  }
+
   /** Refuses (422) a reservation for a channel with a line naming a warehouse the channel does not sell from. */
   private checkChannel({ channel, lines }: NewReservation): void {
     if (!channel) return;
     const outside = lines.findIndex((l) => l.warehouseId !== undefined && !channel.warehouseIds.includes(l.warehouseId));
     if (outside < 0) return;
+    // A kit's component lines were expanded from one request line: name that one.
+    const lineNo = lines[outside].kit?.line ?? outside + 1;
     throw new ReservationException(
       ReservationErrorCode.WarehouseOutsideChannel,
-      `line ${outside + 1} names warehouse ${lines[outside].warehouseId}, which channel ${channel.id} does not sell from`,
-      { channelId: channel.id, warehouseId: lines[outside].warehouseId, line: outside + 1 },
+      `line ${lineNo} names warehouse ${lines[outside].warehouseId}, which channel ${channel.id} does not sell from`,
+      { channelId: channel.id, warehouseId: lines[outside].warehouseId, line: lineNo },
     );
   }
 
@@ -222,7 +238,12 @@ export class ReservationsService {
     const reservation = await this.home((tx) => this.repository.find(tx, id));
     // Anything but a held reservation gets close's answer (replayed, or 409) whatever the lines say.
     if (reservation?.status !== 'held') return this.close(id, 'committed');
-    const plan = planPartialCommit(await this.home((tx) => this.repository.allocations(tx, id)), lines);
+    // A kit commits whole: its line becomes its components' lines, taken from that kit's allocations only.
+    const allocations = (await this.home((tx) => this.repository.allocations(tx, id))).map((a) => ({
+      ...a,
+      kitSku: reservation.lines[a.lineNo]?.kit?.sku,
+    }));
+    const plan = planPartialCommit(allocations, commitLinesOf(lines, reservation.lines));
     if (plan.kind === 'invalid') throw new ReservationException(ReservationErrorCode.CommitInvalid, plan.detail, plan.extensions);
     return this.close(id, 'committed', plan.units);
   }
@@ -474,9 +495,11 @@ export class ReservationsService {
 
     if (failedLine !== undefined) {
       const shortfalls = lines.map((line, lineNo) => this.shortfall(line, stockOf.get(line.sku) ?? [], lineNo === failedLine, order));
-      const body = problemBody('insufficient-stock', `line ${failedLine + 1} (${lines[failedLine].sku}) cannot be held; nothing is held`, {
-        lines: shortfalls,
-      });
+      const failed = lines[failedLine];
+      const what = failed.kit
+        ? `line ${failed.kit.line} (kit ${failed.kit.sku}: component ${failed.sku})`
+        : `line ${failedLine + 1} (${failed.sku})`;
+      const body = problemBody('insufficient-stock', `${what} cannot be held; nothing is held`, { lines: shortfalls });
       if (!(await this.decide(saga, 'failed', 409, body, null))) return replay();
       this.metrics.reservation('insufficient_stock');
       // Release what was held now, so the units are for sale again when the client hears "no";
@@ -604,6 +627,7 @@ export class ReservationsService {
       requested: line.quantity,
       available: failed ? Math.min(available, line.quantity - 1) : available,
       ...(line.warehouseId ? { warehouseId: line.warehouseId } : {}),
+      ...(line.kit ? { kitSku: line.kit.sku, kitLine: line.kit.line } : {}),
     };
   }
 
@@ -670,7 +694,7 @@ export class ReservationsService {
   }
 
   private view(
-    r: Pick<ReservationRecord, 'id' | 'status' | 'expiresAt' | 'reference' | 'channel' | 'createdAt'>,
+    r: Pick<ReservationRecord, 'id' | 'status' | 'expiresAt' | 'reference' | 'channel' | 'createdAt' | 'lines'>,
     allocations: readonly AllocationRecord[],
   ): ReservationView {
     return {
@@ -690,6 +714,7 @@ export class ReservationsService {
           quantity: a.quantity,
           state: a.state as AllocationView['state'],
           ...(a.commitQuantity !== null && a.state === 'committed' ? { committedQuantity: a.commitQuantity } : {}),
+          ...kitOf(r.lines[a.lineNo]),
         })),
       createdAt: r.createdAt.toISOString(),
     };
@@ -700,6 +725,11 @@ export class ReservationsService {
   ): Promise<T> {
     return this.databases.inDatabase(this.databases.home(), work);
   }
+}
+
+/** The kit an allocation's line belongs to, as its view shows it (nothing for a plain line). */
+function kitOf(line: ReservationLine | undefined): Pick<AllocationView, 'kitSku' | 'kitLine'> {
+  return line?.kit ? { kitSku: line.kit.sku, kitLine: line.kit.line } : {};
 }
 
 /** A planned reservation as its row stores it: the channel by its id. */

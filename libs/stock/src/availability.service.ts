@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { KitsService } from '@stockmesh/catalog';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { ReplicationStatus } from '@stockmesh/replication';
@@ -6,6 +7,7 @@ import { shardOf } from '@stockmesh/sharding';
 import { AvailabilityRepository } from './availability.repository.js';
 import type { AvailabilityView, WarehouseAvailabilityView } from './availability.views.js';
 import { withinChannel, type ChannelSelection } from './channel-selection.js';
+import { kitAvailability } from './kit-availability.js';
 
 /**
  * Global availability from this region's local data alone: its own rows and its replicas of
@@ -19,6 +21,7 @@ export class AvailabilityService {
     private readonly databases: ShardDatabases,
     private readonly repository: AvailabilityRepository,
     private readonly replication: ReplicationStatus,
+    private readonly kits: KitsService,
   ) {}
 
   async get(sku: string, channel?: ChannelSelection): Promise<AvailabilityView> {
@@ -28,11 +31,15 @@ export class AvailabilityService {
 
   /**
    * One answer per SKU, in request order; one query per database that hosts any of them. With a
-   * channel, only its warehouses count, listed in its order.
+   * channel, only its warehouses count, listed in its order. A kit is answered from its
+   * components' rows (read with the others), counted exactly as a plain SKU's (channel, safety stock).
    */
   async query(skus: readonly string[], channel?: ChannelSelection): Promise<AvailabilityView[]> {
+    const kits = await this.kits.kitsAmong(skus);
+    const rowSkus = new Set(skus.filter((sku) => !kits.has(sku)));
+    for (const kit of kits.values()) for (const c of kit.components) rowSkus.add(c.sku);
     const byDatabase = new Map<string, Set<string>>();
-    for (const sku of skus) {
+    for (const sku of rowSkus) {
       const db = this.databases.databaseFor(shardOf(sku, this.config.cluster.shardCount));
       byDatabase.set(db.name, (byDatabase.get(db.name) ?? new Set()).add(sku));
     }
@@ -47,9 +54,29 @@ export class AvailabilityService {
         }),
     );
     const freshness = this.replication.all();
-    return skus.map((sku) => {
+    const rowsOf = (sku: string): WarehouseAvailabilityView[] => {
       const all = found.get(sku) ?? [];
-      const warehouses = channel ? withinChannel(all, channel.warehouseIds) : all;
+      return channel ? withinChannel(all, channel.warehouseIds) : all;
+    };
+    return skus.map((sku) => {
+      const kit = kits.get(sku);
+      if (kit) {
+        const { available, components, warehouses } = kitAvailability(kit, rowsOf);
+        return {
+          sku,
+          channel: channel?.id ?? null,
+          // A kit has no rows of its own: its units are its components'.
+          onHand: 0,
+          reserved: 0,
+          safetyStock: 0,
+          available,
+          warehouses: [],
+          kit: { components, warehouses },
+          servedBy: this.config.region.id,
+          freshness,
+        };
+      }
+      const warehouses = rowsOf(sku);
       const onHand = warehouses.reduce((sum, w) => sum + w.onHand, 0);
       const reserved = warehouses.reduce((sum, w) => sum + w.reserved, 0);
       const safetyStock = warehouses.reduce((sum, w) => sum + w.safetyStock, 0);
@@ -63,6 +90,7 @@ export class AvailabilityService {
         safetyStock,
         available,
         warehouses,
+        kit: null,
         servedBy: this.config.region.id,
         freshness,
       };

@@ -23,6 +23,32 @@ export class RegionFreshnessView {
   @ApiProperty({ description: 'How far behind in time, in milliseconds.' }) readonly lagMs!: number;
 }
 
+export class KitComponentAvailabilityView {
+  @ApiProperty() readonly sku!: string;
+  @ApiProperty({ description: 'Units of the component one kit takes.' }) readonly quantity!: number;
+  @ApiProperty({ minimum: 0, description: 'Units of the component available, summed like a plain SKU’s `available`.' })
+  readonly available!: number;
+  @ApiProperty({ minimum: 0, description: 'The kits those units make: floor(available / quantity).' }) readonly kits!: number;
+}
+
+export class KitWarehouseAvailabilityView {
+  @ApiProperty() readonly warehouseId!: string;
+  @ApiProperty({ description: 'The owning region.' }) readonly region!: string;
+  @ApiProperty({ minimum: 0, description: 'Kits this warehouse can make alone: its scarcest component’s floor(available / quantity).' })
+  readonly available!: number;
+}
+
+/** A kit's availability: what its components allow. */
+export class KitAvailabilityView {
+  @ApiProperty({ type: [KitComponentAvailabilityView], description: 'The kit’s components, in its order.' })
+  readonly components!: KitComponentAvailabilityView[];
+  @ApiProperty({
+    type: [KitWarehouseAvailabilityView],
+    description: 'Each warehouse that has a row of every component (of the channel, in its order; otherwise by id).',
+  })
+  readonly warehouses!: KitWarehouseAvailabilityView[];
+}
+
 /** Global stock of one SKU as this region sees it: its own rows and its replicas. */
 export class AvailabilityView {
   @ApiProperty() readonly sku!: string;
@@ -41,7 +67,15 @@ export class AvailabilityView {
     description: "The sum of the warehouses' `available` (each floored at 0), so not always onHand - reserved - safetyStock.",
   })
   readonly available!: number;
-  @ApiProperty({ type: [WarehouseAvailabilityView] }) readonly warehouses!: WarehouseAvailabilityView[];
+  @ApiProperty({ type: [WarehouseAvailabilityView], description: 'The SKU’s rows; a kit has none (its units are its components).' })
+  readonly warehouses!: WarehouseAvailabilityView[];
+  @ApiProperty({
+    type: KitAvailabilityView,
+    nullable: true,
+    description:
+      'For a kit: its components and the kits each warehouse can make; `available` is then the kits a reservation may hold. null for a plain SKU.',
+  })
+  readonly kit!: KitAvailabilityView | null;
   @ApiProperty() readonly servedBy!: string;
   @ApiProperty({ type: [RegionFreshnessView], description: 'How fresh each other region’s numbers are here.' })
   readonly freshness!: RegionFreshnessView[];

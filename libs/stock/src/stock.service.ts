@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { KitsService } from '@stockmesh/catalog';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import type { RequestOrigin } from '@stockmesh/http';
 import { IdempotencyRepository, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
@@ -24,6 +25,7 @@ export class StockService {
     private readonly repository: StockRepository,
     private readonly idempotency: IdempotencyRepository,
     private readonly outbox: OutboxRepository,
+    private readonly kits: KitsService,
   ) {}
 
   shardOf(sku: string): number {
@@ -68,7 +70,7 @@ export class StockService {
     return { items, nextBefore: items.length === limit ? items[items.length - 1].seq : null };
   }
 
-  private change(
+  private async change(
     key: StockKey,
     change: StockChange,
     reason: string,
@@ -76,6 +78,7 @@ export class StockService {
     origin: RequestOrigin,
     idempotent: IdempotentRequest | undefined,
   ): Promise<IdempotentAnswer<StockChangeView>> {
+    await this.kits.refuseKitStock([key.sku]);
     const shard = this.shardOf(key.sku);
     const region = this.config.region.id;
     return this.databases.inShard(shard, (tx) =>

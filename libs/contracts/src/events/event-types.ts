@@ -20,7 +20,14 @@ import {
 } from 'class-validator';
 import { API_KEY_ID_PATTERN, API_KEY_NAME_PATTERN, API_SCOPES, type ApiScope } from '../api-keys.js';
 import { API_KEY_SIGNATURE_PATTERN } from './api-key-signature.js';
-import { IDENTIFIER_PATTERN, MAX_CHANNEL_WAREHOUSES, MAX_QUANTITY, TRANSFER_ID_PATTERN } from '../identifiers.js';
+import {
+  IDENTIFIER_PATTERN,
+  MAX_CHANNEL_WAREHOUSES,
+  MAX_KIT_COMPONENT_QUANTITY,
+  MAX_KIT_COMPONENTS,
+  MAX_QUANTITY,
+  TRANSFER_ID_PATTERN,
+} from '../identifiers.js';
 import { CommandCompletedData, CommandRejectedData } from './command-types.js';
 import { IsEventTime, IsEventVersion, MAX_EVENT_COUNT } from './event-fields.js';
 
@@ -30,6 +37,7 @@ export const EVENT_TYPES = {
   stockDigest: 'io.stockmesh.stock.digest.v1',
   warehouseChanged: 'io.stockmesh.warehouse.changed.v1',
   channelChanged: 'io.stockmesh.channel.changed.v1',
+  kitChanged: 'io.stockmesh.kit.changed.v1',
   regionHeartbeat: 'io.stockmesh.region.heartbeat.v1',
   transferDispatched: 'io.stockmesh.transfer.dispatched.v1',
   transferReceived: 'io.stockmesh.transfer.received.v1',
@@ -112,6 +120,31 @@ export class ChannelChangedData {
   @ArrayUnique()
   @Matches(IDENTIFIER_PATTERN, { each: true })
   readonly warehouseIds!: string[];
+  @IsEventVersion() readonly version!: number;
+  @IsEventTime() readonly createdAt!: string;
+  @IsEventTime() readonly updatedAt!: string;
+}
+
+/** One component of a kit: units of `sku` that one unit of the kit takes. */
+export class KitComponentDto {
+  @Matches(IDENTIFIER_PATTERN) readonly sku!: string;
+  @IsInt() @Min(1) @Max(MAX_KIT_COMPONENT_QUANTITY) readonly quantity!: number;
+}
+
+/**
+ * `io.stockmesh.kit.changed.v1`: a kit (bundle) as its owning region defines it: a SKU whose units
+ * are its components, each a plain SKU (kits do not nest), none twice.
+ */
+export class KitChangedData {
+  @Matches(IDENTIFIER_PATTERN) readonly sku!: string;
+  @Matches(REGION) readonly region!: string;
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_KIT_COMPONENTS)
+  @ArrayUnique((c: KitComponentDto) => c.sku)
+  @ValidateNested({ each: true })
+  @Type(() => KitComponentDto)
+  readonly components!: KitComponentDto[];
   @IsEventVersion() readonly version!: number;
   @IsEventTime() readonly createdAt!: string;
   @IsEventTime() readonly updatedAt!: string;
@@ -243,6 +276,7 @@ export interface EventDataMap {
   [EVENT_TYPES.stockDigest]: StockDigestData;
   [EVENT_TYPES.warehouseChanged]: WarehouseChangedData;
   [EVENT_TYPES.channelChanged]: ChannelChangedData;
+  [EVENT_TYPES.kitChanged]: KitChangedData;
   [EVENT_TYPES.regionHeartbeat]: RegionHeartbeatData;
   [EVENT_TYPES.transferDispatched]: TransferDispatchedData;
   [EVENT_TYPES.transferReceived]: TransferReceivedData;
@@ -256,6 +290,7 @@ export const EVENT_DATA_CLASSES: { readonly [T in EventType]: new () => EventDat
   [EVENT_TYPES.stockDigest]: StockDigestData,
   [EVENT_TYPES.warehouseChanged]: WarehouseChangedData,
   [EVENT_TYPES.channelChanged]: ChannelChangedData,
+  [EVENT_TYPES.kitChanged]: KitChangedData,
   [EVENT_TYPES.regionHeartbeat]: RegionHeartbeatData,
   [EVENT_TYPES.transferDispatched]: TransferDispatchedData,
   [EVENT_TYPES.transferReceived]: TransferReceivedData,

@@ -24,6 +24,8 @@ export {
   TransferReceivedData,
   WarehouseChangedData,
   ChannelChangedData,
+  KitChangedData,
+  KitComponentDto,
   type EventDataMap,
   type EventType,
 } from './event-types.js';

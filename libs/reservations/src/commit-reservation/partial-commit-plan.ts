@@ -17,29 +17,40 @@ export type PartialCommitPlan =
  * units from the allocations of its SKU (and warehouse, if it names one) in allocation order, the
  * order the saga held them in. What no line takes is released. Invalid when a line asks for more
  * than those allocations still hold after the lines before it, or when nothing would be committed
- * (that is a release).
+ * (that is a release). A line of a kit's component (`kitSku`, see `commitLinesOf`) takes only from
+ * that kit's allocations, and any other line only from allocations of plain lines.
  */
 export function planPartialCommit(
-  allocations: readonly Pick<AllocationRecord, 'allocationNo' | 'sku' | 'warehouseId' | 'quantity' | 'state'>[],
-  lines: readonly CommitLine[],
+  allocations: readonly (Pick<AllocationRecord, 'allocationNo' | 'sku' | 'warehouseId' | 'quantity' | 'state'> & {
+    readonly kitSku?: string;
+  })[],
+  lines: readonly (CommitLine & { readonly kitSku?: string; readonly origin?: number })[],
 ): PartialCommitPlan {
   const held = allocations.filter((a) => a.state === 'held').sort((a, b) => a.allocationNo - b.allocationNo);
   const units = new Map(held.map((a) => [a.allocationNo, 0]));
   for (const [i, line] of lines.entries()) {
+    const lineNo = line.origin ?? i + 1;
     let missing = line.quantity;
     for (const a of held) {
       if (missing === 0) break;
-      if (a.sku !== line.sku || (line.warehouseId !== undefined && a.warehouseId !== line.warehouseId)) continue;
+      if (a.sku !== line.sku || a.kitSku !== line.kitSku || (line.warehouseId !== undefined && a.warehouseId !== line.warehouseId))
+        continue;
       const take = Math.min(missing, a.quantity - units.get(a.allocationNo)!);
       units.set(a.allocationNo, units.get(a.allocationNo)! + take);
       missing -= take;
     }
     if (missing > 0) {
       const where = line.warehouseId === undefined ? '' : ` in ${line.warehouseId}`;
+      const of = line.kitSku === undefined ? '' : ` (component of kit ${line.kitSku})`;
       return {
         kind: 'invalid',
-        detail: `line ${i + 1} commits ${line.quantity} of ${line.sku}${where}, but the reservation holds only ${line.quantity - missing} more of it`,
-        extensions: { line: i + 1, sku: line.sku, ...(line.warehouseId === undefined ? {} : { warehouseId: line.warehouseId }) },
+        detail: `line ${lineNo} commits ${line.quantity} of ${line.sku}${of}${where}, but the reservation holds only ${line.quantity - missing} more of it`,
+        extensions: {
+          line: lineNo,
+          sku: line.sku,
+          ...(line.kitSku === undefined ? {} : { kitSku: line.kitSku }),
+          ...(line.warehouseId === undefined ? {} : { warehouseId: line.warehouseId }),
+        },
       };
     }
   }

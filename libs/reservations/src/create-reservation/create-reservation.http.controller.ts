@@ -20,7 +20,8 @@ export class CreateReservationHttpController {
 
   /**
    * Holds every line, or nothing. This region coordinates the reservation: lines without a
-   * warehouse are allocated from its global view, its own warehouses first.
+   * warehouse are allocated from its global view, its own warehouses first. A line of a kit holds
+   * its components.
    */
   @Post()
   @ScopedOperation('reservations:write', {
@@ -34,6 +35,7 @@ export class CreateReservationHttpController {
       'warehouse-outside-channel',
       'channel-forbidden',
       'insufficient-stock',
+      'reservation-too-large',
       'reservation-in-progress',
     ],
   })

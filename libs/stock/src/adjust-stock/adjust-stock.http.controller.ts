@@ -18,7 +18,7 @@ export class AdjustStockHttpController {
   @ScopedOperation('stock:write', {
     operationId: 'adjustStock',
     summary: 'Adjust on-hand stock',
-    problems: [...IDEMPOTENT_BODY_PROBLEMS, 'warehouse-not-found', 'insufficient-stock', 'quantity-limit-exceeded'],
+    problems: [...IDEMPOTENT_BODY_PROBLEMS, 'warehouse-not-found', 'kit-not-stocked', 'insufficient-stock', 'quantity-limit-exceeded'],
   })
   @RouteToOwner({ warehouseParam: 'warehouseId' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { KitsService } from '@stockmesh/catalog';
 import { APP_CONFIG, type AppConfig, type RegionConfig } from '@stockmesh/config';
 import { classify, OwnerDirectory, problemBody, type CallerIdentity, type RequestOrigin } from '@stockmesh/http';
 import { IdempotencyRepository, ShardDatabases, type IdempotentRequest, type SqlTx } from '@stockmesh/persistence';
@@ -64,6 +65,7 @@ export class BatchStockService {
     private readonly outbox: OutboxRepository,
     private readonly directory: OwnerDirectory,
     private readonly forwarder: BatchForwarder,
+    private readonly kits: KitsService,
   ) {}
 
   /** Applies a validated batch (see `batchRowErrors`); one result per row, in request order. */
@@ -73,11 +75,15 @@ export class BatchStockService {
       results[index] = this.refused(index, rows[index], problem);
     };
     const owners = await this.ownersOf(rows);
+    const kits = await this.kits.kitsAmong([...new Set(rows.map((r) => r.sku))]);
     const local: LocalRow[] = [];
     const remote = new Map<string, { owner: RegionConfig; indices: number[] }>();
     rows.forEach((row, index) => {
       const owner = owners.get(row.warehouseId);
-      if (owner === undefined) {
+      if (kits.has(row.sku)) {
+        // A kit's units are its components: a row of its own would be counted and sold by no one.
+        refuse(index, problemBody('kit-not-stocked', `${row.sku} is a kit: count or adjust its components instead`, { sku: row.sku }));
+      } else if (owner === undefined) {
         refuse(
           index,
           problemBody('warehouse-not-found', `warehouse ${row.warehouseId} is not registered`, { warehouseId: row.warehouseId }),

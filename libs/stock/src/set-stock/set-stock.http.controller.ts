@@ -21,7 +21,7 @@ export class SetStockHttpController {
   @ScopedOperation('stock:write', {
     operationId: 'setStock',
     summary: 'Set the counted on-hand stock and/or the safety stock',
-    problems: [...IDEMPOTENT_BODY_PROBLEMS, 'warehouse-not-found', 'insufficient-stock'],
+    problems: [...IDEMPOTENT_BODY_PROBLEMS, 'warehouse-not-found', 'kit-not-stocked', 'insufficient-stock'],
   })
   @RouteToOwner({ warehouseParam: 'warehouseId' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
