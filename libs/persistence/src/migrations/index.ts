@@ -16,6 +16,7 @@ import { SalesChannels1764975000000 } from './1764975000000-sales-channels.js';
 import { SafetyStock1765000000000 } from './1765000000000-safety-stock.js';
 import { TransfersNewest1765100000000 } from './1765100000000-transfers-newest.js';
 import { DeadLetterReplays1765100000001 } from './1765100000001-dead-letter-replays.js';
+import { LowStockAlerts1765200000000 } from './1765200000000-low-stock-alerts.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   SafetyStock1765000000000,
   TransfersNewest1765100000000,
   DeadLetterReplays1765100000001,
+  LowStockAlerts1765200000000,
 ];
