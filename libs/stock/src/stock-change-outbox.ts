@@ -35,19 +35,23 @@ export class StockChangeOutbox {
   /**
    * Writes the events of `changes`, each row at most once per call. A row changed twice in one
    * transaction (a partial commit) is handed over once per change, in order, each record read
-   * after the previous call: its `lowStock` is then what that call stored.
+   * after the previous call: its `lowStock` is then what that call stored. Returns the records
+   * with `lowStock` as now stored, in order.
    */
-  async append(tx: SqlTx, changes: readonly OwnRowChange[]): Promise<void> {
+  async append(tx: SqlTx, changes: readonly OwnRowChange[]): Promise<OwnStockRecord[]> {
     const entries: OutboxEntry[] = [];
     const crossed: (StockKey & { readonly lowStock: boolean })[] = [];
-    for (const { record, shard, movement, requestId, traceparent } of changes) {
+    const records = changes.map(({ record, shard, movement, requestId, traceparent }) => {
       entries.push(withTrace(stockChangedEntry(record, shard, movement, requestId), traceparent));
       const { lowStock, alert } = lowStockTransition(record);
-      if (lowStock !== record.lowStock) crossed.push({ warehouseId: record.warehouseId, sku: record.sku, lowStock });
       if (alert) entries.push(withTrace(stockAlertEntry(alert, record, shard, movement, requestId), traceparent));
-    }
+      if (lowStock === record.lowStock) return record;
+      crossed.push({ warehouseId: record.warehouseId, sku: record.sku, lowStock });
+      return { ...record, lowStock };
+    });
     await this.repository.markLowStock(tx, crossed);
     await this.outbox.append(tx, entries);
+    return records;
   }
 }
 

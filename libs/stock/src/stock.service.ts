@@ -99,8 +99,8 @@ export class StockService {
           requestId: origin.requestId,
           idempotencyKey: idempotent?.key ?? null,
         });
-        await this.events.append(tx, [{ record: saved, shard, movement, requestId: origin.requestId }]);
-        return { status, body: { ...this.view(saved), movement } };
+        const [announced] = await this.events.append(tx, [{ record: saved, shard, movement, requestId: origin.requestId }]);
+        return { status, body: { ...this.view(announced!), movement } };
       }),
     );
   }
