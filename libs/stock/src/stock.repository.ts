@@ -152,10 +152,15 @@ export class StockRepository {
     );
   }
 
-  /** Writes the quantities and the low-stock threshold of a locked row. */
+  /**
+   * Writes the quantities and the low-stock threshold of a locked row. A threshold of 0 (alerts
+   * off) clears `low_stock` in the same statement (the row's CHECK: never low without a
+   * threshold): turning the alerts off ends a low state without an event.
+   */
   async save(tx: SqlTx, key: StockKey, level: StockLevel, lowStockThreshold: number): Promise<OwnStockRecord> {
     const [row] = await tx.query<OwnStockRow>(
-      `UPDATE stock SET on_hand = $3, reserved = $4, safety_stock = $5, version = $6, low_stock_threshold = $7, updated_at = now()
+      `UPDATE stock SET on_hand = $3, reserved = $4, safety_stock = $5, version = $6, low_stock_threshold = $7::bigint,
+                        low_stock = low_stock AND $7::bigint > 0, updated_at = now()
        WHERE warehouse_id = $1 AND sku = $2 RETURNING ${STOCK_COLUMNS}`,
       [key.warehouseId, key.sku, level.onHand, level.reserved, level.safetyStock, level.version, lowStockThreshold],
     );
@@ -291,7 +296,7 @@ export class StockRepository {
   }
 
   /**
-   * `save` for many locked rows at once, in one statement. The caller computed each level from
+   * `save` for many locked rows at once, in one statement (a threshold of 0 clears `low_stock`, as there). The caller computed each level from
    * the row it holds locked, so nothing can have changed in between; each row's version is the
    * locked version plus one.
    */
@@ -302,7 +307,8 @@ export class StockRepository {
     if (rows.length === 0) return [];
     const saved = await tx.query<OwnStockRow>(
       `UPDATE stock s SET on_hand = r.on_hand, reserved = r.reserved, safety_stock = r.safety_stock, version = r.version,
-                          low_stock_threshold = r.low_stock_threshold, updated_at = now()
+                          low_stock_threshold = r.low_stock_threshold, low_stock = s.low_stock AND r.low_stock_threshold > 0,
+                          updated_at = now()
          FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
               AS r(warehouse_id, sku, on_hand, reserved, safety_stock, version, low_stock_threshold)
         WHERE s.warehouse_id = r.warehouse_id AND s.sku = r.sku
