@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { EVENT_TYPES, TOPICS, type StockAlertData } from '@stockmesh/contracts';
+import { EVENT_TYPES, TOPICS, type StockAlertData, type StockChangedData } from '@stockmesh/contracts';
 import { OutboxRelay } from '@stockmesh/replication';
 import { HoldService } from '@stockmesh/stock';
 import { call, startTestRegion, testKafka, throwawayPrefix, waitFor, type TestRegion } from '@stockmesh/testing';
@@ -16,51 +16,48 @@ const W = 'alert-1';
 let region: TestRegion;
 let kafka: Kafka;
 
-interface Alert {
+interface Published<T> {
   readonly type: string;
   readonly key: string;
-  readonly data: StockAlertData;
+  readonly data: T;
 }
+type Alert = Published<StockAlertData>;
 
 /**
- * Every alert published so far, in partition order: once the outbox is empty everything written
+ * Every record of one of the region's topics so far: once the outbox is empty everything written
  * is on the broker, so reading each partition up to its end offset reads all of it.
  */
-async function publishedAlerts(): Promise<Alert[]> {
+async function published<T>(name: string): Promise<Published<T>[]> {
   const relay = region.app.get(OutboxRelay);
   await waitFor(async () => ((await relay.pending()) === 0 ? true : undefined), { what: 'the outbox to be published' });
-  const topic = topicPrefix + TOPICS.stockAlerts;
+  const topic = topicPrefix + name;
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
   const expected = ends.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  const alerts: Alert[] = [];
-  if (expected === 0) return alerts;
+  const records: Published<T>[] = [];
+  if (expected === 0) return records;
   const consumer = kafka.consumer({ groupId: `${topicPrefix}check-${randomUUID()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ message }) => {
-        alerts.push({
-          type: String(message.headers?.ce_type),
-          key: String(message.key),
-          data: JSON.parse(String(message.value)) as StockAlertData,
-        });
+        records.push({ type: String(message.headers?.ce_type), key: String(message.key), data: JSON.parse(String(message.value)) as T });
       },
     });
-    await waitFor(async () => (alerts.length >= expected ? true : undefined), {
-      what: `${expected} alerts`,
-      describe: async () => `${alerts.length}`,
+    await waitFor(async () => (records.length >= expected ? true : undefined), {
+      what: `${expected} records on ${name}`,
+      describe: async () => `${records.length}`,
     });
   } finally {
     await consumer.disconnect();
   }
-  return alerts;
+  return records;
 }
 
 const alertsOf = async (sku: string): Promise<Alert[]> =>
-  (await publishedAlerts()).filter((a) => a.data.sku === sku).sort((a, b) => a.data.version - b.data.version);
+  (await published<StockAlertData>(TOPICS.stockAlerts)).filter((a) => a.data.sku === sku).sort((a, b) => a.data.version - b.data.version);
 
 const LOW = EVENT_TYPES.stockLow;
 const BACK = EVENT_TYPES.stockBackInStock;
@@ -166,6 +163,9 @@ describe('stock alerts', () => {
     const row = await call<{ available: number; lowStock: boolean }>(region, 'GET', `/v1/warehouses/${W}/stock/${sku}`);
     expect(row.body).toMatchObject({ available: 44, lowStock: true });
 
+    // The holds did go in batches: their row has fewer stock events than holds.
+    const changes = (await published<StockChangedData>(TOPICS.stock)).filter((c) => c.data.sku === sku && c.data.cause.kind === 'hold');
+    expect(changes.length).toBeLessThan(held.length);
     const lows = await alertsOf(sku);
     expect(lows.map((a) => a.type)).toEqual([LOW]);
     expect(lows[0]!.data.available).toBeLessThan(100);
