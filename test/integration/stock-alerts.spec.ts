@@ -180,6 +180,27 @@ describe('stock alerts', () => {
     ]);
   }, 120_000);
 
+  it('announces crossings made by transfers, out of one warehouse and into another', async () => {
+    const sku = 'SKU-MOVE';
+    const W2 = 'alert-2';
+    expect((await call(region, 'PUT', `/v1/warehouses/${W2}`, { body: { region: 'us-east', name: W2 } })).status).toBe(201);
+    await set(sku, { onHand: 6, lowStockThreshold: 5 });
+    const move = async (from: string, to: string, quantity: number): Promise<void> => {
+      const made = await call(region, 'POST', '/v1/transfers', {
+        body: { sku, fromWarehouseId: from, toWarehouseId: to, quantity },
+        headers: { 'idempotency-key': randomUUID() },
+      });
+      expect(made.status).toBe(201);
+    };
+    await move(W, W2, 2); // alert-1: 4 available, low; alert-2 has no threshold
+    await move(W2, W, 1); // alert-1: 5, back in stock
+    const alerts = await alertsOf(sku);
+    expect(alerts.map((a) => [a.key, a.type, a.data.available, a.data.cause.kind])).toEqual([
+      [`${W}/${sku}`, LOW, 4, 'transfer-out'],
+      [`${W}/${sku}`, BACK, 5, 'transfer-in'],
+    ]);
+  });
+
   it('refuses a threshold out of bounds, and on an adjustment row, as problem details', async () => {
     const negative = await call(region, 'PUT', `/v1/warehouses/${W}/stock/SKU-BAD`, { body: { lowStockThreshold: -1 } });
     expect(negative.status).toBe(400);
