@@ -48,6 +48,7 @@ const EVENT_TOPICS = [
   'stockmesh.catalog.v1',
   'stockmesh.transfers.v1',
   'stockmesh.command-results.v1',
+  'stockmesh.stock-alerts.v1',
 ];
 const COMMANDS_TOPIC = 'stockmesh.commands.v1';
 

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { call, divergence, registerWarehouses, startTestCluster, waitFor, type TestCluster } from '@stockmesh/testing';
+import { EVENT_TYPES, TOPICS } from '@stockmesh/contracts';
+import { call, divergence, registerWarehouses, startTestCluster, testKafka, waitFor, type TestCluster } from '@stockmesh/testing';
+import { Kafka, logLevel } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 
 // POST /v1/stock/batch across three regions running as real processes, replicating through the
@@ -137,5 +139,63 @@ describe('a batch sent to one region', () => {
       [404, 'warehouse-not-found'],
     ]);
     expect((await call(at('eu-west'), 'GET', '/v1/warehouses/fra-1/stock/E-0')).body).toMatchObject({ onHand: 100, version: 1 });
+  });
+});
+
+describe('stock alerts in the cluster', () => {
+  it('are announced once, by the owner, although every region replicates the row', async () => {
+    const sku = 'ALERT-1';
+    // Sent to us-east, forwarded to fra-1's owner eu-west: 3 units under a threshold of 5 is low.
+    const set = await call<BatchAnswer>(at('us-east'), 'POST', '/v1/stock/batch', {
+      body: { rows: [{ warehouseId: 'fra-1', sku, op: 'set', quantity: 3, lowStockThreshold: 5 }] },
+    });
+    expect(set.body.results.map((r) => [r.status, r.level?.region])).toEqual([[200, 'eu-west']]);
+    // Sent to ap-south, forwarded too: 13 units, back in stock.
+    const adjusted = await call<{ version: number }>(at('ap-south'), 'POST', `/v1/warehouses/fra-1/stock/${sku}/adjustments`, {
+      body: { delta: 10, reason: 'received' },
+      headers: { 'idempotency-key': randomUUID() },
+    });
+    expect(adjusted.status).toBe(201);
+    // Every region has applied the row at its last version before the alerts are counted.
+    let last: string[] = [];
+    await waitFor(
+      async () => {
+        last = await divergence(REGIONS.map(at), [sku]);
+        const views = await Promise.all(
+          REGIONS.map((region) =>
+            call<{ warehouses: { warehouseId: string; version: number }[] }>(at(region), 'GET', `/v1/availability/${sku}`),
+          ),
+        );
+        const applied = views.every((v) => v.body.warehouses.some((w) => w.warehouseId === 'fra-1' && w.version === adjusted.body.version));
+        return last.length === 0 && applied ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: 'every region to apply the row', describe: async () => last.join('\n') },
+    );
+
+    const kafka = new Kafka({ ...testKafka('admin'), logLevel: logLevel.NOTHING });
+    const topic = t.topicPrefix + TOPICS.stockAlerts;
+    const alerts: { source: string; type: string; key: string }[] = [];
+    const consumer = kafka.consumer({ groupId: `${t.topicPrefix}alerts-check`, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          alerts.push({ source: String(message.headers?.ce_source), type: String(message.headers?.ce_type), key: String(message.key) });
+        },
+      });
+      await waitFor(async () => (alerts.length >= 2 ? true : undefined), { what: 'two alerts', describe: async () => `${alerts.length}` });
+    } finally {
+      await consumer.disconnect();
+    }
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+    // The whole topic: no other case of this suite sets a threshold, and no replica announces.
+    expect(ends.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0)).toBe(2);
+    expect(alerts).toEqual([
+      { source: 'eu-west', type: EVENT_TYPES.stockLow, key: `fra-1/${sku}` },
+      { source: 'eu-west', type: EVENT_TYPES.stockBackInStock, key: `fra-1/${sku}` },
+    ]);
   });
 });

@@ -303,7 +303,7 @@ export interface paths {
      */
     get: operations['getStock'];
     /**
-     * Set the counted on-hand stock and/or the safety stock
+     * Set the counted on-hand stock, the safety stock and/or the low-stock threshold
      * @description Needs the `stock:write` scope (or `admin`).
      */
     put: operations['setStock'];
@@ -1113,7 +1113,7 @@ export interface components {
     };
     SetStockRequest: {
       /**
-       * @description The counted on-hand quantity. Required unless `safetyStock` is given.
+       * @description The counted on-hand quantity. Required unless `safetyStock` or `lowStockThreshold` is given.
        * @example 120
        */
       onHand?: number;
@@ -1122,6 +1122,11 @@ export interface components {
        * @example 10
        */
       safetyStock?: number;
+      /**
+       * @description Low-stock alerts: the owner announces `io.stockmesh.stock.low.v1` once when `available` drops below it, and `io.stockmesh.stock.back-in-stock.v1` once when it is back at or above it (docs/events.md, "Stock alerts"). Setting it above what is available announces `low` once. 0 turns the alerts off. Absent: unchanged.
+       * @example 5
+       */
+      lowStockThreshold?: number;
     };
     MovementView: {
       /** Format: uuid */
@@ -1135,10 +1140,11 @@ export interface components {
       /** @description Change of on-hand. */
       delta: number;
       /**
-       * @description `safety-stock`: a count that set only the safety stock.
+       * @description `safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold.
        * @enum {string}
        */
-      reason: 'received' | 'returned' | 'damaged' | 'lost' | 'found' | 'correction' | 'cycle-count' | 'safety-stock';
+      reason:
+        'received' | 'returned' | 'damaged' | 'lost' | 'found' | 'correction' | 'cycle-count' | 'safety-stock' | 'low-stock-threshold';
       onHandAfter: number;
       reservedAfter: number;
       /** @description The safety stock of the row after this change. */
@@ -1171,6 +1177,10 @@ export interface components {
       safetyStock: number;
       /** @description What storefronts may reserve: onHand - reserved - safetyStock, never below 0. */
       available: number;
+      /** @description The owner announces `stock.low` on the stock-alerts topic when `available` drops below it, and `stock.back-in-stock` when it is back at or above it (docs/events.md, "Stock alerts"); 0: no alerts. */
+      lowStockThreshold: number;
+      /** @description Whether the row was last announced low (`stock.low`, not yet followed by `stock.back-in-stock`). */
+      lowStock: boolean;
       /** @description Bumped by the owner on every change. */
       version: number;
       /** Format: date-time */
@@ -1210,6 +1220,10 @@ export interface components {
       safetyStock: number;
       /** @description What storefronts may reserve: onHand - reserved - safetyStock, never below 0. */
       available: number;
+      /** @description The owner announces `stock.low` on the stock-alerts topic when `available` drops below it, and `stock.back-in-stock` when it is back at or above it (docs/events.md, "Stock alerts"); 0: no alerts. */
+      lowStockThreshold: number;
+      /** @description Whether the row was last announced low (`stock.low`, not yet followed by `stock.back-in-stock`). */
+      lowStock: boolean;
       /** @description Bumped by the owner on every change. */
       version: number;
       /** Format: date-time */
@@ -1232,10 +1246,11 @@ export interface components {
       /** @description Change of on-hand. */
       delta: number;
       /**
-       * @description `safety-stock`: a count that set only the safety stock.
+       * @description `safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold.
        * @enum {string}
        */
-      reason: 'received' | 'returned' | 'damaged' | 'lost' | 'found' | 'correction' | 'cycle-count' | 'safety-stock';
+      reason:
+        'received' | 'returned' | 'damaged' | 'lost' | 'found' | 'correction' | 'cycle-count' | 'safety-stock' | 'low-stock-threshold';
       onHandAfter: number;
       reservedAfter: number;
       /** @description The safety stock of the row after this change. */
@@ -1381,7 +1396,7 @@ export interface components {
       /** @example SKU-1 */
       sku: string;
       /**
-       * @description `set`: a count (needs `quantity`, `safetyStock` or both); `adjust`: a relative change (needs `delta`).
+       * @description `set`: a count (needs `quantity`, `safetyStock`, `lowStockThreshold` or several); `adjust`: a relative change (needs `delta`).
        * @enum {string}
        */
       op: 'set' | 'adjust';
@@ -1395,6 +1410,11 @@ export interface components {
        * @example 10
        */
       safetyStock?: number;
+      /**
+       * @description The low-stock threshold (alerts when `available` crosses it, docs/events.md "Stock alerts"; 0: none); `set` rows only. Absent: unchanged.
+       * @example 5
+       */
+      lowStockThreshold?: number;
       /**
        * @description Non-zero; negative removes units; `adjust` rows only.
        * @example 24
@@ -1434,6 +1454,8 @@ export interface components {
       safetyStock: number;
       /** @description onHand - reserved - safetyStock, never below 0 */
       available: number;
+      /** @description The low-stock threshold of the row (0: no alerts); absent from answers stored before alerts existed. */
+      lowStockThreshold?: number;
       /** @description The row version after this change. */
       version: number;
       /** Format: date-time */

@@ -50,6 +50,14 @@ export function topicSpecs(config: AppConfig): TopicSpec[] {
       replicationFactor,
       config: { 'retention.ms': String(30 * DAY_MS), 'min.insync.replicas': minInsync },
     },
+    // Alerts for other systems (no region reads them): partition = shard like the stock topic, so
+    // one row's alerts stay in order; kept as long as the stock topic.
+    {
+      topic: TOPICS.stockAlerts,
+      partitions: shards,
+      replicationFactor,
+      config: { 'retention.ms': String(7 * DAY_MS), 'min.insync.replicas': minInsync },
+    },
   ]);
 }
 

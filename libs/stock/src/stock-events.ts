@@ -5,13 +5,16 @@ import {
   stockStateKey,
   TOPICS,
   toKafkaRecord,
+  type StockAlertData,
   type StockChangedData,
   type StockDigestData,
 } from '@stockmesh/contracts';
 import type { OutgoingMessage } from '@stockmesh/messaging';
 import type { OutboxEntry } from '@stockmesh/replication';
 import type { BucketDigest } from './anti-entropy/bucket-digest.js';
-import type { StockRecord } from './stock.repository.js';
+import type { StockAlertKind } from './stock-alerts/low-stock.js';
+import { storefrontAvailable } from './stock-level.js';
+import type { OwnStockRecord, StockRecord } from './stock.repository.js';
 import type { MovementView } from './stock.views.js';
 
 /**
@@ -21,6 +24,68 @@ import type { MovementView } from './stock.views.js';
  */
 export function stockChangedEntry(record: StockRecord, shard: number, movement: MovementView, requestId: string | null): OutboxEntry {
   const data: StockChangedData = {
+    ...rowState(record, shard),
+    cause: causeOf(movement),
+  };
+  const event = newEvent({
+    source: record.region,
+    type: EVENT_TYPES.stockChanged,
+    time: data.updatedAt,
+    subject: stockSubject(record),
+    correlationid: requestId ?? undefined,
+    data,
+  });
+  return {
+    topic: TOPICS.stock,
+    partition: shard,
+    record: toKafkaRecord(event, record.sku),
+    compact: { topic: TOPICS.stockState, key: stockStateKey(record.warehouseId, record.sku) },
+  };
+}
+
+/**
+ * The outbox entry of an owned row's crossing of its low-stock threshold (see lowStockTransition):
+ * `io.stockmesh.stock.low.v1` or `io.stockmesh.stock.back-in-stock.v1` on the alerts topic,
+ * partition = shard (as the row's stock events), keyed `warehouseId/sku`, with the row as the
+ * change that crossed left it. No region reads the topic: it is for other systems.
+ */
+export function stockAlertEntry(
+  kind: StockAlertKind,
+  record: OwnStockRecord,
+  shard: number,
+  movement: MovementView,
+  requestId: string | null,
+): OutboxEntry {
+  const data: StockAlertData = {
+    ...rowState(record, shard),
+    lowStockThreshold: record.lowStockThreshold,
+    available: storefrontAvailable(record),
+    cause: causeOf(movement),
+  };
+  const event = newEvent({
+    source: record.region,
+    type: kind === 'low' ? EVENT_TYPES.stockLow : EVENT_TYPES.stockBackInStock,
+    time: data.updatedAt,
+    subject: stockSubject(record),
+    correlationid: requestId ?? undefined,
+    data,
+  });
+  return { topic: TOPICS.stockAlerts, partition: shard, record: toKafkaRecord(event, stockStateKey(record.warehouseId, record.sku)) };
+}
+
+const stockSubject = (record: StockRecord): string => `warehouses/${record.warehouseId}/stock/${record.sku}`;
+
+const causeOf = (movement: MovementView): StockChangedData['cause'] => ({
+  kind: movement.kind,
+  delta: movement.delta,
+  reason: movement.reason,
+  movementId: movement.id,
+  actor: movement.actor,
+});
+
+/** What the stock events of a row say about it. */
+function rowState(record: StockRecord, shard: number): Omit<StockChangedData, 'cause'> & { readonly safetyStock: number } {
+  return {
     warehouseId: record.warehouseId,
     sku: record.sku,
     region: record.region,
@@ -30,21 +95,6 @@ export function stockChangedEntry(record: StockRecord, shard: number, movement: 
     safetyStock: record.safetyStock,
     version: record.version,
     updatedAt: record.updatedAt.toISOString(),
-    cause: { kind: movement.kind, delta: movement.delta, reason: movement.reason, movementId: movement.id, actor: movement.actor },
-  };
-  const event = newEvent({
-    source: record.region,
-    type: EVENT_TYPES.stockChanged,
-    time: data.updatedAt,
-    subject: `warehouses/${record.warehouseId}/stock/${record.sku}`,
-    correlationid: requestId ?? undefined,
-    data,
-  });
-  return {
-    topic: TOPICS.stock,
-    partition: shard,
-    record: toKafkaRecord(event, record.sku),
-    compact: { topic: TOPICS.stockState, key: stockStateKey(record.warehouseId, record.sku) },
   };
 }
 

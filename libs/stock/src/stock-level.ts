@@ -15,8 +15,11 @@ export interface StockLevel {
 
 /** A change the owner applies to a row. */
 export type StockChange =
-  /** A count: on-hand becomes exactly `onHand`, the safety stock `safetyStock`; an absent one stays as it is. */
-  | { readonly kind: 'set'; readonly onHand?: number; readonly safetyStock?: number }
+  /**
+   * A count: on-hand becomes exactly `onHand`, the safety stock `safetyStock`, the low-stock
+   * threshold `lowStockThreshold` (0: no alerts); an absent one stays as it is.
+   */
+  | { readonly kind: 'set'; readonly onHand?: number; readonly safetyStock?: number; readonly lowStockThreshold?: number }
   /** A relative change (received, damaged, ...). */
   | { readonly kind: 'adjustment'; readonly delta: number };
 
@@ -42,9 +45,18 @@ export function holdableUnits(level: Pick<StockLevel, 'onHand' | 'reserved' | 's
   return mayUseSafetyStock ? Math.max(0, level.onHand - level.reserved) : storefrontAvailable(level);
 }
 
-/** The ledger reason of a count: `cycle-count`, or `safety-stock` when it sets nothing but the safety stock. */
-export function countReason(count: { readonly onHand?: number }): string {
-  return count.onHand === undefined ? 'safety-stock' : 'cycle-count';
+/**
+ * The ledger reason of a count: `cycle-count`; without an on-hand figure, `safety-stock` when it
+ * sets the safety stock, else `low-stock-threshold` (it sets nothing but the threshold).
+ */
+export function countReason(count: { readonly onHand?: number; readonly safetyStock?: number }): string {
+  if (count.onHand !== undefined) return 'cycle-count';
+  return count.safetyStock === undefined ? 'low-stock-threshold' : 'safety-stock';
+}
+
+/** The low-stock threshold of an owned row after a change: a count may set it, nothing else changes it. */
+export function lowStockThresholdAfter(current: number, change: StockChange): number {
+  return change.kind === 'set' ? (change.lowStockThreshold ?? current) : current;
 }
 
 /**

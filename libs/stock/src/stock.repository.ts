@@ -20,6 +20,17 @@ export interface StockRecord extends StockKey, StockLevel {
   readonly updatedAt: Date;
 }
 
+/**
+ * A row of the region's own `stock` table: the replicated state, and the owner-only low-stock
+ * alert setting and state (docs/events.md, "Stock alerts"), which no other region holds.
+ */
+export interface OwnStockRecord extends StockRecord {
+  /** 0: no alerts. */
+  readonly lowStockThreshold: number;
+  /** Whether the owner last announced the row as low (`stock.low`, until `stock.back-in-stock`). */
+  readonly lowStock: boolean;
+}
+
 /** A `stock` (or `stock_replica`) row as pg returns it. */
 export interface StockRow {
   warehouse_id: string;
@@ -30,6 +41,11 @@ export interface StockRow {
   safety_stock: string;
   version: string;
   updated_at: Date;
+}
+
+interface OwnStockRow extends StockRow {
+  low_stock_threshold: string;
+  low_stock: boolean;
 }
 
 interface MovementRow {
@@ -61,7 +77,11 @@ export interface NewMovement extends StockKey {
   readonly idempotencyKey: string | null;
 }
 
-const STOCK_COLUMNS = 'warehouse_id, sku, region, on_hand, reserved, safety_stock, version, updated_at';
+const STOCK_COLUMNS = 'warehouse_id, sku, region, on_hand, reserved, safety_stock, version, updated_at, low_stock_threshold, low_stock';
+/** STOCK_COLUMNS of the table aliased `s`. */
+const S_STOCK_COLUMNS = STOCK_COLUMNS.split(', ')
+  .map((c) => `s.${c}`)
+  .join(', ');
 const MOVEMENT_COLUMNS =
   'seq, id, warehouse_id, sku, kind, delta, reason, on_hand_after, reserved_after, safety_stock_after, version, actor, request_id, idempotency_key, created_at';
 
@@ -75,6 +95,12 @@ export const toRecord = (r: StockRow): StockRecord => ({
   safetyStock: Number(r.safety_stock),
   version: Number(r.version),
   updatedAt: r.updated_at,
+});
+
+const toOwnRecord = (r: OwnStockRow): OwnStockRecord => ({
+  ...toRecord(r),
+  lowStockThreshold: Number(r.low_stock_threshold),
+  lowStock: r.low_stock,
 });
 
 const toMovement = (r: MovementRow): MovementView => ({
@@ -105,12 +131,12 @@ const toLedgerEntry = (r: MovementRow): LedgerEntryView => {
 @Injectable()
 export class StockRepository {
   /** The row, locked until the transaction ends, or `undefined`. */
-  async lock(tx: SqlTx, key: StockKey): Promise<StockRecord | undefined> {
-    const [row] = await tx.query<StockRow>(`SELECT ${STOCK_COLUMNS} FROM stock WHERE warehouse_id = $1 AND sku = $2 FOR UPDATE`, [
+  async lock(tx: SqlTx, key: StockKey): Promise<OwnStockRecord | undefined> {
+    const [row] = await tx.query<OwnStockRow>(`SELECT ${STOCK_COLUMNS} FROM stock WHERE warehouse_id = $1 AND sku = $2 FOR UPDATE`, [
       key.warehouseId,
       key.sku,
     ]);
-    return row && toRecord(row);
+    return row && toOwnRecord(row);
   }
 
   /**
@@ -126,14 +152,19 @@ export class StockRepository {
     );
   }
 
-  /** Writes the quantities of a locked row. */
-  async save(tx: SqlTx, key: StockKey, level: StockLevel): Promise<StockRecord> {
-    const [row] = await tx.query<StockRow>(
-      `UPDATE stock SET on_hand = $3, reserved = $4, safety_stock = $5, version = $6, updated_at = now()
+  /**
+   * Writes the quantities and the low-stock threshold of a locked row. A threshold of 0 (alerts
+   * off) clears `low_stock` in the same statement (the row's CHECK: never low without a
+   * threshold): turning the alerts off ends a low state without an event.
+   */
+  async save(tx: SqlTx, key: StockKey, level: StockLevel, lowStockThreshold: number): Promise<OwnStockRecord> {
+    const [row] = await tx.query<OwnStockRow>(
+      `UPDATE stock SET on_hand = $3, reserved = $4, safety_stock = $5, version = $6, low_stock_threshold = $7::bigint,
+                        low_stock = low_stock AND $7::bigint > 0, updated_at = now()
        WHERE warehouse_id = $1 AND sku = $2 RETURNING ${STOCK_COLUMNS}`,
-      [key.warehouseId, key.sku, level.onHand, level.reserved, level.safetyStock, level.version],
+      [key.warehouseId, key.sku, level.onHand, level.reserved, level.safetyStock, level.version, lowStockThreshold],
     );
-    return toRecord(row);
+    return toOwnRecord(row);
   }
 
   /**
@@ -142,14 +173,14 @@ export class StockRepository {
    * stays untouched), or, when `mayUseSafetyStock`, more than `on_hand - reserved`, however many
    * holds race for the row. `undefined` when there are not enough (or no row).
    */
-  async reserveIfAvailable(tx: SqlTx, key: StockKey, quantity: number, mayUseSafetyStock: boolean): Promise<StockRecord | undefined> {
-    const [row] = await tx.query<StockRow>(
+  async reserveIfAvailable(tx: SqlTx, key: StockKey, quantity: number, mayUseSafetyStock: boolean): Promise<OwnStockRecord | undefined> {
+    const [row] = await tx.query<OwnStockRow>(
       `UPDATE stock SET reserved = reserved + $3, version = version + 1, updated_at = now()
        WHERE warehouse_id = $1 AND sku = $2 AND on_hand - reserved - (CASE WHEN $4 THEN 0 ELSE safety_stock END) >= $3
        RETURNING ${STOCK_COLUMNS}`,
       [key.warehouseId, key.sku, quantity, mayUseSafetyStock],
     );
-    return row && toRecord(row);
+    return row && toOwnRecord(row);
   }
 
   /**
@@ -159,27 +190,25 @@ export class StockRepository {
   async setReserved(
     tx: SqlTx,
     rows: readonly (StockKey & { readonly reserved: number; readonly version: number })[],
-  ): Promise<StockRecord[]> {
-    const updated = await tx.query<StockRow>(
+  ): Promise<OwnStockRecord[]> {
+    const updated = await tx.query<OwnStockRow>(
       `UPDATE stock AS s SET reserved = v.reserved, version = v.version, updated_at = now()
          FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS v(w, k, reserved, version)
         WHERE s.warehouse_id = v.w AND s.sku = v.k
-        RETURNING ${STOCK_COLUMNS.split(', ')
-          .map((c) => `s.${c}`)
-          .join(', ')}`,
+        RETURNING ${S_STOCK_COLUMNS}`,
       [rows.map((r) => r.warehouseId), rows.map((r) => r.sku), rows.map((r) => r.reserved), rows.map((r) => r.version)],
     );
-    return updated.map(toRecord);
+    return updated.map(toOwnRecord);
   }
 
   /** Turns held units into a sale: they leave on-hand and reserved. The CHECKs keep reserved >= 0. */
-  async consumeReserved(tx: SqlTx, key: StockKey, quantity: number): Promise<StockRecord> {
-    const [row] = await tx.query<StockRow>(
+  async consumeReserved(tx: SqlTx, key: StockKey, quantity: number): Promise<OwnStockRecord> {
+    const [row] = await tx.query<OwnStockRow>(
       `UPDATE stock SET on_hand = on_hand - $3, reserved = reserved - $3, version = version + 1, updated_at = now()
        WHERE warehouse_id = $1 AND sku = $2 RETURNING ${STOCK_COLUMNS}`,
       [key.warehouseId, key.sku, quantity],
     );
-    return toRecord(row);
+    return toOwnRecord(row);
   }
 
   /**
@@ -190,14 +219,14 @@ export class StockRepository {
    * adjustments). `undefined` when fewer units are unreserved (or there is no row); nothing
    * changed then.
    */
-  async takeOutIfAvailable(tx: SqlTx, key: StockKey, quantity: number): Promise<StockRecord | undefined> {
-    const [row] = await tx.query<StockRow>(
+  async takeOutIfAvailable(tx: SqlTx, key: StockKey, quantity: number): Promise<OwnStockRecord | undefined> {
+    const [row] = await tx.query<OwnStockRow>(
       `UPDATE stock SET on_hand = on_hand - $3, version = version + 1, updated_at = now()
        WHERE warehouse_id = $1 AND sku = $2 AND on_hand - reserved >= $3
        RETURNING ${STOCK_COLUMNS}`,
       [key.warehouseId, key.sku, quantity],
     );
-    return row && toRecord(row);
+    return row && toOwnRecord(row);
   }
 
   /**
@@ -205,14 +234,14 @@ export class StockRepository {
    * exceeds `max` (MAX_QUANTITY, the bound every stock event promises its consumers). The row
    * must exist (see `createEmpty`). `undefined` when it would exceed; nothing changed then.
    */
-  async putInIfRoom(tx: SqlTx, key: StockKey, quantity: number, max: number): Promise<StockRecord | undefined> {
-    const [row] = await tx.query<StockRow>(
+  async putInIfRoom(tx: SqlTx, key: StockKey, quantity: number, max: number): Promise<OwnStockRecord | undefined> {
+    const [row] = await tx.query<OwnStockRow>(
       `UPDATE stock SET on_hand = on_hand + $3, version = version + 1, updated_at = now()
        WHERE warehouse_id = $1 AND sku = $2 AND on_hand + $3 <= $4
        RETURNING ${STOCK_COLUMNS}`,
       [key.warehouseId, key.sku, quantity, max],
     );
-    return row && toRecord(row);
+    return row && toOwnRecord(row);
   }
 
   /**
@@ -228,13 +257,13 @@ export class StockRepository {
   }
 
   /** Gives held units back to available. */
-  async unreserve(tx: SqlTx, key: StockKey, quantity: number): Promise<StockRecord> {
-    const [row] = await tx.query<StockRow>(
+  async unreserve(tx: SqlTx, key: StockKey, quantity: number): Promise<OwnStockRecord> {
+    const [row] = await tx.query<OwnStockRow>(
       `UPDATE stock SET reserved = reserved - $3, version = version + 1, updated_at = now()
        WHERE warehouse_id = $1 AND sku = $2 RETURNING ${STOCK_COLUMNS}`,
       [key.warehouseId, key.sku, quantity],
     );
-    return toRecord(row);
+    return toOwnRecord(row);
   }
 
   /**
@@ -254,35 +283,36 @@ export class StockRepository {
   }
 
   /** `lock` for many rows at once, in key order (see `createEmptyMany`); rows that do not exist are missing from the answer. */
-  async lockMany(tx: SqlTx, keys: readonly StockKey[]): Promise<StockRecord[]> {
+  async lockMany(tx: SqlTx, keys: readonly StockKey[]): Promise<OwnStockRecord[]> {
     if (keys.length === 0) return [];
-    const rows = await tx.query<StockRow>(
-      `SELECT ${STOCK_COLUMNS.split(', ')
-        .map((c) => `s.${c}`)
-        .join(', ')}
+    const rows = await tx.query<OwnStockRow>(
+      `SELECT ${S_STOCK_COLUMNS}
          FROM stock s JOIN unnest($1::text[], $2::text[]) AS k(warehouse_id, sku) ON s.warehouse_id = k.warehouse_id AND s.sku = k.sku
         ORDER BY s.warehouse_id, s.sku
           FOR UPDATE OF s`,
       [keys.map((k) => k.warehouseId), keys.map((k) => k.sku)],
     );
-    return rows.map(toRecord);
+    return rows.map(toOwnRecord);
   }
 
   /**
-   * `save` for many locked rows at once, in one statement. The caller computed each level from
+   * `save` for many locked rows at once, in one statement (a threshold of 0 clears `low_stock`, as there). The caller computed each level from
    * the row it holds locked, so nothing can have changed in between; each row's version is the
    * locked version plus one.
    */
-  async saveMany(tx: SqlTx, rows: readonly (StockKey & { readonly level: StockLevel })[]): Promise<StockRecord[]> {
+  async saveMany(
+    tx: SqlTx,
+    rows: readonly (StockKey & { readonly level: StockLevel; readonly lowStockThreshold: number })[],
+  ): Promise<OwnStockRecord[]> {
     if (rows.length === 0) return [];
-    const saved = await tx.query<StockRow>(
-      `UPDATE stock s SET on_hand = r.on_hand, reserved = r.reserved, safety_stock = r.safety_stock, version = r.version, updated_at = now()
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-              AS r(warehouse_id, sku, on_hand, reserved, safety_stock, version)
+    const saved = await tx.query<OwnStockRow>(
+      `UPDATE stock s SET on_hand = r.on_hand, reserved = r.reserved, safety_stock = r.safety_stock, version = r.version,
+                          low_stock_threshold = r.low_stock_threshold, low_stock = s.low_stock AND r.low_stock_threshold > 0,
+                          updated_at = now()
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
+              AS r(warehouse_id, sku, on_hand, reserved, safety_stock, version, low_stock_threshold)
         WHERE s.warehouse_id = r.warehouse_id AND s.sku = r.sku
-       RETURNING ${STOCK_COLUMNS.split(', ')
-         .map((c) => `s.${c}`)
-         .join(', ')}`,
+       RETURNING ${S_STOCK_COLUMNS}`,
       [
         rows.map((r) => r.warehouseId),
         rows.map((r) => r.sku),
@@ -290,9 +320,25 @@ export class StockRepository {
         rows.map((r) => r.level.reserved),
         rows.map((r) => r.level.safetyStock),
         rows.map((r) => r.level.version),
+        rows.map((r) => r.lowStockThreshold),
       ],
     );
-    return saved.map(toRecord);
+    return saved.map(toOwnRecord);
+  }
+
+  /**
+   * Records which rows the owner now announces as low (`stock.low`) or no longer (locked rows,
+   * in the transaction of the change that crossed; see StockChangeOutbox). Only the flag changes:
+   * not the version, so the row's `stock.changed` event stays its latest state.
+   */
+  async markLowStock(tx: SqlTx, rows: readonly (StockKey & { readonly lowStock: boolean })[]): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.query(
+      `UPDATE stock s SET low_stock = r.low_stock
+         FROM unnest($1::text[], $2::text[], $3::boolean[]) AS r(warehouse_id, sku, low_stock)
+        WHERE s.warehouse_id = r.warehouse_id AND s.sku = r.sku`,
+      [rows.map((r) => r.warehouseId), rows.map((r) => r.sku), rows.map((r) => r.lowStock)],
+    );
   }
 
   /**
@@ -348,22 +394,22 @@ export class StockRepository {
    * databases merge in one order; the primary key narrows the scan to the warehouse's rows.
    * Empty rows of transactions in progress (version 0) are left out.
    */
-  async pageOfWarehouse(tx: SqlTx, warehouseId: string, afterSku: string | null, limit: number): Promise<StockRecord[]> {
-    const rows = await tx.query<StockRow>(
+  async pageOfWarehouse(tx: SqlTx, warehouseId: string, afterSku: string | null, limit: number): Promise<OwnStockRecord[]> {
+    const rows = await tx.query<OwnStockRow>(
       `SELECT ${STOCK_COLUMNS} FROM stock
         WHERE warehouse_id = $1 AND ($2::text IS NULL OR sku COLLATE "C" > $2) AND version > 0
         ORDER BY sku COLLATE "C" LIMIT $3`,
       [warehouseId, afterSku, limit],
     );
-    return rows.map(toRecord);
+    return rows.map(toOwnRecord);
   }
 
-  async find(tx: SqlTx, key: StockKey): Promise<StockRecord | undefined> {
-    const [row] = await tx.query<StockRow>(`SELECT ${STOCK_COLUMNS} FROM stock WHERE warehouse_id = $1 AND sku = $2 AND version > 0`, [
+  async find(tx: SqlTx, key: StockKey): Promise<OwnStockRecord | undefined> {
+    const [row] = await tx.query<OwnStockRow>(`SELECT ${STOCK_COLUMNS} FROM stock WHERE warehouse_id = $1 AND sku = $2 AND version > 0`, [
       key.warehouseId,
       key.sku,
     ]);
-    return row && toRecord(row);
+    return row && toOwnRecord(row);
   }
 
   /**

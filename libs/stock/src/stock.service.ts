@@ -3,12 +3,11 @@ import { KitsService } from '@stockmesh/catalog';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import type { RequestOrigin } from '@stockmesh/http';
 import { IdempotencyRepository, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
-import { OutboxRepository } from '@stockmesh/replication';
 import { shardOf } from '@stockmesh/sharding';
-import { stockChangedEntry } from './stock-events.js';
-import { applyChange, countReason, storefrontAvailable, type StockChange } from './stock-level.js';
+import { StockChangeOutbox } from './stock-change-outbox.js';
+import { applyChange, countReason, lowStockThresholdAfter, storefrontAvailable, type StockChange } from './stock-level.js';
 import { StockErrorCode, StockException } from './stock.exception.js';
-import { StockRepository, type StockKey, type StockRecord } from './stock.repository.js';
+import { StockRepository, type OwnStockRecord, type StockKey } from './stock.repository.js';
 import type { MovementPageView, StockChangeView, StockView } from './stock.views.js';
 
 /**
@@ -24,7 +23,7 @@ export class StockService {
     private readonly databases: ShardDatabases,
     private readonly repository: StockRepository,
     private readonly idempotency: IdempotencyRepository,
-    private readonly outbox: OutboxRepository,
+    private readonly events: StockChangeOutbox,
     private readonly kits: KitsService,
   ) {}
 
@@ -33,12 +32,13 @@ export class StockService {
   }
 
   /**
-   * Sets the counted on-hand quantity, the safety stock, or both (at least one): what is not
-   * given stays. A count that sets only the safety stock is recorded with the reason `safety-stock`.
+   * Sets the counted on-hand quantity, the safety stock, the low-stock threshold, or several (at
+   * least one): what is not given stays. A count without on-hand is recorded with the reason
+   * `safety-stock`, or `low-stock-threshold` when it sets only the threshold (see countReason).
    */
   setCount(
     key: StockKey,
-    count: { readonly onHand?: number; readonly safetyStock?: number },
+    count: { readonly onHand?: number; readonly safetyStock?: number; readonly lowStockThreshold?: number },
     origin: RequestOrigin,
     idempotent?: IdempotentRequest,
   ): Promise<IdempotentAnswer<StockChangeView>> {
@@ -90,7 +90,7 @@ export class StockService {
           if (!current) throw new Error(`stock row ${key.warehouseId}/${key.sku} vanished after insert`);
         }
         const { next, delta } = applyChange(current, change);
-        const saved = await this.repository.save(tx, key, next);
+        const saved = await this.repository.save(tx, key, next, lowStockThresholdAfter(current.lowStockThreshold, change));
         const movement = await this.repository.appendMovement(tx, {
           ...key,
           shard,
@@ -102,13 +102,13 @@ export class StockService {
           requestId: origin.requestId,
           idempotencyKey: idempotent?.key ?? null,
         });
-        await this.outbox.append(tx, [stockChangedEntry(saved, shard, movement, origin.requestId)]);
-        return { status, body: { ...this.view(saved), movement } };
+        const [announced] = await this.events.append(tx, [{ record: saved, shard, movement, requestId: origin.requestId }]);
+        return { status, body: { ...this.view(announced!), movement } };
       }),
     );
   }
 
-  private view(record: StockRecord): StockView {
+  private view(record: OwnStockRecord): StockView {
     return {
       warehouseId: record.warehouseId,
       sku: record.sku,
@@ -117,6 +117,8 @@ export class StockService {
       reserved: record.reserved,
       safetyStock: record.safetyStock,
       available: storefrontAvailable(record),
+      lowStockThreshold: record.lowStockThreshold,
+      lowStock: record.lowStock,
       version: record.version,
       updatedAt: record.updatedAt.toISOString(),
       servedBy: this.config.region.id,

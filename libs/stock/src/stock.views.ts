@@ -17,6 +17,15 @@ export class StockView {
   readonly safetyStock!: number;
   @ApiProperty({ minimum: 0, description: 'What storefronts may reserve: onHand - reserved - safetyStock, never below 0.' })
   readonly available!: number;
+  @ApiProperty({
+    minimum: 0,
+    maximum: MAX_QUANTITY,
+    description:
+      'The owner announces `stock.low` on the stock-alerts topic when `available` drops below it, and `stock.back-in-stock` when it is back at or above it (docs/events.md, "Stock alerts"); 0: no alerts.',
+  })
+  readonly lowStockThreshold!: number;
+  @ApiProperty({ description: 'Whether the row was last announced low (`stock.low`, not yet followed by `stock.back-in-stock`).' })
+  readonly lowStock!: boolean;
   @ApiProperty({ description: 'Bumped by the owner on every change.' }) readonly version!: number;
   @ApiProperty({ format: 'date-time' }) readonly updatedAt!: string;
   @ApiProperty({ example: 'eu-west', description: 'The region that produced this answer.' }) readonly servedBy!: string;
@@ -31,7 +40,11 @@ export class MovementView {
   @ApiProperty({ enum: ['set', 'adjustment', 'hold', 'commit', 'release', 'transfer-out', 'transfer-in', 'transfer-return'] })
   readonly kind!: MovementKind;
   @ApiProperty({ description: 'Change of on-hand.' }) readonly delta!: number;
-  @ApiProperty({ enum: [...ADJUSTMENT_REASONS, 'safety-stock'], description: '`safety-stock`: a count that set only the safety stock.' })
+  @ApiProperty({
+    enum: [...ADJUSTMENT_REASONS, 'safety-stock', 'low-stock-threshold'],
+    description:
+      '`safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold.',
+  })
   readonly reason!: string;
   @ApiProperty() readonly onHandAfter!: number;
   @ApiProperty() readonly reservedAfter!: number;

@@ -44,6 +44,8 @@ export const EVENT_TYPES = {
   commandCompleted: 'io.stockmesh.command.completed.v1',
   commandRejected: 'io.stockmesh.command.rejected.v1',
   apiKeyChanged: 'io.stockmesh.api-key.changed.v1',
+  stockLow: 'io.stockmesh.stock.low.v1',
+  stockBackInStock: 'io.stockmesh.stock.back-in-stock.v1',
 } as const;
 
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
@@ -91,6 +93,31 @@ export class StockChangedData {
   @IsOptional() @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly safetyStock?: number;
   @IsEventVersion() readonly version!: number;
   @IsEventTime() readonly updatedAt!: string;
+  @IsObject() @ValidateNested() @Type(() => StockChangeCauseDto) readonly cause!: StockChangeCauseDto;
+}
+
+/**
+ * `io.stockmesh.stock.low.v1` and `io.stockmesh.stock.back-in-stock.v1`: a row's storefront
+ * `available` (onHand - reserved - safetyStock, never below 0) crossed its low-stock threshold,
+ * downwards (low: now below it) or upwards (back in stock: at or above it again), at the owner,
+ * in the transaction of the change that crossed. One event per crossing; the row's state is the
+ * one right after that change (`version`), as on its `stock.changed` event.
+ */
+export class StockAlertData {
+  @Matches(IDENTIFIER_PATTERN) readonly warehouseId!: string;
+  @Matches(IDENTIFIER_PATTERN) readonly sku!: string;
+  @Matches(REGION) readonly region!: string;
+  @IsInt() @Min(0) @Max(1023) readonly shard!: number;
+  /** The row's threshold when it crossed: low means available < lowStockThreshold. */
+  @IsInt() @Min(1) @Max(MAX_QUANTITY) readonly lowStockThreshold!: number;
+  @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly available!: number;
+  @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly onHand!: number;
+  @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly reserved!: number;
+  @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly safetyStock!: number;
+  /** The row's version after the change that crossed (its `stock.changed` event has the same). */
+  @IsEventVersion() readonly version!: number;
+  @IsEventTime() readonly updatedAt!: string;
+  /** The change that crossed, as on that `stock.changed` event. */
   @IsObject() @ValidateNested() @Type(() => StockChangeCauseDto) readonly cause!: StockChangeCauseDto;
 }
 
@@ -283,6 +310,8 @@ export interface EventDataMap {
   [EVENT_TYPES.commandCompleted]: CommandCompletedData;
   [EVENT_TYPES.commandRejected]: CommandRejectedData;
   [EVENT_TYPES.apiKeyChanged]: ApiKeyChangedData;
+  [EVENT_TYPES.stockLow]: StockAlertData;
+  [EVENT_TYPES.stockBackInStock]: StockAlertData;
 }
 
 export const EVENT_DATA_CLASSES: { readonly [T in EventType]: new () => EventDataMap[T] } = {
@@ -297,4 +326,6 @@ export const EVENT_DATA_CLASSES: { readonly [T in EventType]: new () => EventDat
   [EVENT_TYPES.commandCompleted]: CommandCompletedData,
   [EVENT_TYPES.commandRejected]: CommandRejectedData,
   [EVENT_TYPES.apiKeyChanged]: ApiKeyChangedData,
+  [EVENT_TYPES.stockLow]: StockAlertData,
+  [EVENT_TYPES.stockBackInStock]: StockAlertData,
 };

@@ -16,6 +16,7 @@ export {
   EVENT_TYPES,
   PartitionOffsetDto,
   RegionHeartbeatData,
+  StockAlertData,
   StockChangeCauseDto,
   StockChangedData,
   StockDigestData,

@@ -26,6 +26,11 @@ export const TOPICS = {
   commandResults: 'stockmesh.command-results.v1',
   /** Transfers between regions (dispatched, received), keyed by transfer id; partition k holds shard k. */
   transfers: 'stockmesh.transfers.v1',
+  /**
+   * Low-stock and back-in-stock alerts of owned rows, for other systems (regions do not consume
+   * it), keyed `warehouseId/sku`; partition = shard, like the stock topic.
+   */
+  stockAlerts: 'stockmesh.stock-alerts.v1',
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];

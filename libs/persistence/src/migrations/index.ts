@@ -17,6 +17,7 @@ import { SafetyStock1765000000000 } from './1765000000000-safety-stock.js';
 import { TransfersNewest1765100000000 } from './1765100000000-transfers-newest.js';
 import { DeadLetterReplays1765100000001 } from './1765100000001-dead-letter-replays.js';
 import { Kits1765200000000 } from './1765200000000-kits.js';
+import { LowStockAlerts1765200000001 } from './1765200000001-low-stock-alerts.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   TransfersNewest1765100000000,
   DeadLetterReplays1765100000001,
   Kits1765200000000,
+  LowStockAlerts1765200000001,
 ];

@@ -7,8 +7,8 @@ import type { BatchStockRow } from './batch-stock.request.dto.js';
 
 /**
  * What a batch's rows must satisfy together, beyond each field's own bounds: each row names the
- * quantity its operation needs (and not the other's; a count sets `quantity`, `safetyStock` or
- * both, an adjustment never the safety stock), an adjustment names its reason, a count no
+ * quantity its operation needs (and not the other's; a count sets `quantity`, `safetyStock`,
+ * `lowStockThreshold` or several, an adjustment neither of the last two), an adjustment names its reason, a count no
  * other reason than `cycle-count`, and no (warehouse, SKU) or row key appears twice (two changes
  * of one row in one request would make its result depend on their order). One error per
  * offending field, with its dotted path (`rows.3.delta`); empty when the batch is valid.
@@ -22,8 +22,8 @@ export function batchRowErrors(rows: readonly BatchStockRow[]): FieldError[] {
       errors.push({ field: `rows.${i}.${field}`, constraint, message });
     };
     if (row.op === 'set') {
-      if (row.quantity === undefined && row.safetyStock === undefined) {
-        at('quantity', 'isDefined', `rows.${i}.quantity is required for a set row, unless it sets safetyStock`);
+      if (row.quantity === undefined && row.safetyStock === undefined && row.lowStockThreshold === undefined) {
+        at('quantity', 'isDefined', `rows.${i}.quantity is required for a set row, unless it sets safetyStock or lowStockThreshold`);
       }
       if (row.delta !== undefined) at('delta', 'isEmpty', `rows.${i}.delta is only for an adjust row; a set row takes quantity`);
       if (row.reason !== undefined && row.reason !== 'cycle-count') {
@@ -34,6 +34,9 @@ export function batchRowErrors(rows: readonly BatchStockRow[]): FieldError[] {
       if (row.quantity !== undefined) at('quantity', 'isEmpty', `rows.${i}.quantity is only for a set row; an adjust row takes delta`);
       if (row.safetyStock !== undefined) {
         at('safetyStock', 'isEmpty', `rows.${i}.safetyStock is only for a set row: the safety stock is set, never adjusted`);
+      }
+      if (row.lowStockThreshold !== undefined) {
+        at('lowStockThreshold', 'isEmpty', `rows.${i}.lowStockThreshold is only for a set row: the threshold is set, never adjusted`);
       }
       if (row.reason === undefined) at('reason', 'isDefined', `rows.${i}.reason is required for an adjust row`);
     }
@@ -57,12 +60,13 @@ export function changeOf(row: BatchStockRow): StockChange {
     kind: 'set',
     ...(row.quantity === undefined ? {} : { onHand: row.quantity }),
     ...(row.safetyStock === undefined ? {} : { safetyStock: row.safetyStock }),
+    ...(row.lowStockThreshold === undefined ? {} : { lowStockThreshold: row.lowStockThreshold }),
   };
 }
 
 /** The ledger reason of a (valid) row. */
 export function reasonOf(row: BatchStockRow): string {
-  return row.op === 'set' ? countReason({ onHand: row.quantity }) : (row.reason ?? 'correction');
+  return row.op === 'set' ? countReason({ onHand: row.quantity, safetyStock: row.safetyStock }) : (row.reason ?? 'correction');
 }
 
 /**

@@ -32,13 +32,14 @@ export type BatchOperation = (typeof BATCH_OPERATIONS)[number];
 const ROW_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /**
- * One row of a batch: a count (`set`, with `quantity`, `safetyStock` or both) or an adjustment
+ * One row of a batch: a count (`set`, with `quantity`, `safetyStock`, `lowStockThreshold` or several) or an adjustment
  * (`adjust`, with `delta`).
  */
 export class BatchStockRow extends StockKeyParams {
   @ApiProperty({
     enum: BATCH_OPERATIONS,
-    description: '`set`: a count (needs `quantity`, `safetyStock` or both); `adjust`: a relative change (needs `delta`).',
+    description:
+      '`set`: a count (needs `quantity`, `safetyStock`, `lowStockThreshold` or several); `adjust`: a relative change (needs `delta`).',
   })
   @IsIn(BATCH_OPERATIONS)
   readonly op!: BatchOperation;
@@ -62,6 +63,19 @@ export class BatchStockRow extends StockKeyParams {
   @Min(0)
   @Max(MAX_QUANTITY)
   readonly safetyStock?: number;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: MAX_QUANTITY,
+    example: 5,
+    description:
+      'The low-stock threshold (alerts when `available` crosses it, docs/events.md "Stock alerts"; 0: none); `set` rows only. Absent: unchanged.',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_QUANTITY)
+  readonly lowStockThreshold?: number;
 
   @ApiPropertyOptional({
     minimum: -MAX_QUANTITY,

@@ -3,13 +3,12 @@ import { KitsService } from '@stockmesh/catalog';
 import { APP_CONFIG, type AppConfig, type RegionConfig } from '@stockmesh/config';
 import { classify, OwnerDirectory, problemBody, type CallerIdentity, type RequestOrigin } from '@stockmesh/http';
 import { IdempotencyRepository, ShardDatabases, type IdempotentRequest, type SqlTx } from '@stockmesh/persistence';
-import { OutboxRepository } from '@stockmesh/replication';
 import type { ShardDatabase } from '@stockmesh/sharding';
 import { shardOf } from '@stockmesh/sharding';
-import { stockChangedEntry } from '../stock-events.js';
-import { applyChange, storefrontAvailable, type StockLevel } from '../stock-level.js';
+import { StockChangeOutbox, type OwnRowChange } from '../stock-change-outbox.js';
+import { applyChange, lowStockThresholdAfter, storefrontAvailable, type StockLevel } from '../stock-level.js';
 import { StockException } from '../stock.exception.js';
-import { StockRepository, type StockKey, type StockRecord } from '../stock.repository.js';
+import { StockRepository, type OwnStockRecord, type StockKey } from '../stock.repository.js';
 import { changeOf, reasonOf, rowIdempotency } from './batch-rows.js';
 import { BatchForwarder } from './batch-forwarder.js';
 import type { BatchStockRow } from './batch-stock.request.dto.js';
@@ -62,7 +61,7 @@ export class BatchStockService {
     private readonly databases: ShardDatabases,
     private readonly repository: StockRepository,
     private readonly idempotency: IdempotencyRepository,
-    private readonly outbox: OutboxRepository,
+    private readonly events: StockChangeOutbox,
     private readonly directory: OwnerDirectory,
     private readonly forwarder: BatchForwarder,
     private readonly kits: KitsService,
@@ -211,14 +210,15 @@ export class BatchStockService {
       ).map((r) => [rowId(r), r]),
     );
 
-    const accepted: { item: LocalRow; level: StockLevel; delta: number }[] = [];
+    const accepted: { item: LocalRow; level: StockLevel; lowStockThreshold: number; delta: number }[] = [];
     const refused: LocalRow[] = [];
     for (const item of fresh) {
       const current = locked.get(rowId(item.row));
       if (!current) throw new Error(`stock row ${item.row.warehouseId}/${item.row.sku} vanished after insert`);
       try {
-        const { next, delta } = applyChange(current, changeOf(item.row));
-        accepted.push({ item, level: next, delta });
+        const change = changeOf(item.row);
+        const { next, delta } = applyChange(current, change);
+        accepted.push({ item, level: next, lowStockThreshold: lowStockThresholdAfter(current.lowStockThreshold, change), delta });
       } catch (error) {
         if (!(error instanceof StockException)) throw error;
         refused.push(item);
@@ -230,7 +230,12 @@ export class BatchStockService {
       (
         await this.repository.saveMany(
           tx,
-          accepted.map(({ item, level }) => ({ warehouseId: item.row.warehouseId, sku: item.row.sku, level })),
+          accepted.map(({ item, level, lowStockThreshold }) => ({
+            warehouseId: item.row.warehouseId,
+            sku: item.row.sku,
+            level,
+            lowStockThreshold,
+          })),
         )
       ).map((r) => [rowId(r), r]),
     );
@@ -258,8 +263,8 @@ export class BatchStockService {
       ).map((m) => [rowId(m), m]),
     );
     const stored: { request: IdempotentRequest; status: number; body: unknown }[] = [];
-    const entries = accepted.map(({ item }) => {
-      const record = saved.get(rowId(item.row)) as StockRecord;
+    const changes = accepted.map(({ item }): OwnRowChange => {
+      const record = saved.get(rowId(item.row)) as OwnStockRecord;
       const movement = movements.get(rowId(item.row));
       if (!movement) throw new Error(`no ledger entry came back for ${item.row.warehouseId}/${item.row.sku}`);
       const answer: RowAnswer = {
@@ -270,6 +275,7 @@ export class BatchStockService {
           reserved: record.reserved,
           safetyStock: record.safetyStock,
           available: storefrontAvailable(record),
+          lowStockThreshold: record.lowStockThreshold,
           version: record.version,
           updatedAt: record.updatedAt.toISOString(),
           movementId: movement.id,
@@ -278,9 +284,9 @@ export class BatchStockService {
       };
       answers.set(item.index, this.answered(item, answer, false));
       if (item.request) stored.push({ request: item.request, ...answer });
-      return stockChangedEntry(record, item.shard, movement, context.origin.requestId);
+      return { record, shard: item.shard, movement, requestId: context.origin.requestId };
     });
-    await this.outbox.append(tx, entries);
+    await this.events.append(tx, changes);
     await this.idempotency.completeMany(tx, stored);
     await this.idempotency.unclaimMany(
       tx,

@@ -8,6 +8,11 @@ export class BatchStockLevelView {
   @ApiProperty({ minimum: 0, description: 'Units storefront reservations leave untouched (may exceed onHand).' })
   readonly safetyStock!: number;
   @ApiProperty({ minimum: 0, description: 'onHand - reserved - safetyStock, never below 0' }) readonly available!: number;
+  @ApiPropertyOptional({
+    minimum: 0,
+    description: 'The low-stock threshold of the row (0: no alerts); absent from answers stored before alerts existed.',
+  })
+  readonly lowStockThreshold?: number;
   @ApiProperty({ description: 'The row version after this change.' }) readonly version!: number;
   @ApiProperty({ format: 'date-time' }) readonly updatedAt!: string;
   @ApiProperty({ format: 'uuid', description: 'Id of the ledger entry of this change.' }) readonly movementId!: string;

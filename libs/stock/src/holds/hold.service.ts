@@ -3,12 +3,11 @@ import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { currentScopeRunner, currentTraceparent, outsideRequests } from '@stockmesh/http';
 import { Metrics } from '@stockmesh/metrics';
 import { ShardDatabases, type SqlTx } from '@stockmesh/persistence';
-import { OutboxRepository } from '@stockmesh/replication';
 import { shardOf, type ShardDatabase } from '@stockmesh/sharding';
-import { stockChangedEntry } from '../stock-events.js';
+import { StockChangeOutbox } from '../stock-change-outbox.js';
 import { holdableUnits, storefrontAvailable, type StockLevel } from '../stock-level.js';
 import { StockErrorCode, StockException } from '../stock.exception.js';
-import { StockRepository, type MovementKind, type StockKey, type StockRecord } from '../stock.repository.js';
+import { StockRepository, type MovementKind, type OwnStockRecord, type StockKey } from '../stock.repository.js';
 import type { MovementView } from '../stock.views.js';
 import { decideHolds, laneOf, rowKey, type HoldDecision } from './hold-batch.js';
 import { HoldErrorCode, HoldException } from './hold.exception.js';
@@ -109,7 +108,7 @@ export class HoldService {
     private readonly databases: ShardDatabases,
     private readonly stock: StockRepository,
     private readonly holds: HoldRepository,
-    private readonly outbox: OutboxRepository,
+    private readonly events: StockChangeOutbox,
     private readonly clock: Clock,
     private readonly metrics: Metrics,
   ) {
@@ -242,15 +241,17 @@ export class HoldService {
       for (const m of movements) if ((last.get(rowKey(m))?.version ?? -1) < m.version) last.set(rowKey(m), m);
       const lastTrace = new Map<string, string | undefined>();
       for (const q of batch) if (decided.get(q.request.holdId)?.granted) lastTrace.set(rowKey(q.request), q.traceparent);
-      await this.outbox.append(
+      // One event per row, from the row after the whole batch: a batch crossing a row's
+      // low-stock threshold announces it once (StockChangeOutbox).
+      await this.events.append(
         tx,
-        rows.map((row) => {
-          const entry = stockChangedEntry(row, shardOf(row.sku, this.config.cluster.shardCount), last.get(rowKey(row))!, null);
-          const traceparent = lastTrace.get(rowKey(row));
-          return traceparent === undefined
-            ? entry
-            : { ...entry, record: { ...entry.record, headers: { ...entry.record.headers, ce_traceparent: traceparent } } };
-        }),
+        rows.map((row) => ({
+          record: row,
+          shard: shardOf(row.sku, this.config.cluster.shardCount),
+          movement: last.get(rowKey(row))!,
+          requestId: null,
+          traceparent: lastTrace.get(rowKey(row)),
+        })),
       );
     }
 
@@ -402,7 +403,7 @@ export class HoldService {
     shard: number,
     actor: string,
     committed = hold.quantity,
-  ): Promise<StockRecord> {
+  ): Promise<OwnStockRecord> {
     if (to === 'released') {
       const row = await this.stock.unreserve(tx, hold, hold.quantity);
       await this.record(tx, row, shard, 'release', 0, actor);
@@ -452,7 +453,7 @@ export class HoldService {
     return this.view(hold);
   }
 
-  private async record(tx: SqlTx, row: StockRecord, shard: number, kind: MovementKind, delta: number, actor: string): Promise<void> {
+  private async record(tx: SqlTx, row: OwnStockRecord, shard: number, kind: MovementKind, delta: number, actor: string): Promise<void> {
     const movement = await this.stock.appendMovement(tx, {
       warehouseId: row.warehouseId,
       sku: row.sku,
@@ -465,10 +466,10 @@ export class HoldService {
       requestId: null,
       idempotencyKey: null,
     });
-    await this.outbox.append(tx, [stockChangedEntry(row, shard, movement, null)]);
+    await this.events.append(tx, [{ record: row, shard, movement, requestId: null }]);
   }
 
-  private view(hold: HoldRecord, row?: StockRecord): HoldView {
+  private view(hold: HoldRecord, row?: OwnStockRecord): HoldView {
     return {
       holdId: hold.id,
       reservationId: hold.reservationId,

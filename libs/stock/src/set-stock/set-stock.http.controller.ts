@@ -14,13 +14,14 @@ export class SetStockHttpController {
   constructor(private readonly stock: StockService) {}
 
   /**
-   * Sets the counted on-hand quantity (a cycle count), the safety stock, or both; what is left out
-   * stays. Refused with 409 below the reserved units. The safety stock may exceed on-hand.
+   * Sets the counted on-hand quantity (a cycle count), the safety stock, the low-stock threshold,
+   * or several; what is left out stays. Refused with 409 below the reserved units. The safety
+   * stock may exceed on-hand.
    */
   @Put()
   @ScopedOperation('stock:write', {
     operationId: 'setStock',
-    summary: 'Set the counted on-hand stock and/or the safety stock',
+    summary: 'Set the counted on-hand stock, the safety stock and/or the low-stock threshold',
     problems: [...IDEMPOTENT_BODY_PROBLEMS, 'warehouse-not-found', 'kit-not-stocked', 'insufficient-stock'],
   })
   @RouteToOwner({ warehouseParam: 'warehouseId' })
@@ -39,6 +40,7 @@ export class SetStockHttpController {
         {
           ...(body.onHand === undefined ? {} : { onHand: body.onHand }),
           ...(body.safetyStock === undefined ? {} : { safetyStock: body.safetyStock }),
+          ...(body.lowStockThreshold === undefined ? {} : { lowStockThreshold: body.lowStockThreshold }),
         },
         origin,
         idempotent,

@@ -2,10 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { MAX_QUANTITY } from '@stockmesh/contracts';
 import type { SqlTx } from '@stockmesh/persistence';
-import { OutboxRepository } from '@stockmesh/replication';
-import { stockChangedEntry } from '../stock-events.js';
+import { StockChangeOutbox } from '../stock-change-outbox.js';
 import { StockErrorCode, StockException } from '../stock.exception.js';
-import { StockRepository, type StockKey, type StockRecord } from '../stock.repository.js';
+import { StockRepository, type OwnStockRecord, type StockKey } from '../stock.repository.js';
 import { StockReplicaRepository } from '../stock-replica.repository.js';
 
 /** One row's side of a transfer, and who asked for it (for the ledger). */
@@ -41,7 +40,7 @@ export class TransferStockService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly stock: StockRepository,
     private readonly replicas: StockReplicaRepository,
-    private readonly outbox: OutboxRepository,
+    private readonly events: StockChangeOutbox,
   ) {}
 
   /** Locks both rows of a transfer within this region, in a fixed order (no deadlock). */
@@ -96,7 +95,7 @@ export class TransferStockService {
 
   private async record(
     tx: SqlTx,
-    row: StockRecord,
+    row: OwnStockRecord,
     leg: TransferLeg,
     kind: 'transfer-out' | 'transfer-in' | 'transfer-return',
     delta: number,
@@ -113,7 +112,7 @@ export class TransferStockService {
       requestId: leg.requestId,
       idempotencyKey: leg.idempotencyKey,
     });
-    await this.outbox.append(tx, [stockChangedEntry(row, leg.shard, movement, leg.requestId)]);
+    await this.events.append(tx, [{ record: row, shard: leg.shard, movement, requestId: leg.requestId }]);
     return {
       warehouseId: row.warehouseId,
       sku: row.sku,
