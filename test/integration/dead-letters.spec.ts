@@ -234,6 +234,13 @@ describe('replicas rebuilt on request, while replication goes on', () => {
     const unseen = stockRecord({ warehouseId: 'fra-1', sku: 'SKU-RB2', onHand: 6, version: 3 });
     await produce(TOPICS.stockState, shard('SKU-RB1'), [counted]);
     await produce(TOPICS.stockState, shard('SKU-RB2'), [unseen]);
+    // Written by ap-south (or anyone with access to the topic) in eu-west's name: never taken.
+    const forgedData = JSON.parse(String(stockRecord({ warehouseId: 'fra-1', sku: 'SKU-RB3', onHand: 1000, version: 9 }).value)) as object;
+    const forged = toKafkaRecord(
+      newEvent({ source: 'ap-south', type: EVENT_TYPES.stockChanged, time: NOW, subject: 'stock/SKU-RB3', data: forgedData }),
+      'SKU-RB3',
+    );
+    await produce(TOPICS.stockState, shard('SKU-RB3'), [forged]);
     await publishStock(counted);
     await waitFor(async () => ((await replica('fra-1', 'SKU-RB1'))?.on_hand === '5' ? true : undefined), { what: 'SKU-RB1 to apply' });
     // The fault: someone wrote the table by hand.
@@ -251,6 +258,7 @@ describe('replicas rebuilt on request, while replication goes on', () => {
     expect(rebuilt.body.rowsRead).toBeGreaterThanOrEqual(2);
     expect(await replica('fra-1', 'SKU-RB1')).toEqual({ on_hand: '5', version: '1' });
     expect(await replica('fra-1', 'SKU-RB2')).toEqual({ on_hand: '6', version: '3' });
+    expect(await replica('fra-1', 'SKU-RB3')).toBeUndefined();
     // Nothing left to repair: every other region's replicas, with an empty body.
     const again = await call(region, 'POST', '/v1/cluster/replicas/rebuild', { body: {} });
     expect(again.body).toMatchObject({ sources: ['eu-west', 'ap-south'], rowsRepaired: 0 });

@@ -73,6 +73,10 @@ export class StockStateReader {
         if (BigInt(message.offset) >= end) break;
         try {
           const event = parseEvent(message, [EVENT_TYPES.stockChanged]);
+          // What the live topic's check refuses is not taken from the state topic either: a row is
+          // sent by its warehouse's region, on its shard's partition (a record written by anyone
+          // else with access to the topic would otherwise replace the owner's row in a repair).
+          if (event.source !== event.data.region || event.data.shard !== batch.partition) continue;
           const key = `${event.data.warehouseId}/${event.data.sku}`;
           if (keep(event.data) && (rows.get(key)?.data.version ?? 0) < event.data.version)
             rows.set(key, { data: event.data, eventId: event.id });
