@@ -51,6 +51,8 @@ const RETRY_MS = 1_000;
  */
 @Injectable()
 export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown {
+  /** The rebuild running or last run (see `rebuild`). */
+  private rebuilding: Promise<unknown> = Promise.resolve();
   private readonly logger = new Logger(ReplicaRepairService.name);
   private readonly abort = new AbortController();
   private readonly pending = new Map<number, ShardRepair>();
@@ -121,9 +123,17 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
    * and every row compared with it, as a repair of every bucket (see the class comment for why
    * this is safe while the replicator applies: a row applied after the repair began is never
    * moved back). Rows the owner does not have are deleted, missing ones inserted, wrong ones
-   * replaced. Runs beside the queued repairs; each locks the rows it changes.
+   * replaced. Runs beside the queued repairs; each locks the rows it changes. One rebuild at a
+   * time per process: it holds the state topic's rows of the regions in memory, so a second one
+   * asked meanwhile waits for the first to end rather than doubling that.
    */
-  async rebuild(regions: readonly string[]): Promise<RebuildReport> {
+  rebuild(regions: readonly string[]): Promise<RebuildReport> {
+    const turn = this.rebuilding.catch(() => undefined).then(() => this.rebuildNow(regions));
+    this.rebuilding = turn;
+    return turn;
+  }
+
+  private async rebuildNow(regions: readonly string[]): Promise<RebuildReport> {
     const started = Date.now();
     const work = new Map<number, ShardRepair>();
     for (let shard = 0; shard < this.config.cluster.shardCount; shard++) {
