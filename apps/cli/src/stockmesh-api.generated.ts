@@ -2248,7 +2248,7 @@ export interface operations {
           'application/json': components['schemas']['DeadLetterReplayedView'];
         };
       };
-      /** @description `validation-failed`: The request is not valid. */
+      /** @description `validation-failed`: The request is not valid. `malformed-json`: The request body is not valid JSON. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2294,6 +2294,24 @@ export interface operations {
        *     `dead-letter-replayed`: The dead letter was replayed already.
        */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload-too-large`: The request body is too large. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported-media-type`: The request body must be application/json. */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -2485,7 +2503,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description `validation-failed`: The request is not valid. */
+      /** @description `validation-failed`: The request is not valid. `malformed-json`: The request body is not valid JSON. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2518,6 +2536,24 @@ export interface operations {
        *     `api-key-not-found`: No such API key.
        */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload-too-large`: The request body is too large. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported-media-type`: The request body must be application/json. */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -4398,7 +4434,7 @@ export interface operations {
           'application/json': components['schemas']['ReservationView'];
         };
       };
-      /** @description `validation-failed`: The request is not valid. */
+      /** @description `validation-failed`: The request is not valid. `malformed-json`: The request body is not valid JSON. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4440,6 +4476,24 @@ export interface operations {
        *     `reservation-conflict`: The reservation is not in a state that allows this.
        */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload-too-large`: The request body is too large. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported-media-type`: The request body must be application/json. */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -4736,7 +4790,7 @@ export interface operations {
           'application/json': components['schemas']['TransferView'];
         };
       };
-      /** @description `validation-failed`: The request is not valid. `idempotency-key-invalid`: The Idempotency-Key header is not valid. */
+      /** @description `validation-failed`: The request is not valid. `malformed-json`: The request body is not valid JSON. `idempotency-key-invalid`: The Idempotency-Key header is not valid. */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4782,6 +4836,24 @@ export interface operations {
        *     `transfer-conflict`: The transfer is not in a state that allows this. `quantity-limit-exceeded`: The change would exceed the largest quantity a row can hold.
        */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload-too-large`: The request body is too large. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported-media-type`: The request body must be application/json. */
+      415: {
         headers: {
           [name: string]: unknown;
         };

@@ -77,7 +77,11 @@ export function ApiProblems(...codes: readonly ProblemCode[]): MethodDecorator &
  */
 export const SERVER_PROBLEMS = ['malformed-request', 'headers-too-large'] as const satisfies readonly ProblemCode[];
 
-/** What every operation with a JSON body may be refused with before it runs. */
+/**
+ * What every operation but a GET may be refused with before it runs, including those that take
+ * no body: the server parses a body sent to any of them (JSON with a `__proto__` key, for one, is
+ * refused as malformed-json whatever the route).
+ */
 export const BODY_PROBLEMS = [
   'validation-failed',
   'malformed-json',

@@ -1,7 +1,7 @@
 import { Controller, Delete, HttpCode, Param } from '@nestjs/common';
 import { ApiNoContentResponse, ApiNotFoundResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { API_KEY_ID_PATTERN } from '@stockmesh/contracts';
-import { Origin, type RequestOrigin } from '@stockmesh/http';
+import { BODY_PROBLEMS, Origin, type RequestOrigin } from '@stockmesh/http';
 import { Matches } from 'class-validator';
 import { ApiKeysService } from '../api-keys.service.js';
 import { ScopedOperation } from '../route-access.js';
@@ -23,7 +23,7 @@ export class RevokeApiKeyHttpController {
   @ScopedOperation('admin', {
     operationId: 'revokeApiKey',
     summary: 'Revoke an API key',
-    problems: ['validation-failed', 'api-key-not-found'],
+    problems: [...BODY_PROBLEMS, 'api-key-not-found'],
   })
   @ApiNoContentResponse({ description: 'Revoked.' })
   @ApiNotFoundResponse({ description: 'This region knows no such key (api-key-not-found).' })

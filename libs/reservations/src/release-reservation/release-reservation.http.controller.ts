@@ -1,7 +1,7 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ScopedOperation } from '@stockmesh/auth';
-import { RouteToOwner } from '@stockmesh/http';
+import { BODY_PROBLEMS, RouteToOwner } from '@stockmesh/http';
 import { ReservationIdParams } from '../reservation-id.params.js';
 import { ReservationView } from '../reservation.views.js';
 import { ReservationsService } from '../reservations.service.js';
@@ -16,7 +16,7 @@ export class ReleaseReservationHttpController {
   @ScopedOperation('reservations:write', {
     operationId: 'releaseReservation',
     summary: 'Release a reservation',
-    problems: ['validation-failed', 'reservation-not-found', 'reservation-conflict'],
+    problems: [...BODY_PROBLEMS, 'reservation-not-found', 'reservation-conflict'],
   })
   @HttpCode(200)
   @RouteToOwner({ reservationParam: 'id' })

@@ -1,7 +1,7 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import { ScopedOperation } from '@stockmesh/auth';
-import { Origin, type RequestOrigin } from '@stockmesh/http';
+import { BODY_PROBLEMS, Origin, type RequestOrigin } from '@stockmesh/http';
 import { DeadLettersService } from '../dead-letters.service.js';
 import { DeadLetterReplayedView } from '../dead-letter.views.js';
 import { DeadLetterIdParams } from './dead-letter-id.params.js';
@@ -22,7 +22,7 @@ export class ReplayDeadLetterHttpController {
     operationId: 'replayDeadLetter',
     summary: 'Replay a dead letter of this region',
     problems: [
-      'validation-failed',
+      ...BODY_PROBLEMS,
       'dead-letter-not-found',
       'dead-letter-replayed',
       'dead-letter-not-replayable',
