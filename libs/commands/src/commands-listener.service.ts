@@ -59,7 +59,7 @@ export class CommandsListener implements OnApplicationBootstrap, BeforeApplicati
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.running;
+    // Not waiting for `running` again: beforeApplicationShutdown waited as long as it is worth.
     // The app closed the consumer already; this closes one that was still connecting then.
     await this.server?.getTransportServer().close();
   }
