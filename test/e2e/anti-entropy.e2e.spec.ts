@@ -7,8 +7,8 @@ import pg from 'pg';
 
 // Anti-entropy across three regions as real processes, with a digest every second: replica rows
 // damaged directly in PostgreSQL (a changed on-hand, a deleted row, a row the owner never had,
-// a raised version, a changed safety stock) are found and repaired in every region, without a
-// restart, while writes go on.
+// a raised version, a changed safety stock, forged incoming receipts) are found and repaired in
+// every region, without a restart, while writes go on.
 let t: TestCluster;
 const REGIONS = ['us-east', 'eu-west', 'ap-south'] as const;
 const WAREHOUSES: Record<string, string[]> = {
@@ -19,7 +19,7 @@ const WAREHOUSES: Record<string, string[]> = {
 const SHARDS = 16;
 const INTERVAL_MS = 1_000;
 /** Rows that get damaged; nothing writes them after the start, so only a repair mends them. */
-const DAMAGED = Array.from({ length: 12 }, (_, i) => `SKU-T${i}`);
+const DAMAGED = Array.from({ length: 15 }, (_, i) => `SKU-T${i}`);
 /** Rows written all along. */
 const BUSY = Array.from({ length: 8 }, (_, i) => `SKU-L${i}`);
 const forged = (region: string): string => `SKU-FORGED-${region}`;
@@ -149,12 +149,12 @@ describe('anti-entropy', () => {
     }
   }, 90_000);
 
-  it('finds and repairs a changed on-hand, a deleted row, a forged row, a raised version and a changed safety stock in every region', async () => {
-    // Each region damages five replica rows of the other two regions' warehouses.
+  it('finds and repairs a changed on-hand, a deleted row, a forged row, a raised version, a changed safety stock and forged incoming receipts in every region', async () => {
+    // Each region damages six replica rows of the other two regions' warehouses.
     const damage: { region: string; sku: string; what: string }[] = [];
     for (const [k, region] of REGIONS.entries()) {
       const others = REGIONS.filter((r) => r !== region);
-      const [a, b, c, d] = [DAMAGED[4 * k], DAMAGED[4 * k + 1], DAMAGED[4 * k + 2], DAMAGED[4 * k + 3]];
+      const [a, b, c, d, e] = [DAMAGED[5 * k], DAMAGED[5 * k + 1], DAMAGED[5 * k + 2], DAMAGED[5 * k + 3], DAMAGED[5 * k + 4]];
       const [w0, w1] = [WAREHOUSES[others[0]][0], WAREHOUSES[others[1]][1]];
       expect(await sqlFor(region, a, `UPDATE stock_replica SET on_hand = on_hand + 7 WHERE warehouse_id = $1 AND sku = $2`, [w0, a])).toBe(
         1,
@@ -174,12 +174,18 @@ describe('anti-entropy', () => {
       ).toBe(1);
       // Same version, same on-hand and reserved: only the safety stock (in the row hash) tells.
       expect(await sqlFor(region, d, `UPDATE stock_replica SET safety_stock = 9 WHERE warehouse_id = $1 AND sku = $2`, [w0, d])).toBe(1);
+      // Likewise incoming receipts the owner never announced (in the row hash through incoming_digest).
+      const receipts = JSON.stringify([{ receiptId: 'po-forged', quantity: 500, expectedAt: '2026-12-24' }]);
+      expect(
+        await sqlFor(region, e, `UPDATE stock_replica SET incoming = $3::jsonb WHERE warehouse_id = $1 AND sku = $2`, [w1, e, receipts]),
+      ).toBe(1);
       damage.push(
         { region, sku: a, what: 'on-hand' },
         { region, sku: b, what: 'deleted' },
         { region, sku: forged(region), what: 'forged' },
         { region, sku: c, what: 'version' },
         { region, sku: d, what: 'safety stock' },
+        { region, sku: e, what: 'incoming' },
       );
     }
     // Not checked here that every region still differs: with a digest every second, repairs may
@@ -193,13 +199,13 @@ describe('anti-entropy', () => {
       30_000,
     );
     const tookMs = Date.now() - started;
-    console.log(`anti-entropy repaired 15 damaged rows in 3 regions in ${tookMs} ms (digest every ${INTERVAL_MS} ms)`);
+    console.log(`anti-entropy repaired 18 damaged rows in 3 regions in ${tookMs} ms (digest every ${INTERVAL_MS} ms)`);
 
     for (const region of REGIONS) {
       const checks = [...(await checksAt(region)).values()];
-      expect(checks.reduce((sum, c) => sum + c.rowsRepaired, 0)).toBe(5);
+      expect(checks.reduce((sum, c) => sum + c.rowsRepaired, 0)).toBe(6);
       expect(checks.every((c) => c.lastRepairAt !== null && c.gapsRepaired === 0)).toBe(true);
-      expect(checks.reduce((sum, c) => sum + c.bucketsDiffered, 0)).toBeGreaterThanOrEqual(5);
+      expect(checks.reduce((sum, c) => sum + c.bucketsDiffered, 0)).toBeGreaterThanOrEqual(6);
     }
     // Each repair is logged with what differed.
     const repairs = readFileSync(t.logFile, 'utf8')

@@ -89,6 +89,39 @@ describe('the stockmesh command line', () => {
     expect(warehouses.stdout).toMatch(/^cli-fra\s+eu-west/m);
   });
 
+  it('announces, receives and cancels incoming stock at the owner, and availability promises it by day', async () => {
+    const announced = await stockmesh(['stock', 'incoming', 'cli-fra', 'SKU-IN', 'po-77', '8', '2026-12-24'], { region: 'us-east' });
+    expect(announced.code).toBe(0);
+    expect(announced.stdout).toMatch(/^po-77\s+2026-12-24\s+8$/m);
+    await json(['stock', 'incoming', 'cli-fra', 'SKU-IN', 'po-78', '5', '2027-01-10']);
+    const received = await json<{ onHand: number; incoming: unknown[] }>(['stock', 'receive', 'cli-fra', 'SKU-IN', 'po-77', '3']);
+    expect(received).toMatchObject({
+      onHand: 3,
+      incoming: [
+        { receiptId: 'po-77', quantity: 5 },
+        { receiptId: 'po-78', quantity: 5 },
+      ],
+    });
+    const closed = await json<{ onHand: number; incoming: unknown[] }>(['stock', 'receive', 'cli-fra', 'SKU-IN', 'po-77', '1', '--close']);
+    expect(closed).toMatchObject({ onHand: 4, incoming: [{ receiptId: 'po-78', quantity: 5, expectedAt: '2027-01-10' }] });
+    const shown = await waitFor(
+      async () => {
+        const a = await stockmesh(['availability', 'SKU-IN'], { region: 'ap-south' });
+        return a.stdout.includes('incoming 2027-01-10: 5 expected, 9 can be promised by then') ? a : undefined;
+      },
+      { what: 'ap-south to promise the incoming units' },
+    );
+    expect(shown.code).toBe(0);
+    const cancelled = await json<{ incoming: unknown[] }>(['stock', 'cancel-incoming', 'cli-fra', 'SKU-IN', 'po-78'], {
+      region: 'eu-west',
+    });
+    expect(cancelled.incoming).toEqual([]);
+    // Cancelled already: the region's refusal, and exit 1.
+    const twice = await stockmesh(['stock', 'cancel-incoming', 'cli-fra', 'SKU-IN', 'po-78']);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain('incoming-not-found');
+  });
+
   it('reserves a cart and commits it', async () => {
     await json(['stock', 'set', 'cli-nyc', 'SKU-CART', '5']);
     const made = await stockmesh(['reserve', 'SKU-CART:2@cli-nyc', '--reference', 'cli-order-1']);

@@ -6,6 +6,7 @@ interface WarehouseRow {
   readonly onHand: number;
   readonly reserved: number;
   readonly safetyStock: number;
+  readonly incoming: readonly { readonly receiptId: string; readonly quantity: number; readonly expectedAt: string }[];
   readonly version: number;
 }
 
@@ -20,7 +21,10 @@ export async function globalView(region: Reachable, skus: readonly string[]): Pr
     if (answer.status !== 200) throw new Error(`availability query answered ${answer.status}`);
     for (const item of answer.body.items) {
       for (const w of item.warehouses)
-        view.set(`${w.warehouseId}/${item.sku}`, `${w.region}:${w.onHand}:${w.reserved}:s${w.safetyStock}:v${w.version}`);
+        view.set(
+          `${w.warehouseId}/${item.sku}`,
+          `${w.region}:${w.onHand}:${w.reserved}:s${w.safetyStock}:i${w.incoming.map((r) => `${r.receiptId}=${r.quantity}@${r.expectedAt}`).join(',')}:v${w.version}`,
+        );
     }
   }
   return view;

@@ -334,6 +334,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/warehouses/{warehouseId}/stock/{sku}/incoming/{receiptId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Announce (or change) an incoming receipt of a row
+     * @description Needs the `stock:write` scope (or `admin`).
+     */
+    put: operations['expectIncomingStock'];
+    post?: never;
+    /**
+     * Cancel an incoming receipt of a row
+     * @description Needs the `stock:write` scope (or `admin`).
+     */
+    delete: operations['cancelIncomingStock'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/warehouses/{warehouseId}/stock/{sku}/incoming/{receiptId}/receive': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Receive units of an incoming receipt
+     * @description Needs the `stock:write` scope (or `admin`).
+     */
+    post: operations['receiveIncomingStock'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/warehouses/{warehouseId}/stock/{sku}/movements': {
     parameters: {
       query?: never;
@@ -1128,6 +1172,21 @@ export interface components {
        */
       lowStockThreshold?: number;
     };
+    IncomingReceiptView: {
+      /**
+       * @description The purchase order or advance shipping notice, as the warehouse names it.
+       * @example po-4471
+       */
+      receiptId: string;
+      /** @description Units still expected (what was received is on hand). */
+      quantity: number;
+      /**
+       * Format: date
+       * @description The expected day of arrival.
+       * @example 2026-12-24
+       */
+      expectedAt: string;
+    };
     MovementView: {
       /** Format: uuid */
       id: string;
@@ -1140,11 +1199,21 @@ export interface components {
       /** @description Change of on-hand. */
       delta: number;
       /**
-       * @description `safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold.
+       * @description `safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold; `incoming` and `incoming-cancelled`: an incoming receipt announced (or changed) and cancelled (delta 0); `received`: units of a receipt, or an adjustment.
        * @enum {string}
        */
       reason:
-        'received' | 'returned' | 'damaged' | 'lost' | 'found' | 'correction' | 'cycle-count' | 'safety-stock' | 'low-stock-threshold';
+        | 'received'
+        | 'returned'
+        | 'damaged'
+        | 'lost'
+        | 'found'
+        | 'correction'
+        | 'cycle-count'
+        | 'safety-stock'
+        | 'low-stock-threshold'
+        | 'incoming'
+        | 'incoming-cancelled';
       onHandAfter: number;
       reservedAfter: number;
       /** @description The safety stock of the row after this change. */
@@ -1177,6 +1246,8 @@ export interface components {
       safetyStock: number;
       /** @description What storefronts may reserve: onHand - reserved - safetyStock, never below 0. */
       available: number;
+      /** @description Open incoming receipts, by expected day then id (at most 20); received units are on hand, not here. */
+      incoming: components['schemas']['IncomingReceiptView'][];
       /** @description The owner announces `stock.low` on the stock-alerts topic when `available` drops below it, and `stock.back-in-stock` when it is back at or above it (docs/events.md, "Stock alerts"); 0: no alerts. */
       lowStockThreshold: number;
       /** @description Whether the row was last announced low (`stock.low`, not yet followed by `stock.back-in-stock`). */
@@ -1204,6 +1275,31 @@ export interface components {
        */
       reason: 'received' | 'returned' | 'damaged' | 'lost' | 'found' | 'correction' | 'cycle-count';
     };
+    ExpectIncomingRequest: {
+      /**
+       * @description Units still expected on this receipt.
+       * @example 120
+       */
+      quantity: number;
+      /**
+       * Format: date
+       * @description The expected day of arrival.
+       * @example 2026-12-24
+       */
+      expectedAt: string;
+    };
+    ReceiveIncomingRequest: {
+      /**
+       * @description Units received: they go on hand. More than the receipt expects is taken all the same (and closes it).
+       * @example 60
+       */
+      quantity: number;
+      /**
+       * @description Close the receipt whatever it still expects: the rest will not come (a short delivery).
+       * @default false
+       */
+      close?: boolean;
+    };
     StockView: {
       /** @example fra-1 */
       warehouseId: string;
@@ -1220,6 +1316,8 @@ export interface components {
       safetyStock: number;
       /** @description What storefronts may reserve: onHand - reserved - safetyStock, never below 0. */
       available: number;
+      /** @description Open incoming receipts, by expected day then id (at most 20); received units are on hand, not here. */
+      incoming: components['schemas']['IncomingReceiptView'][];
       /** @description The owner announces `stock.low` on the stock-alerts topic when `available` drops below it, and `stock.back-in-stock` when it is back at or above it (docs/events.md, "Stock alerts"); 0: no alerts. */
       lowStockThreshold: number;
       /** @description Whether the row was last announced low (`stock.low`, not yet followed by `stock.back-in-stock`). */
@@ -1246,11 +1344,21 @@ export interface components {
       /** @description Change of on-hand. */
       delta: number;
       /**
-       * @description `safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold.
+       * @description `safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold; `incoming` and `incoming-cancelled`: an incoming receipt announced (or changed) and cancelled (delta 0); `received`: units of a receipt, or an adjustment.
        * @enum {string}
        */
       reason:
-        'received' | 'returned' | 'damaged' | 'lost' | 'found' | 'correction' | 'cycle-count' | 'safety-stock' | 'low-stock-threshold';
+        | 'received'
+        | 'returned'
+        | 'damaged'
+        | 'lost'
+        | 'found'
+        | 'correction'
+        | 'cycle-count'
+        | 'safety-stock'
+        | 'low-stock-threshold'
+        | 'incoming'
+        | 'incoming-cancelled';
       onHandAfter: number;
       reservedAfter: number;
       /** @description The safety stock of the row after this change. */
@@ -1286,6 +1394,17 @@ export interface components {
        */
       channel?: string;
     };
+    IncomingDayView: {
+      /**
+       * Format: date
+       * @example 2026-12-24
+       */
+      expectedAt: string;
+      /** @description Units of open receipts expected that day. */
+      quantity: number;
+      /** @description `available` plus every unit expected up to and including that day: what can be promised for delivery from it. */
+      promisable: number;
+    };
     WarehouseAvailabilityView: {
       warehouseId: string;
       /** @description The owning region. */
@@ -1296,6 +1415,8 @@ export interface components {
       safetyStock: number;
       /** @description What storefronts may reserve: onHand - reserved - safetyStock, never below 0. */
       available: number;
+      /** @description Open incoming receipts of the row, by expected day then id. */
+      incoming: components['schemas']['IncomingReceiptView'][];
       /** @description The row version at its owner. */
       version: number;
       /**
@@ -1355,6 +1476,8 @@ export interface components {
       safetyStock: number;
       /** @description The sum of the warehouses' `available` (each floored at 0), so not always onHand - reserved - safetyStock. */
       available: number;
+      /** @description Incoming stock by expected day over the warehouses counted (of the channel, if one is named), earliest first; empty for a kit. Expected units are not reservable: they are promised, not held. */
+      incoming: components['schemas']['IncomingDayView'][];
       /** @description The SKU’s rows; a kit has none (its units are its components). */
       warehouses: components['schemas']['WarehouseAvailabilityView'][];
       /** @description For a kit: its components and the kits each warehouse can make; `available` is then the kits a reservation may hold. null for a plain SKU. */
@@ -1499,6 +1622,8 @@ export interface components {
       safetyStock: number;
       /** @description onHand - reserved - safetyStock, never below 0 */
       available: number;
+      /** @description Open incoming receipts, by expected day then id. */
+      incoming: components['schemas']['IncomingReceiptView'][];
       /** @description The row version at its owner. */
       version: number;
       /**
@@ -3423,6 +3548,329 @@ export interface operations {
        * @description insufficient-stock or quantity-limit-exceeded; nothing changed.
        *
        *     `insufficient-stock`: The change would leave less stock than is reserved or below zero. `quantity-limit-exceeded`: The change would exceed the largest quantity a row can hold.
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload-too-large`: The request body is too large. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported-media-type`: The request body must be application/json. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `idempotency-key-reused`: The Idempotency-Key was already used with another request. `kit-not-stocked`: The SKU is a kit: its units are its components, it has no stock rows of its own. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  expectIncomingStock: {
+    parameters: {
+      query?: never;
+      header?: {
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        warehouseId: string;
+        sku: string;
+        /** @description The purchase order or shipping notice. */
+        receiptId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ExpectIncomingRequest'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StockChangeView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. `malformed-json`: The request body is not valid JSON. `idempotency-key-invalid`: The Idempotency-Key header is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `stock:write` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `warehouse-not-found`: No such warehouse. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload-too-large`: The request body is too large. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported-media-type`: The request body must be application/json. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `idempotency-key-reused`: The Idempotency-Key was already used with another request. `kit-not-stocked`: The SKU is a kit: its units are its components, it has no stock rows of its own. `incoming-limit-exceeded`: The stock row has as many open incoming receipts as it may. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  cancelIncomingStock: {
+    parameters: {
+      query?: never;
+      header?: {
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        warehouseId: string;
+        sku: string;
+        /** @description The purchase order or shipping notice. */
+        receiptId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StockChangeView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. `malformed-json`: The request body is not valid JSON. `idempotency-key-invalid`: The Idempotency-Key header is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `stock:write` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description stock-not-found: no such row; incoming-not-found: no such open receipt of the row.
+       *
+       *     `warehouse-not-found`: No such warehouse. `stock-not-found`: No stock is recorded for this SKU in this warehouse. `incoming-not-found`: No such open incoming receipt for this SKU in this warehouse.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload-too-large`: The request body is too large. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported-media-type`: The request body must be application/json. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `idempotency-key-reused`: The Idempotency-Key was already used with another request. `kit-not-stocked`: The SKU is a kit: its units are its components, it has no stock rows of its own. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  receiveIncomingStock: {
+    parameters: {
+      query?: never;
+      header?: {
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        warehouseId: string;
+        sku: string;
+        /** @description The purchase order or shipping notice. */
+        receiptId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ReceiveIncomingRequest'];
+      };
+    };
+    responses: {
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StockChangeView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. `malformed-json`: The request body is not valid JSON. `idempotency-key-invalid`: The Idempotency-Key header is not valid. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `stock:write` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description stock-not-found: no such row; incoming-not-found: no such open receipt of the row.
+       *
+       *     `warehouse-not-found`: No such warehouse. `stock-not-found`: No stock is recorded for this SKU in this warehouse. `incoming-not-found`: No such open incoming receipt for this SKU in this warehouse.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description quantity-limit-exceeded: on-hand would pass the most a row holds; nothing changed.
+       *
+       *     `quantity-limit-exceeded`: The change would exceed the largest quantity a row can hold.
        */
       409: {
         headers: {

@@ -19,6 +19,22 @@ export const MAX_KIT_COMPONENT_QUANTITY = 1000;
 /** The largest quantity a stock row can hold, and the largest single adjustment. */
 export const MAX_QUANTITY = 1_000_000_000;
 
+/**
+ * The most open incoming receipts (purchase orders, advance shipping notices) one stock row may
+ * have at once: they travel inside every event of the row.
+ */
+export const MAX_INCOMING_RECEIPTS = 20;
+
+/** An expected date of arrival: a calendar day, `YYYY-MM-DD` (the warehouse's day, no time zone). */
+export const EXPECTED_DATE_PATTERN = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+
+/** Whether `value` is a real day in EXPECTED_DATE_PATTERN's form (no 30 February). */
+export function isExpectedDate(value: unknown): value is string {
+  return (
+    typeof value === 'string' && EXPECTED_DATE_PATTERN.test(value) && new Date(`${value}T00:00:00.000Z`).toISOString().startsWith(value)
+  );
+}
+
 /** Reasons an adjustment may give. */
 export const ADJUSTMENT_REASONS = ['received', 'returned', 'damaged', 'lost', 'found', 'correction', 'cycle-count'] as const;
 export type AdjustmentReason = (typeof ADJUSTMENT_REASONS)[number];

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { SqlTx } from '@stockmesh/persistence';
 import type { WarehouseAvailabilityView } from './availability.views.js';
+import type { IncomingReceipt } from './incoming-stock/incoming-receipts.js';
 import { storefrontAvailable } from './stock-level.js';
 
 interface Row {
@@ -10,6 +11,7 @@ interface Row {
   on_hand: string;
   reserved: string;
   safety_stock: string;
+  incoming: IncomingReceipt[];
   version: string;
   updated_at: Date;
   applied_at: Date;
@@ -21,10 +23,10 @@ export class AvailabilityRepository {
   /** One statement: every warehouse row of the given SKUs, own and replicated. */
   async rows(tx: SqlTx, skus: readonly string[]): Promise<Map<string, WarehouseAvailabilityView[]>> {
     const rows = await tx.query<Row>(
-      `SELECT sku, warehouse_id, region, on_hand, reserved, safety_stock, version, updated_at, updated_at AS applied_at
+      `SELECT sku, warehouse_id, region, on_hand, reserved, safety_stock, incoming, version, updated_at, updated_at AS applied_at
          FROM stock WHERE sku = ANY($1::text[]) AND version > 0
        UNION ALL
-       SELECT sku, warehouse_id, region, on_hand, reserved, safety_stock, version, updated_at, applied_at
+       SELECT sku, warehouse_id, region, on_hand, reserved, safety_stock, incoming, version, updated_at, applied_at
          FROM stock_replica WHERE sku = ANY($1::text[])
        ORDER BY sku, warehouse_id`,
       [skus],
@@ -42,6 +44,7 @@ export class AvailabilityRepository {
         reserved,
         safetyStock,
         available: storefrontAvailable({ onHand, reserved, safetyStock }),
+        incoming: r.incoming,
         version: Number(r.version),
         updatedAt: r.updated_at.toISOString(),
         appliedAt: r.applied_at.toISOString(),

@@ -5,7 +5,7 @@ import { ShardDatabases } from '@stockmesh/persistence';
 import { ReplicationStatus } from '@stockmesh/replication';
 import { shardOf } from '@stockmesh/sharding';
 import { AvailabilityRepository } from './availability.repository.js';
-import type { AvailabilityView, WarehouseAvailabilityView } from './availability.views.js';
+import type { AvailabilityView, IncomingDayView, WarehouseAvailabilityView } from './availability.views.js';
 import { withinChannel, type ChannelSelection } from './channel-selection.js';
 import { kitAvailability } from './kit-availability.js';
 
@@ -70,6 +70,7 @@ export class AvailabilityService {
           reserved: 0,
           safetyStock: 0,
           available,
+          incoming: [],
           warehouses: [],
           kit: { components, warehouses },
           servedBy: this.config.region.id,
@@ -89,6 +90,7 @@ export class AvailabilityService {
         reserved,
         safetyStock,
         available,
+        incoming: incomingByDay(warehouses, available),
         warehouses,
         kit: null,
         servedBy: this.config.region.id,
@@ -96,4 +98,17 @@ export class AvailabilityService {
       };
     });
   }
+}
+
+/**
+ * The warehouses' open receipts by expected day, earliest first, each with what can be promised by
+ * then: what is available now plus every unit expected up to and including that day.
+ */
+export function incomingByDay(warehouses: readonly Pick<WarehouseAvailabilityView, 'incoming'>[], available: number): IncomingDayView[] {
+  const byDay = new Map<string, number>();
+  for (const w of warehouses) for (const r of w.incoming) byDay.set(r.expectedAt, (byDay.get(r.expectedAt) ?? 0) + r.quantity);
+  let promisable = available;
+  return [...byDay]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([expectedAt, quantity]) => ({ expectedAt, quantity, promisable: (promisable += quantity) }));
 }

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { IncomingReceiptView } from './stock.views.js';
 
 export class WarehouseAvailabilityView {
   @ApiProperty() readonly warehouseId!: string;
@@ -9,6 +10,8 @@ export class WarehouseAvailabilityView {
   readonly safetyStock!: number;
   @ApiProperty({ minimum: 0, description: 'What storefronts may reserve: onHand - reserved - safetyStock, never below 0.' })
   readonly available!: number;
+  @ApiProperty({ type: [IncomingReceiptView], description: 'Open incoming receipts of the row, by expected day then id.' })
+  readonly incoming!: IncomingReceiptView[];
   @ApiProperty({ description: 'The row version at its owner.' }) readonly version!: number;
   @ApiProperty({ format: 'date-time', description: 'When the owner last changed the row.' }) readonly updatedAt!: string;
   @ApiProperty({ format: 'date-time', description: 'When this region applied it (its own rows: the same as updatedAt).' })
@@ -49,6 +52,17 @@ export class KitAvailabilityView {
   readonly warehouses!: KitWarehouseAvailabilityView[];
 }
 
+/** Units expected on one day, over the warehouses counted, and what can be promised by then. */
+export class IncomingDayView {
+  @ApiProperty({ format: 'date', example: '2026-12-24' }) readonly expectedAt!: string;
+  @ApiProperty({ minimum: 1, description: 'Units of open receipts expected that day.' }) readonly quantity!: number;
+  @ApiProperty({
+    minimum: 0,
+    description: '`available` plus every unit expected up to and including that day: what can be promised for delivery from it.',
+  })
+  readonly promisable!: number;
+}
+
 /** Global stock of one SKU as this region sees it: its own rows and its replicas. */
 export class AvailabilityView {
   @ApiProperty() readonly sku!: string;
@@ -67,6 +81,12 @@ export class AvailabilityView {
     description: "The sum of the warehouses' `available` (each floored at 0), so not always onHand - reserved - safetyStock.",
   })
   readonly available!: number;
+  @ApiProperty({
+    type: [IncomingDayView],
+    description:
+      'Incoming stock by expected day over the warehouses counted (of the channel, if one is named), earliest first; empty for a kit. Expected units are not reservable: they are promised, not held.',
+  })
+  readonly incoming!: IncomingDayView[];
   @ApiProperty({ type: [WarehouseAvailabilityView], description: 'The SKU’s rows; a kit has none (its units are its components).' })
   readonly warehouses!: WarehouseAvailabilityView[];
   @ApiProperty({

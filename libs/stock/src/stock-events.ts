@@ -56,8 +56,10 @@ export function stockAlertEntry(
   movement: MovementView,
   requestId: string | null,
 ): OutboxEntry {
+  // The receipts are the row's, not the alert's: only stock.changed carries them.
+  const { incoming: _receipts, ...state } = rowState(record, shard);
   const data: StockAlertData = {
-    ...rowState(record, shard),
+    ...state,
     lowStockThreshold: record.lowStockThreshold,
     available: storefrontAvailable(record),
     cause: causeOf(movement),
@@ -93,6 +95,8 @@ function rowState(record: StockRecord, shard: number): Omit<StockChangedData, 'c
     onHand: record.onHand,
     reserved: record.reserved,
     safetyStock: record.safetyStock,
+    // Only when there are any: most rows have none, and their events stay as they were.
+    ...(record.incoming.length > 0 ? { incoming: record.incoming.map((r) => ({ ...r })) } : {}),
     version: record.version,
     updatedAt: record.updatedAt.toISOString(),
   };

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { StockChangedData } from '@stockmesh/contracts';
 import type { SqlTx } from '@stockmesh/persistence';
+import type { IncomingReceipt } from './incoming-stock/incoming-receipts.js';
 import { toRecord, type StockKey, type StockRecord, type StockRow } from './stock.repository.js';
 import type { BucketDigest } from './anti-entropy/bucket-digest.js';
 import { bucketDigestSql, DIGEST_BUCKET_SQL } from './anti-entropy/stock-digest.sql.js';
@@ -11,6 +12,7 @@ export interface ReplicaRowState extends StockKey {
   readonly onHand: number;
   readonly reserved: number;
   readonly safetyStock: number;
+  readonly incoming: readonly IncomingReceipt[];
   /**
    * Applied before the repair began: every event that made the row was then on the state topic
    * before it was read, so a version above the state topic's is not the owner's.
@@ -32,6 +34,18 @@ export interface ReplicaChange {
 
 /** The safety stock an event carries; an owner from before safety stock sends none, which means 0. */
 export const safetyStockOf = (data: Pick<StockChangedData, 'safetyStock'>): number => data.safetyStock ?? 0;
+
+/**
+ * The incoming receipts an event carries, as the owner stores them (the three fields, in its
+ * order); an owner from before incoming stock, or a row without receipts, sends none.
+ */
+export const incomingOf = (data: Pick<StockChangedData, 'incoming'>): IncomingReceipt[] =>
+  (data.incoming ?? []).map(({ receiptId, quantity, expectedAt }) => ({ receiptId, quantity, expectedAt }));
+
+/** Whether two lists of receipts are the same (same receipts, same order). */
+export const sameIncoming = (a: readonly IncomingReceipt[], b: readonly IncomingReceipt[]): boolean =>
+  a.length === b.length &&
+  a.every((r, i) => r.receiptId === b[i]!.receiptId && r.quantity === b[i]!.quantity && r.expectedAt === b[i]!.expectedAt);
 
 /** The `stock_replica` table: other regions' rows as their owners last published them. */
 @Injectable()
@@ -56,19 +70,19 @@ export class StockReplicaRepository {
     if (changes.length === 0) return;
     const column = <T>(pick: (c: ReplicaChange) => T): T[] => changes.map(pick);
     await tx.query(
-      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, safety_stock, version, updated_at, applied_at, event_id,
-                                  applied_offset)
+      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, safety_stock, incoming, version, updated_at, applied_at,
+                                  event_id, applied_offset)
        SELECT DISTINCT ON (c.warehouse_id, c.sku)
-              c.warehouse_id, c.sku, c.shard, c.region, c.on_hand, c.reserved, c.safety_stock, c.version, c.updated_at, clock_timestamp(),
-              c.event_id, c.applied_offset
+              c.warehouse_id, c.sku, c.shard, c.region, c.on_hand, c.reserved, c.safety_stock, c.incoming, c.version, c.updated_at,
+              clock_timestamp(), c.event_id, c.applied_offset
        FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::timestamptz[],
-                   $9::text[], $10::bigint[], $11::bigint[])
+                   $9::text[], $10::bigint[], $11::bigint[], $12::jsonb[])
             WITH ORDINALITY AS c(warehouse_id, sku, shard, region, on_hand, reserved, version, updated_at, event_id, applied_offset,
-                                 safety_stock, ord)
+                                 safety_stock, incoming, ord)
        ORDER BY c.warehouse_id, c.sku, c.version DESC, c.ord
        ON CONFLICT (warehouse_id, sku) DO UPDATE SET
          shard = EXCLUDED.shard, region = EXCLUDED.region, on_hand = EXCLUDED.on_hand, reserved = EXCLUDED.reserved,
-         safety_stock = EXCLUDED.safety_stock, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, applied_at = clock_timestamp(), event_id = EXCLUDED.event_id,
+         safety_stock = EXCLUDED.safety_stock, incoming = EXCLUDED.incoming, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, applied_at = clock_timestamp(), event_id = EXCLUDED.event_id,
          applied_offset = EXCLUDED.applied_offset
        WHERE stock_replica.version < EXCLUDED.version`,
       [
@@ -83,6 +97,7 @@ export class StockReplicaRepository {
         column((c) => c.eventId),
         column((c) => c.offset?.toString() ?? null),
         column((c) => safetyStockOf(c.data)),
+        column((c) => JSON.stringify(incomingOf(c.data))),
       ],
     );
   }
@@ -102,7 +117,7 @@ export class StockReplicaRepository {
    */
   async pageOfWarehouse(tx: SqlTx, warehouseId: string, afterSku: string | null, limit: number): Promise<ReplicaRecord[]> {
     const rows = await tx.query<StockRow & { applied_at: Date }>(
-      `SELECT warehouse_id, sku, region, on_hand, reserved, safety_stock, version, updated_at, applied_at FROM stock_replica
+      `SELECT warehouse_id, sku, region, on_hand, reserved, safety_stock, incoming, version, updated_at, applied_at FROM stock_replica
         WHERE warehouse_id = $1 AND ($2::text IS NULL OR sku COLLATE "C" > $2)
         ORDER BY sku COLLATE "C" LIMIT $3`,
       [warehouseId, afterSku, limit],
@@ -112,12 +127,12 @@ export class StockReplicaRepository {
 
   private async upsert(tx: SqlTx, data: StockChangedData, eventId: string, onlyNewer: boolean, offset?: bigint): Promise<boolean> {
     const rows = await tx.query(
-      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, safety_stock, version, updated_at, applied_at, event_id,
-                                  applied_offset)
-       VALUES ($1, $2, $3, $4, $5, $6, $12, $7, $8, clock_timestamp(), $9, $11)
+      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, safety_stock, incoming, version, updated_at, applied_at,
+                                  event_id, applied_offset)
+       VALUES ($1, $2, $3, $4, $5, $6, $12, $13::jsonb, $7, $8, clock_timestamp(), $9, $11)
        ON CONFLICT (warehouse_id, sku) DO UPDATE SET
          shard = EXCLUDED.shard, region = EXCLUDED.region, on_hand = EXCLUDED.on_hand, reserved = EXCLUDED.reserved,
-         safety_stock = EXCLUDED.safety_stock, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, applied_at = clock_timestamp(), event_id = EXCLUDED.event_id,
+         safety_stock = EXCLUDED.safety_stock, incoming = EXCLUDED.incoming, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, applied_at = clock_timestamp(), event_id = EXCLUDED.event_id,
          applied_offset = EXCLUDED.applied_offset
        WHERE stock_replica.version < EXCLUDED.version OR NOT $10
        RETURNING 1 AS changed`,
@@ -134,6 +149,7 @@ export class StockReplicaRepository {
         onlyNewer,
         offset?.toString() ?? null,
         safetyStockOf(data),
+        JSON.stringify(incomingOf(data)),
       ],
     );
     return rows.length === 1;
@@ -169,9 +185,10 @@ export class StockReplicaRepository {
       on_hand: string;
       reserved: string;
       safety_stock: string;
+      incoming: IncomingReceipt[];
       settled: boolean;
     }>(
-      `SELECT warehouse_id, sku, version, on_hand, reserved, safety_stock, applied_at < $4::timestamptz AS settled FROM stock_replica
+      `SELECT warehouse_id, sku, version, on_hand, reserved, safety_stock, incoming, applied_at < $4::timestamptz AS settled FROM stock_replica
        WHERE shard = $1 AND region = $2 AND ${DIGEST_BUCKET_SQL} = ANY($3::int[])
        ORDER BY warehouse_id, sku FOR UPDATE`,
       [shard, region, [...buckets], repairStart],
@@ -183,6 +200,7 @@ export class StockReplicaRepository {
       onHand: Number(r.on_hand),
       reserved: Number(r.reserved),
       safetyStock: Number(r.safety_stock),
+      incoming: r.incoming,
       settled: r.settled,
     }));
   }

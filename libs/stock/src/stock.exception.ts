@@ -4,6 +4,8 @@ export enum StockErrorCode {
   Insufficient = 'insufficient-stock',
   QuantityLimit = 'quantity-limit-exceeded',
   NotFound = 'stock-not-found',
+  IncomingNotFound = 'incoming-not-found',
+  IncomingLimit = 'incoming-limit-exceeded',
   NotReady = 'not-ready',
 }
 

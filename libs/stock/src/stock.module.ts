@@ -26,6 +26,7 @@ import { StockReplicaRepository } from './stock-replica.repository.js';
 import { GetStockHttpController } from './get-stock/get-stock.http.controller.js';
 import { ListMovementsHttpController } from './list-movements/list-movements.http.controller.js';
 import { SetStockHttpController } from './set-stock/set-stock.http.controller.js';
+import { IncomingStockHttpController } from './incoming-stock/incoming-stock.http.controller.js';
 import { StockChangeOutbox } from './stock-change-outbox.js';
 import { StockRepository } from './stock.repository.js';
 import { StockService } from './stock.service.js';
@@ -40,6 +41,7 @@ import { TransferStockService } from './transfers/transfer-stock.service.js';
   controllers: [
     SetStockHttpController,
     AdjustStockHttpController,
+    IncomingStockHttpController,
     GetStockHttpController,
     ListMovementsHttpController,
     QueryAvailabilityHttpController,

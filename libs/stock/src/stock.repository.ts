@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { SqlTx } from '@stockmesh/persistence';
 import type { BucketDigest } from './anti-entropy/bucket-digest.js';
 import { bucketDigestSql } from './anti-entropy/stock-digest.sql.js';
+import type { IncomingReceipt } from './incoming-stock/incoming-receipts.js';
 import type { StockLevel } from './stock-level.js';
 import type { LedgerEntryView, MovementView } from './stock.views.js';
 
@@ -17,6 +18,8 @@ export interface StockKey {
 /** A stock row as stored. */
 export interface StockRecord extends StockKey, StockLevel {
   readonly region: string;
+  /** Open incoming receipts, by expected day then id (see incoming-receipts.ts). */
+  readonly incoming: readonly IncomingReceipt[];
   readonly updatedAt: Date;
 }
 
@@ -39,6 +42,8 @@ export interface StockRow {
   on_hand: string;
   reserved: string;
   safety_stock: string;
+  /** jsonb: pg parses it. */
+  incoming: IncomingReceipt[];
   version: string;
   updated_at: Date;
 }
@@ -77,7 +82,8 @@ export interface NewMovement extends StockKey {
   readonly idempotencyKey: string | null;
 }
 
-const STOCK_COLUMNS = 'warehouse_id, sku, region, on_hand, reserved, safety_stock, version, updated_at, low_stock_threshold, low_stock';
+const STOCK_COLUMNS =
+  'warehouse_id, sku, region, on_hand, reserved, safety_stock, incoming, version, updated_at, low_stock_threshold, low_stock';
 /** STOCK_COLUMNS of the table aliased `s`. */
 const S_STOCK_COLUMNS = STOCK_COLUMNS.split(', ')
   .map((c) => `s.${c}`)
@@ -93,6 +99,7 @@ export const toRecord = (r: StockRow): StockRecord => ({
   onHand: Number(r.on_hand),
   reserved: Number(r.reserved),
   safetyStock: Number(r.safety_stock),
+  incoming: r.incoming,
   version: Number(r.version),
   updatedAt: r.updated_at,
 });
@@ -153,16 +160,32 @@ export class StockRepository {
   }
 
   /**
-   * Writes the quantities and the low-stock threshold of a locked row. A threshold of 0 (alerts
-   * off) clears `low_stock` in the same statement (the row's CHECK: never low without a
-   * threshold): turning the alerts off ends a low state without an event.
+   * Writes the quantities and the low-stock threshold of a locked row, and its incoming receipts
+   * when given (else they stay). A threshold of 0 (alerts off) clears `low_stock` in the same
+   * statement (the row's CHECK: never low without a threshold): turning the alerts off ends a low
+   * state without an event.
    */
-  async save(tx: SqlTx, key: StockKey, level: StockLevel, lowStockThreshold: number): Promise<OwnStockRecord> {
+  async save(
+    tx: SqlTx,
+    key: StockKey,
+    level: StockLevel,
+    lowStockThreshold: number,
+    incoming?: readonly IncomingReceipt[],
+  ): Promise<OwnStockRecord> {
     const [row] = await tx.query<OwnStockRow>(
       `UPDATE stock SET on_hand = $3, reserved = $4, safety_stock = $5, version = $6, low_stock_threshold = $7::bigint,
-                        low_stock = low_stock AND $7::bigint > 0, updated_at = now()
+                        low_stock = low_stock AND $7::bigint > 0, incoming = coalesce($8::jsonb, incoming), updated_at = now()
        WHERE warehouse_id = $1 AND sku = $2 RETURNING ${STOCK_COLUMNS}`,
-      [key.warehouseId, key.sku, level.onHand, level.reserved, level.safetyStock, level.version, lowStockThreshold],
+      [
+        key.warehouseId,
+        key.sku,
+        level.onHand,
+        level.reserved,
+        level.safetyStock,
+        level.version,
+        lowStockThreshold,
+        incoming === undefined ? null : JSON.stringify(incoming),
+      ],
     );
     return toOwnRecord(row);
   }

@@ -5,9 +5,23 @@ import type { RequestOrigin } from '@stockmesh/http';
 import { IdempotencyRepository, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
 import { shardOf } from '@stockmesh/sharding';
 import { StockChangeOutbox } from './stock-change-outbox.js';
-import { applyChange, countReason, lowStockThresholdAfter, storefrontAvailable, type StockChange } from './stock-level.js';
+import {
+  cancelIncoming,
+  expectIncoming,
+  receiveIncoming,
+  type IncomingChange,
+  type IncomingReceipt,
+} from './incoming-stock/incoming-receipts.js';
+import {
+  applyChange,
+  countReason,
+  lowStockThresholdAfter,
+  storefrontAvailable,
+  type AppliedChange,
+  type StockChange,
+} from './stock-level.js';
 import { StockErrorCode, StockException } from './stock.exception.js';
-import { StockRepository, type OwnStockRecord, type StockKey } from './stock.repository.js';
+import { StockRepository, type MovementKind, type OwnStockRecord, type StockKey } from './stock.repository.js';
 import type { MovementPageView, StockChangeView, StockView } from './stock.views.js';
 
 /**
@@ -56,6 +70,63 @@ export class StockService {
     return this.change(key, { kind: 'adjustment', delta }, reason, 201, origin, idempotent);
   }
 
+  /**
+   * Announces an incoming receipt of the row (a purchase order or an advance shipping notice), or
+   * changes one announced already: `quantity` units still expected on `expectedAt`. A missing row
+   * starts at 0 on hand. Recorded in the ledger as a count of nothing (`set`, delta 0) with the
+   * reason `incoming`.
+   */
+  expectIncoming(
+    key: StockKey,
+    receipt: IncomingReceipt,
+    origin: RequestOrigin,
+    idempotent?: IdempotentRequest,
+  ): Promise<IdempotentAnswer<StockChangeView>> {
+    return this.write(key, (current) => expectIncoming(current, receipt), { kind: 'set', reason: 'incoming' }, 200, origin, idempotent);
+  }
+
+  /** Cancels an open incoming receipt of the row (ledger: `set`, delta 0, reason `incoming-cancelled`). */
+  cancelIncoming(
+    key: StockKey,
+    receiptId: string,
+    origin: RequestOrigin,
+    idempotent?: IdempotentRequest,
+  ): Promise<IdempotentAnswer<StockChangeView>> {
+    return this.write(
+      key,
+      (current) => cancelIncoming(current, receiptId),
+      { kind: 'set', reason: 'incoming-cancelled' },
+      200,
+      origin,
+      idempotent,
+      false,
+    );
+  }
+
+  /**
+   * Receives units of an open receipt: they go on hand (ledger: an `adjustment` with the reason
+   * `received`), the receipt expects that many fewer, and closes when nothing more is expected or
+   * `close` says so.
+   */
+  receiveIncoming(
+    key: StockKey,
+    receiptId: string,
+    quantity: number,
+    close: boolean,
+    origin: RequestOrigin,
+    idempotent?: IdempotentRequest,
+  ): Promise<IdempotentAnswer<StockChangeView>> {
+    return this.write(
+      key,
+      (current) => receiveIncoming(current, receiptId, quantity, close),
+      { kind: 'adjustment', reason: 'received' },
+      201,
+      origin,
+      idempotent,
+      false,
+    );
+  }
+
   async get(key: StockKey): Promise<StockView> {
     const record = await this.databases.read(this.databases.databaseFor(this.shardOf(key.sku)), (tx) => this.repository.find(tx, key));
     if (!record)
@@ -70,7 +141,7 @@ export class StockService {
     return { items, nextBefore: items.length === limit ? items[items.length - 1].seq : null };
   }
 
-  private async change(
+  private change(
     key: StockKey,
     change: StockChange,
     reason: string,
@@ -78,26 +149,62 @@ export class StockService {
     origin: RequestOrigin,
     idempotent: IdempotentRequest | undefined,
   ): Promise<IdempotentAnswer<StockChangeView>> {
+    return this.write(
+      key,
+      (current) => applyChange(current, change),
+      { kind: change.kind, reason },
+      status,
+      origin,
+      idempotent,
+      true,
+      change,
+    );
+  }
+
+  /**
+   * One change of a row, in one transaction on its shard's database: lock the row (made empty at
+   * version 0 first if `create` and it is missing; otherwise a missing row is 404 stock-not-found),
+   * decide the change (or refuse it), write the row, append the ledger entry, write the event to
+   * the outbox and record the idempotent answer; all or nothing. A decision that gives `incoming`
+   * replaces the row's receipts; `count` is the count that may set the low-stock threshold.
+   */
+  private async write(
+    key: StockKey,
+    decide: (current: OwnStockRecord) => AppliedChange | IncomingChange,
+    ledger: { readonly kind: MovementKind; readonly reason: string },
+    status: number,
+    origin: RequestOrigin,
+    idempotent: IdempotentRequest | undefined,
+    create = true,
+    count?: StockChange,
+  ): Promise<IdempotentAnswer<StockChangeView>> {
     await this.kits.refuseKitStock([key.sku]);
     const shard = this.shardOf(key.sku);
     const region = this.config.region.id;
     return this.databases.inShard(shard, (tx) =>
       this.idempotency.once(tx, idempotent, async () => {
         let current = await this.repository.lock(tx, key);
-        if (!current) {
+        if (!current && create) {
           await this.repository.createEmpty(tx, key, shard, region);
           current = await this.repository.lock(tx, key);
           if (!current) throw new Error(`stock row ${key.warehouseId}/${key.sku} vanished after insert`);
         }
-        const { next, delta } = applyChange(current, change);
-        const saved = await this.repository.save(tx, key, next, lowStockThresholdAfter(current.lowStockThreshold, change));
+        // Version 0: an empty row only a transaction making it can see (createEmpty); not a row yet.
+        if (!current || (!create && current.version === 0)) {
+          throw new StockException(StockErrorCode.NotFound, `no stock of ${key.sku} is recorded in warehouse ${key.warehouseId}`, {
+            ...key,
+          });
+        }
+        const decided = decide(current);
+        const threshold = count ? lowStockThresholdAfter(current.lowStockThreshold, count) : current.lowStockThreshold;
+        const saved = await this.repository.save(tx, key, decided.next, threshold, 'incoming' in decided ? decided.incoming : undefined);
         const movement = await this.repository.appendMovement(tx, {
           ...key,
           shard,
-          kind: change.kind,
-          delta,
-          reason,
-          after: next,
+          kind: ledger.kind,
+          delta: decided.delta,
+          reason: ledger.reason,
+          after: decided.next,
           actor: origin.actor,
           requestId: origin.requestId,
           idempotencyKey: idempotent?.key ?? null,
@@ -117,6 +224,7 @@ export class StockService {
       reserved: record.reserved,
       safetyStock: record.safetyStock,
       available: storefrontAvailable(record),
+      incoming: record.incoming.map((r) => ({ ...r })),
       lowStockThreshold: record.lowStockThreshold,
       lowStock: record.lowStock,
       version: record.version,

@@ -2,6 +2,16 @@ import { ApiProperty, OmitType } from '@nestjs/swagger';
 import { ADJUSTMENT_REASONS, MAX_QUANTITY } from '@stockmesh/contracts';
 import type { MovementKind } from './stock.repository.js';
 
+/** An open incoming receipt of a row: units announced and not received yet. */
+export class IncomingReceiptView {
+  @ApiProperty({ example: 'po-4471', description: 'The purchase order or advance shipping notice, as the warehouse names it.' })
+  readonly receiptId!: string;
+  @ApiProperty({ minimum: 1, maximum: MAX_QUANTITY, description: 'Units still expected (what was received is on hand).' })
+  readonly quantity!: number;
+  @ApiProperty({ format: 'date', example: '2026-12-24', description: 'The expected day of arrival.' })
+  readonly expectedAt!: string;
+}
+
 /** One (warehouse, sku) row as the owner holds it. */
 export class StockView {
   @ApiProperty({ example: 'fra-1' }) readonly warehouseId!: string;
@@ -17,6 +27,11 @@ export class StockView {
   readonly safetyStock!: number;
   @ApiProperty({ minimum: 0, description: 'What storefronts may reserve: onHand - reserved - safetyStock, never below 0.' })
   readonly available!: number;
+  @ApiProperty({
+    type: [IncomingReceiptView],
+    description: 'Open incoming receipts, by expected day then id (at most 20); received units are on hand, not here.',
+  })
+  readonly incoming!: IncomingReceiptView[];
   @ApiProperty({
     minimum: 0,
     maximum: MAX_QUANTITY,
@@ -41,9 +56,9 @@ export class MovementView {
   readonly kind!: MovementKind;
   @ApiProperty({ description: 'Change of on-hand.' }) readonly delta!: number;
   @ApiProperty({
-    enum: [...ADJUSTMENT_REASONS, 'safety-stock', 'low-stock-threshold'],
+    enum: [...ADJUSTMENT_REASONS, 'safety-stock', 'low-stock-threshold', 'incoming', 'incoming-cancelled'],
     description:
-      '`safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold.',
+      '`safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold; `incoming` and `incoming-cancelled`: an incoming receipt announced (or changed) and cancelled (delta 0); `received`: units of a receipt, or an adjustment.',
   })
   readonly reason!: string;
   @ApiProperty() readonly onHandAfter!: number;

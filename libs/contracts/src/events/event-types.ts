@@ -17,12 +17,15 @@ import {
   ArrayMinSize,
   ArrayUnique,
   Length,
+  IsISO8601,
 } from 'class-validator';
 import { API_KEY_ID_PATTERN, API_KEY_NAME_PATTERN, API_SCOPES, type ApiScope } from '../api-keys.js';
 import { API_KEY_SIGNATURE_PATTERN } from './api-key-signature.js';
 import {
   IDENTIFIER_PATTERN,
+  EXPECTED_DATE_PATTERN,
   MAX_CHANNEL_WAREHOUSES,
+  MAX_INCOMING_RECEIPTS,
   MAX_KIT_COMPONENT_QUANTITY,
   MAX_KIT_COMPONENTS,
   MAX_QUANTITY,
@@ -77,10 +80,22 @@ export class StockChangeCauseDto {
 }
 
 /**
+ * One open incoming receipt of a stock row: units announced by a purchase order or an advance
+ * shipping notice (`receiptId`), not received yet, expected on a day.
+ */
+export class IncomingReceiptDto {
+  @Matches(IDENTIFIER_PATTERN) readonly receiptId!: string;
+  /** Units still expected (what was received already is on hand). */
+  @IsInt() @Min(1) @Max(MAX_QUANTITY) readonly quantity!: number;
+  /** The expected day of arrival, `YYYY-MM-DD` (a real day: strict ISO 8601 refuses 30 February). */
+  @Matches(EXPECTED_DATE_PATTERN) @IsISO8601({ strict: true }) readonly expectedAt!: string;
+}
+
+/**
  * `io.stockmesh.stock.changed.v1`: the full resulting state of one (warehouse, sku) row after a
  * change at its owner, with the row's version. Applying it is idempotent: a replica keeps the
- * highest version it has seen. `safetyStock` was added within v1 (an optional field, so that
- * events of a region not yet upgraded still apply): absent means 0.
+ * highest version it has seen. `safetyStock` and `incoming` were added within v1 (optional
+ * fields, so that events of a region not yet upgraded still apply): absent means 0 and none.
  */
 export class StockChangedData {
   @Matches(IDENTIFIER_PATTERN) readonly warehouseId!: string;
@@ -91,6 +106,14 @@ export class StockChangedData {
   @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly reserved!: number;
   /** Units storefront holds leave untouched (may exceed onHand); absent (an older owner) means 0. */
   @IsOptional() @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly safetyStock?: number;
+  /** The row's open incoming receipts, by expected day then id; absent (none, or an older owner) means none. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_INCOMING_RECEIPTS)
+  @ArrayUnique((r: IncomingReceiptDto) => r?.receiptId)
+  @ValidateNested({ each: true })
+  @Type(() => IncomingReceiptDto)
+  readonly incoming?: IncomingReceiptDto[];
   @IsEventVersion() readonly version!: number;
   @IsEventTime() readonly updatedAt!: string;
   @IsObject() @ValidateNested() @Type(() => StockChangeCauseDto) readonly cause!: StockChangeCauseDto;

@@ -19,6 +19,7 @@ export {
   StockAlertData,
   StockChangeCauseDto,
   StockChangedData,
+  IncomingReceiptDto,
   StockDigestData,
   TransferData,
   TransferDispatchedData,

@@ -12,7 +12,15 @@ const dtoAccepts = (plain: Record<string, unknown>): boolean =>
 const identifier = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 const time = fc.date({ min: new Date(Date.UTC(1970, 0, 1)), max: new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999)), noInvalidDate: true });
 
-/** Records as owners write them: with `safetyStock`, or without it (an owner from before it existed). */
+const day = fc
+  .date({ min: new Date(Date.UTC(1970, 0, 1)), max: new Date(Date.UTC(9999, 11, 31)), noInvalidDate: true })
+  .map((d) => d.toISOString().slice(0, 10));
+const receipts = fc.uniqueArray(
+  fc.record({ receiptId: identifier, quantity: fc.integer({ min: 1, max: 1_000_000_000 }), expectedAt: day }),
+  { minLength: 1, maxLength: 20, selector: (r) => r.receiptId },
+);
+
+/** Records as owners write them: with `safetyStock` and `incoming`, or without (an owner from before they existed). */
 const valid = fc.record(
   {
     warehouseId: identifier,
@@ -22,6 +30,7 @@ const valid = fc.record(
     onHand: fc.integer({ min: 0, max: 1_000_000_000 }),
     reserved: fc.integer({ min: 0, max: 1_000_000_000 }),
     safetyStock: fc.integer({ min: 0, max: 1_000_000_000 }),
+    incoming: receipts,
     version: fc.maxSafeNat().map((n) => Math.max(1, n)),
     updatedAt: time.map((d) => d.toISOString()),
     cause: fc.record({
@@ -71,19 +80,53 @@ const oddValue = fc.oneof(
     'x'.repeat(256),
     'TRANSFER-out',
     'unknown',
+    '2026-02-30',
+    '2026-13-01',
+    '2026-12-1',
+    '2026-12-01T00:00:00.000Z',
+    [
+      { receiptId: 'po-1', quantity: 1, expectedAt: '2026-12-24' },
+      { receiptId: 'po-1', quantity: 2, expectedAt: '2026-12-25' },
+    ],
+    Array.from({ length: 21 }, (_, i) => ({ receiptId: `po-${i}`, quantity: 1, expectedAt: '2026-12-24' })),
   ),
   fc.jsonValue(),
 );
 
-const FIELDS = ['warehouseId', 'sku', 'region', 'shard', 'onHand', 'reserved', 'safetyStock', 'version', 'updatedAt', 'cause'] as const;
+const FIELDS = [
+  'warehouseId',
+  'sku',
+  'region',
+  'shard',
+  'onHand',
+  'reserved',
+  'safetyStock',
+  'incoming',
+  'version',
+  'updatedAt',
+  'cause',
+] as const;
 const CAUSE_FIELDS = ['kind', 'delta', 'reason', 'movementId', 'actor'] as const;
+const RECEIPT_FIELDS = ['receiptId', 'quantity', 'expectedAt'] as const;
 
-/** A valid record with one field (top-level or of its cause) replaced, removed, or an extra one added. */
+/**
+ * A valid record with one field (top-level, of its cause or of its first incoming receipt)
+ * replaced, removed, or an extra one added.
+ */
 const mutated = fc
-  .tuple(valid, fc.constantFrom(...FIELDS, ...CAUSE_FIELDS.map((f) => `cause.${f}`), 'extra'), fc.oneof(oddValue, fc.constant(undefined)))
+  .tuple(
+    valid,
+    fc.constantFrom(...FIELDS, ...CAUSE_FIELDS.map((f) => `cause.${f}`), ...RECEIPT_FIELDS.map((f) => `incoming.${f}`), 'extra'),
+    fc.oneof(oddValue, fc.constant(undefined)),
+  )
   .map(([record, field, value]) => {
-    const copy: Record<string, unknown> = { ...record, cause: { ...record.cause } };
-    const [target, key] = field.startsWith('cause.') ? [copy.cause as Record<string, unknown>, field.slice(6)] : [copy, field];
+    const receipts = (record.incoming ?? [{ receiptId: 'po-1', quantity: 1, expectedAt: '2026-12-24' }]).map((r) => ({ ...r }));
+    const copy: Record<string, unknown> = { ...record, cause: { ...record.cause }, incoming: receipts };
+    const [target, key] = field.startsWith('cause.')
+      ? [copy.cause as Record<string, unknown>, field.slice(6)]
+      : field.startsWith('incoming.')
+        ? [receipts[0] as Record<string, unknown>, field.slice(9)]
+        : [copy, field];
     if (value === undefined) delete target[key];
     else target[key] = value;
     return copy;

@@ -1,6 +1,6 @@
-import { IDENTIFIER_PATTERN, MAX_QUANTITY } from '../identifiers.js';
+import { IDENTIFIER_PATTERN, isExpectedDate, MAX_INCOMING_RECEIPTS, MAX_QUANTITY } from '../identifiers.js';
 import { isEventTime, MAX_EVENT_VERSION } from './event-fields.js';
-import { STOCK_CHANGE_KINDS, StockChangeCauseDto, StockChangedData } from './event-types.js';
+import { IncomingReceiptDto, STOCK_CHANGE_KINDS, StockChangeCauseDto, StockChangedData } from './event-types.js';
 
 // The replicator's hot path: class-transformer and class-validator cost 85 to 90 µs of CPU per
 // `stock.changed` record (BENCHMARKS.md, "Replication and outbox"), most of a region's apply time.
@@ -26,6 +26,14 @@ const matches = (value: unknown, pattern: RegExp): boolean => typeof value === '
 const time = (value: unknown): boolean =>
   matches(value, ISO_UTC_MILLIS) && isEventTime(value) && new Date(value as string).toISOString() === value;
 const object = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+/** Open incoming receipts as owners write them: a short array of plain receipts, ids unique. */
+const incoming = (value: unknown): value is Record<string, unknown>[] =>
+  Array.isArray(value) &&
+  value.length <= MAX_INCOMING_RECEIPTS &&
+  value.every(
+    (r) => object(r) && matches(r.receiptId, IDENTIFIER_PATTERN) && int(r.quantity, 1, MAX_QUANTITY) && isExpectedDate(r.expectedAt),
+  ) &&
+  new Set(value.map((r) => (r as Record<string, unknown>).receiptId)).size === value.length;
 
 /**
  * The `stock.changed` data of `plain` as `plainToInstance` would make it (unknown fields kept),
@@ -43,6 +51,7 @@ export function fastStockChangedData(plain: Record<string, unknown>): StockChang
     !int(plain.reserved, 0, MAX_QUANTITY) ||
     // Optional (see StockChangedData): an older owner does not send it. `@IsOptional` also lets null through.
     !(plain.safetyStock === undefined || plain.safetyStock === null || int(plain.safetyStock, 0, MAX_QUANTITY)) ||
+    !(plain.incoming === undefined || plain.incoming === null || incoming(plain.incoming)) ||
     !int(plain.version, 1, MAX_EVENT_VERSION) ||
     !time(plain.updatedAt) ||
     !object(cause) ||
@@ -54,5 +63,8 @@ export function fastStockChangedData(plain: Record<string, unknown>): StockChang
   ) {
     return undefined;
   }
-  return Object.assign(new StockChangedData(), plain, { cause: Object.assign(new StockChangeCauseDto(), cause) });
+  return Object.assign(new StockChangedData(), plain, {
+    cause: Object.assign(new StockChangeCauseDto(), cause),
+    ...(Array.isArray(plain.incoming) ? { incoming: plain.incoming.map((r) => Object.assign(new IncomingReceiptDto(), r)) } : {}),
+  });
 }

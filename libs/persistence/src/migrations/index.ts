@@ -18,6 +18,7 @@ import { TransfersNewest1765100000000 } from './1765100000000-transfers-newest.j
 import { DeadLetterReplays1765100000001 } from './1765100000001-dead-letter-replays.js';
 import { Kits1765200000000 } from './1765200000000-kits.js';
 import { LowStockAlerts1765200000001 } from './1765200000001-low-stock-alerts.js';
+import { IncomingStock1765300000000 } from './1765300000000-incoming-stock.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   DeadLetterReplays1765100000001,
   Kits1765200000000,
   LowStockAlerts1765200000001,
+  IncomingStock1765300000000,
 ];

@@ -4,7 +4,7 @@ import { ShardDatabases, type SqlTx } from '@stockmesh/persistence';
 import { ReplicaGaps, StockStateReader, type StateRow } from '@stockmesh/replication';
 import type { ShardDatabase } from '@stockmesh/sharding';
 import { setTimeout as pause } from 'node:timers/promises';
-import { safetyStockOf, StockReplicaRepository, type ReplicaRowState } from '../stock-replica.repository.js';
+import { incomingOf, safetyStockOf, sameIncoming, StockReplicaRepository, type ReplicaRowState } from '../stock-replica.repository.js';
 import type { StockKey } from '../stock.repository.js';
 import { ALL_BUCKETS, bucketOf } from './bucket-digest.js';
 import { ReplicaChecks } from './replica-checks.js';
@@ -204,7 +204,13 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
         warehouseId: key.warehouseId,
         sku: key.sku,
         replica: replica
-          ? { version: replica.version, onHand: replica.onHand, reserved: replica.reserved, safetyStock: replica.safetyStock }
+          ? {
+              version: replica.version,
+              onHand: replica.onHand,
+              reserved: replica.reserved,
+              safetyStock: replica.safetyStock,
+              incoming: replica.incoming.length,
+            }
           : null,
         owner: owner
           ? {
@@ -212,6 +218,7 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
               onHand: owner.data.onHand,
               reserved: owner.data.reserved,
               safetyStock: safetyStockOf(owner.data),
+              incoming: incomingOf(owner.data).length,
             }
           : null,
       });
@@ -235,7 +242,8 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
         replica.version === owner.data.version &&
         replica.onHand === owner.data.onHand &&
         replica.reserved === owner.data.reserved &&
-        replica.safetyStock === safetyStockOf(owner.data);
+        replica.safetyStock === safetyStockOf(owner.data) &&
+        sameIncoming(replica.incoming, incomingOf(owner.data));
       if (same || (!replica.settled && replica.version > owner.data.version)) continue;
       log('replaced', replica, replica, owner);
       await this.replicas.overwrite(tx, shard, owner.data, owner.eventId);

@@ -48,6 +48,7 @@ export class WarehouseStockService {
             reserved: r.reserved,
             safetyStock: r.safetyStock,
             available: storefrontAvailable(r),
+            incoming: r.incoming.map((i) => ({ ...i })),
             version: r.version,
             updatedAt: r.updatedAt.toISOString(),
             appliedAt: r.appliedAt.toISOString(),

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { RegionFreshnessView } from '../availability.views.js';
+import { IncomingReceiptView } from '../stock.views.js';
 
 export class WarehouseStockRowView {
   @ApiProperty({ example: 'SKU-1' }) readonly sku!: string;
@@ -8,6 +9,8 @@ export class WarehouseStockRowView {
   @ApiProperty({ minimum: 0, description: 'Units storefront reservations leave untouched (may exceed onHand).' })
   readonly safetyStock!: number;
   @ApiProperty({ minimum: 0, description: 'onHand - reserved - safetyStock, never below 0' }) readonly available!: number;
+  @ApiProperty({ type: [IncomingReceiptView], description: 'Open incoming receipts, by expected day then id.' })
+  readonly incoming!: IncomingReceiptView[];
   @ApiProperty({ description: 'The row version at its owner.' }) readonly version!: number;
   @ApiProperty({ format: 'date-time', description: 'When the owner last changed the row.' }) readonly updatedAt!: string;
   @ApiProperty({ format: 'date-time', description: 'When this region applied it (its own rows: the same as updatedAt).' })
