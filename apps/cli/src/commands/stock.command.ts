@@ -11,14 +11,23 @@ interface StockRow {
   readonly reserved: number;
   readonly safetyStock: number;
   readonly available: number;
+  readonly incoming: readonly { readonly receiptId: string; readonly quantity: number; readonly expectedAt: string }[];
   readonly version: number;
 }
 
-const printRow = (row: StockRow): void =>
+/** The row, then its open incoming receipts if it has any. */
+const printRow = (row: StockRow): void => {
   printTable(
     ['warehouse', 'sku', 'on hand', 'reserved', 'safety stock', 'available', 'version'],
     [[row.warehouseId, row.sku, row.onHand, row.reserved, row.safetyStock, row.available, row.version]],
   );
+  if (row.incoming.length > 0) {
+    printTable(
+      ['incoming receipt', 'expected', 'units'],
+      row.incoming.map((r) => [r.receiptId, r.expectedAt, r.quantity]),
+    );
+  }
+};
 
 export function stockCommand(program: Command, api: () => StockmeshApi, output: () => Output): void {
   /** Sends a stock write, shows the row, and says the Idempotency-Key it used (to repeat the write safely). */
@@ -74,6 +83,72 @@ export function stockCommand(program: Command, api: () => StockmeshApi, output: 
       );
     });
 
+  stock
+    .command('incoming')
+    .description('announce (or change) an incoming receipt: <quantity> units expected on <expectedAt> (YYYY-MM-DD)')
+    .argument('<warehouse>')
+    .argument('<sku>')
+    .argument('<receiptId>', 'the purchase order or shipping notice')
+    .argument('<quantity>', 'units still expected', integer)
+    .argument('<expectedAt>', 'the expected day, YYYY-MM-DD')
+    .option('--idempotency-key <key>', 'to repeat a write safely (default: a new one, printed)')
+    .action(
+      async (
+        warehouseId: string,
+        sku: string,
+        receiptId: string,
+        quantity: number,
+        expectedAt: string,
+        options: { idempotencyKey?: string },
+      ) => {
+        await write(options.idempotencyKey, (key) =>
+          api().PUT('/v1/warehouses/{warehouseId}/stock/{sku}/incoming/{receiptId}', {
+            params: { path: { warehouseId, sku, receiptId }, header: { 'Idempotency-Key': key } },
+            body: { quantity, expectedAt },
+          }),
+        );
+      },
+    );
+  stock
+    .command('receive')
+    .description('receive <quantity> units of an incoming receipt: they go on hand')
+    .argument('<warehouse>')
+    .argument('<sku>')
+    .argument('<receiptId>')
+    .argument('<quantity>', 'units that arrived', integer)
+    .option('--close', 'close the receipt whatever it still expects (the rest will not come)')
+    .option('--idempotency-key <key>', 'to repeat a write safely (default: a new one, printed)')
+    .action(
+      async (
+        warehouseId: string,
+        sku: string,
+        receiptId: string,
+        quantity: number,
+        options: { close?: boolean; idempotencyKey?: string },
+      ) => {
+        await write(options.idempotencyKey, (key) =>
+          api().POST('/v1/warehouses/{warehouseId}/stock/{sku}/incoming/{receiptId}/receive', {
+            params: { path: { warehouseId, sku, receiptId }, header: { 'Idempotency-Key': key } },
+            body: { quantity, ...(options.close ? { close: true } : {}) },
+          }),
+        );
+      },
+    );
+  stock
+    .command('cancel-incoming')
+    .description('cancel an incoming receipt: its units will not come')
+    .argument('<warehouse>')
+    .argument('<sku>')
+    .argument('<receiptId>')
+    .option('--idempotency-key <key>', 'to repeat a write safely (default: a new one, printed)')
+    .action(async (warehouseId: string, sku: string, receiptId: string, options: { idempotencyKey?: string }) => {
+      await write(options.idempotencyKey, (key) =>
+        api().DELETE('/v1/warehouses/{warehouseId}/stock/{sku}/incoming/{receiptId}', {
+          params: { path: { warehouseId, sku, receiptId }, header: { 'Idempotency-Key': key } },
+        }),
+      );
+    });
+
   program
     .command('availability')
     .description('what can be sold of a SKU, per warehouse, as the region at --url sees it (with how fresh each region is)')
@@ -90,6 +165,9 @@ export function stockCommand(program: Command, api: () => StockmeshApi, output: 
         process.stdout.write(
           `total${a.channel === null ? '' : ` of channel ${a.channel}`}: ${a.onHand} on hand, ${a.reserved} reserved, ${a.safetyStock} safety stock, ${a.available} available (served by ${a.servedBy})\n`,
         );
+        for (const day of a.incoming) {
+          process.stdout.write(`incoming ${day.expectedAt}: ${day.quantity} expected, ${day.promisable} can be promised by then\n`);
+        }
       });
     });
 
