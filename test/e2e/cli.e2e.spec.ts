@@ -128,10 +128,20 @@ describe('the stockmesh command line', () => {
     expect(made.code).toBe(0);
     const id = /^reservation (\S+): held/m.exec(made.stdout)?.[1];
     expect(id).toBeDefined();
-    expect(made.stdout).toMatch(/^SKU-CART\s+cli-nyc\s+us-east\s+2\s+held$/m);
+    // sku, warehouse, region, quantity, backordered, state
+    expect(made.stdout).toMatch(/^SKU-CART\s+cli-nyc\s+us-east\s+2\s+0\s+held$/m);
     expect(await json<{ status: string }>(['reservation', 'get', id!])).toMatchObject({ status: 'held' });
     expect(await json<{ status: string }>(['reservation', 'commit', id!])).toMatchObject({ status: 'committed' });
     expect(await json(['stock', 'get', 'cli-nyc', 'SKU-CART'])).toMatchObject({ onHand: 3, reserved: 0 });
+    // 3 on hand, 4 more expected: 5 can be held only as a backorder (2 of them out of the receipt).
+    await json(['stock', 'incoming', 'cli-nyc', 'SKU-CART', 'po-cli', '4', '2027-02-01']);
+    const short = await stockmesh(['reserve', 'SKU-CART:5@cli-nyc']);
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain('insufficient-stock');
+    const backorder = await stockmesh(['reserve', 'SKU-CART:5@cli-nyc', '--allow-backorder']);
+    expect(backorder.code).toBe(0);
+    expect(backorder.stdout).toMatch(/^SKU-CART\s+cli-nyc\s+us-east\s+5\s+2\s+held$/m);
+    expect(await json(['stock', 'get', 'cli-nyc', 'SKU-CART'])).toMatchObject({ onHand: 3, reserved: 3, backordered: 2 });
   });
 
   it('sends units to another region, reads the transfer and cannot cancel it once received', async () => {

@@ -5,7 +5,9 @@ import { randomUUID } from 'node:crypto';
 // Incoming stock across three regions running as real processes, replicating through the real
 // broker: receipts announced, received and cancelled through any region land at the warehouse's
 // region, replicate with the row to every region, and availability everywhere answers what can
-// be promised by which day. Refusals are problem+json and change nothing.
+// be promised by which day. Reservations that allow backorders hold incoming units, never more
+// than the receipts expect however many race, and receipts fill them oldest first. Refusals are
+// problem+json and change nothing.
 let t: TestCluster;
 const REGIONS = ['us-east', 'eu-west', 'ap-south'] as const;
 const OWNER: Record<string, string> = { 'nyc-1': 'us-east', 'fra-1': 'eu-west', 'bom-1': 'ap-south' };
@@ -27,8 +29,23 @@ interface StockChange {
   movement: { kind: string; delta: number; reason: string };
   code?: string;
 }
+interface Reservation {
+  id: string;
+  status: string;
+  allocations: { warehouseId: string; quantity: number; backordered?: number }[];
+  code?: string;
+}
+interface Row {
+  onHand: number;
+  reserved: number;
+  available: number;
+  backordered: number;
+  incoming: Receipt[];
+  code?: string;
+}
 interface Availability {
   available: number;
+  backordered: number;
   incoming: { expectedAt: string; quantity: number; promisable: number }[];
   warehouses: { warehouseId: string; incoming: Receipt[] }[];
 }
@@ -206,5 +223,79 @@ describe('incoming stock', () => {
     expect(changed.body.incoming).toHaveLength(20);
     expect(changed.body.incoming.at(-1)).toEqual({ receiptId: 'po-0', quantity: 9, expectedAt: '2027-03-01' });
     await converged(['IN-2'], 'every region to hold the twenty receipts');
+  }, 120_000);
+});
+
+describe('backorders', () => {
+  const BO = 'BO-1';
+  const reserve = (region: string, quantity: number, allowBackorder: boolean): ReturnType<typeof call<Reservation>> =>
+    call<Reservation>(at(region), 'POST', '/v1/reservations', {
+      body: { lines: [{ sku: BO, quantity }], allowBackorder },
+      headers: { 'idempotency-key': randomUUID() },
+    });
+  const row = async (): Promise<Row> => (await call<Row>(at('eu-west'), 'GET', `/v1/warehouses/fra-1/stock/${BO}`)).body;
+  const receive = (region: string, quantity: number): ReturnType<typeof call<Row>> =>
+    call<Row>(at(region), 'POST', `${incomingPath('fra-1', 'po-b1', BO)}/receive`, { body: { quantity } });
+
+  it('hold incoming units only when asked, never more than the receipts expect however many race, and are filled oldest first', async () => {
+    expect((await call(at('eu-west'), 'PUT', `/v1/warehouses/fra-1/stock/${BO}`, { body: { onHand: 2 } })).status).toBe(200);
+    expect(
+      (await call(at('eu-west'), 'PUT', incomingPath('fra-1', 'po-b1', BO), { body: { quantity: 10, expectedAt: '2027-01-10' } })).status,
+    ).toBe(200);
+    await converged([BO], 'every region to know the receipt');
+
+    // 5 asked, 2 on hand: refused unless backorders are allowed.
+    const refused = await reserve('us-east', 5, false);
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('insufficient-stock');
+    const first = await reserve('us-east', 5, true);
+    expect(first.status).toBe(201);
+    expect(first.body.allocations).toEqual([expect.objectContaining({ warehouseId: 'fra-1', quantity: 5, backordered: 3 })]);
+    expect(await row()).toMatchObject({ onHand: 2, reserved: 2, available: 0, backordered: 3 });
+
+    // 20 one-unit carts race from two regions for the 7 units still expected and not promised.
+    await converged([BO], 'every region to see the backorder');
+    const raced = await Promise.all(Array.from({ length: 20 }, (_, i) => reserve(i % 2 === 0 ? 'us-east' : 'ap-south', 1, true)));
+    const won = raced.filter((r) => r.status === 201);
+    expect(raced.every((r) => r.status === 201 || (r.status === 409 && r.body.code === 'insufficient-stock'))).toBe(true);
+    expect(won).toHaveLength(7);
+    expect(await row()).toMatchObject({ onHand: 2, reserved: 2, backordered: 10 });
+
+    // Every unit expected is promised: the receipt cannot be cancelled, nor a storefront hold on hand more.
+    const cancel = await call<Row>(at('ap-south'), 'DELETE', incomingPath('fra-1', 'po-b1', BO));
+    expect(cancel.status).toBe(409);
+    expect(cancel.body.code).toBe('incoming-promised');
+    await converged([BO], 'every region to see every unit promised');
+    const view = await call<Availability>(at('ap-south'), 'GET', `/v1/availability/${BO}`);
+    expect(view.body).toMatchObject({
+      available: 0,
+      backordered: 10,
+      incoming: [{ expectedAt: '2027-01-10', quantity: 10, promisable: 0 }],
+    });
+
+    // 4 arrive: the oldest backorder (3 units of the first cart) and then the oldest raced cart are filled.
+    const arrived = await receive('ap-south', 4);
+    expect(arrived.status).toBe(201);
+    expect(arrived.body).toMatchObject({ onHand: 6, reserved: 6, backordered: 6, incoming: [{ receiptId: 'po-b1', quantity: 6 }] });
+    // The first cart is all on hand now: its commit ships 5.
+    expect((await call(at('eu-west'), 'POST', `/v1/reservations/${first.body.id}/commit`)).status).toBe(200);
+    expect(await row()).toMatchObject({ onHand: 1, reserved: 1, backordered: 6 });
+
+    // Two raced carts are sold (one of them may still wait for its unit), one is released.
+    for (const r of won.slice(0, 2)) expect((await call(at('us-east'), 'POST', `/v1/reservations/${r.body.id}/commit`)).status).toBe(200);
+    expect((await call(at('us-east'), 'POST', `/v1/reservations/${won[2]!.body.id}/release`)).status).toBe(200);
+
+    // The rest arrives: every backorder is filled, sold ones ship, and the receipt closes.
+    const rest = await receive('us-east', 6);
+    expect(rest.status).toBe(201);
+    // On hand: 2 + 10 received - 5 - 2 sold; reserved: the 4 raced carts still held, all filled.
+    expect(rest.body).toMatchObject({ onHand: 5, reserved: 4, available: 1, backordered: 0, incoming: [] });
+    const ledger = await call<{ items: { kind: string; reason: string }[] }>(
+      at('eu-west'),
+      'GET',
+      `/v1/warehouses/fra-1/stock/${BO}/movements`,
+    );
+    expect(ledger.body.items.filter((m) => m.reason === 'backorder').length).toBeGreaterThanOrEqual(2);
+    await converged([BO], 'every region to see the backorders filled');
   }, 120_000);
 });

@@ -7,6 +7,7 @@ interface WarehouseRow {
   readonly reserved: number;
   readonly safetyStock: number;
   readonly incoming: readonly { readonly receiptId: string; readonly quantity: number; readonly expectedAt: string }[];
+  readonly backordered: number;
   readonly version: number;
 }
 
@@ -23,7 +24,7 @@ export async function globalView(region: Reachable, skus: readonly string[]): Pr
       for (const w of item.warehouses)
         view.set(
           `${w.warehouseId}/${item.sku}`,
-          `${w.region}:${w.onHand}:${w.reserved}:s${w.safetyStock}:i${w.incoming.map((r) => `${r.receiptId}=${r.quantity}@${r.expectedAt}`).join(',')}:v${w.version}`,
+          `${w.region}:${w.onHand}:${w.reserved}:s${w.safetyStock}:i${w.incoming.map((r) => `${r.receiptId}=${r.quantity}@${r.expectedAt}`).join(',')}:b${w.backordered}:v${w.version}`,
         );
     }
   }

@@ -1199,7 +1199,7 @@ export interface components {
       /** @description Change of on-hand. */
       delta: number;
       /**
-       * @description `safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold; `incoming` and `incoming-cancelled`: an incoming receipt announced (or changed) and cancelled (delta 0); `received`: units of a receipt, or an adjustment.
+       * @description `safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold; `incoming` and `incoming-cancelled`: an incoming receipt announced (or changed) and cancelled (delta 0); `received`: units of a receipt, or an adjustment; `backorder`: units received that filled backorders (a `commit` of those that shipped to sold backorders, else a `hold` of 0).
        * @enum {string}
        */
       reason:
@@ -1213,7 +1213,8 @@ export interface components {
         | 'safety-stock'
         | 'low-stock-threshold'
         | 'incoming'
-        | 'incoming-cancelled';
+        | 'incoming-cancelled'
+        | 'backorder';
       onHandAfter: number;
       reservedAfter: number;
       /** @description The safety stock of the row after this change. */
@@ -1248,6 +1249,8 @@ export interface components {
       available: number;
       /** @description Open incoming receipts, by expected day then id (at most 20); received units are on hand, not here. */
       incoming: components['schemas']['IncomingReceiptView'][];
+      /** @description Units promised out of the incoming receipts to backorders (held, or sold and not received yet); filled, oldest first, as units are received. */
+      backordered: number;
       /** @description The owner announces `stock.low` on the stock-alerts topic when `available` drops below it, and `stock.back-in-stock` when it is back at or above it (docs/events.md, "Stock alerts"); 0: no alerts. */
       lowStockThreshold: number;
       /** @description Whether the row was last announced low (`stock.low`, not yet followed by `stock.back-in-stock`). */
@@ -1318,6 +1321,8 @@ export interface components {
       available: number;
       /** @description Open incoming receipts, by expected day then id (at most 20); received units are on hand, not here. */
       incoming: components['schemas']['IncomingReceiptView'][];
+      /** @description Units promised out of the incoming receipts to backorders (held, or sold and not received yet); filled, oldest first, as units are received. */
+      backordered: number;
       /** @description The owner announces `stock.low` on the stock-alerts topic when `available` drops below it, and `stock.back-in-stock` when it is back at or above it (docs/events.md, "Stock alerts"); 0: no alerts. */
       lowStockThreshold: number;
       /** @description Whether the row was last announced low (`stock.low`, not yet followed by `stock.back-in-stock`). */
@@ -1344,7 +1349,7 @@ export interface components {
       /** @description Change of on-hand. */
       delta: number;
       /**
-       * @description `safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold; `incoming` and `incoming-cancelled`: an incoming receipt announced (or changed) and cancelled (delta 0); `received`: units of a receipt, or an adjustment.
+       * @description `safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold; `incoming` and `incoming-cancelled`: an incoming receipt announced (or changed) and cancelled (delta 0); `received`: units of a receipt, or an adjustment; `backorder`: units received that filled backorders (a `commit` of those that shipped to sold backorders, else a `hold` of 0).
        * @enum {string}
        */
       reason:
@@ -1358,7 +1363,8 @@ export interface components {
         | 'safety-stock'
         | 'low-stock-threshold'
         | 'incoming'
-        | 'incoming-cancelled';
+        | 'incoming-cancelled'
+        | 'backorder';
       onHandAfter: number;
       reservedAfter: number;
       /** @description The safety stock of the row after this change. */
@@ -1402,7 +1408,7 @@ export interface components {
       expectedAt: string;
       /** @description Units of open receipts expected that day. */
       quantity: number;
-      /** @description `available` plus every unit expected up to and including that day: what can be promised for delivery from it. */
+      /** @description `available` plus every unit expected up to and including that day and not promised to backorders (which take the earliest receipts): what can be promised for delivery from that day. */
       promisable: number;
     };
     WarehouseAvailabilityView: {
@@ -1417,6 +1423,8 @@ export interface components {
       available: number;
       /** @description Open incoming receipts of the row, by expected day then id. */
       incoming: components['schemas']['IncomingReceiptView'][];
+      /** @description Units of those receipts promised to backorders already (held or sold, not received yet); the earliest receipts go first. */
+      backordered: number;
       /** @description The row version at its owner. */
       version: number;
       /**
@@ -1474,6 +1482,8 @@ export interface components {
       onHand: number;
       reserved: number;
       safetyStock: number;
+      /** @description Total of the warehouses’ backordered units. */
+      backordered: number;
       /** @description The sum of the warehouses' `available` (each floored at 0), so not always onHand - reserved - safetyStock. */
       available: number;
       /** @description Incoming stock by expected day over the warehouses counted (of the channel, if one is named), earliest first; empty for a kit. Expected units are not reservable: they are promised, not held. */
@@ -1624,6 +1634,8 @@ export interface components {
       available: number;
       /** @description Open incoming receipts, by expected day then id. */
       incoming: components['schemas']['IncomingReceiptView'][];
+      /** @description Units of those receipts promised to backorders. */
+      backordered: number;
       /** @description The row version at its owner. */
       version: number;
       /**
@@ -1717,6 +1729,11 @@ export interface components {
        */
       allowSplit?: boolean;
       /**
+       * @description Whether units a warehouse does not have on hand may be held out of its incoming stock (open receipts not promised yet): a backorder, filled as the units arrive (see docs/reservations.md).
+       * @default false
+       */
+      allowBackorder?: boolean;
+      /**
        * @description A sales channel: the lines are held only in its warehouses, tried in its order (see docs/reservations.md).
        * @example web-eu
        */
@@ -1735,6 +1752,8 @@ export interface components {
       state: 'held' | 'committed' | 'released' | 'lost';
       /** @description Of a committed allocation of a partial commit: the units that left on-hand (the rest were released). */
       committedQuantity?: number;
+      /** @description Of a reservation that allowed backorders: the units of this allocation that were not on hand when it was held, promised out of the warehouse’s incoming stock (filled, oldest first, as units are received). */
+      backordered?: number;
       /**
        * @description Of a kit’s component: the kit the units are held for.
        * @example CAMERA-KIT
@@ -3659,6 +3678,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description `incoming-promised`: The incoming units are promised to backorders: the receipts cannot expect fewer than that. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description `payload-too-large`: The request body is too large. */
       413: {
         headers: {
@@ -3754,6 +3782,15 @@ export interface operations {
        *     `warehouse-not-found`: No such warehouse. `stock-not-found`: No stock is recorded for this SKU in this warehouse. `incoming-not-found`: No such open incoming receipt for this SKU in this warehouse.
        */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `incoming-promised`: The incoming units are promised to backorders: the receipts cannot expect fewer than that. */
+      409: {
         headers: {
           [name: string]: unknown;
         };
@@ -3868,9 +3905,9 @@ export interface operations {
         };
       };
       /**
-       * @description quantity-limit-exceeded: on-hand would pass the most a row holds; nothing changed.
+       * @description quantity-limit-exceeded: on-hand would pass the most a row holds; incoming-promised: closing short would leave backorders unbacked; nothing changed.
        *
-       *     `quantity-limit-exceeded`: The change would exceed the largest quantity a row can hold.
+       *     `quantity-limit-exceeded`: The change would exceed the largest quantity a row can hold. `incoming-promised`: The incoming units are promised to backorders: the receipts cannot expect fewer than that.
        */
       409: {
         headers: {

@@ -33,6 +33,10 @@ export const PROBLEM_TYPES = {
   'reservation-conflict': { status: 409, title: 'The reservation is not in a state that allows this' },
   'reservation-hold-lost': { status: 409, title: 'An owning region no longer had a hold of the reservation; it is not committed in full' },
   'reservation-in-progress': { status: 409, title: 'A reservation with this Idempotency-Key is still being made; retry shortly' },
+  'incoming-promised': {
+    status: 409,
+    title: 'The incoming units are promised to backorders: the receipts cannot expect fewer than that',
+  },
   'hold-conflict': { status: 409, title: 'The hold is not in a state that allows this' },
   'transfer-conflict': { status: 409, title: 'The transfer is not in a state that allows this' },
   'dead-letter-replayed': { status: 409, title: 'The dead letter was replayed already' },

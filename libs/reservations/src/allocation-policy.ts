@@ -10,14 +10,25 @@ export interface WarehouseStock {
 /**
  * A warehouse of the global view as one reservation may draw on it: what storefronts see
  * available, or, for a reservation allowed into the safety stock (its key has
- * `stock:reserve-safety`), every unreserved unit.
+ * `stock:reserve-safety`), every unreserved unit; for a reservation that allows backorders, also
+ * what the warehouse's incoming receipts expect and nobody was promised.
  */
 export function reservableStock(
-  warehouse: WarehouseStock & { readonly onHand: number; readonly reserved: number },
+  warehouse: WarehouseStock & {
+    readonly onHand: number;
+    readonly reserved: number;
+    readonly incoming?: readonly { readonly quantity: number }[];
+    readonly backordered?: number;
+  },
   mayUseSafetyStock: boolean,
+  allowBackorder = false,
 ): WarehouseStock {
   const { warehouseId, region, onHand, reserved, available } = warehouse;
-  return { warehouseId, region, available: mayUseSafetyStock ? Math.max(0, onHand - reserved) : available };
+  const onHandUnits = mayUseSafetyStock ? Math.max(0, onHand - reserved) : available;
+  // A backorder may also take what the warehouse's receipts expect and nobody was promised.
+  const expected = (warehouse.incoming ?? []).reduce((sum, r) => sum + r.quantity, 0);
+  const promisable = allowBackorder ? Math.max(0, expected - (warehouse.backordered ?? 0)) : 0;
+  return { warehouseId, region, available: onHandUnits + promisable };
 }
 
 /** One place to try to hold units of a line, in order. */

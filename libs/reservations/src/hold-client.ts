@@ -7,7 +7,8 @@ import { HoldService, type HoldRequest } from '@stockmesh/stock';
 
 /** What became of one step on a hold at the owning region. */
 export type HoldOutcome =
-  | { readonly kind: 'done' }
+  /** Done; of a place, `backordered`: its units the owner promised out of incoming stock. */
+  | { readonly kind: 'done'; readonly backordered?: number }
   /** The owner has fewer units available than asked (nothing was held). */
   | { readonly kind: 'insufficient'; readonly available: number }
   /** The hold is in another state (e.g. released before it could be placed). */
@@ -86,8 +87,7 @@ export class HoldClient {
   ): Promise<HoldOutcome> {
     if (region === this.config.region.id) {
       try {
-        await local();
-        return { kind: 'done' };
+        return { kind: 'done', ...backorderedOf(await local()) };
       } catch (error) {
         if (error instanceof CodedException) return this.refused(error.code, error.extensions);
         throw error;
@@ -102,7 +102,7 @@ export class HoldClient {
       Math.min(timeoutMs, REMOTE_TIMEOUT_MS),
     );
     if (answer.kind === 'unavailable') return answer;
-    if (answer.status >= 200 && answer.status < 300) return { kind: 'done' };
+    if (answer.status >= 200 && answer.status < 300) return { kind: 'done', ...backorderedOf(answer.body) };
     const problem = (answer.body ?? {}) as { code?: string };
     if (answer.status === 409 || answer.status === 404) return this.refused(problem.code ?? '', problem as Record<string, unknown>);
     return { kind: 'unavailable', reason: `region ${region} answered ${answer.status} ${problem.code ?? ''}` };
@@ -115,4 +115,10 @@ export class HoldClient {
     if (code === 'busy') return { kind: 'unavailable', reason: 'the owner was busy (a lock wait ran out); nothing changed' };
     return { kind: 'unavailable', reason: `refused with ${code}` };
   }
+}
+
+/** The backordered units a hold's answer names, when it names some. */
+function backorderedOf(view: unknown): { readonly backordered?: number } {
+  const backordered = (view as { backordered?: unknown } | null | undefined)?.backordered;
+  return typeof backordered === 'number' && Number.isInteger(backordered) && backordered > 0 ? { backordered } : {};
 }

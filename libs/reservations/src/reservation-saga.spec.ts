@@ -11,6 +11,7 @@ const planned = {
   reference: null,
   channel: null,
   allowSplit: true,
+  allowBackorder: false,
 };
 const allocation = (allocationNo: number, region: string) => ({
   reservationId: 'us-east.r1',

@@ -19,6 +19,8 @@ export interface PlannedReservation {
   readonly ttlSeconds: number;
   readonly reference: string | null;
   readonly allowSplit: boolean;
+  /** Units short on hand may be held out of incoming stock (backorders). */
+  readonly allowBackorder: boolean;
   /** The sales channel it is made for: only its warehouses, in its order. */
   readonly channel: ChannelSelection | null;
 }
@@ -39,6 +41,7 @@ export class Saga {
   record?: ReservationRecord;
   private readonly placed: NewAllocation[] = [];
   private readonly answers = new Map<number, AllocationState>();
+  private readonly backorders = new Map<number, number>();
   private heartbeat?: NodeJS.Timeout;
 
   constructor(
@@ -66,8 +69,14 @@ export class Saga {
   }
 
   /** The owner's answer for an allocation (`released`: already written, see ReservationsService.run). */
-  settle(allocationNo: number, state: 'held' | 'refused' | 'released'): void {
+  settle(allocationNo: number, state: 'held' | 'refused' | 'released', backordered = 0): void {
     this.answers.set(allocationNo, state);
+    if (backordered > 0) this.backorders.set(allocationNo, backordered);
+  }
+
+  /** Of the held allocations, the units their owners promised out of incoming stock (when any). */
+  backordered(): Map<number, number> {
+    return new Map(this.backorders);
   }
 
   /** The answers the decision writes. */
@@ -79,6 +88,11 @@ export class Saga {
 
   /** The allocations as they stand once the decision is written. */
   allocations(): AllocationRecord[] {
-    return this.placed.map((a) => ({ ...a, state: this.answers.get(a.allocationNo) ?? 'intent', commitQuantity: null }));
+    return this.placed.map((a) => ({
+      ...a,
+      state: this.answers.get(a.allocationNo) ?? 'intent',
+      commitQuantity: null,
+      backordered: this.backorders.get(a.allocationNo) ?? 0,
+    }));
   }
 }

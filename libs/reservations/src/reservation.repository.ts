@@ -50,10 +50,12 @@ export interface AllocationRecord {
   readonly state: AllocationState;
   /** How many of the units a partial commit takes (0: released instead); `null`: all of them. */
   readonly commitQuantity: number | null;
+  /** Of its units, those the owner promised out of incoming stock when it placed the hold (a backorder). */
+  readonly backordered: number;
 }
 
 /** An allocation as the saga records its intent. */
-export type NewAllocation = Omit<AllocationRecord, 'state' | 'commitQuantity'>;
+export type NewAllocation = Omit<AllocationRecord, 'state' | 'commitQuantity' | 'backordered'>;
 
 /** An open allocation of a decided reservation, claimed by one finisher for one attempt. */
 export interface ClaimedAllocation extends AllocationRecord {
@@ -96,6 +98,7 @@ interface AllocationRow {
   quantity: string;
   state: AllocationState;
   commit_quantity: string | null;
+  backordered: string;
 }
 
 interface ClaimedRow extends AllocationRow {
@@ -105,7 +108,8 @@ interface ClaimedRow extends AllocationRow {
 
 const RESERVATION_COLUMNS =
   'id, status, idempotency_key, fingerprint, created_by, reference, ttl_seconds, allow_split, channel, lines, expires_at, answer_status, answer, created_at, updated_at';
-const ALLOCATION_COLUMNS = 'reservation_id, allocation_no, line_no, sku, warehouse_id, region, quantity, state, commit_quantity';
+const ALLOCATION_COLUMNS =
+  'reservation_id, allocation_no, line_no, sku, warehouse_id, region, quantity, state, commit_quantity, backordered';
 
 const toReservation = (r: ReservationRow): ReservationRecord => ({
   id: r.id,
@@ -135,6 +139,7 @@ const toAllocation = (r: AllocationRow): AllocationRecord => ({
   quantity: Number(r.quantity),
   state: r.state,
   commitQuantity: r.commit_quantity === null ? null : Number(r.commit_quantity),
+  backordered: Number(r.backordered),
 });
 
 const toClaimed = (r: ClaimedRow): ClaimedAllocation => ({ ...toAllocation(r), target: r.target, attempts: r.attempts });
@@ -325,6 +330,7 @@ export class ReservationRepository {
     answer: unknown,
     expiresAt: Date | null,
     settled: ReadonlyMap<number, 'held' | 'refused'> = new Map(),
+    backordered: ReadonlyMap<number, number> = new Map(),
   ): Promise<boolean> {
     const rows = await tx.query(
       `UPDATE reservations SET status = $2, answer_status = $3, answer = $4::json, expires_at = $5, lease_until = NULL, updated_at = now()
@@ -334,11 +340,12 @@ export class ReservationRepository {
     if (rows.length === 0) return false;
     // The owners' answers the saga kept until now (see ReservationsService.run): only intents move.
     if (settled.size > 0) {
+      const numbers = [...settled.keys()];
       await tx.query(
-        `UPDATE reservation_allocations a SET state = s.state, updated_at = now()
-           FROM unnest($2::int[], $3::text[]) AS s (allocation_no, state)
+        `UPDATE reservation_allocations a SET state = s.state, backordered = s.backordered, updated_at = now()
+           FROM unnest($2::int[], $3::text[], $4::bigint[]) AS s (allocation_no, state, backordered)
           WHERE a.reservation_id = $1 AND a.allocation_no = s.allocation_no AND a.state = 'intent'`,
-        [id, [...settled.keys()], [...settled.values()]],
+        [id, numbers, [...settled.values()], numbers.map((no) => backordered.get(no) ?? 0)],
       );
     }
     // A held reservation keeps its holds; an intent left over is a hold whose answer never came.

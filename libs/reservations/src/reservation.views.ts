@@ -14,6 +14,11 @@ export class AllocationView {
     description: 'Of a committed allocation of a partial commit: the units that left on-hand (the rest were released).',
   })
   readonly committedQuantity?: number;
+  @ApiPropertyOptional({
+    description:
+      'Of a reservation that allowed backorders: the units of this allocation that were not on hand when it was held, promised out of the warehouse’s incoming stock (filled, oldest first, as units are received).',
+  })
+  readonly backordered?: number;
   @ApiPropertyOptional({ example: 'CAMERA-KIT', description: 'Of a kit’s component: the kit the units are held for.' })
   readonly kitSku?: string;
   @ApiPropertyOptional({ example: 1, description: 'Of a kit’s component: the request line (1-based) that asked for the kit.' })

@@ -35,6 +35,8 @@ export interface NewReservation {
   readonly ttlSeconds: number;
   readonly reference: string | null;
   readonly allowSplit: boolean;
+  /** Units short on hand may be held out of the warehouses' incoming stock (backorders). */
+  readonly allowBackorder: boolean;
   /** The sales channel the reservation is for (only its warehouses, in its order), or `null`. */
   readonly channel: ChannelSelection | null;
 }
@@ -395,7 +397,7 @@ export class ReservationsService {
    * with every hold to its owner (in the signed region call), which holds it to that limit.
    */
   private async run(saga: Saga, deadline: number, mayUseSafetyStock: boolean): Promise<IdempotentAnswer<unknown>> {
-    const { id, lines, allowSplit, ttlSeconds, reference, channel } = saga.planned;
+    const { id, lines, allowSplit, allowBackorder, ttlSeconds, reference, channel } = saga.planned;
     const started = this.clock.now();
     const replay = (): Promise<IdempotentAnswer<unknown>> => this.replay(saga.planned, saga.clientKey);
     /** Time left for the next call to an owner. */
@@ -406,7 +408,7 @@ export class ReservationsService {
     // With a channel: only its warehouses, in its order (the shortfall reports them alone too).
     const seen = await this.availability.query([...new Set(lines.map((l) => l.sku))], channel ?? undefined);
     const stockOf = new Map<string, WarehouseStock[]>(
-      seen.map((s) => [s.sku, s.warehouses.map((w) => reservableStock(w, mayUseSafetyStock))]),
+      seen.map((s) => [s.sku, s.warehouses.map((w) => reservableStock(w, mayUseSafetyStock, allowBackorder))]),
     );
     let allocationNo = 0;
     let failedLine: number | undefined;
@@ -452,13 +454,15 @@ export class ReservationsService {
               // Sent only when set: an owner not upgraded yet refuses the unknown field (the hold
               // then fails as unanswered) rather than holding into the safety stock unknowingly.
               ...(mayUseSafetyStock ? { mayUseSafetyStock } : {}),
+              // Likewise: an owner not upgraded yet refuses it rather than hold on hand only unknowingly.
+              ...(allowBackorder ? { allowBackorder } : {}),
             },
             timeoutMs,
           );
           if (outcome.kind === 'done') {
             // Recorded with the decision: until then the intent stands for the hold (a saga that
             // stops here is recovered by releasing its intents, held or not).
-            saga.settle(allocation.allocationNo, 'held');
+            saga.settle(allocation.allocationNo, 'held', outcome.backordered);
             await this.faults.reach('after-hold', step);
             remaining -= ask;
             break;
@@ -575,7 +579,8 @@ export class ReservationsService {
     expiresAt: Date | null,
   ): Promise<boolean> {
     const { id } = saga.planned;
-    if (saga.record) return this.home((tx) => this.repository.decide(tx, id, status, answerStatus, answer, expiresAt, saga.settled()));
+    if (saga.record)
+      return this.home((tx) => this.repository.decide(tx, id, status, answerStatus, answer, expiresAt, saga.settled(), saga.backordered()));
     return this.home(async (tx) => {
       const inserted = await this.repository.insertPending(tx, stored(saga.planned), this.leaseUntil());
       return inserted !== undefined && (await this.repository.decide(tx, id, status, answerStatus, answer, expiresAt));
@@ -714,6 +719,7 @@ export class ReservationsService {
           quantity: a.quantity,
           state: a.state as AllocationView['state'],
           ...(a.commitQuantity !== null && a.state === 'committed' ? { committedQuantity: a.commitQuantity } : {}),
+          ...(a.backordered > 0 ? { backordered: a.backordered } : {}),
           ...kitOf(r.lines[a.lineNo]),
         })),
       createdAt: r.createdAt.toISOString(),

@@ -12,6 +12,7 @@ interface Row {
   reserved: string;
   safety_stock: string;
   incoming: IncomingReceipt[];
+  backordered: string;
   version: string;
   updated_at: Date;
   applied_at: Date;
@@ -23,10 +24,10 @@ export class AvailabilityRepository {
   /** One statement: every warehouse row of the given SKUs, own and replicated. */
   async rows(tx: SqlTx, skus: readonly string[]): Promise<Map<string, WarehouseAvailabilityView[]>> {
     const rows = await tx.query<Row>(
-      `SELECT sku, warehouse_id, region, on_hand, reserved, safety_stock, incoming, version, updated_at, updated_at AS applied_at
+      `SELECT sku, warehouse_id, region, on_hand, reserved, safety_stock, incoming, backordered, version, updated_at, updated_at AS applied_at
          FROM stock WHERE sku = ANY($1::text[]) AND version > 0
        UNION ALL
-       SELECT sku, warehouse_id, region, on_hand, reserved, safety_stock, incoming, version, updated_at, applied_at
+       SELECT sku, warehouse_id, region, on_hand, reserved, safety_stock, incoming, backordered, version, updated_at, applied_at
          FROM stock_replica WHERE sku = ANY($1::text[])
        ORDER BY sku, warehouse_id`,
       [skus],
@@ -45,6 +46,7 @@ export class AvailabilityRepository {
         safetyStock,
         available: storefrontAvailable({ onHand, reserved, safetyStock }),
         incoming: r.incoming,
+        backordered: Number(r.backordered),
         version: Number(r.version),
         updatedAt: r.updated_at.toISOString(),
         appliedAt: r.applied_at.toISOString(),

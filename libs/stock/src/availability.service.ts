@@ -69,6 +69,7 @@ export class AvailabilityService {
           onHand: 0,
           reserved: 0,
           safetyStock: 0,
+          backordered: 0,
           available,
           incoming: [],
           warehouses: [],
@@ -81,6 +82,7 @@ export class AvailabilityService {
       const onHand = warehouses.reduce((sum, w) => sum + w.onHand, 0);
       const reserved = warehouses.reduce((sum, w) => sum + w.reserved, 0);
       const safetyStock = warehouses.reduce((sum, w) => sum + w.safetyStock, 0);
+      const backordered = warehouses.reduce((sum, w) => sum + w.backordered, 0);
       // Summed per warehouse: one warehouse's safety stock above its on-hand takes nothing from another's.
       const available = warehouses.reduce((sum, w) => sum + w.available, 0);
       return {
@@ -89,6 +91,7 @@ export class AvailabilityService {
         onHand,
         reserved,
         safetyStock,
+        backordered,
         available,
         incoming: incomingByDay(warehouses, available),
         warehouses,
@@ -102,13 +105,22 @@ export class AvailabilityService {
 
 /**
  * The warehouses' open receipts by expected day, earliest first, each with what can be promised by
- * then: what is available now plus every unit expected up to and including that day.
+ * then: what is available now plus every unit expected up to and including that day that is not
+ * promised to a backorder already. A warehouse's backorders take its earliest receipts first.
  */
-export function incomingByDay(warehouses: readonly Pick<WarehouseAvailabilityView, 'incoming'>[], available: number): IncomingDayView[] {
-  const byDay = new Map<string, number>();
-  for (const w of warehouses) for (const r of w.incoming) byDay.set(r.expectedAt, (byDay.get(r.expectedAt) ?? 0) + r.quantity);
-  let promisable = available;
-  return [...byDay]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([expectedAt, quantity]) => ({ expectedAt, quantity, promisable: (promisable += quantity) }));
+export function incomingByDay(
+  warehouses: readonly Pick<WarehouseAvailabilityView, 'incoming' | 'backordered'>[],
+  available: number,
+): IncomingDayView[] {
+  const days = [...new Set(warehouses.flatMap((w) => w.incoming.map((r) => r.expectedAt)))].sort();
+  return days.map((day) => {
+    let quantity = 0;
+    let promisable = available;
+    for (const w of warehouses) {
+      const upToDay = w.incoming.filter((r) => r.expectedAt <= day).reduce((sum, r) => sum + r.quantity, 0);
+      quantity += w.incoming.filter((r) => r.expectedAt === day).reduce((sum, r) => sum + r.quantity, 0);
+      promisable += Math.max(0, upToDay - w.backordered);
+    }
+    return { expectedAt: day, quantity, promisable };
+  });
 }

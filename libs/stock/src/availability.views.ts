@@ -12,6 +12,11 @@ export class WarehouseAvailabilityView {
   readonly available!: number;
   @ApiProperty({ type: [IncomingReceiptView], description: 'Open incoming receipts of the row, by expected day then id.' })
   readonly incoming!: IncomingReceiptView[];
+  @ApiProperty({
+    minimum: 0,
+    description: 'Units of those receipts promised to backorders already (held or sold, not received yet); the earliest receipts go first.',
+  })
+  readonly backordered!: number;
   @ApiProperty({ description: 'The row version at its owner.' }) readonly version!: number;
   @ApiProperty({ format: 'date-time', description: 'When the owner last changed the row.' }) readonly updatedAt!: string;
   @ApiProperty({ format: 'date-time', description: 'When this region applied it (its own rows: the same as updatedAt).' })
@@ -58,7 +63,8 @@ export class IncomingDayView {
   @ApiProperty({ minimum: 1, description: 'Units of open receipts expected that day.' }) readonly quantity!: number;
   @ApiProperty({
     minimum: 0,
-    description: '`available` plus every unit expected up to and including that day: what can be promised for delivery from it.',
+    description:
+      '`available` plus every unit expected up to and including that day and not promised to backorders (which take the earliest receipts): what can be promised for delivery from that day.',
   })
   readonly promisable!: number;
 }
@@ -76,6 +82,7 @@ export class AvailabilityView {
   @ApiProperty({ description: 'Totals over every warehouse (of the channel, if one is named).' }) readonly onHand!: number;
   @ApiProperty() readonly reserved!: number;
   @ApiProperty({ minimum: 0 }) readonly safetyStock!: number;
+  @ApiProperty({ minimum: 0, description: 'Total of the warehouses’ backordered units.' }) readonly backordered!: number;
   @ApiProperty({
     minimum: 0,
     description: "The sum of the warehouses' `available` (each floored at 0), so not always onHand - reserved - safetyStock.",

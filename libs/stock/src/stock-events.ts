@@ -56,8 +56,8 @@ export function stockAlertEntry(
   movement: MovementView,
   requestId: string | null,
 ): OutboxEntry {
-  // The receipts are the row's, not the alert's: only stock.changed carries them.
-  const { incoming: _receipts, ...state } = rowState(record, shard);
+  // The receipts and backorders are the row's, not the alert's: only stock.changed carries them.
+  const { incoming: _receipts, backordered: _promised, ...state } = rowState(record, shard);
   const data: StockAlertData = {
     ...state,
     lowStockThreshold: record.lowStockThreshold,
@@ -97,6 +97,7 @@ function rowState(record: StockRecord, shard: number): Omit<StockChangedData, 'c
     safetyStock: record.safetyStock,
     // Only when there are any: most rows have none, and their events stay as they were.
     ...(record.incoming.length > 0 ? { incoming: record.incoming.map((r) => ({ ...r })) } : {}),
+    ...(record.backordered > 0 ? { backordered: record.backordered } : {}),
     version: record.version,
     updatedAt: record.updatedAt.toISOString(),
   };

@@ -4,7 +4,13 @@ import fc from 'fast-check';
 import { applyChange, holdableUnits, storefrontAvailable, type StockChange, type StockLevel } from './stock-level.js';
 import { StockException } from './stock.exception.js';
 
-const level = (onHand: number, reserved = 0, version = 1, safetyStock = 0): StockLevel => ({ onHand, reserved, safetyStock, version });
+const level = (onHand: number, reserved = 0, version = 1, safetyStock = 0): StockLevel => ({
+  onHand,
+  reserved,
+  safetyStock,
+  backordered: 0,
+  version,
+});
 
 describe('applyChange', () => {
   it('adds and removes on-hand and bumps the version', () => {

@@ -10,6 +10,11 @@ export interface StockLevel {
    * `holdableUnits`, takes them). A setting, not units set aside: it may exceed what is on hand.
    */
   readonly safetyStock: number;
+  /**
+   * Units promised out of the row's incoming receipts (backorders: held, or committed and not
+   * filled yet), not on hand. At most what the receipts still expect; not part of `reserved`.
+   */
+  readonly backordered: number;
   readonly version: number;
 }
 
@@ -89,5 +94,8 @@ export function applyChange(current: StockLevel, change: StockChange): AppliedCh
       maxQuantity: MAX_QUANTITY,
     });
   }
-  return { next: { onHand, reserved: current.reserved, safetyStock, version: current.version + 1 }, delta };
+  return {
+    next: { onHand, reserved: current.reserved, safetyStock, backordered: current.backordered, version: current.version + 1 },
+    delta,
+  };
 }

@@ -13,6 +13,7 @@ export interface ReplicaRowState extends StockKey {
   readonly reserved: number;
   readonly safetyStock: number;
   readonly incoming: readonly IncomingReceipt[];
+  readonly backordered: number;
   /**
    * Applied before the repair began: every event that made the row was then on the state topic
    * before it was read, so a version above the state topic's is not the owner's.
@@ -42,6 +43,9 @@ export const safetyStockOf = (data: Pick<StockChangedData, 'safetyStock'>): numb
 export const incomingOf = (data: Pick<StockChangedData, 'incoming'>): IncomingReceipt[] =>
   (data.incoming ?? []).map(({ receiptId, quantity, expectedAt }) => ({ receiptId, quantity, expectedAt }));
 
+/** The backordered units an event carries; none (or an owner from before backorders) means 0. */
+export const backorderedOf = (data: Pick<StockChangedData, 'backordered'>): number => data.backordered ?? 0;
+
 /** Whether two lists of receipts are the same (same receipts, same order). */
 export const sameIncoming = (a: readonly IncomingReceipt[], b: readonly IncomingReceipt[]): boolean =>
   a.length === b.length &&
@@ -70,19 +74,19 @@ export class StockReplicaRepository {
     if (changes.length === 0) return;
     const column = <T>(pick: (c: ReplicaChange) => T): T[] => changes.map(pick);
     await tx.query(
-      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, safety_stock, incoming, version, updated_at, applied_at,
-                                  event_id, applied_offset)
+      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, safety_stock, incoming, backordered, version, updated_at,
+                                  applied_at, event_id, applied_offset)
        SELECT DISTINCT ON (c.warehouse_id, c.sku)
-              c.warehouse_id, c.sku, c.shard, c.region, c.on_hand, c.reserved, c.safety_stock, c.incoming, c.version, c.updated_at,
-              clock_timestamp(), c.event_id, c.applied_offset
+              c.warehouse_id, c.sku, c.shard, c.region, c.on_hand, c.reserved, c.safety_stock, c.incoming, c.backordered, c.version,
+              c.updated_at, clock_timestamp(), c.event_id, c.applied_offset
        FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::timestamptz[],
-                   $9::text[], $10::bigint[], $11::bigint[], $12::jsonb[])
+                   $9::text[], $10::bigint[], $11::bigint[], $12::jsonb[], $13::bigint[])
             WITH ORDINALITY AS c(warehouse_id, sku, shard, region, on_hand, reserved, version, updated_at, event_id, applied_offset,
-                                 safety_stock, incoming, ord)
+                                 safety_stock, incoming, backordered, ord)
        ORDER BY c.warehouse_id, c.sku, c.version DESC, c.ord
        ON CONFLICT (warehouse_id, sku) DO UPDATE SET
          shard = EXCLUDED.shard, region = EXCLUDED.region, on_hand = EXCLUDED.on_hand, reserved = EXCLUDED.reserved,
-         safety_stock = EXCLUDED.safety_stock, incoming = EXCLUDED.incoming, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, applied_at = clock_timestamp(), event_id = EXCLUDED.event_id,
+         safety_stock = EXCLUDED.safety_stock, incoming = EXCLUDED.incoming, backordered = EXCLUDED.backordered, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, applied_at = clock_timestamp(), event_id = EXCLUDED.event_id,
          applied_offset = EXCLUDED.applied_offset
        WHERE stock_replica.version < EXCLUDED.version`,
       [
@@ -98,6 +102,7 @@ export class StockReplicaRepository {
         column((c) => c.offset?.toString() ?? null),
         column((c) => safetyStockOf(c.data)),
         column((c) => JSON.stringify(incomingOf(c.data))),
+        column((c) => backorderedOf(c.data)),
       ],
     );
   }
@@ -117,7 +122,8 @@ export class StockReplicaRepository {
    */
   async pageOfWarehouse(tx: SqlTx, warehouseId: string, afterSku: string | null, limit: number): Promise<ReplicaRecord[]> {
     const rows = await tx.query<StockRow & { applied_at: Date }>(
-      `SELECT warehouse_id, sku, region, on_hand, reserved, safety_stock, incoming, version, updated_at, applied_at FROM stock_replica
+      `SELECT warehouse_id, sku, region, on_hand, reserved, safety_stock, incoming, backordered, version, updated_at, applied_at
+         FROM stock_replica
         WHERE warehouse_id = $1 AND ($2::text IS NULL OR sku COLLATE "C" > $2)
         ORDER BY sku COLLATE "C" LIMIT $3`,
       [warehouseId, afterSku, limit],
@@ -127,12 +133,12 @@ export class StockReplicaRepository {
 
   private async upsert(tx: SqlTx, data: StockChangedData, eventId: string, onlyNewer: boolean, offset?: bigint): Promise<boolean> {
     const rows = await tx.query(
-      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, safety_stock, incoming, version, updated_at, applied_at,
-                                  event_id, applied_offset)
-       VALUES ($1, $2, $3, $4, $5, $6, $12, $13::jsonb, $7, $8, clock_timestamp(), $9, $11)
+      `INSERT INTO stock_replica (warehouse_id, sku, shard, region, on_hand, reserved, safety_stock, incoming, backordered, version, updated_at,
+                                  applied_at, event_id, applied_offset)
+       VALUES ($1, $2, $3, $4, $5, $6, $12, $13::jsonb, $14, $7, $8, clock_timestamp(), $9, $11)
        ON CONFLICT (warehouse_id, sku) DO UPDATE SET
          shard = EXCLUDED.shard, region = EXCLUDED.region, on_hand = EXCLUDED.on_hand, reserved = EXCLUDED.reserved,
-         safety_stock = EXCLUDED.safety_stock, incoming = EXCLUDED.incoming, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, applied_at = clock_timestamp(), event_id = EXCLUDED.event_id,
+         safety_stock = EXCLUDED.safety_stock, incoming = EXCLUDED.incoming, backordered = EXCLUDED.backordered, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, applied_at = clock_timestamp(), event_id = EXCLUDED.event_id,
          applied_offset = EXCLUDED.applied_offset
        WHERE stock_replica.version < EXCLUDED.version OR NOT $10
        RETURNING 1 AS changed`,
@@ -150,6 +156,7 @@ export class StockReplicaRepository {
         offset?.toString() ?? null,
         safetyStockOf(data),
         JSON.stringify(incomingOf(data)),
+        backorderedOf(data),
       ],
     );
     return rows.length === 1;
@@ -186,9 +193,10 @@ export class StockReplicaRepository {
       reserved: string;
       safety_stock: string;
       incoming: IncomingReceipt[];
+      backordered: string;
       settled: boolean;
     }>(
-      `SELECT warehouse_id, sku, version, on_hand, reserved, safety_stock, incoming, applied_at < $4::timestamptz AS settled FROM stock_replica
+      `SELECT warehouse_id, sku, version, on_hand, reserved, safety_stock, incoming, backordered, applied_at < $4::timestamptz AS settled FROM stock_replica
        WHERE shard = $1 AND region = $2 AND ${DIGEST_BUCKET_SQL} = ANY($3::int[])
        ORDER BY warehouse_id, sku FOR UPDATE`,
       [shard, region, [...buckets], repairStart],
@@ -201,6 +209,7 @@ export class StockReplicaRepository {
       reserved: Number(r.reserved),
       safetyStock: Number(r.safety_stock),
       incoming: r.incoming,
+      backordered: Number(r.backordered),
       settled: r.settled,
     }));
   }

@@ -6,6 +6,7 @@ export enum StockErrorCode {
   NotFound = 'stock-not-found',
   IncomingNotFound = 'incoming-not-found',
   IncomingLimit = 'incoming-limit-exceeded',
+  IncomingPromised = 'incoming-promised',
   NotReady = 'not-ready',
 }
 

@@ -44,6 +44,7 @@ export interface StockRow {
   safety_stock: string;
   /** jsonb: pg parses it. */
   incoming: IncomingReceipt[];
+  backordered: string;
   version: string;
   updated_at: Date;
 }
@@ -83,7 +84,7 @@ export interface NewMovement extends StockKey {
 }
 
 const STOCK_COLUMNS =
-  'warehouse_id, sku, region, on_hand, reserved, safety_stock, incoming, version, updated_at, low_stock_threshold, low_stock';
+  'warehouse_id, sku, region, on_hand, reserved, safety_stock, incoming, backordered, version, updated_at, low_stock_threshold, low_stock';
 /** STOCK_COLUMNS of the table aliased `s`. */
 const S_STOCK_COLUMNS = STOCK_COLUMNS.split(', ')
   .map((c) => `s.${c}`)
@@ -100,6 +101,7 @@ export const toRecord = (r: StockRow): StockRecord => ({
   reserved: Number(r.reserved),
   safetyStock: Number(r.safety_stock),
   incoming: r.incoming,
+  backordered: Number(r.backordered),
   version: Number(r.version),
   updatedAt: r.updated_at,
 });
@@ -174,7 +176,8 @@ export class StockRepository {
   ): Promise<OwnStockRecord> {
     const [row] = await tx.query<OwnStockRow>(
       `UPDATE stock SET on_hand = $3, reserved = $4, safety_stock = $5, version = $6, low_stock_threshold = $7::bigint,
-                        low_stock = low_stock AND $7::bigint > 0, incoming = coalesce($8::jsonb, incoming), updated_at = now()
+                        low_stock = low_stock AND $7::bigint > 0, incoming = coalesce($8::jsonb, incoming), backordered = $9,
+                        updated_at = now()
        WHERE warehouse_id = $1 AND sku = $2 RETURNING ${STOCK_COLUMNS}`,
       [
         key.warehouseId,
@@ -185,6 +188,7 @@ export class StockRepository {
         level.version,
         lowStockThreshold,
         incoming === undefined ? null : JSON.stringify(incoming),
+        level.backordered,
       ],
     );
     return toOwnRecord(row);
@@ -212,14 +216,20 @@ export class StockRepository {
    */
   async setReserved(
     tx: SqlTx,
-    rows: readonly (StockKey & { readonly reserved: number; readonly version: number })[],
+    rows: readonly (StockKey & { readonly reserved: number; readonly backordered: number; readonly version: number })[],
   ): Promise<OwnStockRecord[]> {
     const updated = await tx.query<OwnStockRow>(
-      `UPDATE stock AS s SET reserved = v.reserved, version = v.version, updated_at = now()
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS v(w, k, reserved, version)
+      `UPDATE stock AS s SET reserved = v.reserved, backordered = v.backordered, version = v.version, updated_at = now()
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS v(w, k, reserved, version, backordered)
         WHERE s.warehouse_id = v.w AND s.sku = v.k
         RETURNING ${S_STOCK_COLUMNS}`,
-      [rows.map((r) => r.warehouseId), rows.map((r) => r.sku), rows.map((r) => r.reserved), rows.map((r) => r.version)],
+      [
+        rows.map((r) => r.warehouseId),
+        rows.map((r) => r.sku),
+        rows.map((r) => r.reserved),
+        rows.map((r) => r.version),
+        rows.map((r) => r.backordered),
+      ],
     );
     return updated.map(toOwnRecord);
   }
@@ -279,12 +289,12 @@ export class StockRepository {
     ]);
   }
 
-  /** Gives held units back to available. */
-  async unreserve(tx: SqlTx, key: StockKey, quantity: number): Promise<OwnStockRecord> {
+  /** Gives held units back to available, and `backordered` units back to what incoming stock can still promise. */
+  async unreserve(tx: SqlTx, key: StockKey, quantity: number, backordered = 0): Promise<OwnStockRecord> {
     const [row] = await tx.query<OwnStockRow>(
-      `UPDATE stock SET reserved = reserved - $3, version = version + 1, updated_at = now()
+      `UPDATE stock SET reserved = reserved - $3, backordered = backordered - $4, version = version + 1, updated_at = now()
        WHERE warehouse_id = $1 AND sku = $2 RETURNING ${STOCK_COLUMNS}`,
-      [key.warehouseId, key.sku, quantity],
+      [key.warehouseId, key.sku, quantity, backordered],
     );
     return toOwnRecord(row);
   }

@@ -2,12 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { KitsService } from '@stockmesh/catalog';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import type { RequestOrigin } from '@stockmesh/http';
-import { IdempotencyRepository, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
+import { IdempotencyRepository, ShardDatabases, type IdempotentAnswer, type IdempotentRequest, type SqlTx } from '@stockmesh/persistence';
 import { shardOf } from '@stockmesh/sharding';
 import { StockChangeOutbox } from './stock-change-outbox.js';
 import {
   cancelIncoming,
   expectIncoming,
+  planBackorderFill,
   receiveIncoming,
   type IncomingChange,
   type IncomingReceipt,
@@ -21,6 +22,7 @@ import {
   type StockChange,
 } from './stock-level.js';
 import { StockErrorCode, StockException } from './stock.exception.js';
+import { HoldRepository } from './holds/hold.repository.js';
 import { StockRepository, type MovementKind, type OwnStockRecord, type StockKey } from './stock.repository.js';
 import type { MovementPageView, StockChangeView, StockView } from './stock.views.js';
 
@@ -39,6 +41,7 @@ export class StockService {
     private readonly idempotency: IdempotencyRepository,
     private readonly events: StockChangeOutbox,
     private readonly kits: KitsService,
+    private readonly holds: HoldRepository,
   ) {}
 
   shardOf(sku: string): number {
@@ -124,7 +127,44 @@ export class StockService {
       origin,
       idempotent,
       false,
+      undefined,
+      (tx, saved, shard) => this.fillBackorders(tx, saved, shard, quantity, origin),
     );
+  }
+
+  /**
+   * After units of a receipt went on hand (in the same transaction, the row still locked): they
+   * fill the row's backorders, oldest hold first (planBackorderFill), as a second change of the
+   * row with its own version, ledger entry (reason `backorder`: a `commit` of the units that
+   * shipped to committed backorders, else a `hold` of 0) and event. Holds whose commit or release
+   * is running now are skipped (HoldRepository.lockBackordered): the next receipt fills them.
+   */
+  private async fillBackorders(
+    tx: SqlTx,
+    saved: OwnStockRecord,
+    shard: number,
+    received: number,
+    origin: RequestOrigin,
+  ): Promise<OwnStockRecord> {
+    if (saved.backordered === 0) return saved;
+    const fill = planBackorderFill(saved, await this.holds.lockBackordered(tx, saved), received);
+    if (!fill) return saved;
+    await this.holds.setBackordered(tx, fill.holds);
+    const key = { warehouseId: saved.warehouseId, sku: saved.sku };
+    const row = await this.repository.save(tx, key, fill.next, saved.lowStockThreshold);
+    const movement = await this.repository.appendMovement(tx, {
+      ...key,
+      shard,
+      kind: fill.shipped > 0 ? 'commit' : 'hold',
+      delta: -fill.shipped,
+      reason: 'backorder',
+      after: fill.next,
+      actor: origin.actor,
+      requestId: origin.requestId,
+      idempotencyKey: null,
+    });
+    const [announced] = await this.events.append(tx, [{ record: row, shard, movement, requestId: origin.requestId }]);
+    return announced!;
   }
 
   async get(key: StockKey): Promise<StockView> {
@@ -166,7 +206,8 @@ export class StockService {
    * version 0 first if `create` and it is missing; otherwise a missing row is 404 stock-not-found),
    * decide the change (or refuse it), write the row, append the ledger entry, write the event to
    * the outbox and record the idempotent answer; all or nothing. A decision that gives `incoming`
-   * replaces the row's receipts; `count` is the count that may set the low-stock threshold.
+   * replaces the row's receipts; `count` is the count that may set the low-stock threshold;
+   * `andThen` changes the row further in the same transaction (a receipt filling backorders).
    */
   private async write(
     key: StockKey,
@@ -177,6 +218,7 @@ export class StockService {
     idempotent: IdempotentRequest | undefined,
     create = true,
     count?: StockChange,
+    andThen?: (tx: SqlTx, saved: OwnStockRecord, shard: number) => Promise<OwnStockRecord>,
   ): Promise<IdempotentAnswer<StockChangeView>> {
     await this.kits.refuseKitStock([key.sku]);
     const shard = this.shardOf(key.sku);
@@ -210,7 +252,8 @@ export class StockService {
           idempotencyKey: idempotent?.key ?? null,
         });
         const [announced] = await this.events.append(tx, [{ record: saved, shard, movement, requestId: origin.requestId }]);
-        return { status, body: { ...this.view(announced!), movement } };
+        const final = andThen ? await andThen(tx, announced!, shard) : announced!;
+        return { status, body: { ...this.view(final), movement } };
       }),
     );
   }
@@ -225,6 +268,7 @@ export class StockService {
       safetyStock: record.safetyStock,
       available: storefrontAvailable(record),
       incoming: record.incoming.map((r) => ({ ...r })),
+      backordered: record.backordered,
       lowStockThreshold: record.lowStockThreshold,
       lowStock: record.lowStock,
       version: record.version,

@@ -34,6 +34,12 @@ export class StockView {
   readonly incoming!: IncomingReceiptView[];
   @ApiProperty({
     minimum: 0,
+    description:
+      'Units promised out of the incoming receipts to backorders (held, or sold and not received yet); filled, oldest first, as units are received.',
+  })
+  readonly backordered!: number;
+  @ApiProperty({
+    minimum: 0,
     maximum: MAX_QUANTITY,
     description:
       'The owner announces `stock.low` on the stock-alerts topic when `available` drops below it, and `stock.back-in-stock` when it is back at or above it (docs/events.md, "Stock alerts"); 0: no alerts.',
@@ -56,9 +62,9 @@ export class MovementView {
   readonly kind!: MovementKind;
   @ApiProperty({ description: 'Change of on-hand.' }) readonly delta!: number;
   @ApiProperty({
-    enum: [...ADJUSTMENT_REASONS, 'safety-stock', 'low-stock-threshold', 'incoming', 'incoming-cancelled'],
+    enum: [...ADJUSTMENT_REASONS, 'safety-stock', 'low-stock-threshold', 'incoming', 'incoming-cancelled', 'backorder'],
     description:
-      '`safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold; `incoming` and `incoming-cancelled`: an incoming receipt announced (or changed) and cancelled (delta 0); `received`: units of a receipt, or an adjustment.',
+      '`safety-stock`: a count that set the safety stock and no on-hand; `low-stock-threshold`: one that set only the low-stock threshold; `incoming` and `incoming-cancelled`: an incoming receipt announced (or changed) and cancelled (delta 0); `received`: units of a receipt, or an adjustment; `backorder`: units received that filled backorders (a `commit` of those that shipped to sold backorders, else a `hold` of 0).',
   })
   readonly reason!: string;
   @ApiProperty() readonly onHandAfter!: number;

@@ -8,15 +8,22 @@ interface ReservationShown {
   readonly id: string;
   readonly status: string;
   readonly expiresAt: string;
-  readonly allocations: readonly { sku: string; warehouseId: string; region: string; quantity: number; state: string }[];
+  readonly allocations: readonly {
+    sku: string;
+    warehouseId: string;
+    region: string;
+    quantity: number;
+    backordered?: number;
+    state: string;
+  }[];
 }
 
 function printReservation(r: ReservationShown): void {
   const channel = r.channel === null ? '' : `, channel ${r.channel}`;
   process.stdout.write(`reservation ${r.id}: ${r.status}${channel}, expires ${r.expiresAt}\n`);
   printTable(
-    ['sku', 'warehouse', 'region', 'quantity', 'state'],
-    r.allocations.map((a) => [a.sku, a.warehouseId, a.region, a.quantity, a.state]),
+    ['sku', 'warehouse', 'region', 'quantity', 'backordered', 'state'],
+    r.allocations.map((a) => [a.sku, a.warehouseId, a.region, a.quantity, a.backordered ?? 0, a.state]),
   );
 }
 
@@ -28,12 +35,13 @@ export function reservationsCommand(program: Command, api: () => StockmeshApi, o
     .option('--ttl <seconds>', 'how long the hold lasts (the region’s default when omitted)', integer)
     .option('--reference <text>', 'your order or cart id, kept with the reservation')
     .option('--no-split', 'hold each line in one warehouse only')
+    .option('--allow-backorder', 'units short on hand may be held out of incoming stock (a backorder)')
     .option('--channel <channelId>', 'hold only in the warehouses of this sales channel, in its order')
     .option('--idempotency-key <key>', 'to repeat the request safely (default: a new one, printed)')
     .action(
       async (
         lines: CartLine[],
-        options: { ttl?: number; reference?: string; split: boolean; channel?: string; idempotencyKey?: string },
+        options: { ttl?: number; reference?: string; split: boolean; allowBackorder?: boolean; channel?: string; idempotencyKey?: string },
       ) => {
         const { data, key } = await keyedWrite(options.idempotencyKey, (key) =>
           api().POST('/v1/reservations', {
@@ -41,6 +49,7 @@ export function reservationsCommand(program: Command, api: () => StockmeshApi, o
             body: {
               lines,
               allowSplit: options.split,
+              ...(options.allowBackorder ? { allowBackorder: true } : {}),
               ...(options.ttl !== undefined ? { ttlSeconds: options.ttl } : {}),
               ...(options.reference !== undefined ? { reference: options.reference } : {}),
               ...(options.channel !== undefined ? { channel: options.channel } : {}),

@@ -94,8 +94,9 @@ export class IncomingReceiptDto {
 /**
  * `io.stockmesh.stock.changed.v1`: the full resulting state of one (warehouse, sku) row after a
  * change at its owner, with the row's version. Applying it is idempotent: a replica keeps the
- * highest version it has seen. `safetyStock` and `incoming` were added within v1 (optional
- * fields, so that events of a region not yet upgraded still apply): absent means 0 and none.
+ * highest version it has seen. `safetyStock`, `incoming` and `backordered` were added within v1
+ * (optional fields, so that events of a region not yet upgraded still apply): absent means 0,
+ * none and 0.
  */
 export class StockChangedData {
   @Matches(IDENTIFIER_PATTERN) readonly warehouseId!: string;
@@ -114,6 +115,8 @@ export class StockChangedData {
   @ValidateNested({ each: true })
   @Type(() => IncomingReceiptDto)
   readonly incoming?: IncomingReceiptDto[];
+  /** Units promised out of `incoming` to backorders (held or sold, not filled yet); absent means 0. */
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_QUANTITY) readonly backordered?: number;
   @IsEventVersion() readonly version!: number;
   @IsEventTime() readonly updatedAt!: string;
   @IsObject() @ValidateNested() @Type(() => StockChangeCauseDto) readonly cause!: StockChangeCauseDto;

@@ -31,6 +31,7 @@ const valid = fc.record(
     reserved: fc.integer({ min: 0, max: 1_000_000_000 }),
     safetyStock: fc.integer({ min: 0, max: 1_000_000_000 }),
     incoming: receipts,
+    backordered: fc.integer({ min: 0, max: 1_000_000_000 }),
     version: fc.maxSafeNat().map((n) => Math.max(1, n)),
     updatedAt: time.map((d) => d.toISOString()),
     cause: fc.record({

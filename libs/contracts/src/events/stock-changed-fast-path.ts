@@ -52,6 +52,7 @@ export function fastStockChangedData(plain: Record<string, unknown>): StockChang
     // Optional (see StockChangedData): an older owner does not send it. `@IsOptional` also lets null through.
     !(plain.safetyStock === undefined || plain.safetyStock === null || int(plain.safetyStock, 0, MAX_QUANTITY)) ||
     !(plain.incoming === undefined || plain.incoming === null || incoming(plain.incoming)) ||
+    !(plain.backordered === undefined || plain.backordered === null || int(plain.backordered, 0, MAX_QUANTITY)) ||
     !int(plain.version, 1, MAX_EVENT_VERSION) ||
     !time(plain.updatedAt) ||
     !object(cause) ||

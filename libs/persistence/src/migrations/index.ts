@@ -19,6 +19,7 @@ import { DeadLetterReplays1765100000001 } from './1765100000001-dead-letter-repl
 import { Kits1765200000000 } from './1765200000000-kits.js';
 import { LowStockAlerts1765200000001 } from './1765200000001-low-stock-alerts.js';
 import { IncomingStock1765300000000 } from './1765300000000-incoming-stock.js';
+import { Backorders1765300000001 } from './1765300000001-backorders.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   Kits1765200000000,
   LowStockAlerts1765200000001,
   IncomingStock1765300000000,
+  Backorders1765300000001,
 ];

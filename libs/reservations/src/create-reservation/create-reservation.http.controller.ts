@@ -57,6 +57,7 @@ export class CreateReservationHttpController {
         ttlSeconds: body.ttlSeconds ?? RESERVATION_TTL.default,
         reference: body.reference ?? null,
         allowSplit: body.allowSplit ?? true,
+        allowBackorder: body.allowBackorder ?? false,
         // The key's channel, or the one named; refused here (422, 403) before anything is stored.
         channel: (await this.channels.forRequest(body.channel, creator)) ?? null,
       },

@@ -63,6 +63,15 @@ export class CreateReservationRequest {
   @IsBoolean()
   readonly allowSplit?: boolean;
 
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'Whether units a warehouse does not have on hand may be held out of its incoming stock (open receipts not promised yet): a backorder, filled as the units arrive (see docs/reservations.md).',
+  })
+  @IsOptional()
+  @IsBoolean()
+  readonly allowBackorder?: boolean;
+
   @OptionalChannelField('A sales channel: the lines are held only in its warehouses, tried in its order (see docs/reservations.md).')
   readonly channel?: string;
 }

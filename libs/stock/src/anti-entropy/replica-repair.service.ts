@@ -4,7 +4,14 @@ import { ShardDatabases, type SqlTx } from '@stockmesh/persistence';
 import { ReplicaGaps, StockStateReader, type StateRow } from '@stockmesh/replication';
 import type { ShardDatabase } from '@stockmesh/sharding';
 import { setTimeout as pause } from 'node:timers/promises';
-import { incomingOf, safetyStockOf, sameIncoming, StockReplicaRepository, type ReplicaRowState } from '../stock-replica.repository.js';
+import {
+  backorderedOf,
+  incomingOf,
+  safetyStockOf,
+  sameIncoming,
+  StockReplicaRepository,
+  type ReplicaRowState,
+} from '../stock-replica.repository.js';
 import type { StockKey } from '../stock.repository.js';
 import { ALL_BUCKETS, bucketOf } from './bucket-digest.js';
 import { ReplicaChecks } from './replica-checks.js';
@@ -243,7 +250,8 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
         replica.onHand === owner.data.onHand &&
         replica.reserved === owner.data.reserved &&
         replica.safetyStock === safetyStockOf(owner.data) &&
-        sameIncoming(replica.incoming, incomingOf(owner.data));
+        sameIncoming(replica.incoming, incomingOf(owner.data)) &&
+        replica.backordered === backorderedOf(owner.data);
       if (same || (!replica.settled && replica.version > owner.data.version)) continue;
       log('replaced', replica, replica, owner);
       await this.replicas.overwrite(tx, shard, owner.data, owner.eventId);

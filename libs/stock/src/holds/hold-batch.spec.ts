@@ -1,26 +1,33 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import type { StockLevel } from '../stock-level.js';
 import { shardOf } from '@stockmesh/sharding';
-import { decideHolds, laneOf, rowKey, type BatchedHold, type HoldDecision } from './hold-batch.js';
+import { decideHolds, laneOf, rowKey, type BatchedHold, type HoldDecision, type HoldLevel } from './hold-batch.js';
 
 // The reference: holds placed one after the other, each as the one-hold transaction does it (a
 // conditional UPDATE: granted when on_hand - reserved - safety_stock >= quantity, or, for a hold
-// allowed into the safety stock, on_hand - reserved >= quantity; version + 1). Written out here
-// rather than through holdableUnits, so that the rule is stated twice, independently.
+// allowed into the safety stock, on_hand - reserved >= quantity; version + 1). A backorder takes
+// what that leaves on hand, and the rest out of expected - backordered, or is refused whole.
+// Written out here rather than through holdableUnits, so that the rule is stated twice, independently.
 function oneByOne(
-  rows: ReadonlyMap<string, StockLevel>,
+  rows: ReadonlyMap<string, HoldLevel>,
   holds: readonly BatchedHold[],
-): { decisions: HoldDecision[]; rows: Map<string, StockLevel> } {
+): { decisions: HoldDecision[]; rows: Map<string, HoldLevel> } {
   const state = new Map(rows);
   const decisions = holds.map((hold): HoldDecision => {
     const row = state.get(rowKey(hold));
     if (!row) return { granted: false, available: 0 };
     const limit = Math.max(0, row.onHand - row.reserved - (hold.mayUseSafetyStock ? 0 : row.safetyStock));
-    if (limit < hold.quantity) return { granted: false, available: limit };
-    const after = { onHand: row.onHand, reserved: row.reserved + hold.quantity, safetyStock: row.safetyStock, version: row.version + 1 };
+    const promisable = hold.allowBackorder ? Math.max(0, row.expected - row.backordered) : 0;
+    if (limit + promisable < hold.quantity) return { granted: false, available: limit + promisable };
+    const backordered = Math.max(0, hold.quantity - limit);
+    const after = {
+      ...row,
+      reserved: row.reserved + hold.quantity - backordered,
+      backordered: row.backordered + backordered,
+      version: row.version + 1,
+    };
     state.set(rowKey(hold), after);
-    return { granted: true, after };
+    return { granted: true, after, backordered };
   });
   return { decisions, rows: state };
 }
@@ -33,19 +40,23 @@ const level = fc
     reserved: fc.integer({ min: 0, max: 30 }),
     // Mostly some, sometimes none, sometimes more than on hand.
     safetyStock: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 40 })),
+    backordered: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 20 })),
+    // Mostly no receipts; sometimes fewer expected than promised (a receipt cut since).
+    expected: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 30 })),
     version: fc.integer({ min: 0, max: 1_000 }),
   })
   .map((l) => ({ ...l, reserved: Math.min(l.reserved, l.onHand) }));
 const rowsArb = fc
   .subarray(warehouses.flatMap((warehouseId) => skus.map((sku) => ({ warehouseId, sku }))))
   .chain((keys) => fc.tuple(...keys.map((key) => level.map((l) => [rowKey(key), l] as const))))
-  .map((entries) => new Map<string, StockLevel>(entries));
+  .map((entries) => new Map<string, HoldLevel>(entries));
 const holdsArb = fc.array(
   fc.record({
     warehouseId: fc.constantFrom(...warehouses),
     sku: fc.constantFrom(...skus),
     quantity: fc.integer({ min: 1, max: 12 }),
     mayUseSafetyStock: fc.boolean(),
+    allowBackorder: fc.boolean(),
   }),
   { maxLength: 60 },
 );
@@ -61,10 +72,21 @@ describe('decideHolds', () => {
         // Only changed rows are written, and every changed row is.
         const changed = [...reference.rows].filter(([key, row]) => rows.get(key) !== row).map(([key]) => key);
         expect([...batch.finalRows.keys()].sort()).toEqual(changed.sort());
-        // Never more reserved than on hand; the input is left as it was.
-        for (const row of batch.finalRows.values()) expect(row.reserved).toBeLessThanOrEqual(row.onHand);
+        // Never more reserved than on hand, nor more promised out of receipts than they expect
+        // (unless it was so before the batch, and then it never grows).
+        for (const [key, row] of batch.finalRows) {
+          const before = rows.get(key)!;
+          expect(row.reserved).toBeLessThanOrEqual(row.onHand);
+          if (row.backordered > before.backordered) expect(row.backordered).toBeLessThanOrEqual(row.expected);
+        }
+        // Holds that do not allow backorders never promise incoming units.
+        for (const [key, row] of decideHolds(
+          rows,
+          holds.filter((h) => !h.allowBackorder),
+        ).finalRows)
+          expect(row.backordered).toBe(rows.get(key)!.backordered);
         // Ordinary holds alone never reach into the safety stock.
-        const ordinary = holds.filter((h) => !h.mayUseSafetyStock);
+        const ordinary = holds.filter((h) => !h.mayUseSafetyStock && !h.allowBackorder);
         for (const [key, row] of decideHolds(rows, ordinary).finalRows) {
           const before = rows.get(key)!;
           expect(row.reserved - before.reserved).toBeLessThanOrEqual(Math.max(0, before.onHand - before.reserved - before.safetyStock));
@@ -75,7 +97,9 @@ describe('decideHolds', () => {
   });
 
   it('lets a smaller hold through after a larger one was refused (first fit), and counts a version per granted hold', () => {
-    const rows = new Map([[rowKey({ warehouseId: 'w1', sku: 'A' }), { onHand: 5, reserved: 0, safetyStock: 0, version: 7 }]]);
+    const rows = new Map([
+      [rowKey({ warehouseId: 'w1', sku: 'A' }), { onHand: 5, reserved: 0, safetyStock: 0, backordered: 0, expected: 0, version: 7 }],
+    ]);
     const h = (quantity: number): BatchedHold => ({ warehouseId: 'w1', sku: 'A', quantity });
     const { decisions, finalRows } = decideHolds(rows, [h(2), h(2), h(2), h(2), h(1), h(1)]);
     expect(decisions.map((d) => (d.granted ? `+${d.after.reserved}@${d.after.version}` : `-${d.available}`))).toEqual([
@@ -86,17 +110,50 @@ describe('decideHolds', () => {
       '+5@10',
       '-0',
     ]);
-    expect(finalRows.get(rowKey({ warehouseId: 'w1', sku: 'A' }))).toEqual({ onHand: 5, reserved: 5, safetyStock: 0, version: 10 });
-    expect(rows.get(rowKey({ warehouseId: 'w1', sku: 'A' }))).toEqual({ onHand: 5, reserved: 0, safetyStock: 0, version: 7 });
+    expect(finalRows.get(rowKey({ warehouseId: 'w1', sku: 'A' }))).toEqual({
+      onHand: 5,
+      reserved: 5,
+      safetyStock: 0,
+      backordered: 0,
+      expected: 0,
+      version: 10,
+    });
+    expect(rows.get(rowKey({ warehouseId: 'w1', sku: 'A' }))).toEqual({
+      onHand: 5,
+      reserved: 0,
+      safetyStock: 0,
+      backordered: 0,
+      expected: 0,
+      version: 7,
+    });
   });
 
   it('holds each hold of a mixed batch to its own limit: ordinary holds stop at the safety stock, allowed ones go into it', () => {
     const key = rowKey({ warehouseId: 'w1', sku: 'A' });
-    const rows = new Map([[key, { onHand: 10, reserved: 1, safetyStock: 4, version: 1 }]]);
+    const rows = new Map([[key, { onHand: 10, reserved: 1, safetyStock: 4, backordered: 0, expected: 0, version: 1 }]]);
     const h = (quantity: number, mayUseSafetyStock = false): BatchedHold => ({ warehouseId: 'w1', sku: 'A', quantity, mayUseSafetyStock });
     const { decisions, finalRows } = decideHolds(rows, [h(3), h(3), h(2, true), h(1), h(5, true), h(1, true)]);
     expect(decisions.map((d) => (d.granted ? `+${d.after.reserved}` : `-${d.available}`))).toEqual(['+4', '-2', '+6', '-0', '-4', '+7']);
-    expect(finalRows.get(key)).toEqual({ onHand: 10, reserved: 7, safetyStock: 4, version: 4 });
+    expect(finalRows.get(key)).toEqual({ onHand: 10, reserved: 7, safetyStock: 4, backordered: 0, expected: 0, version: 4 });
+  });
+});
+
+describe('decideHolds with backorders', () => {
+  it('takes on hand first, the rest out of what the receipts expect and nobody was promised, or refuses the hold whole', () => {
+    const key = rowKey({ warehouseId: 'w1', sku: 'A' });
+    // 3 on hand (1 of them reserved), 10 expected, 4 of those promised already.
+    const rows = new Map([[key, { onHand: 3, reserved: 1, safetyStock: 0, backordered: 4, expected: 10, version: 1 }]]);
+    const h = (quantity: number, allowBackorder = true): BatchedHold => ({ warehouseId: 'w1', sku: 'A', quantity, allowBackorder });
+    const { decisions, finalRows } = decideHolds(rows, [h(3, false), h(9), h(5), h(2, false), h(6), h(1)]);
+    expect(decisions.map((d) => (d.granted ? `+${d.after.reserved}/${d.backordered}` : `-${d.available}`))).toEqual([
+      '-2',
+      '-8',
+      '+3/3',
+      '-0',
+      '-3',
+      '+3/1',
+    ]);
+    expect(finalRows.get(key)).toMatchObject({ reserved: 3, backordered: 8, version: 3 });
   });
 });
 

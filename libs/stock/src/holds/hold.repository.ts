@@ -13,6 +13,12 @@ export interface HoldRecord extends StockKey {
   readonly expiresAt: Date | null;
   /** Of a committed hold, the units that left on-hand when fewer than all (a partial commit). */
   readonly committedQuantity?: number;
+  /**
+   * Of the hold's units (or, committed, of those it committed), the ones not on hand yet: promised
+   * out of the row's incoming receipts, filled as units are received (see BackorderFill). 0 for a
+   * hold placed from on-hand units alone, and for a released one.
+   */
+  readonly backordered: number;
 }
 
 interface HoldRow {
@@ -24,9 +30,10 @@ interface HoldRow {
   status: HoldStatus;
   expires_at: Date | null;
   committed_quantity: string | null;
+  backordered: string;
 }
 
-const HOLD_COLUMNS = 'id, reservation_id, warehouse_id, sku, quantity, status, expires_at, committed_quantity';
+const HOLD_COLUMNS = 'id, reservation_id, warehouse_id, sku, quantity, status, expires_at, committed_quantity, backordered';
 
 const toRecord = (r: HoldRow): HoldRecord => ({
   id: r.id,
@@ -37,6 +44,7 @@ const toRecord = (r: HoldRow): HoldRecord => ({
   status: r.status,
   expiresAt: r.expires_at,
   ...(r.committed_quantity === null ? {} : { committedQuantity: Number(r.committed_quantity) }),
+  backordered: Number(r.backordered),
 });
 
 /** The `holds` table of the database hosting the held row's shard. */
@@ -102,6 +110,30 @@ export class HoldRepository {
       [id, to],
     );
     return row && toRecord(row);
+  }
+
+  /** Sets how many units of each hold are backordered (holds this transaction placed, or ended). */
+  async setBackordered(tx: SqlTx, holds: readonly { readonly id: string; readonly backordered: number }[]): Promise<void> {
+    if (holds.length === 0) return;
+    await tx.query(`UPDATE holds h SET backordered = v.b FROM unnest($1::text[], $2::bigint[]) AS v(id, b) WHERE h.id = v.id`, [
+      holds.map((h) => h.id),
+      holds.map((h) => h.backordered),
+    ]);
+  }
+
+  /**
+   * The held or committed holds of a row with backordered units, oldest first, locked: what units
+   * received fill. Holds another transaction has locked (a commit or a release of them in flight)
+   * are skipped, never waited for: this runs with the row locked, and they lock the hold first.
+   */
+  async lockBackordered(tx: SqlTx, key: StockKey): Promise<HoldRecord[]> {
+    const rows = await tx.query<HoldRow>(
+      `SELECT ${HOLD_COLUMNS} FROM holds
+        WHERE warehouse_id = $1 AND sku = $2 AND backordered > 0 AND status IN ('held', 'committed')
+        ORDER BY created_at, id FOR UPDATE SKIP LOCKED`,
+      [key.warehouseId, key.sku],
+    );
+    return rows.map(toRecord);
   }
 
   /** Records that a hold just committed took only `units` of its quantity (a partial commit). */

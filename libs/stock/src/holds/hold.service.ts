@@ -9,7 +9,8 @@ import { holdableUnits, storefrontAvailable, type StockLevel } from '../stock-le
 import { StockErrorCode, StockException } from '../stock.exception.js';
 import { StockRepository, type MovementKind, type OwnStockRecord, type StockKey } from '../stock.repository.js';
 import type { MovementView } from '../stock.views.js';
-import { decideHolds, laneOf, rowKey, type HoldDecision } from './hold-batch.js';
+import { expectedUnits } from '../incoming-stock/incoming-receipts.js';
+import { decideHolds, laneOf, rowKey, type HoldDecision, type HoldLevel } from './hold-batch.js';
 import { HoldErrorCode, HoldException } from './hold.exception.js';
 import { HoldRepository, type HoldRecord } from './hold.repository.js';
 
@@ -32,6 +33,11 @@ export interface HoldRequest extends StockKey {
    * internal listener) or from its own coordinator in process: never from a client.
    */
   readonly mayUseSafetyStock?: boolean;
+  /**
+   * What on hand does not cover may be promised out of the row's incoming receipts (a backorder).
+   * Set by the coordinator for a reservation that asked `allowBackorder`.
+   */
+  readonly allowBackorder?: boolean;
 }
 
 export interface HoldView extends StockKey {
@@ -41,6 +47,8 @@ export interface HoldView extends StockKey {
   readonly status: 'held' | 'committed' | 'released';
   /** Of a partially committed hold: the units that left on-hand (the rest were released). */
   readonly committedQuantity?: number;
+  /** Units of the hold not on hand yet: promised out of incoming receipts, filled as they arrive. */
+  readonly backordered: number;
   /** While held: until when the owner keeps the hold (its own clock), before the grace period. */
   readonly expiresAt?: string;
   /** The row after the step (absent when a repeated call changed nothing). */
@@ -50,6 +58,7 @@ export interface HoldView extends StockKey {
     readonly safetyStock: number;
     /** What storefronts see available: onHand - reserved - safetyStock, never below 0. */
     readonly available: number;
+    readonly backordered: number;
     readonly version: number;
   };
 }
@@ -183,6 +192,7 @@ export class HoldService {
     const view = await this.inDatabase(db, async (tx) => {
       const inserted = await this.holds.insert(tx, holdRowOf(queued));
       if (!inserted) return this.repeated(tx, request.holdId, 'held');
+      if (request.allowBackorder === true) return this.placeBackorder(tx, request, expiresAt, shard);
       const mayUseSafetyStock = request.mayUseSafetyStock === true;
       const row = await this.stock.reserveIfAvailable(tx, request, request.quantity, mayUseSafetyStock);
       if (!row) {
@@ -190,10 +200,35 @@ export class HoldService {
         throw insufficient(request, current ? holdableUnits(current, mayUseSafetyStock) : 0);
       }
       await this.record(tx, row, shard, 'hold', 0, `reservation:${request.reservationId}`);
-      return this.view({ ...request, id: request.holdId, status: 'held', expiresAt }, row);
+      return this.view({ ...request, id: request.holdId, status: 'held', expiresAt, backordered: 0 }, row);
     });
     if (view.stock) this.metrics.hold('placed');
     return view;
+  }
+
+  /**
+   * One hold that may be a backorder, in the transaction that inserted it: the row is locked and
+   * the hold decided as in a batch (on hand first, the rest out of what the receipts still expect
+   * and nobody was promised), then the row and the hold's backordered units are written.
+   */
+  private async placeBackorder(tx: SqlTx, request: HoldRequest, expiresAt: Date, shard: number): Promise<HoldView> {
+    const locked = await this.stock.lock(tx, request);
+    const rows = new Map<string, HoldLevel>(locked && locked.version > 0 ? [[rowKey(request), withExpected(locked)]] : []);
+    const [decision] = decideHolds(rows, [request]).decisions;
+    if (!decision!.granted) throw insufficient(request, decision!.available);
+    const { after, backordered } = decision!;
+    const [row] = await this.stock.setReserved(tx, [
+      {
+        warehouseId: request.warehouseId,
+        sku: request.sku,
+        reserved: after.reserved,
+        backordered: after.backordered,
+        version: after.version,
+      },
+    ]);
+    if (backordered > 0) await this.holds.setBackordered(tx, [{ id: request.holdId, backordered }]);
+    await this.record(tx, row!, shard, 'hold', 0, `reservation:${request.reservationId}`);
+    return this.view({ ...request, id: request.holdId, status: 'held', expiresAt, backordered }, row);
   }
 
   /**
@@ -210,7 +245,7 @@ export class HoldService {
 
     const keys = new Map(fresh.map((r) => [rowKey(r), { warehouseId: r.warehouseId, sku: r.sku }]));
     const locked = keys.size > 0 ? await this.stock.lockMany(tx, [...keys.values()]) : [];
-    const { decisions, finalRows } = decideHolds(new Map(locked.map((row) => [rowKey(row), row])), fresh);
+    const { decisions, finalRows } = decideHolds(new Map(locked.map((row) => [rowKey(row), withExpected(row)])), fresh);
     const decided = new Map<string, HoldDecision>(fresh.map((r, i) => [r.holdId, decisions[i]!]));
 
     const refused = fresh.filter((r) => !decided.get(r.holdId)!.granted).map((r) => r.holdId);
@@ -219,7 +254,19 @@ export class HoldService {
       const granted = fresh.filter((r) => decided.get(r.holdId)!.granted);
       const rows = await this.stock.setReserved(
         tx,
-        [...finalRows].map(([key, level]) => ({ ...keys.get(key)!, reserved: level.reserved, version: level.version })),
+        [...finalRows].map(([key, level]) => ({
+          ...keys.get(key)!,
+          reserved: level.reserved,
+          backordered: level.backordered,
+          version: level.version,
+        })),
+      );
+      await this.holds.setBackordered(
+        tx,
+        granted.flatMap((r) => {
+          const decision = decided.get(r.holdId) as Extract<HoldDecision, { granted: true }>;
+          return decision.backordered > 0 ? [{ id: r.holdId, backordered: decision.backordered }] : [];
+        }),
       );
       const movements = await this.stock.appendMovements(
         tx,
@@ -259,7 +306,8 @@ export class HoldService {
       const decision = decided.get(request.holdId);
       if (!decision) return this.repeatedOutcome(request.holdId, existing.get(request.holdId));
       if (!decision.granted) return { error: insufficient(request, decision.available) };
-      return { view: { ...this.view({ ...request, id: request.holdId, status: 'held', expiresAt }), stock: stockOf(decision.after) } };
+      const hold = { ...request, id: request.holdId, status: 'held' as const, expiresAt, backordered: decision.backordered };
+      return { view: { ...this.view(hold), stock: stockOf(decision.after) } };
     });
   }
 
@@ -373,7 +421,15 @@ export class HoldService {
           sku: key.sku,
         });
         if (tombstoned)
-          return { holdId, reservationId: key.reservationId, warehouseId: key.warehouseId, sku: key.sku, quantity: 0, status: 'released' };
+          return {
+            holdId,
+            reservationId: key.reservationId,
+            warehouseId: key.warehouseId,
+            sku: key.sku,
+            quantity: 0,
+            status: 'released',
+            backordered: 0,
+          };
         hold = await this.holds.transition(tx, holdId, to);
       }
       if (!hold) return this.repeated(tx, holdId, to);
@@ -387,14 +443,18 @@ export class HoldService {
       const row = await this.end(tx, hold, to, shard, `reservation:${hold.reservationId}`, partial);
       if (partial !== undefined) await this.holds.recordPartialCommit(tx, holdId, partial);
       this.metrics.hold(to);
-      return this.view({ ...hold, ...(partial === undefined ? {} : { committedQuantity: partial }) }, row);
+      // What stays backordered: nothing once released; of a commit, what it sold out of incoming stock.
+      const backordered = to === 'released' ? 0 : Math.max(0, (partial ?? hold.quantity) - (hold.quantity - hold.backordered));
+      return this.view({ ...hold, backordered, ...(partial === undefined ? {} : { committedQuantity: partial }) }, row);
     });
   }
 
   /**
    * The row's side of a hold that has just become committed or released: its units, the ledger
-   * and the event. A partial commit takes `committed` units off on-hand and releases the rest:
-   * two ledger entries (and events), one transaction.
+   * and the event. A partial commit takes `committed` units and releases the rest: two ledger
+   * entries (and events), one transaction. A hold's backordered units (promised out of incoming
+   * stock, not on hand) are released with it, or, committed, stay promised until units received
+   * fill them (BackorderFill); what it commits is taken from its units on hand first.
    */
   private async end(
     tx: SqlTx,
@@ -404,17 +464,23 @@ export class HoldService {
     actor: string,
     committed = hold.quantity,
   ): Promise<OwnStockRecord> {
+    const onHandUnits = hold.quantity - hold.backordered;
     if (to === 'released') {
-      const row = await this.stock.unreserve(tx, hold, hold.quantity);
+      const row = await this.stock.unreserve(tx, hold, onHandUnits, hold.backordered);
+      if (hold.backordered > 0) await this.holds.setBackordered(tx, [{ id: hold.id, backordered: 0 }]);
       await this.record(tx, row, shard, 'release', 0, actor);
       return row;
     }
-    let row = await this.stock.consumeReserved(tx, hold, committed);
-    await this.record(tx, row, shard, 'commit', -committed, actor);
-    if (committed < hold.quantity) {
-      row = await this.stock.unreserve(tx, hold, hold.quantity - committed);
+    const fromHand = Math.min(committed, onHandUnits);
+    const fromIncoming = committed - fromHand;
+    let row = await this.stock.consumeReserved(tx, hold, fromHand);
+    await this.record(tx, row, shard, 'commit', -fromHand, actor);
+    const [handRest, incomingRest] = [onHandUnits - fromHand, hold.backordered - fromIncoming];
+    if (handRest > 0 || incomingRest > 0) {
+      row = await this.stock.unreserve(tx, hold, handRest, incomingRest);
       await this.record(tx, row, shard, 'release', 0, actor);
     }
+    if (incomingRest > 0) await this.holds.setBackordered(tx, [{ id: hold.id, backordered: fromIncoming }]);
     return row;
   }
 
@@ -478,6 +544,7 @@ export class HoldService {
       quantity: hold.quantity,
       status: hold.status,
       ...(hold.committedQuantity === undefined ? {} : { committedQuantity: hold.committedQuantity }),
+      backordered: hold.backordered,
       ...(hold.status === 'held' && hold.expiresAt ? { expiresAt: hold.expiresAt.toISOString() } : {}),
       ...(row ? { stock: stockOf(row) } : {}),
     };
@@ -485,12 +552,23 @@ export class HoldService {
 }
 
 /** A row as a hold's answer shows it. */
-const stockOf = ({ onHand, reserved, safetyStock, version }: StockLevel): NonNullable<HoldView['stock']> => ({
+const stockOf = ({ onHand, reserved, safetyStock, backordered, version }: StockLevel): NonNullable<HoldView['stock']> => ({
   onHand,
   reserved,
   safetyStock,
   available: storefrontAvailable({ onHand, reserved, safetyStock }),
+  backordered,
   version,
+});
+
+/** A locked row as a hold decision needs it: with the units its receipts still expect. */
+const withExpected = (row: OwnStockRecord): HoldLevel => ({
+  onHand: row.onHand,
+  reserved: row.reserved,
+  safetyStock: row.safetyStock,
+  backordered: row.backordered,
+  version: row.version,
+  expected: expectedUnits(row.incoming),
 });
 
 /** The `holds` row a queued place inserts. */
@@ -501,6 +579,7 @@ const holdRowOf = ({ request, expiresAt }: QueuedPlace): Omit<HoldRecord, 'statu
   sku: request.sku,
   quantity: request.quantity,
   expiresAt,
+  backordered: 0,
 });
 
 /** 409 insufficient-stock for a hold that found only `available` units (by its own limit, see holdableUnits). */

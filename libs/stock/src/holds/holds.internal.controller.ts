@@ -29,6 +29,11 @@ export class PlaceHoldBody extends HoldTargetBody {
    * absent (an ordinary hold, or an older coordinator) means no.
    */
   @IsOptional() @IsBoolean() readonly mayUseSafetyStock?: boolean;
+  /**
+   * What on hand does not cover may be promised out of the row's incoming receipts: sent for a
+   * reservation that asked `allowBackorder`. Absent (an older coordinator) means no.
+   */
+  @IsOptional() @IsBoolean() readonly allowBackorder?: boolean;
 }
 
 export class CommitHoldBody extends HoldTargetBody {

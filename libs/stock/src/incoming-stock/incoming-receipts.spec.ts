@@ -2,12 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { MAX_INCOMING_RECEIPTS, MAX_QUANTITY } from '@stockmesh/contracts';
 import { incomingByDay } from '../availability.service.js';
 import { StockException } from '../stock.exception.js';
-import { cancelIncoming, expectIncoming, receiveIncoming, type LevelWithIncoming } from './incoming-receipts.js';
+import { cancelIncoming, expectIncoming, planBackorderFill, receiveIncoming, type LevelWithIncoming } from './incoming-receipts.js';
 
 const row = (incoming: LevelWithIncoming['incoming'] = [], onHand = 10): LevelWithIncoming => ({
   onHand,
   reserved: 4,
   safetyStock: 1,
+  backordered: 0,
   version: 7,
   incoming,
 });
@@ -27,7 +28,7 @@ describe('incoming receipts of a row', () => {
     const second = expectIncoming({ ...first.next, incoming: first.incoming }, po('po-1', 3, '2026-12-24'));
     const third = expectIncoming({ ...second.next, incoming: second.incoming }, po('asn-9', 8, '2026-12-20'));
     expect(third.incoming).toEqual([po('asn-9', 8, '2026-12-20'), po('po-1', 3, '2026-12-24'), po('po-2', 5, '2026-12-24')]);
-    expect(third.next).toEqual({ onHand: 10, reserved: 4, safetyStock: 1, version: 10 });
+    expect(third.next).toEqual({ onHand: 10, reserved: 4, safetyStock: 1, backordered: 0, version: 10 });
     expect(third.delta).toBe(0);
   });
 
@@ -45,7 +46,7 @@ describe('incoming receipts of a row', () => {
   it('receives units: on hand, and the receipt expects fewer until it closes', () => {
     const open = row([po('po-1', 10, '2026-12-24'), po('po-2', 5, '2026-12-25')]);
     const part = receiveIncoming(open, 'po-1', 4, false);
-    expect(part.next).toEqual({ onHand: 14, reserved: 4, safetyStock: 1, version: 8 });
+    expect(part.next).toEqual({ onHand: 14, reserved: 4, safetyStock: 1, backordered: 0, version: 8 });
     expect(part.delta).toBe(4);
     expect(part.incoming).toEqual([po('po-1', 6, '2026-12-24'), po('po-2', 5, '2026-12-25')]);
     // The rest, and more (an over-delivery): all on hand, the receipt closed.
@@ -70,23 +71,82 @@ describe('incoming receipts of a row', () => {
   it('cancels an open receipt, on-hand unchanged', () => {
     const cancelled = cancelIncoming(row([po('po-1', 10, '2026-12-24'), po('po-2', 5, '2026-12-25')]), 'po-1');
     expect(cancelled.incoming).toEqual([po('po-2', 5, '2026-12-25')]);
-    expect(cancelled.next).toEqual({ onHand: 10, reserved: 4, safetyStock: 1, version: 8 });
+    expect(cancelled.next).toEqual({ onHand: 10, reserved: 4, safetyStock: 1, backordered: 0, version: 8 });
     expect(cancelled.delta).toBe(0);
+  });
+});
+
+describe('promises made to backorders', () => {
+  // 10 on hand, 4 reserved; receipts expect 15, of which 9 are promised to backorders.
+  const promised = (): LevelWithIncoming => ({
+    ...row([po('po-1', 10, '2026-12-24'), po('po-2', 5, '2027-01-05')]),
+    backordered: 9,
+  });
+
+  it('refuses a cut below what is promised: a cancel, a smaller receipt, a receipt closed short', () => {
+    expect(codeOf(() => cancelIncoming(promised(), 'po-1'))).toBe('incoming-promised');
+    expect(codeOf(() => expectIncoming(promised(), po('po-1', 3, '2026-12-24')))).toBe('incoming-promised');
+    // 2 received fill 2 backorders (7 stay promised); closing po-1 leaves 5 expected.
+    expect(codeOf(() => receiveIncoming(promised(), 'po-1', 2, true))).toBe('incoming-promised');
+    // What stays at or above the promises goes through; so does anything that does not cut.
+    expect(cancelIncoming(promised(), 'po-2').incoming).toEqual([po('po-1', 10, '2026-12-24')]);
+    expect(expectIncoming(promised(), po('po-1', 4, '2026-12-24')).incoming).toHaveLength(2);
+    expect(receiveIncoming(promised(), 'po-1', 5, true).incoming).toEqual([po('po-2', 5, '2027-01-05')]);
+    expect(expectIncoming(promised(), po('po-3', 1, '2026-12-30')).incoming).toHaveLength(3);
+  });
+
+  it('fills backorders with units received, oldest hold first: held ones become reserved, sold ones leave on-hand', () => {
+    const level = { onHand: 16, reserved: 4, safetyStock: 1, backordered: 9, version: 8 };
+    const holds = [
+      { id: 'h1', status: 'committed' as const, backordered: 3 },
+      { id: 'h2', status: 'released' as const, backordered: 2 },
+      { id: 'h3', status: 'held' as const, backordered: 4 },
+      { id: 'h4', status: 'held' as const, backordered: 2 },
+    ];
+    expect(planBackorderFill(level, holds, 6)).toEqual({
+      next: { onHand: 13, reserved: 7, safetyStock: 1, backordered: 3, version: 9 },
+      holds: [
+        { id: 'h1', backordered: 0 },
+        { id: 'h3', backordered: 1 },
+      ],
+      shipped: 3,
+      reserved: 3,
+    });
+    // More received than promised: every backorder filled, the rest stays available.
+    expect(planBackorderFill(level, holds, 50)).toMatchObject({
+      next: { onHand: 13, reserved: 10, backordered: 0 },
+      shipped: 3,
+      reserved: 6,
+    });
+    expect(planBackorderFill(level, [], 6)).toBeUndefined();
   });
 });
 
 describe('incoming stock by day in availability', () => {
   it('sums the warehouses by day, earliest first, with what can be promised by then', () => {
     const warehouses = [
-      { incoming: [po('po-1', 10, '2026-12-24'), po('po-2', 5, '2027-01-05')] },
-      { incoming: [po('asn-1', 3, '2026-12-20'), po('po-7', 2, '2026-12-24')] },
-      { incoming: [] },
+      { incoming: [po('po-1', 10, '2026-12-24'), po('po-2', 5, '2027-01-05')], backordered: 0 },
+      { incoming: [po('asn-1', 3, '2026-12-20'), po('po-7', 2, '2026-12-24')], backordered: 0 },
+      { incoming: [], backordered: 0 },
     ];
     expect(incomingByDay(warehouses, 6)).toEqual([
       { expectedAt: '2026-12-20', quantity: 3, promisable: 9 },
       { expectedAt: '2026-12-24', quantity: 12, promisable: 21 },
       { expectedAt: '2027-01-05', quantity: 5, promisable: 26 },
     ]);
-    expect(incomingByDay([{ incoming: [] }], 6)).toEqual([]);
+    expect(incomingByDay([{ incoming: [], backordered: 0 }], 6)).toEqual([]);
+  });
+
+  it('takes backorders out of each warehouse’s earliest receipts', () => {
+    const warehouses = [
+      // 12 promised already: all of the first receipt, 2 of the second.
+      { incoming: [po('po-1', 10, '2026-12-24'), po('po-2', 5, '2027-01-05')], backordered: 12 },
+      { incoming: [po('asn-1', 3, '2026-12-20')], backordered: 1 },
+    ];
+    expect(incomingByDay(warehouses, 0)).toEqual([
+      { expectedAt: '2026-12-20', quantity: 3, promisable: 2 },
+      { expectedAt: '2026-12-24', quantity: 10, promisable: 2 },
+      { expectedAt: '2027-01-05', quantity: 5, promisable: 5 },
+    ]);
   });
 });

@@ -22,6 +22,11 @@ export interface IncomingChange extends AppliedChange {
   readonly incoming: readonly IncomingReceipt[];
 }
 
+/** The units a row's open receipts still expect, in all. */
+export function expectedUnits(receipts: readonly IncomingReceipt[]): number {
+  return receipts.reduce((sum, r) => sum + r.quantity, 0);
+}
+
 /** The order receipts are kept, shown and replicated in: by expected day, then by id. */
 export function byExpectedDay(a: IncomingReceipt, b: IncomingReceipt): number {
   return a.expectedAt.localeCompare(b.expectedAt) || (a.receiptId < b.receiptId ? -1 : a.receiptId > b.receiptId ? 1 : 0);
@@ -44,7 +49,8 @@ const factsOf = (current: LevelWithIncoming): Record<string, unknown> => ({
 /**
  * Announces a receipt, or changes one announced already: `quantity` units still expected on
  * `expectedAt`. On-hand does not move. 422 incoming-limit-exceeded for a new receipt of a row that
- * has MAX_INCOMING_RECEIPTS open already.
+ * has MAX_INCOMING_RECEIPTS open already; 409 incoming-promised for a cut below what backorders
+ * were promised (as a cancel, or a receipt closed short).
  */
 export function expectIncoming(current: LevelWithIncoming, receipt: IncomingReceipt): IncomingChange {
   const others = current.incoming.filter((r) => r.receiptId !== receipt.receiptId);
@@ -55,17 +61,35 @@ export function expectIncoming(current: LevelWithIncoming, receipt: IncomingRece
       { ...factsOf(current), maxReceipts: MAX_INCOMING_RECEIPTS },
     );
   }
-  return { next: { ...levelOf(current), version: current.version + 1 }, delta: 0, incoming: normalizeReceipts([...others, receipt]) };
+  const incoming = normalizeReceipts([...others, receipt]);
+  keepPromises(current, incoming, 0);
+  return { next: { ...levelOf(current), version: current.version + 1 }, delta: 0, incoming };
+}
+
+/**
+ * Refuses (409 incoming-promised) a change that would leave the row's receipts expecting fewer
+ * units than its backorders were promised, once `filled` of them are filled by units received in
+ * the same change. A change that expects no fewer units than before is never refused.
+ */
+function keepPromises(current: LevelWithIncoming, incoming: readonly IncomingReceipt[], filled: number): void {
+  const before = expectedUnits(current.incoming);
+  const after = expectedUnits(incoming);
+  const promised = current.backordered - Math.min(filled, current.backordered);
+  if (after < before && after < promised) {
+    throw new StockException(
+      StockErrorCode.IncomingPromised,
+      `${promised} units of the row's incoming stock are promised to backorders; the receipts would then expect only ${after}`,
+      { ...factsOf(current), backordered: current.backordered, expected: before, expectedAfter: after },
+    );
+  }
 }
 
 /** Cancels an open receipt (its units will not come). 404 incoming-not-found if it is not open. */
 export function cancelIncoming(current: LevelWithIncoming, receiptId: string): IncomingChange {
   openReceipt(current, receiptId);
-  return {
-    next: { ...levelOf(current), version: current.version + 1 },
-    delta: 0,
-    incoming: current.incoming.filter((r) => r.receiptId !== receiptId),
-  };
+  const incoming = current.incoming.filter((r) => r.receiptId !== receiptId);
+  keepPromises(current, incoming, 0);
+  return { next: { ...levelOf(current), version: current.version + 1 }, delta: 0, incoming };
 }
 
 /**
@@ -92,6 +116,8 @@ export function receiveIncoming(current: LevelWithIncoming, receiptId: string, q
     remaining > 0 && !close
       ? current.incoming.map((r) => (r.receiptId === receiptId ? { ...r, quantity: remaining } : r))
       : current.incoming.filter((r) => r.receiptId !== receiptId);
+  // The units received fill backorders first (planBackorderFill), so only what stays promised counts.
+  keepPromises(current, incoming, quantity);
   return { next: { ...levelOf(current), onHand, version: current.version + 1 }, delta: quantity, incoming };
 }
 
@@ -106,4 +132,65 @@ function openReceipt(current: LevelWithIncoming, receiptId: string): IncomingRec
   return receipt;
 }
 
-const levelOf = ({ onHand, reserved, safetyStock, version }: StockLevel): StockLevel => ({ onHand, reserved, safetyStock, version });
+const levelOf = ({ onHand, reserved, safetyStock, backordered, version }: StockLevel): StockLevel => ({
+  onHand,
+  reserved,
+  safetyStock,
+  backordered,
+  version,
+});
+
+/** A hold with backordered units, as a receipt fills them. */
+export interface BackorderedHold {
+  readonly id: string;
+  readonly status: 'held' | 'committed' | 'released';
+  readonly backordered: number;
+}
+
+/** What units just received do for the row's backorders (see planBackorderFill). */
+export interface BackorderFill {
+  /** The row after: a held backorder's filled units are reserved, a committed one's left on-hand. */
+  readonly next: StockLevel;
+  /** Each hold filled (in part or whole), with what it still has backordered. */
+  readonly holds: readonly { readonly id: string; readonly backordered: number }[];
+  /** Units that left on-hand for committed backorders (sold before they arrived). */
+  readonly shipped: number;
+  /** Units that became reserved for held backorders. */
+  readonly reserved: number;
+}
+
+/**
+ * Fills backorders with `received` units that have just gone on hand, oldest hold first (the
+ * order of `holds`): a held hold's filled units become reserved like any held unit, a committed
+ * hold's leave on-hand (its order ships). Never fills more than was received, nor more than a hold
+ * has backordered; the row's backordered units go down by what is filled. Undefined when nothing
+ * is filled. Pure.
+ */
+export function planBackorderFill(level: StockLevel, holds: readonly BackorderedHold[], received: number): BackorderFill | undefined {
+  let left = received;
+  let shipped = 0;
+  let reserved = 0;
+  const filled: { id: string; backordered: number }[] = [];
+  for (const hold of holds) {
+    if (left === 0) break;
+    if (hold.status === 'released' || hold.backordered === 0) continue;
+    const units = Math.min(left, hold.backordered);
+    left -= units;
+    if (hold.status === 'committed') shipped += units;
+    else reserved += units;
+    filled.push({ id: hold.id, backordered: hold.backordered - units });
+  }
+  if (filled.length === 0) return undefined;
+  return {
+    next: {
+      ...levelOf(level),
+      onHand: level.onHand - shipped,
+      reserved: level.reserved + reserved,
+      backordered: Math.max(0, level.backordered - shipped - reserved),
+      version: level.version + 1,
+    },
+    holds: filled,
+    shipped,
+    reserved,
+  };
+}

@@ -35,7 +35,7 @@ export class IncomingStockHttpController {
   @ScopedOperation('stock:write', {
     operationId: 'expectIncomingStock',
     summary: 'Announce (or change) an incoming receipt of a row',
-    problems: [...IDEMPOTENT_BODY_PROBLEMS, 'warehouse-not-found', 'kit-not-stocked', 'incoming-limit-exceeded'],
+    problems: [...IDEMPOTENT_BODY_PROBLEMS, 'warehouse-not-found', 'kit-not-stocked', 'incoming-limit-exceeded', 'incoming-promised'],
   })
   @RouteToOwner({ warehouseParam: 'warehouseId' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
@@ -64,6 +64,7 @@ export class IncomingStockHttpController {
       'kit-not-stocked',
       'stock-not-found',
       'incoming-not-found',
+      'incoming-promised',
     ],
   })
   @RouteToOwner({ warehouseParam: 'warehouseId' })
@@ -95,13 +96,17 @@ export class IncomingStockHttpController {
       'stock-not-found',
       'incoming-not-found',
       'quantity-limit-exceeded',
+      'incoming-promised',
     ],
   })
   @RouteToOwner({ warehouseParam: 'warehouseId' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiCreatedResponse({ type: StockChangeView })
   @ApiNotFoundResponse({ description: 'stock-not-found: no such row; incoming-not-found: no such open receipt of the row.' })
-  @ApiConflictResponse({ description: 'quantity-limit-exceeded: on-hand would pass the most a row holds; nothing changed.' })
+  @ApiConflictResponse({
+    description:
+      'quantity-limit-exceeded: on-hand would pass the most a row holds; incoming-promised: closing short would leave backorders unbacked; nothing changed.',
+  })
   async receive(
     @Param() params: IncomingReceiptParams,
     @Body() body: ReceiveIncomingRequest,

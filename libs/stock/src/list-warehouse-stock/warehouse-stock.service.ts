@@ -49,6 +49,7 @@ export class WarehouseStockService {
             safetyStock: r.safetyStock,
             available: storefrontAvailable(r),
             incoming: r.incoming.map((i) => ({ ...i })),
+            backordered: r.backordered,
             version: r.version,
             updatedAt: r.updatedAt.toISOString(),
             appliedAt: r.appliedAt.toISOString(),

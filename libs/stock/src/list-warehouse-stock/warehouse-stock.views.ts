@@ -11,6 +11,7 @@ export class WarehouseStockRowView {
   @ApiProperty({ minimum: 0, description: 'onHand - reserved - safetyStock, never below 0' }) readonly available!: number;
   @ApiProperty({ type: [IncomingReceiptView], description: 'Open incoming receipts, by expected day then id.' })
   readonly incoming!: IncomingReceiptView[];
+  @ApiProperty({ minimum: 0, description: 'Units of those receipts promised to backorders.' }) readonly backordered!: number;
   @ApiProperty({ description: 'The row version at its owner.' }) readonly version!: number;
   @ApiProperty({ format: 'date-time', description: 'When the owner last changed the row.' }) readonly updatedAt!: string;
   @ApiProperty({ format: 'date-time', description: 'When this region applied it (its own rows: the same as updatedAt).' })
