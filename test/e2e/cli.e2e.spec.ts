@@ -87,6 +87,21 @@ describe('the stockmesh command line', () => {
     expect(availability).toMatchObject({ sku: 'SKU-CLI', onHand: 10, reserved: 0 });
     const warehouses = await stockmesh(['warehouses']);
     expect(warehouses.stdout).toMatch(/^cli-fra\s+eu-west/m);
+    // The row's settings without a count: on hand stays.
+    const settings = await json<{ onHand: number; safetyStock: number; lowStockThreshold: number; available: number }>([
+      'stock',
+      'set',
+      'cli-fra',
+      'SKU-CLI',
+      '--safety-stock',
+      '2',
+      '--low-stock-threshold',
+      '3',
+    ]);
+    expect(settings).toMatchObject({ onHand: 10, safetyStock: 2, lowStockThreshold: 3, available: 8 });
+    const nothing = await stockmesh(['stock', 'set', 'cli-fra', 'SKU-CLI']);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('needs <onHand>');
   });
 
   it('announces, receives and cancels incoming stock at the owner, and availability promises it by day', async () => {

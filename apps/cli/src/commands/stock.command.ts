@@ -1,6 +1,6 @@
 import { ADJUSTMENT_REASONS, type AdjustmentReason } from '@stockmesh/contracts';
 import { Option, type Command } from 'commander';
-import { answer, keyedWrite, type StockmeshApi } from '../api-client.js';
+import { answer, CliError, keyedWrite, type StockmeshApi } from '../api-client.js';
 import { printTable, show, type Output } from '../output.js';
 import { integer } from './arguments.js';
 
@@ -53,19 +53,37 @@ export function stockCommand(program: Command, api: () => StockmeshApi, output: 
     });
   stock
     .command('set')
-    .description('a count: on hand becomes <onHand> (a ledger entry records the difference)')
+    .description(
+      'a count: on hand becomes <onHand> (a ledger entry records the difference); and/or the safety stock or low-stock threshold',
+    )
     .argument('<warehouse>')
     .argument('<sku>')
-    .argument('<onHand>', 'units counted', integer)
+    .argument('[onHand]', 'units counted (may be left out when an option sets something)', integer)
+    .option('--safety-stock <units>', 'units storefront reservations leave untouched', integer)
+    .option('--low-stock-threshold <units>', 'announce stock.low below this many available units (0: no alerts)', integer)
     .option('--idempotency-key <key>', 'to repeat a write safely (default: a new one, printed)')
-    .action(async (warehouseId: string, sku: string, onHand: number, options: { idempotencyKey?: string }) => {
-      await write(options.idempotencyKey, (key) =>
-        api().PUT('/v1/warehouses/{warehouseId}/stock/{sku}', {
-          params: { path: { warehouseId, sku }, header: { 'Idempotency-Key': key } },
-          body: { onHand },
-        }),
-      );
-    });
+    .action(
+      async (
+        warehouseId: string,
+        sku: string,
+        onHand: number | undefined,
+        options: { safetyStock?: number; lowStockThreshold?: number; idempotencyKey?: string },
+      ) => {
+        if (onHand === undefined && options.safetyStock === undefined && options.lowStockThreshold === undefined) {
+          throw new CliError('stock set needs <onHand>, --safety-stock or --low-stock-threshold', 2);
+        }
+        await write(options.idempotencyKey, (key) =>
+          api().PUT('/v1/warehouses/{warehouseId}/stock/{sku}', {
+            params: { path: { warehouseId, sku }, header: { 'Idempotency-Key': key } },
+            body: {
+              ...(onHand === undefined ? {} : { onHand }),
+              ...(options.safetyStock === undefined ? {} : { safetyStock: options.safetyStock }),
+              ...(options.lowStockThreshold === undefined ? {} : { lowStockThreshold: options.lowStockThreshold }),
+            },
+          }),
+        );
+      },
+    );
   stock
     .command('adjust')
     .description('a movement: on hand changes by <delta> (negative to take units out)')
