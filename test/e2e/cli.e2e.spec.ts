@@ -251,7 +251,7 @@ describe('the stockmesh command line', () => {
     const held = await stockmesh(['reserve', 'SKU-CH:2', '--channel', 'cli-web']);
     expect(held.code).toBe(0);
     expect(held.stdout).toMatch(/^reservation \S+: held, channel cli-web,/m);
-    expect(held.stdout).toMatch(/^SKU-CH\s+cli-fra\s+eu-west\s+2\s+held$/m);
+    expect(held.stdout).toMatch(/^SKU-CH\s+cli-fra\s+eu-west\s+2\s+0\s+held$/m);
     const bound = await stockmesh(['keys', 'create', 'cli-web-store', '--scopes', 'stock:read', '--channel', 'cli-web']);
     expect(bound.code).toBe(0);
     expect(bound.stderr).toContain('bound to channel cli-web');
