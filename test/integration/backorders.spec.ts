@@ -4,6 +4,7 @@ import { shardOf } from '@stockmesh/sharding';
 import { call, signedCall, startTestRegion, type TestRegion } from '@stockmesh/testing';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { HoldRepository } from '../../libs/stock/src/holds/hold.repository.js';
 
 // Backorders at the owner, on the real PostgreSQL, through the internal hold API a coordinator
 // calls: a hold takes on hand first and the rest out of incoming stock; a commit sells its
@@ -56,6 +57,14 @@ async function place(
   return { holdId, target, answer: placed.body, status: placed.status };
 }
 
+/** A connection of its own to the database hosting `sku`'s shard, outside the region's pools. */
+async function connectionFor(sku: string): Promise<pg.Client> {
+  const db = region.app.get(ShardDatabases).databaseFor(shardOf(sku, region.config.cluster.shardCount));
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  return client;
+}
+
 const step = (holdId: string, verb: 'commit' | 'release', body: object): ReturnType<typeof signedCall<HoldAnswer>> =>
   signedCall<HoldAnswer>(region, 'POST', `/internal/v1/holds/${holdId}/${verb}`, { body });
 
@@ -90,6 +99,18 @@ describe('backorders at the owner', () => {
     expect((await step(holdId, 'commit', target)).body).toMatchObject({ status: 'committed', backordered: 2 });
     // The unit on hand left; the 2 backordered stay promised.
     expect(await row('BO-SOLD')).toMatchObject({ onHand: 0, reserved: 0, backordered: 2 });
+    // The retention sweep, even with every finished hold due, keeps a sale still waiting for its units.
+    const databases = region.app.get(ShardDatabases);
+    const db = databases.databaseFor(shardOf('BO-SOLD', region.config.cluster.shardCount));
+    const farFuture = new Date(Date.now() + 3_600_000);
+    await databases.inDatabase(db, (tx) => region.app.get(HoldRepository).pruneFinished(tx, farFuture, 10_000));
+    const client = await connectionFor('BO-SOLD');
+    try {
+      const { rows } = await client.query<{ backordered: string }>(`SELECT backordered FROM holds WHERE id = $1`, [holdId]);
+      expect(rows.map((r) => Number(r.backordered))).toEqual([2]);
+    } finally {
+      await client.end();
+    }
     const received = await receive('BO-SOLD', 3);
     expect(received.status).toBe(201);
     // 3 in, 2 of them shipped at once to the sale; 1 left for sale.
@@ -157,5 +178,52 @@ describe('backorders at the owner', () => {
     }
     // The next receipt fills a, then what is left of c.
     expect((await receive('BO-FIFO', 3)).body).toMatchObject({ onHand: 6, reserved: 6, backordered: 0, incoming: [] });
+  });
+
+  it('receives nothing (503 busy, ask again) when passing over a hold would leave promises without units', async () => {
+    await stocked('BO-BUSY', 0, 4);
+    const a = await place('BO-BUSY', 4);
+    const before = await row('BO-BUSY');
+    const other = await connectionFor('BO-BUSY');
+    try {
+      await other.query('BEGIN');
+      await other.query(`SELECT 1 FROM holds WHERE id = $1 FOR UPDATE`, [a.holdId]);
+      // Receiving all 4 closes the receipt; a, the only backorder, cannot be filled now.
+      const refused = await receive('BO-BUSY', 4);
+      expect(refused.status).toBe(503);
+      expect(refused.body.code).toBe('busy');
+      expect(await row('BO-BUSY')).toEqual(before);
+      await other.query('ROLLBACK');
+    } finally {
+      await other.end();
+    }
+    const received = await receive('BO-BUSY', 4);
+    expect(received.status).toBe(201);
+    expect(received.body).toMatchObject({ onHand: 4, reserved: 4, backordered: 0, incoming: [] });
+  });
+
+  it('never refuses a receipt for promises that were without units before it', async () => {
+    await stocked('BO-OVER', 0, 4);
+    const held = await place('BO-OVER', 4);
+    expect(held.answer.backordered).toBe(4);
+    // Made by hand, as a receipt passing over a locked hold could once leave it: 4 promised, 1 expected.
+    const client = await connectionFor('BO-OVER');
+    try {
+      const receipts = JSON.stringify([{ receiptId: 'po-1', quantity: 1, expectedAt: '2027-03-01' }]);
+      await client.query(`UPDATE stock SET incoming = $2::jsonb WHERE warehouse_id = $1 AND sku = 'BO-OVER'`, [W, receipts]);
+    } finally {
+      await client.end();
+    }
+    // Another receipt of 2 (1 promise without units left) is received whole and fills 2: still 1 without units.
+    expect(
+      (await call(region, 'PUT', `${stockPath('BO-OVER')}/incoming/po-2`, { body: { quantity: 2, expectedAt: '2027-03-02' } })).status,
+    ).toBe(200);
+    const received = await call<Row>(region, 'POST', `${stockPath('BO-OVER')}/incoming/po-2/receive`, { body: { quantity: 2 } });
+    expect(received.status).toBe(201);
+    expect(received.body).toMatchObject({ onHand: 2, reserved: 2, backordered: 2, incoming: [{ receiptId: 'po-1', quantity: 1 }] });
+    // Cutting the receipts further is refused.
+    const cut = await call<Row>(region, 'DELETE', `${stockPath('BO-OVER')}/incoming/po-1`);
+    expect(cut.status).toBe(409);
+    expect(cut.body.code).toBe('incoming-promised');
   });
 });

@@ -201,6 +201,28 @@ describe('stock alerts', () => {
     ]);
   });
 
+  it('judges a receipt that fills backorders on the row it leaves: units that all go to backorders announce nothing', async () => {
+    const sku = 'SKU-BACKORDER';
+    await set(sku, { onHand: 0, lowStockThreshold: 2 });
+    const receipt = `/v1/warehouses/${W}/stock/${sku}/incoming/po-1`;
+    expect((await call(region, 'PUT', receipt, { body: { quantity: 5, expectedAt: '2027-04-01' } })).status).toBe(200);
+    const holdId = newHoldId();
+    const backorder = await region.app
+      .get(HoldService)
+      .place({ holdId, reservationId: holdId.split('/')[0]!, warehouseId: W, sku, quantity: 3, ttlSeconds: 600, allowBackorder: true });
+    expect(backorder.backordered).toBe(3);
+    // 3 arrive and all fill the backorder: nothing was ever for sale, so no back-in-stock.
+    const filled = await call<{ available: number; backordered: number }>(region, 'POST', `${receipt}/receive`, { body: { quantity: 3 } });
+    expect(filled.body).toMatchObject({ available: 0, backordered: 0 });
+    // 2 more: available 2, back at the threshold.
+    expect((await call(region, 'POST', `${receipt}/receive`, { body: { quantity: 2 } })).status).toBe(201);
+    const alerts = await alertsOf(sku);
+    expect(alerts.map((a) => [a.type, a.data.available, a.data.cause.reason])).toEqual([
+      [LOW, 0, 'cycle-count'],
+      [BACK, 2, 'received'],
+    ]);
+  });
+
   it('refuses a threshold out of bounds, and on an adjustment row, as problem details', async () => {
     const negative = await call(region, 'PUT', `/v1/warehouses/${W}/stock/SKU-BAD`, { body: { lowStockThreshold: -1 } });
     expect(negative.status).toBe(400);

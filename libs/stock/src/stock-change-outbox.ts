@@ -38,11 +38,29 @@ export class StockChangeOutbox {
    * after the previous call: its `lowStock` is then what that call stored. Returns the records
    * with `lowStock` as now stored, in order.
    */
-  async append(tx: SqlTx, changes: readonly OwnRowChange[]): Promise<OwnStockRecord[]> {
+  async append(tx: SqlTx, changes: readonly OwnRowChange[], options: { readonly alerts?: boolean } = {}): Promise<OwnStockRecord[]> {
+    return this.write(tx, changes, { events: true, alerts: options.alerts ?? true });
+  }
+
+  /**
+   * Decides and writes the alerts of `changes` alone, their `stock.changed` events written
+   * already by an `append` without alerts: for a change whose first state must not be judged
+   * before the same transaction changes the row again (a receipt that may fill backorders).
+   */
+  async appendAlerts(tx: SqlTx, changes: readonly OwnRowChange[]): Promise<OwnStockRecord[]> {
+    return this.write(tx, changes, { events: false, alerts: true });
+  }
+
+  private async write(
+    tx: SqlTx,
+    changes: readonly OwnRowChange[],
+    what: { readonly events: boolean; readonly alerts: boolean },
+  ): Promise<OwnStockRecord[]> {
     const entries: OutboxEntry[] = [];
     const crossed: (StockKey & { readonly lowStock: boolean })[] = [];
     const records = changes.map(({ record, shard, movement, requestId, traceparent }) => {
-      entries.push(withTrace(stockChangedEntry(record, shard, movement, requestId), traceparent));
+      if (what.events) entries.push(withTrace(stockChangedEntry(record, shard, movement, requestId), traceparent));
+      if (!what.alerts) return record;
       const { lowStock, alert } = lowStockTransition(record);
       if (alert) entries.push(withTrace(stockAlertEntry(alert, record, shard, movement, requestId), traceparent));
       if (lowStock === record.lowStock) return record;

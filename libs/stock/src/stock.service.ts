@@ -10,6 +10,7 @@ import {
   expectIncoming,
   planBackorderFill,
   receiveIncoming,
+  unbackedPromises,
   type IncomingChange,
   type IncomingReceipt,
 } from './incoming-stock/incoming-receipts.js';
@@ -22,6 +23,7 @@ import {
   type StockChange,
 } from './stock-level.js';
 import { StockErrorCode, StockException } from './stock.exception.js';
+import { HoldErrorCode, HoldException } from './holds/hold.exception.js';
 import { HoldRepository } from './holds/hold.repository.js';
 import { StockRepository, type MovementKind, type OwnStockRecord, type StockKey } from './stock.repository.js';
 import type { MovementPageView, StockChangeView, StockView } from './stock.views.js';
@@ -128,7 +130,7 @@ export class StockService {
       idempotent,
       false,
       undefined,
-      (tx, saved, shard) => this.fillBackorders(tx, saved, shard, quantity, origin),
+      (tx, saved, shard, before) => this.fillBackorders(tx, before, saved, shard, quantity, origin),
     );
   }
 
@@ -141,6 +143,7 @@ export class StockService {
    */
   private async fillBackorders(
     tx: SqlTx,
+    before: OwnStockRecord,
     saved: OwnStockRecord,
     shard: number,
     received: number,
@@ -148,6 +151,16 @@ export class StockService {
   ): Promise<OwnStockRecord> {
     if (saved.backordered === 0) return saved;
     const fill = planBackorderFill(saved, await this.holds.lockBackordered(tx, saved), received);
+    // A hold passed over (its commit, release or renewal runs now) may leave promises that the
+    // receipts no longer cover: then nothing changes, and the receipt is asked again (503 busy;
+    // with its Idempotency-Key a retry receives once).
+    const unbacked = unbackedPromises(fill?.next.backordered ?? saved.backordered, saved.incoming);
+    if (unbacked > unbackedPromises(before.backordered, before.incoming)) {
+      throw new HoldException(
+        HoldErrorCode.Busy,
+        'a backorder these units would fill is being changed right now; nothing was received, ask again',
+      );
+    }
     if (!fill) return saved;
     await this.holds.setBackordered(tx, fill.holds);
     const key = { warehouseId: saved.warehouseId, sku: saved.sku };
@@ -218,7 +231,7 @@ export class StockService {
     idempotent: IdempotentRequest | undefined,
     create = true,
     count?: StockChange,
-    andThen?: (tx: SqlTx, saved: OwnStockRecord, shard: number) => Promise<OwnStockRecord>,
+    andThen?: (tx: SqlTx, saved: OwnStockRecord, shard: number, before: OwnStockRecord) => Promise<OwnStockRecord>,
   ): Promise<IdempotentAnswer<StockChangeView>> {
     await this.kits.refuseKitStock([key.sku]);
     const shard = this.shardOf(key.sku);
@@ -251,9 +264,15 @@ export class StockService {
           requestId: origin.requestId,
           idempotencyKey: idempotent?.key ?? null,
         });
-        const [announced] = await this.events.append(tx, [{ record: saved, shard, movement, requestId: origin.requestId }]);
-        const final = andThen ? await andThen(tx, announced!, shard) : announced!;
-        return { status, body: { ...this.view(final), movement } };
+        const change = { record: saved, shard, movement, requestId: origin.requestId };
+        // With a further change to come, the alerts are decided on the row as it ends, not in between.
+        const [announced] = await this.events.append(tx, [change], { alerts: andThen === undefined });
+        let final = announced!;
+        if (andThen) {
+          final = await andThen(tx, announced!, shard, current);
+          if (final === announced) [final] = await this.events.appendAlerts(tx, [change]);
+        }
+        return { status, body: { ...this.view(final!), movement } };
       }),
     );
   }

@@ -217,6 +217,7 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
               reserved: replica.reserved,
               safetyStock: replica.safetyStock,
               incoming: replica.incoming.length,
+              backordered: replica.backordered,
             }
           : null,
         owner: owner
@@ -226,6 +227,7 @@ export class ReplicaRepairService implements OnModuleInit, OnApplicationShutdown
               reserved: owner.data.reserved,
               safetyStock: safetyStockOf(owner.data),
               incoming: incomingOf(owner.data).length,
+              backordered: backorderedOf(owner.data),
             }
           : null,
       });

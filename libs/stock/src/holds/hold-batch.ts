@@ -1,3 +1,4 @@
+import { MAX_QUANTITY } from '@stockmesh/contracts';
 import { holdableUnits, type StockLevel } from '../stock-level.js';
 import type { StockKey } from '../stock.repository.js';
 
@@ -25,7 +26,8 @@ export function holdLimits(
 ): { readonly onHand: number; readonly incoming: number } {
   return {
     onHand: holdableUnits(row, hold.mayUseSafetyStock === true),
-    incoming: hold.allowBackorder === true ? Math.max(0, row.expected - row.backordered) : 0,
+    // Never past MAX_QUANTITY promised on one row (what an event can say), however much is expected.
+    incoming: hold.allowBackorder === true ? Math.max(0, Math.min(row.expected, MAX_QUANTITY) - row.backordered) : 0,
   };
 }
 

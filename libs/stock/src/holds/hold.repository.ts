@@ -115,10 +115,11 @@ export class HoldRepository {
   /** Sets how many units of each hold are backordered (holds this transaction placed, or ended). */
   async setBackordered(tx: SqlTx, holds: readonly { readonly id: string; readonly backordered: number }[]): Promise<void> {
     if (holds.length === 0) return;
-    await tx.query(`UPDATE holds h SET backordered = v.b FROM unnest($1::text[], $2::bigint[]) AS v(id, b) WHERE h.id = v.id`, [
-      holds.map((h) => h.id),
-      holds.map((h) => h.backordered),
-    ]);
+    // updated_at moves too: a committed hold's retention counts from its last fill (see pruneFinished).
+    await tx.query(
+      `UPDATE holds h SET backordered = v.b, updated_at = now() FROM unnest($1::text[], $2::bigint[]) AS v(id, b) WHERE h.id = v.id`,
+      [holds.map((h) => h.id), holds.map((h) => h.backordered)],
+    );
   }
 
   /**
@@ -170,13 +171,15 @@ export class HoldRepository {
 
   /**
    * Deletes up to `limit` committed or released holds (release tombstones too) that ended before
-   * `cutoff`, oldest first, through `holds_finished`. A held hold never matches, however old.
+   * `cutoff`, oldest first, through `holds_finished`. A held hold never matches, however old; nor
+   * does a committed one still waiting for backordered units (a sale its receipt must still fill).
    */
   async pruneFinished(tx: SqlTx, cutoff: Date, limit: number): Promise<number> {
     const rows = await tx.query(
       `DELETE FROM holds
-        WHERE status <> 'held' AND id = ANY(ARRAY(
-          SELECT id FROM holds WHERE status <> 'held' AND updated_at < $1 ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+        WHERE status <> 'held' AND backordered = 0 AND id = ANY(ARRAY(
+          SELECT id FROM holds WHERE status <> 'held' AND backordered = 0 AND updated_at < $1
+           ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED))
        RETURNING 1 AS deleted`,
       [cutoff, limit],
     );

@@ -67,19 +67,34 @@ export function expectIncoming(current: LevelWithIncoming, receipt: IncomingRece
 }
 
 /**
- * Refuses (409 incoming-promised) a change that would leave the row's receipts expecting fewer
- * units than its backorders were promised, once `filled` of them are filled by units received in
- * the same change. A change that expects no fewer units than before is never refused.
+ * Units promised to backorders beyond what the receipts expect (0 when the receipts cover every
+ * promise). A row gets there only when a receipt was received while a backorder it would have
+ * filled was being changed (see StockService.receiveIncoming), or was so before a change.
  */
-function keepPromises(current: LevelWithIncoming, incoming: readonly IncomingReceipt[], filled: number): void {
-  const before = expectedUnits(current.incoming);
-  const after = expectedUnits(incoming);
-  const promised = current.backordered - Math.min(filled, current.backordered);
-  if (after < before && after < promised) {
+export function unbackedPromises(backordered: number, incoming: readonly IncomingReceipt[]): number {
+  return Math.max(0, backordered - expectedUnits(incoming));
+}
+
+/**
+ * Refuses (409 incoming-promised) a change that would leave more backordered units without
+ * incoming units behind them than before, `filled` of them being filled by units received in the
+ * same change. A row over-promised already is never refused for that alone: only what makes it
+ * worse (a cancel, a smaller receipt, a receipt closed short while its units are needed).
+ */
+export function keepPromises(current: LevelWithIncoming, incoming: readonly IncomingReceipt[], filled: number): void {
+  const backorderedAfter = current.backordered - Math.min(filled, current.backordered);
+  const before = unbackedPromises(current.backordered, current.incoming);
+  const after = unbackedPromises(backorderedAfter, incoming);
+  if (after > before) {
     throw new StockException(
       StockErrorCode.IncomingPromised,
-      `${promised} units of the row's incoming stock are promised to backorders; the receipts would then expect only ${after}`,
-      { ...factsOf(current), backordered: current.backordered, expected: before, expectedAfter: after },
+      `${backorderedAfter} units of the row's incoming stock are promised to backorders; the receipts would then expect only ${expectedUnits(incoming)}`,
+      {
+        ...factsOf(current),
+        backordered: current.backordered,
+        expected: expectedUnits(current.incoming),
+        expectedAfter: expectedUnits(incoming),
+      },
     );
   }
 }
@@ -116,7 +131,9 @@ export function receiveIncoming(current: LevelWithIncoming, receiptId: string, q
     remaining > 0 && !close
       ? current.incoming.map((r) => (r.receiptId === receiptId ? { ...r, quantity: remaining } : r))
       : current.incoming.filter((r) => r.receiptId !== receiptId);
-  // The units received fill backorders first (planBackorderFill), so only what stays promised counts.
+  // The units received fill backorders first (planBackorderFill): refused here only if even filling
+  // as many as were received would leave promises without units (a receipt closed short); the
+  // caller checks again against what the fill really did.
   keepPromises(current, incoming, quantity);
   return { next: { ...levelOf(current), onHand, version: current.version + 1 }, delta: quantity, incoming };
 }

@@ -97,6 +97,7 @@ export class IncomingStockHttpController {
       'incoming-not-found',
       'quantity-limit-exceeded',
       'incoming-promised',
+      'busy',
     ],
   })
   @RouteToOwner({ warehouseParam: 'warehouseId' })
