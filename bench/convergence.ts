@@ -6,6 +6,11 @@
 //   BENCH_RATE     phase 1 target write rate, writes/s over all regions (default 300)
 //   BENCH_SECONDS  phase 1 duration in seconds (default 20)
 //   BENCH_BACKLOG  phase 2 events written while ap-south is stopped (default 20000)
+//
+// The anchor (issue 10): kafkajs alone, through libs/messaging's publisher and consumer as the
+// regions use them (idempotent, acks=all; the regions' fetch wait), producing one record at a time
+// at phase 1's rate for its duration on a topic of its own on the same broker, and timing each
+// record from its send to its consumption. Convergence's p99 is printed beside the anchor's.
 
 // First: @stockmesh/contracts decorates its event classes at import time and needs the polyfill.
 import 'reflect-metadata';
@@ -234,6 +239,63 @@ async function convergencePhase(
   };
 }
 
+interface Anchor {
+  readonly sent: number;
+  readonly received: number;
+  readonly latency: readonly number[];
+}
+
+/** The regions' fetch wait (KAFKA_MAX_WAIT_MS's default), so that the anchor fetches as they do. */
+const ANCHOR_MAX_WAIT_MS = 500;
+const ANCHOR_PARTITIONS = 16;
+
+/**
+ * Raw kafkajs produce→consume at `rate` for `seconds`: each record carries its send time (this
+ * process's clock, as its receipt is), sent one per publish call, open loop; its latency is
+ * receipt minus send. Records not consumed within 10 s of the last send count as not received.
+ */
+async function anchorPhase(bus: KafkaJsBus, topic: string, settings: Settings, hex: string, signal: AbortSignal): Promise<Anchor> {
+  const admin = await bus.admin();
+  try {
+    await admin.ensureTopics([{ topic, partitions: ANCHOR_PARTITIONS }]);
+  } finally {
+    await admin.close();
+  }
+  const latency: number[] = [];
+  const consumer = bus.consumer({ groupId: `bench-anchor-${hex}`, topics: [topic], fromBeginning: true, maxWaitMs: ANCHOR_MAX_WAIT_MS });
+  let assigned!: () => void;
+  const ready = new Promise<void>((resolve) => (assigned = resolve));
+  await consumer.start(async (batch) => {
+    const now = performance.timeOrigin + performance.now();
+    for (const m of batch.messages) if (m.value && m.value.length > 1) latency.push(now - Number(m.value.toString()));
+    assigned();
+    return undefined;
+  });
+  const publisher = await bus.publisher();
+  try {
+    // A first record, not timed, so that the group has its partitions before the measured ones.
+    await publisher.publish([{ topic, key: 'warm-up', value: '0' }]);
+    await Promise.race([ready, sleep(30_000, undefined, { signal })]);
+    say(`anchor: kafkajs alone, ${settings.rate} records/s for ${settings.seconds} s, one per publish, on ${topic}`);
+    const total = settings.rate * settings.seconds;
+    const sends: Promise<unknown>[] = [];
+    const start = performance.now();
+    for (let i = 0; i < total && !signal.aborted; i++) {
+      const due = start + (i * 1000) / settings.rate;
+      if (due > performance.now()) await sleep(due - performance.now());
+      const value = String(performance.timeOrigin + performance.now());
+      sends.push(publisher.publish([{ topic, key: `a-${i}`, value }]).catch(() => undefined));
+    }
+    await Promise.all(sends);
+    const deadline = performance.now() + 10_000;
+    while (latency.length < total && performance.now() < deadline) await sleep(50, undefined, { signal });
+    return { sent: total, received: latency.length, latency: latency.sort((a, b) => a - b) };
+  } finally {
+    await publisher.close();
+    await consumer.stop();
+  }
+}
+
 interface Phase2 {
   readonly written: number;
   readonly failed: number;
@@ -424,6 +486,8 @@ async function main(): Promise<void> {
 
     const p1 = await convergencePhase(settings, warehouses, dbs, stop.signal);
     stop.signal.throwIfAborted();
+    const anchor = await anchorPhase(bus, `${topicPrefix}anchor`, settings, hex, stop.signal);
+    stop.signal.throwIfAborted();
     const p2 = await backlogPhase(settings, cluster, warehouses, dbs, bus, stockTopic, stop.signal);
     stop.signal.throwIfAborted();
 
@@ -437,6 +501,14 @@ async function main(): Promise<void> {
         ['write latency', quantiles(p1.writeLatency)],
         ['convergence', `${quantiles(p1.convergence)}, max ${ms(p1.convergence.at(-1) ?? Number.NaN)}`],
         ['never converged', `${p1.neverConverged} (within ${CONVERGE_TIMEOUT_MS / 1000} s)`],
+        [
+          'anchor: raw kafkajs produce→consume',
+          `${quantiles(anchor.latency)} at ${settings.rate} records/s (${anchor.received} of ${anchor.sent} consumed; fetch wait ${ANCHOR_MAX_WAIT_MS} ms)`,
+        ],
+        [
+          'convergence p99 / anchor p99',
+          `${(percentile(p1.convergence, 99) / percentile(anchor.latency, 99)).toFixed(1)}× (issue 10's goal: ≤ 3× at half the top write rate)`,
+        ],
         [
           'phase 2 backlog',
           `${p2.written} of ${settings.backlog} adjustments at ${p2.writeRate.toFixed(0)}/s (${p2.failed} failed; writing stops after ${BACKLOG_WRITE_TIMEOUT_MS / 1000} s)`,
