@@ -2,7 +2,14 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { localAdminKey } from './admin-key.js';
+import { adminKeyFile, localAdminKey } from './admin-key.js';
+
+describe('adminKeyFile', () => {
+  it('is in $STOCKMESH_HOME, where kafka.sh keeps its broker, .stockmesh by default', () => {
+    expect(adminKeyFile({})).toBe(join('.stockmesh', 'admin-key'));
+    expect(adminKeyFile({ STOCKMESH_HOME: '/tmp/h9home' })).toBe('/tmp/h9home/admin-key');
+  });
+});
 
 describe('localAdminKey', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stockmesh-admin-key-'));

@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
-/** Where `npm start` keeps the admin key it made, relative to the repository root. */
-export const ADMIN_KEY_FILE = '.stockmesh/admin-key';
+/**
+ * Where `npm start` keeps the admin key it made: in `$STOCKMESH_HOME` (the local state, where
+ * kafka.sh keeps its broker too), `.stockmesh/` of the repository root by default.
+ */
+export function adminKeyFile(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.STOCKMESH_HOME || '.stockmesh', 'admin-key');
+}
 
 /** What STOCKMESH_ADMIN_KEY accepts (see libs/config): checked here too, so a damaged file fails before any region starts. */
 const ADMIN_KEY_PATTERN = /^[\x21-\x7e]{32,256}$/;
@@ -19,7 +24,7 @@ export interface AdminKey {
  * there readable by its owner only (0600). Made with `wx`, so two launchers starting at once
  * cannot overwrite each other's key; a file others may read is tightened back to 0600.
  */
-export function localAdminKey(file: string = ADMIN_KEY_FILE): AdminKey {
+export function localAdminKey(file: string = adminKeyFile()): AdminKey {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const key = `smk_admin_${randomBytes(32).toString('base64url')}`;
   try {

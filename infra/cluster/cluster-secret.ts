@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
-/** Where `npm start` keeps the cluster secret it made (relative to the repository root). */
-export const LOCAL_CLUSTER_SECRET_FILE = '.stockmesh/cluster-secret';
+/** Where `npm start` keeps the cluster secret it made: in `$STOCKMESH_HOME`, `.stockmesh/` by default. */
+export function localClusterSecretFile(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.STOCKMESH_HOME || '.stockmesh', 'cluster-secret');
+}
 
 /**
  * Makes a cluster secret at `path` (256 random bits, base64url, mode 0600) unless a file is there

@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import { withDatabase, type ClusterConfig } from '@stockmesh/config';
 import { redact } from '@stockmesh/persistence';
 import pg from 'pg';
-import { ADMIN_KEY_FILE, localAdminKey } from './admin-key.js';
-import { ensureClusterSecret, LOCAL_CLUSTER_SECRET_FILE } from './cluster-secret.js';
+import { adminKeyFile, localAdminKey } from './admin-key.js';
+import { ensureClusterSecret, localClusterSecretFile } from './cluster-secret.js';
 import {
   clusterFromEnvironment,
   describeExit,
@@ -97,7 +97,7 @@ function banner(cluster: LocalCluster, kafka: string, adminKey: string): string 
     ...rows,
     `  kafka: ${kafka}`,
     `  admin key: ${adminKey}`,
-    `  every /v1 request needs it: export STOCKMESH_KEY=$(cat ${ADMIN_KEY_FILE}); curl -H "Authorization: Bearer $STOCKMESH_KEY" ...`,
+    `  every /v1 request needs it: export STOCKMESH_KEY=$(cat ${adminKeyFile()}); curl -H "Authorization: Bearer $STOCKMESH_KEY" ...`,
   ].join('\n');
 }
 
@@ -149,16 +149,17 @@ async function main(): Promise<void> {
     await checkPostgres(cluster);
     stopRequested.signal.throwIfAborted();
 
-    // Region-to-region calls are signed with a secret every region shares: made once, kept under .stockmesh/.
+    // Region-to-region calls are signed with a secret every region shares: made once, kept in $STOCKMESH_HOME (.stockmesh/).
     const secretEnv: Record<string, string> = {};
     if (process.env.STOCKMESH_CLUSTER_SECRET || process.env.STOCKMESH_CLUSTER_SECRET_FILE) {
       say('using the cluster secret from STOCKMESH_CLUSTER_SECRET(_FILE)');
     } else {
-      const { created } = ensureClusterSecret(LOCAL_CLUSTER_SECRET_FILE);
-      say(`${created ? 'made a new' : 'using the'} cluster secret ${LOCAL_CLUSTER_SECRET_FILE} (mode 0600)`);
-      secretEnv.STOCKMESH_CLUSTER_SECRET_FILE = LOCAL_CLUSTER_SECRET_FILE;
+      const secretFile = localClusterSecretFile();
+      const { created } = ensureClusterSecret(secretFile);
+      say(`${created ? 'made a new' : 'using the'} cluster secret ${secretFile} (mode 0600)`);
+      secretEnv.STOCKMESH_CLUSTER_SECRET_FILE = secretFile;
     }
-    // Every region's bootstrap admin key: STOCKMESH_ADMIN_KEY, else the one kept under .stockmesh/.
+    // Every region's bootstrap admin key: STOCKMESH_ADMIN_KEY, else the one kept in $STOCKMESH_HOME (.stockmesh/).
     let adminKey: string;
     let adminKeyShown: string;
     if (process.env.STOCKMESH_ADMIN_KEY) {
@@ -167,8 +168,8 @@ async function main(): Promise<void> {
     } else {
       const kept = localAdminKey();
       adminKey = kept.key;
-      adminKeyShown = `${adminKey} (${kept.source === 'made' ? 'made now and kept' : 'kept'} in ${ADMIN_KEY_FILE}, mode 0600)`;
-      say(`${kept.source === 'made' ? 'made an admin key' : 'using the admin key'} in ${ADMIN_KEY_FILE}`);
+      adminKeyShown = `${adminKey} (${kept.source === 'made' ? 'made now and kept' : 'kept'} in ${adminKeyFile()}, mode 0600)`;
+      say(`${kept.source === 'made' ? 'made an admin key' : 'using the admin key'} in ${adminKeyFile()}`);
     }
 
     let onUnexpectedExit!: (exit: RegionExit) => void;

@@ -1,6 +1,7 @@
 import createClient, { type Client } from 'openapi-fetch';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { paths } from './stockmesh-api.generated.js';
 
 /** A typed client of one region's public API (the OpenAPI document's types, checked in CI). */
@@ -17,7 +18,8 @@ export class CliError extends Error {
 }
 
 /** Where `npm start` keeps the local cluster's admin key (infra/cluster/admin-key.ts). */
-const LOCAL_ADMIN_KEY_FILE = '.stockmesh/admin-key';
+/** The admin key `npm start` keeps, in `$STOCKMESH_HOME` (`.stockmesh/` of the checkout by default). */
+const localAdminKeyFile = (): string => join(process.env.STOCKMESH_HOME || '.stockmesh', 'admin-key');
 
 /**
  * The key to send: `--key-file`, else STOCKMESH_API_KEY, else the local cluster's admin key when
@@ -34,7 +36,8 @@ export function apiKeyOf(keyFile: string | undefined): string {
   }
   const fromEnv = process.env.STOCKMESH_API_KEY?.trim();
   if (fromEnv) return fromEnv;
-  if (existsSync(LOCAL_ADMIN_KEY_FILE)) return readFileSync(LOCAL_ADMIN_KEY_FILE, 'utf8').trim();
+  const local = localAdminKeyFile();
+  if (existsSync(local)) return readFileSync(local, 'utf8').trim();
   throw new CliError('no API key: set STOCKMESH_API_KEY, pass --key-file <file>, or run from the checkout `npm start` runs in', 2);
 }
 
