@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { shardOf } from '@stockmesh/sharding';
-import { decideHolds, laneOf, rowKey, type BatchedHold, type HoldDecision, type HoldLevel } from './hold-batch.js';
+import { decideHolds, holdLimits, laneOf, rowKey, type BatchedHold, type HoldDecision, type HoldLevel } from './hold-batch.js';
 
 // The reference: holds placed one after the other, each as the one-hold transaction does it (a
 // conditional UPDATE: granted when on_hand - reserved - safety_stock >= quantity, or, for a hold
@@ -154,6 +154,18 @@ describe('decideHolds with backorders', () => {
       '+3/1',
     ]);
     expect(finalRows.get(key)).toMatchObject({ reserved: 3, backordered: 8, version: 3 });
+  });
+});
+
+describe('holdLimits', () => {
+  it('never lets a row promise more than 1,000,000,000 units, however much its receipts expect', () => {
+    // 20 receipts of 1,000,000,000 each; 999,999,999 promised already.
+    const row: HoldLevel = { onHand: 0, reserved: 0, safetyStock: 0, backordered: 999_999_999, expected: 20_000_000_000, version: 1 };
+    expect(holdLimits(row, { allowBackorder: true })).toEqual({ onHand: 0, incoming: 1 });
+    const key = rowKey({ warehouseId: 'w1', sku: 'A' });
+    const h = (quantity: number): BatchedHold => ({ warehouseId: 'w1', sku: 'A', quantity, allowBackorder: true });
+    const { decisions } = decideHolds(new Map([[key, row]]), [h(2), h(1), h(1)]);
+    expect(decisions.map((d) => (d.granted ? `+${d.backordered}` : `-${d.available}`))).toEqual(['-1', '+1', '-0']);
   });
 });
 
