@@ -1,4 +1,4 @@
-import { withinChannel } from '@stockmesh/stock';
+import { expectedUnits, withinChannel } from '@stockmesh/stock';
 
 /** What this region believes a warehouse has available for a SKU (its own rows and replicas). */
 export interface WarehouseStock {
@@ -17,7 +17,7 @@ export function reservableStock(
   warehouse: WarehouseStock & {
     readonly onHand: number;
     readonly reserved: number;
-    readonly incoming?: readonly { readonly quantity: number }[];
+    readonly incoming?: readonly { readonly receiptId: string; readonly quantity: number; readonly expectedAt: string }[];
     readonly backordered?: number;
   },
   mayUseSafetyStock: boolean,
@@ -26,8 +26,7 @@ export function reservableStock(
   const { warehouseId, region, onHand, reserved, available } = warehouse;
   const onHandUnits = mayUseSafetyStock ? Math.max(0, onHand - reserved) : available;
   // A backorder may also take what the warehouse's receipts expect and nobody was promised.
-  const expected = (warehouse.incoming ?? []).reduce((sum, r) => sum + r.quantity, 0);
-  const promisable = allowBackorder ? Math.max(0, expected - (warehouse.backordered ?? 0)) : 0;
+  const promisable = allowBackorder ? Math.max(0, expectedUnits(warehouse.incoming ?? []) - (warehouse.backordered ?? 0)) : 0;
   return { warehouseId, region, available: onHandUnits + promisable };
 }
 

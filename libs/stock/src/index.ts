@@ -11,6 +11,7 @@ export { withinChannel, type ChannelSelection } from './channel-selection.js';
 export { AvailabilityByRegionView, RegionAvailabilityView } from './get-availability-by-region/availability-by-region.views.js';
 export { AvailabilityListView, AvailabilityView, RegionFreshnessView, WarehouseAvailabilityView } from './availability.views.js';
 export { MAX_SKUS_PER_QUERY } from './query-availability/query-availability.request.dto.js';
+export { expectedUnits } from './incoming-stock/incoming-receipts.js';
 export { HoldErrorCode, HoldException } from './holds/hold.exception.js';
 export { HoldService, type HoldRequest, type HoldView } from './holds/hold.service.js';
 export { type HoldRecord } from './holds/hold.repository.js';

@@ -28,6 +28,20 @@ import { HoldRepository } from './holds/hold.repository.js';
 import { StockRepository, type MovementKind, type OwnStockRecord, type StockKey } from './stock.repository.js';
 import type { MovementPageView, StockChangeView, StockView } from './stock.views.js';
 
+/** How StockService.write treats a change beyond deciding it. */
+interface WriteOptions {
+  /** Make a missing row empty first (default); otherwise a missing row is 404 stock-not-found. */
+  readonly create?: boolean;
+  /** The count that may set the low-stock threshold (else the threshold stays). */
+  readonly count?: StockChange;
+  /**
+   * Changes the row further in the same transaction (a receipt filling backorders), given the row
+   * as written and as it was before; returns the row after, or `undefined` when it changed nothing.
+   * The row's alerts are decided on the row as it ends.
+   */
+  readonly andThen?: (tx: SqlTx, saved: OwnStockRecord, shard: number, before: OwnStockRecord) => Promise<OwnStockRecord | undefined>;
+}
+
 /**
  * Stock of the warehouses this region owns. Every change is one transaction on the one database
  * hosting the SKU's shard: lock the row, apply the change (or refuse it), write the row, append
@@ -104,7 +118,7 @@ export class StockService {
       200,
       origin,
       idempotent,
-      false,
+      { create: false },
     );
   }
 
@@ -128,9 +142,7 @@ export class StockService {
       201,
       origin,
       idempotent,
-      false,
-      undefined,
-      (tx, saved, shard, before) => this.fillBackorders(tx, before, saved, shard, quantity, origin),
+      { create: false, andThen: (tx, saved, shard, before) => this.fillBackorders(tx, before, saved, shard, quantity, origin) },
     );
   }
 
@@ -140,6 +152,7 @@ export class StockService {
    * row with its own version, ledger entry (reason `backorder`: a `commit` of the units that
    * shipped to committed backorders, else a `hold` of 0) and event. Holds whose commit or release
    * is running now are skipped (HoldRepository.lockBackordered): the next receipt fills them.
+   * `undefined` when it filled nothing.
    */
   private async fillBackorders(
     tx: SqlTx,
@@ -148,8 +161,8 @@ export class StockService {
     shard: number,
     received: number,
     origin: RequestOrigin,
-  ): Promise<OwnStockRecord> {
-    if (saved.backordered === 0) return saved;
+  ): Promise<OwnStockRecord | undefined> {
+    if (saved.backordered === 0) return undefined;
     const fill = planBackorderFill(saved, await this.holds.lockBackordered(tx, saved), received);
     // A hold passed over (its commit, release or renewal runs now) may leave promises that the
     // receipts no longer cover: then nothing changes, and the receipt is asked again (503 busy;
@@ -161,7 +174,7 @@ export class StockService {
         'a backorder these units would fill is being changed right now; nothing was received, ask again',
       );
     }
-    if (!fill) return saved;
+    if (!fill) return undefined;
     await this.holds.setBackordered(tx, fill.holds);
     const key = { warehouseId: saved.warehouseId, sku: saved.sku };
     const row = await this.repository.save(tx, key, fill.next, saved.lowStockThreshold);
@@ -202,16 +215,9 @@ export class StockService {
     origin: RequestOrigin,
     idempotent: IdempotentRequest | undefined,
   ): Promise<IdempotentAnswer<StockChangeView>> {
-    return this.write(
-      key,
-      (current) => applyChange(current, change),
-      { kind: change.kind, reason },
-      status,
-      origin,
-      idempotent,
-      true,
-      change,
-    );
+    return this.write(key, (current) => applyChange(current, change), { kind: change.kind, reason }, status, origin, idempotent, {
+      count: change,
+    });
   }
 
   /**
@@ -219,8 +225,7 @@ export class StockService {
    * version 0 first if `create` and it is missing; otherwise a missing row is 404 stock-not-found),
    * decide the change (or refuse it), write the row, append the ledger entry, write the event to
    * the outbox and record the idempotent answer; all or nothing. A decision that gives `incoming`
-   * replaces the row's receipts; `count` is the count that may set the low-stock threshold;
-   * `andThen` changes the row further in the same transaction (a receipt filling backorders).
+   * replaces the row's receipts; see WriteOptions for the rest.
    */
   private async write(
     key: StockKey,
@@ -229,9 +234,7 @@ export class StockService {
     status: number,
     origin: RequestOrigin,
     idempotent: IdempotentRequest | undefined,
-    create = true,
-    count?: StockChange,
-    andThen?: (tx: SqlTx, saved: OwnStockRecord, shard: number, before: OwnStockRecord) => Promise<OwnStockRecord>,
+    { create = true, count, andThen }: WriteOptions = {},
   ): Promise<IdempotentAnswer<StockChangeView>> {
     await this.kits.refuseKitStock([key.sku]);
     const shard = this.shardOf(key.sku);
@@ -267,11 +270,8 @@ export class StockService {
         const change = { record: saved, shard, movement, requestId: origin.requestId };
         // With a further change to come, the alerts are decided on the row as it ends, not in between.
         const [announced] = await this.events.append(tx, [change], { alerts: andThen === undefined });
-        let final = announced!;
-        if (andThen) {
-          final = await andThen(tx, announced!, shard, current);
-          if (final === announced) [final] = await this.events.appendAlerts(tx, [change]);
-        }
+        const further = andThen && (await andThen(tx, announced!, shard, current));
+        const [final] = further ? [further] : andThen ? await this.events.appendAlerts(tx, [change]) : [announced];
         return { status, body: { ...this.view(final!), movement } };
       }),
     );

@@ -440,11 +440,9 @@ export class HoldService {
         });
       }
       const partial = quantity !== undefined && quantity < hold.quantity ? quantity : undefined;
-      const row = await this.end(tx, hold, to, shard, `reservation:${hold.reservationId}`, partial);
+      const { row, backordered } = await this.end(tx, hold, to, shard, `reservation:${hold.reservationId}`, partial);
       if (partial !== undefined) await this.holds.recordPartialCommit(tx, holdId, partial);
       this.metrics.hold(to);
-      // What stays backordered: nothing once released; of a commit, what it sold out of incoming stock.
-      const backordered = to === 'released' ? 0 : Math.max(0, (partial ?? hold.quantity) - (hold.quantity - hold.backordered));
       return this.view({ ...hold, backordered, ...(partial === undefined ? {} : { committedQuantity: partial }) }, row);
     });
   }
@@ -454,7 +452,9 @@ export class HoldService {
    * and the event. A partial commit takes `committed` units and releases the rest: two ledger
    * entries (and events), one transaction. A hold's backordered units (promised out of incoming
    * stock, not on hand) are released with it, or, committed, stay promised until units received
-   * fill them (BackorderFill); what it commits is taken from its units on hand first.
+   * fill them (BackorderFill); what it commits is taken from its units on hand first. Returns the
+   * row and the hold's backordered units after (0 once released; of a commit, what it sold out of
+   * incoming stock).
    */
   private async end(
     tx: SqlTx,
@@ -463,13 +463,13 @@ export class HoldService {
     shard: number,
     actor: string,
     committed = hold.quantity,
-  ): Promise<OwnStockRecord> {
+  ): Promise<{ readonly row: OwnStockRecord; readonly backordered: number }> {
     const onHandUnits = hold.quantity - hold.backordered;
     if (to === 'released') {
       const row = await this.stock.unreserve(tx, hold, onHandUnits, hold.backordered);
       if (hold.backordered > 0) await this.holds.setBackordered(tx, [{ id: hold.id, backordered: 0 }]);
       await this.record(tx, row, shard, 'release', 0, actor);
-      return row;
+      return { row, backordered: 0 };
     }
     const fromHand = Math.min(committed, onHandUnits);
     const fromIncoming = committed - fromHand;
@@ -481,7 +481,7 @@ export class HoldService {
       await this.record(tx, row, shard, 'release', 0, actor);
     }
     if (incomingRest > 0) await this.holds.setBackordered(tx, [{ id: hold.id, backordered: fromIncoming }]);
-    return row;
+    return { row, backordered: fromIncoming };
   }
 
   private inShard<T>(shard: number, work: (tx: SqlTx) => Promise<T>): Promise<T> {

@@ -81,7 +81,7 @@ export function unbackedPromises(backordered: number, incoming: readonly Incomin
  * same change. A row over-promised already is never refused for that alone: only what makes it
  * worse (a cancel, a smaller receipt, a receipt closed short while its units are needed).
  */
-export function keepPromises(current: LevelWithIncoming, incoming: readonly IncomingReceipt[], filled: number): void {
+function keepPromises(current: LevelWithIncoming, incoming: readonly IncomingReceipt[], filled: number): void {
   const backorderedAfter = current.backordered - Math.min(filled, current.backordered);
   const before = unbackedPromises(current.backordered, current.incoming);
   const after = unbackedPromises(backorderedAfter, incoming);

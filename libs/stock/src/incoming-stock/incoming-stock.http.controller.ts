@@ -1,16 +1,7 @@
 import { Body, Controller, Delete, Param, Post, Put } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ScopedOperation } from '@stockmesh/auth';
-import {
-  BODY_PROBLEMS,
-  IDEMPOTENCY_PROBLEMS,
-  Idempotency,
-  IDEMPOTENT_BODY_PROBLEMS,
-  idempotentAnswer,
-  Origin,
-  RouteToOwner,
-  type RequestOrigin,
-} from '@stockmesh/http';
+import { Idempotency, IDEMPOTENT_BODY_PROBLEMS, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { StockService } from '../stock.service.js';
 import { StockChangeView } from '../stock.views.js';
@@ -58,8 +49,7 @@ export class IncomingStockHttpController {
     operationId: 'cancelIncomingStock',
     summary: 'Cancel an incoming receipt of a row',
     problems: [
-      ...BODY_PROBLEMS,
-      ...IDEMPOTENCY_PROBLEMS,
+      ...IDEMPOTENT_BODY_PROBLEMS,
       'warehouse-not-found',
       'kit-not-stocked',
       'stock-not-found',

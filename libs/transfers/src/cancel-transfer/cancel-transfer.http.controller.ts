@@ -1,15 +1,7 @@
 import { Controller, Param, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiConflictResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ScopedOperation } from '@stockmesh/auth';
-import {
-  BODY_PROBLEMS,
-  Idempotency,
-  IDEMPOTENCY_PROBLEMS,
-  idempotentAnswer,
-  Origin,
-  RouteToOwner,
-  type RequestOrigin,
-} from '@stockmesh/http';
+import { Idempotency, IDEMPOTENT_BODY_PROBLEMS, idempotentAnswer, Origin, RouteToOwner, type RequestOrigin } from '@stockmesh/http';
 import type { IdempotentRequest } from '@stockmesh/persistence';
 import { TransferIdParams } from '../transfer-id.params.js';
 import { TransferView } from '../transfer.views.js';
@@ -29,7 +21,7 @@ export class CancelTransferHttpController {
   @ScopedOperation('stock:write', {
     operationId: 'cancelTransfer',
     summary: 'Cancel a transfer',
-    problems: [...BODY_PROBLEMS, ...IDEMPOTENCY_PROBLEMS, 'transfer-not-found', 'transfer-conflict', 'quantity-limit-exceeded'],
+    problems: [...IDEMPOTENT_BODY_PROBLEMS, 'transfer-not-found', 'transfer-conflict', 'quantity-limit-exceeded'],
   })
   @RouteToOwner({ transferParam: 'id' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays the first answer for the same key.' })
