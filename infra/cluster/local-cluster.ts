@@ -76,7 +76,10 @@ export interface LocalClusterOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Variables for one region's process only, on top of `env` (e.g. `{ 'us-east': { STOCKMESH_INSTANCES: '2' } }`). */
   readonly regionEnv?: Readonly<Record<string, Readonly<Record<string, string | undefined>>>>;
-  /** The regions to start, default all. Every region's databases are provisioned either way. */
+  /**
+   * The regions to start, default all. Every region's databases are provisioned either way, and
+   * the others can be started later with `startRegion` (a region joining the running cluster).
+   */
   readonly regions?: readonly string[];
   readonly log?: LogSink;
   /** The script each region runs, default `REGION_ENTRY`. */
@@ -111,9 +114,12 @@ export interface RegionExit {
 export interface LocalCluster {
   /** The whole cluster as configured, e.g. to find the databases to drop after a test. */
   readonly config: ClusterConfig;
-  /** The regions this launcher manages, with the URL of their internal (region-to-region) listener. */
+  /**
+   * The regions this launcher manages (every region of the configuration, started or not), with the
+   * URL of their internal (region-to-region) listener.
+   */
   readonly regions: readonly { readonly id: string; readonly url: string; readonly internalUrl: string }[];
-  /** Starts a stopped or killed region again and waits until it is ready. */
+  /** Starts a region not started yet, or a stopped or killed one again, and waits until it is ready. */
   startRegion(id: string): Promise<void>;
   /** SIGTERM, then waits for the exit (SIGKILL after `stopTimeoutMs`). */
   stopRegion(id: string): Promise<RegionExit>;
@@ -430,7 +436,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     );
   }
 
-  const write = sinkWriter(options.log ?? {}, ['cluster', ...chosen.map((r) => r.id)]);
+  const write = sinkWriter(options.log ?? {}, ['cluster', ...config.regions.map((r) => r.id)]);
   const note = (message: string): void => write('cluster', message);
   // Cancels the other starts as soon as one fails, so that a bad start is reported at once.
   const cancelStart = new AbortController();
@@ -454,7 +460,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     note(describeProvisioning(db, report));
   }
 
-  const processes = new Map(chosen.map((region) => [region.id, new RegionProcess(region, settings)]));
+  // Every region of the configuration is managed; those not chosen start only on startRegion (a
+  // region that joins the running cluster later).
+  const processes = new Map(config.regions.map((region) => [region.id, new RegionProcess(region, settings)]));
   const processOf = (id: string): RegionProcess => {
     const found = processes.get(id);
     if (!found)
@@ -474,11 +482,13 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
   let failure: { readonly error: unknown } | undefined;
   await Promise.all(
-    [...processes.values()].map((p) =>
-      p.start().catch((error: unknown) => {
-        failure ??= { error };
-        cancelStart.abort();
-      }),
+    chosen.map((region) =>
+      processOf(region.id)
+        .start()
+        .catch((error: unknown) => {
+          failure ??= { error };
+          cancelStart.abort();
+        }),
     ),
   );
   if (failure) {
@@ -488,7 +498,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
   return {
     config,
-    regions: chosen.map(({ id, url, internal }) => ({ id, url, internalUrl: internal.url })),
+    regions: config.regions.map(({ id, url, internal }) => ({ id, url, internalUrl: internal.url })),
     startRegion: (id) => processOf(id).start(),
     stopRegion: (id) => processOf(id).stop('SIGTERM'),
     killRegion: (id) => processOf(id).stop('SIGKILL'),
