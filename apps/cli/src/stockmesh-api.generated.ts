@@ -2052,7 +2052,7 @@ export interface operations {
       /**
        * @description The Health Check is successful
        *
-       *     Ready: every shard database of the region answers.
+       *     Ready: every shard database of the region answers and its replicas are complete.
        */
       200: {
         headers: {

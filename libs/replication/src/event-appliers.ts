@@ -18,10 +18,10 @@ export interface EventApplier<T extends EventType = EventType> {
   applyAll?(tx: SqlTx, events: readonly OffsetEvent<T>[]): Promise<void>;
 }
 
-/** An event and where it is in its live topic's partition. */
+/** An event and where it is in its live topic's partition (absent when read from the state topic). */
 export interface OffsetEvent<T extends EventType = EventType> {
   readonly event: CloudEvent<T, EventDataMap[T]>;
-  readonly offset: bigint;
+  readonly offset?: bigint;
 }
 
 /** Where modules register their appliers (stock and catalog do, in `onModuleInit`). */

@@ -11,6 +11,7 @@ export { ConsumerPositionsRepository } from './consumer-positions.repository.js'
 export { LazyPublisher } from './lazy-publisher.js';
 export { OutboxRelay } from './outbox-relay.service.js';
 export { OutboxRepository, type OutboxEntry } from './outbox.repository.js';
+export { ReplicaBootstrap, type BootstrapPhase, type BootstrapStatus } from './replica-bootstrap.js';
 export { ReplicaGaps, type ReplicaGap } from './replica-gaps.js';
 export { ReplicationModule } from './replication.module.js';
 export { ReplicationStatus, type RegionFreshness } from './replication-status.service.js';

@@ -5,7 +5,7 @@ import { MessageBus, type MessageBatch } from '@stockmesh/messaging';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { randomUUID } from 'node:crypto';
 import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
-import { EventAppliers } from './event-appliers.js';
+import { EventAppliers, type OffsetEvent } from './event-appliers.js';
 
 /**
  * Rebuilds the stock replicas of a region whose databases hold no consumer position for some
@@ -30,10 +30,13 @@ export class ReplicaRebuilder {
     private readonly bus: MessageBus,
   ) {}
 
-  /** Rebuilds the shards that have no stored position; does nothing when every shard has one. */
-  async rebuildMissing(signal: AbortSignal): Promise<void> {
+  /**
+   * Rebuilds the shards that have no stored position; does nothing when every shard has one.
+   * Resolves to the shards it rebuilt.
+   */
+  async rebuildMissing(signal: AbortSignal): Promise<number[]> {
     const missing = await this.shardsWithoutPosition();
-    if (missing.length === 0) return;
+    if (missing.length === 0) return [];
     const started = Date.now();
     const admin = await this.bus.admin();
     let live: { partition: number; high: string }[];
@@ -49,16 +52,18 @@ export class ReplicaRebuilder {
     );
     this.logger.log({ msg: 'rebuilding replicas from the state topic', shards: missing, partitionsWithData: [...targets.keys()] });
     let applied = 0;
-    if (targets.size > 0) applied = await this.readState(targets, signal);
-    if (signal.aborted) return;
+    if (targets.size > 0) applied = await this.readState(targets, state, signal);
+    if (signal.aborted) return [];
     for (const shard of missing) {
       const high = BigInt(live.find((p) => p.partition === shard)?.high ?? '0');
       await this.databases.inShard(shard, (tx) => this.positions.save(tx, TOPICS.stock, shard, high));
     }
     this.logger.log({ msg: 'replicas rebuilt', shards: missing.length, rowsRead: applied, ms: Date.now() - started });
+    return missing;
   }
 
-  private async shardsWithoutPosition(): Promise<number[]> {
+  /** The shards of this region's databases that have no stored position on the stock topic. */
+  async shardsWithoutPosition(): Promise<number[]> {
     const missing: number[] = [];
     for (const db of this.databases.all()) {
       const stored = await this.databases.read(db, (tx) => this.positions.all(tx, TOPICS.stock));
@@ -67,8 +72,16 @@ export class ReplicaRebuilder {
     return missing;
   }
 
-  /** Reads the state topic's target partitions up to the offsets given; resolves the rows read. */
-  private async readState(targets: Map<number, bigint>, signal: AbortSignal): Promise<number> {
+  /**
+   * Reads the state topic's target partitions up to the offsets given, and applies each fetched
+   * batch in one set-based statement (see `EventAppliers.applyAll`); resolves the rows read. The
+   * other partitions are not fetched at all: they start at their end.
+   */
+  private async readState(
+    targets: Map<number, bigint>,
+    ends: readonly { partition: number; low: string; high: string }[],
+    signal: AbortSignal,
+  ): Promise<number> {
     const remaining = new Set(targets.keys());
     let read = 0;
     let finish!: () => void;
@@ -78,23 +91,35 @@ export class ReplicaRebuilder {
       topics: [TOPICS.stockState],
       fromBeginning: true,
       maxWaitMs: this.config.kafka.maxWaitMs,
+      positionsFor: (assigned) =>
+        Promise.resolve(
+          assigned.map(({ topic, partition }) => {
+            const end = ends.find((e) => e.partition === partition);
+            return { topic, partition, offset: (targets.has(partition) ? end?.low : end?.high) ?? '0' };
+          }),
+        ),
     });
     const apply = async (batch: MessageBatch): Promise<undefined> => {
       const end = targets.get(batch.partition);
-      if (end === undefined) return undefined;
-      await this.databases.inShard(batch.partition, async (tx) => {
-        for (const message of batch.messages) {
-          if (BigInt(message.offset) >= end) break;
-          try {
-            const event = parseEvent(message, [EVENT_TYPES.stockChanged]);
-            if (event.source !== this.config.region.id) await this.appliers.apply(tx, event);
-            read++;
-          } catch (error) {
-            // A bad record on the state topic was dead-lettered when it crossed the live topic.
-            if (!(error instanceof PoisonEventError)) throw error;
+      if (end === undefined || !remaining.has(batch.partition)) return undefined;
+      const events: OffsetEvent[] = [];
+      for (const message of batch.messages) {
+        if (BigInt(message.offset) >= end) break;
+        try {
+          const event = parseEvent(message, [EVENT_TYPES.stockChanged]);
+          // What the live topic's check refuses is not taken from the state topic either (see
+          // StockStateReader): a row is sent by its warehouse's region, on its shard's partition.
+          if (event.source === this.config.region.id || event.source !== event.data.region || event.data.shard !== batch.partition) {
+            continue;
           }
+          events.push({ event });
+        } catch (error) {
+          // A bad record on the state topic was dead-lettered when it crossed the live topic.
+          if (!(error instanceof PoisonEventError)) throw error;
         }
-      });
+      }
+      if (events.length > 0) await this.databases.inShard(batch.partition, (tx) => this.appliers.applyAll(tx, events));
+      read += events.length;
       if (BigInt(batch.messages[batch.messages.length - 1].offset) + 1n >= end) {
         remaining.delete(batch.partition);
         if (remaining.size === 0) finish();

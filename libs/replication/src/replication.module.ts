@@ -13,6 +13,7 @@ import { PublishedOffsets } from './published-offsets.js';
 import { ReplicaGaps } from './replica-gaps.js';
 import { StockDigestListener } from './stock-digest-listener.service.js';
 import { StockStateReader } from './stock-state-reader.js';
+import { ReplicaBootstrap } from './replica-bootstrap.js';
 import { ReplicaRebuilder } from './replica-rebuilder.service.js';
 import { ReplicationStatus } from './replication-status.service.js';
 import { Replicator } from './replicator.service.js';
@@ -37,6 +38,7 @@ import { TopicsReady } from './topics-ready.service.js';
     TopicsReady,
     OutboxRelay,
     ReplicaRebuilder,
+    ReplicaBootstrap,
     ReplicaGaps,
     StockStateReader,
     StockDigestListener,
@@ -52,6 +54,7 @@ import { TopicsReady } from './topics-ready.service.js';
     OutboxRepository,
     EventAppliers,
     ReplicaGaps,
+    ReplicaBootstrap,
     StockStateReader,
     ReplicationStatus,
     OutboxRelay,

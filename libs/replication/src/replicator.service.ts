@@ -19,6 +19,7 @@ import { deadLetter, refusalReason } from './dead-letters/dead-letter.js';
 import { DeadLetterReplayers, type DeadLetterReplayer, type ReplayResult } from './dead-letters/dead-letter-replayers.js';
 import { EventAppliers, type OffsetEvent } from './event-appliers.js';
 import { ReplicaGaps } from './replica-gaps.js';
+import { ReplicaBootstrap, type EndOffsets } from './replica-bootstrap.js';
 import { ReplicaRebuilder } from './replica-rebuilder.service.js';
 import { replicatedTopics, type ReplicatedTopic } from './replicated-topics.js';
 import { TopicsReady } from './topics-ready.service.js';
@@ -93,6 +94,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly appliers: EventAppliers,
     private readonly bus: MessageBus,
     private readonly rebuilder: ReplicaRebuilder,
+    private readonly bootstrap: ReplicaBootstrap,
     private readonly topicsReady: TopicsReady,
     private readonly gaps: ReplicaGaps,
     private readonly directory: OwnerDirectory,
@@ -142,7 +144,10 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   onApplicationBootstrap(): void {
-    if (!this.config.replication.enabled) return;
+    if (!this.config.replication.enabled) {
+      this.bootstrap.complete();
+      return;
+    }
     this.running = this.run();
   }
 
@@ -155,12 +160,27 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
 
   private async run(): Promise<void> {
     const signal = this.abort.signal;
-    await this.topicsReady.ready(signal);
     const backoff = new Backoff(500, 5_000);
+    // Decided on the databases alone, before the broker is needed: a region that has its replicas
+    // is ready while the broker is away; one that has none is not until it has them (ReplicaBootstrap).
+    let joining: boolean | undefined;
+    while (joining === undefined && !signal.aborted) {
+      try {
+        joining = (await this.rebuilder.shardsWithoutPosition()).length > 0;
+      } catch (error) {
+        this.logger.warn({ msg: 'could not read the stored positions; retrying', err: (error as Error).message });
+        await backoff.wait(signal);
+      }
+    }
+    if (joining) this.bootstrap.rebuilding();
+    else this.bootstrap.complete();
+    await this.topicsReady.ready(signal);
+    backoff.reset();
     while (!signal.aborted) {
       try {
-        await this.rebuilder.rebuildMissing(signal);
+        const rebuilt = await this.rebuilder.rebuildMissing(signal);
         if (signal.aborted) return;
+        if (joining || rebuilt.length > 0) this.bootstrap.catchUpTo(await this.endOffsets());
         this.consumer = this.bus.consumer({
           groupId: this.consumerGroup,
           topics: this.topics.map((t) => t.topic),
@@ -214,6 +234,24 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
       result.push({ topic, partition, offset: (offset ?? 0n).toString() });
     }
     return result;
+  }
+
+  /**
+   * The end offsets of every replicated topic now, for the partitions that hold records (an empty
+   * partition, or one whose records were all deleted, has nothing to catch up on).
+   */
+  private async endOffsets(): Promise<EndOffsets> {
+    const admin = await this.bus.admin();
+    try {
+      const ends = new Map<string, Map<number, bigint>>();
+      for (const { topic } of this.topics) {
+        const partitions = (await admin.offsets(topic)).filter((p) => BigInt(p.high) > BigInt(p.low));
+        ends.set(topic, new Map(partitions.map((p) => [p.partition, BigInt(p.high)])));
+      }
+      return ends;
+    } finally {
+      await admin.close();
+    }
   }
 
   /** The first offset Kafka still has, per partition of the stock topic. */
@@ -367,7 +405,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
       const consumer = this.consumerGroup;
       const poison: OutgoingMessage[] = [];
       const deadLettered: DeadLetterReason[] = [];
-      const admitted: OffsetEvent[] = [];
+      const admitted: (OffsetEvent & { readonly offset: bigint })[] = [];
       for (const message of fresh) {
         const verdict = refused.get(message.offset) ?? (await this.admit(route, message, partition));
         if (verdict === undefined) continue;
