@@ -65,7 +65,7 @@ CRED_FILE="$KAFKA_DIR/credentials.json"
 ADMIN_CLIENT_PROPS="$KAFKA_DIR/admin-client.properties"
 ACLS_MJS="$SCRIPT_DIR/acls.mjs"
 # sasl_server_properties, common_server_properties: shared with docker-compose's nodes
-# shellcheck source=server-properties.sh
+# shellcheck source=SCRIPTDIR/server-properties.sh
 source "$SCRIPT_DIR/server-properties.sh"
 
 say() { echo "kafka.sh: $*"; }
