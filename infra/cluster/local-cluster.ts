@@ -42,7 +42,7 @@ export function regionEnvironment(env: NodeJS.ProcessEnv, regionId: string): Nod
   if (password === undefined) {
     throw new LocalClusterError(
       LocalClusterErrorCode.UnknownRegion,
-      `${file} has no Kafka principal ${principal}: the broker was formatted for other regions (STOCKMESH_REGIONS when kafka.sh first started)`,
+      `${file} has no Kafka principal ${principal}: the broker was formatted for other regions (STOCKMESH_REGIONS when kafka.sh first started); bash infra/kafka/kafka.sh add-region ${regionId} gives it one`,
     );
   }
   return { ...own, KAFKA_SASL_USERNAME: principal, KAFKA_SASL_PASSWORD: password };

@@ -2,8 +2,8 @@
 // Grants stockmesh's principals their ACLs on the local broker (kafka.sh runs it after every
 // start; creating an ACL that exists changes nothing). Plain JavaScript: it runs before a build.
 //
-//   node infra/kafka/acls.mjs --brokers host:port --credentials FILE --regions a,b,c [--topic-prefix P]
-//   node infra/kafka/acls.mjs --brokers host:port --admin-password-file FILE --regions a,b,c [--topic-prefix P]
+//   node infra/kafka/acls.mjs --brokers host:port --credentials FILE --regions a,b,c [--topic-prefix P] [--regions-only]
+//   node infra/kafka/acls.mjs --brokers host:port --admin-password-file FILE --regions a,b,c [--topic-prefix P] [--regions-only]
 //
 // - region-<id> (one per region): everything on the cluster's topics and consumer groups (every
 //   topic and group, or those starting with --topic-prefix), and idempotent writes: only regions
@@ -11,12 +11,21 @@
 // - external (other systems): WRITE on the commands topic only; READ on the event topics, and
 //   READ on its own consumer groups, whose ids start with `<prefix>external.`.
 // - admin is a super user (server.properties) and needs no ACL.
+// --regions-only grants the regions' ACLs and not external's (kafka.sh add-region: a region added
+// to a running cluster gets its own ACLs, nobody else's change).
 // Authenticates as admin, with the password from the credentials file kafka.sh wrote or from a file
 // holding that password alone (docker-compose's kafka-acls service, see infra/compose/kafka-node.sh).
 // Exit codes: 0 done, 1 failed, 64 bad arguments.
 
 const args = process.argv.slice(2);
-const opt = { brokers: undefined, credentials: undefined, adminPasswordFile: undefined, regions: undefined, prefix: '' };
+const opt = {
+  brokers: undefined,
+  credentials: undefined,
+  adminPasswordFile: undefined,
+  regions: undefined,
+  prefix: '',
+  regionsOnly: false,
+};
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   const next = () => {
@@ -28,6 +37,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--admin-password-file') opt.adminPasswordFile = next();
   else if (a === '--regions') opt.regions = next();
   else if (a === '--topic-prefix') opt.prefix = next();
+  else if (a === '--regions-only') opt.regionsOnly = true;
   else usage(`unknown argument ${a}`);
 }
 if (!opt.brokers || !opt.regions) usage('--brokers and --regions are required');
@@ -36,7 +46,7 @@ if (!opt.credentials === !opt.adminPasswordFile) usage('give exactly one of --cr
 function usage(msg) {
   console.error(`acls: ${msg}`);
   console.error(
-    'usage: node acls.mjs --brokers host:port (--credentials FILE | --admin-password-file FILE) --regions a,b,c [--topic-prefix P]',
+    'usage: node acls.mjs --brokers host:port (--credentials FILE | --admin-password-file FILE) --regions a,b,c [--topic-prefix P] [--regions-only]',
   );
   process.exit(64);
 }
@@ -86,16 +96,18 @@ for (const region of regions) {
     acl(principal, AclResourceTypes.CLUSTER, 'kafka-cluster', literal, AclOperationTypes.IDEMPOTENT_WRITE),
   );
 }
-entries.push(
-  acl('external', AclResourceTypes.TOPIC, opt.prefix + COMMANDS_TOPIC, literal, AclOperationTypes.WRITE),
-  acl('external', AclResourceTypes.TOPIC, opt.prefix + COMMANDS_TOPIC, literal, AclOperationTypes.DESCRIBE),
-  ...EVENT_TOPICS.flatMap((topic) => [
-    acl('external', AclResourceTypes.TOPIC, opt.prefix + topic, literal, AclOperationTypes.READ),
-    acl('external', AclResourceTypes.TOPIC, opt.prefix + topic, literal, AclOperationTypes.DESCRIBE),
-  ]),
-  acl('external', AclResourceTypes.GROUP, `${opt.prefix}external.`, ResourcePatternTypes.PREFIXED, AclOperationTypes.READ),
-  acl('external', AclResourceTypes.CLUSTER, 'kafka-cluster', literal, AclOperationTypes.IDEMPOTENT_WRITE),
-);
+if (!opt.regionsOnly) {
+  entries.push(
+    acl('external', AclResourceTypes.TOPIC, opt.prefix + COMMANDS_TOPIC, literal, AclOperationTypes.WRITE),
+    acl('external', AclResourceTypes.TOPIC, opt.prefix + COMMANDS_TOPIC, literal, AclOperationTypes.DESCRIBE),
+    ...EVENT_TOPICS.flatMap((topic) => [
+      acl('external', AclResourceTypes.TOPIC, opt.prefix + topic, literal, AclOperationTypes.READ),
+      acl('external', AclResourceTypes.TOPIC, opt.prefix + topic, literal, AclOperationTypes.DESCRIBE),
+    ]),
+    acl('external', AclResourceTypes.GROUP, `${opt.prefix}external.`, ResourcePatternTypes.PREFIXED, AclOperationTypes.READ),
+    acl('external', AclResourceTypes.CLUSTER, 'kafka-cluster', literal, AclOperationTypes.IDEMPOTENT_WRITE),
+  );
+}
 
 const kafka = new Kafka({
   clientId: 'stockmesh-acls',
@@ -107,7 +119,8 @@ const admin = kafka.admin();
 try {
   await admin.connect();
   await admin.createAcls({ acl: entries });
-  console.log(`acls: ${entries.length} ACLs granted to ${regions.map((r) => `region-${r}`).join(', ')} and external`);
+  const principals = regions.map((r) => `region-${r}`).concat(opt.regionsOnly ? [] : ['external']);
+  console.log(`acls: ${entries.length} ACLs granted to ${principals.join(', ')}`);
 } catch (err) {
   console.error(`acls: could not create the ACLs: ${err.name}: ${err.message}`);
   process.exitCode = 1;

@@ -14,6 +14,11 @@
 #   infra/kafka/kafka.sh quorum   the metadata quorum: leader, voters and their lag (MetadataQuorumCommand)
 #   infra/kafka/kafka.sh brokers  prints KAFKA_BROKERS and the topics' replication factor for the nodes here,
 #                                 as `<host:port,...> <factor>` (what npm start gives its regions)
+#   infra/kafka/kafka.sh add-region <id> [<id> ...]
+#                                 a principal for regions the data dir was formatted without, on the
+#                                 running node(s): SCRAM user region-<id> (ConfigCommand), the region's
+#                                 ACLs (acls.mjs), its password in credentials.json. A region already
+#                                 there is left alone; plaintext: nothing to do; KAFKA_BROKERS set: exit 2
 #
 # Environment:
 #   STOCKMESH_HOME          state root (default <repo>/.stockmesh); the broker lives in $STOCKMESH_HOME/kafka:
@@ -29,11 +34,15 @@
 #                           SASL/SCRAM-SHA-512 clients and enforces ACLs (acls.mjs): users admin (super
 #                           user), region-<id> per region, external. A data dir formatted before keeps
 #                           the mode it was formatted with (credentials.json present = sasl).
-#   STOCKMESH_REGIONS       regions that get a principal at format time (default us-east,eu-west,ap-south)
+#   STOCKMESH_REGIONS       regions that get a principal at format time (default us-east,eu-west,ap-south);
+#                           start warns about those credentials.json lacks (add-region gives them one)
 #   KAFKA_ADMIN_PASSWORD, KAFKA_EXTERNAL_PASSWORD, KAFKA_REGION_PASSWORD_<REGION> (e.g. ..._US_EAST)
-#                           passwords for a new data dir (16-128 of A-Z a-z 0-9 . _ ~ -); random when unset
-#   KAFKA_ACL_TOPIC_PREFIX  regions get the topics and groups starting with it (default: every topic and group)
-#   KAFKA_BROKERS           if set, an external cluster is used: start does nothing, wait/status probe it
+#                           passwords for a new data dir, and a region's for add-region
+#                           (16-128 of A-Z a-z 0-9 . _ ~ -); random when unset
+#   KAFKA_ACL_TOPIC_PREFIX  regions get the topics and groups starting with it (default: every topic and
+#                           group); start and add-region grant with it, so give add-region start's
+#   KAFKA_BROKERS           if set, an external cluster is used: start does nothing, wait/status probe it,
+#                           add-region refuses
 #   KAFKA_PORT              client listener, 127.0.0.1 (default 9092); node n listens on KAFKA_PORT+n-1
 #   KAFKA_CONTROLLER_PORT   KRaft controller listener, 127.0.0.1 (default 9093 for one node, KAFKA_PORT+100
 #                           for several); node n on KAFKA_CONTROLLER_PORT+n-1
@@ -65,7 +74,7 @@ CRED_FILE="$KAFKA_DIR/credentials.json"
 ADMIN_CLIENT_PROPS="$KAFKA_DIR/admin-client.properties"
 ACLS_MJS="$SCRIPT_DIR/acls.mjs"
 # sasl_server_properties, common_server_properties: shared with docker-compose's nodes
-# shellcheck source=server-properties.sh
+# shellcheck source=SCRIPTDIR/server-properties.sh
 source "$SCRIPT_DIR/server-properties.sh"
 
 say() { echo "kafka.sh: $*"; }
@@ -386,10 +395,12 @@ security_mode() {
   fi
 }
 
+is_region_id() { [[ "$1" =~ ^[a-z][a-z0-9]*(-[a-z0-9]+)*$ ]]; }
+
 region_ids() {
   local r
   for r in ${STOCKMESH_REGIONS//,/ }; do
-    [[ "$r" =~ ^[a-z][a-z0-9]*(-[a-z0-9]+)*$ ]] || die "STOCKMESH_REGIONS: '$r' is not a region id"
+    is_region_id "$r" || die "STOCKMESH_REGIONS: '$r' is not a region id"
     echo "$r"
   done
 }
@@ -426,26 +437,36 @@ new_password() {
 
 # Writes credentials.json (mode 0600) for a data dir about to be formatted with SASL users.
 write_credentials() {
-  local tmp="$CRED_FILE.tmp.$$" user sep
-  local -a users
+  local user
+  local -a users pairs=()
   mapfile -t users < <(scram_users)
+  for user in "${users[@]}"; do pairs+=("$user" "$(new_password "$user")"); done
+  write_credentials_file "${pairs[@]}"
+  say "wrote the passwords of ${users[*]} to $CRED_FILE (mode 0600)"
+}
+
+# Replaces credentials.json with these users (arguments: user password user password ...), one
+# user a line as user_password reads it. Written to a file of its own (mode 0600 from the start)
+# and renamed over the old one: a reader sees the old file or the new, never half of one.
+write_credentials_file() {
+  local tmp="$CRED_FILE.tmp.$$" sep
   (
     umask 077
     {
       echo '{'
       echo '  "mechanism": "scram-sha-512",'
       echo '  "users": {'
-      for user in "${users[@]}"; do
+      while (($# > 0)); do
         sep=,
-        [[ "$user" != "${users[-1]}" ]] || sep=
-        echo "    \"$user\": \"$(new_password "$user")\"$sep"
+        (($# > 2)) || sep=
+        echo "    \"$1\": \"$2\"$sep"
+        shift 2
       done
       echo '  }'
       echo '}'
     } >"$tmp"
   )
   mv "$tmp" "$CRED_FILE"
-  say "wrote the passwords of ${users[*]} to $CRED_FILE (mode 0600)"
 }
 
 # What a JVM tool needs to talk to the broker as admin (mode 0600).
@@ -574,6 +595,21 @@ cmd_start() {
   else
     start_quorum
   fi
+  hint_missing_principals
+}
+
+# Principals are made at format time only: a region named in STOCKMESH_REGIONS later has none, and
+# its process would be refused. start does not add it (changing who may use the cluster is
+# add-region's explicit job); it says how.
+hint_missing_principals() {
+  [[ -f "$CRED_FILE" ]] || return 0
+  local r
+  local -a missing=()
+  for r in $(region_ids); do
+    [[ -n "$(user_password "region-$r")" ]] || missing+=("$r")
+  done
+  ((${#missing[@]} == 0)) ||
+    warn "STOCKMESH_REGIONS names region(s) without a principal in $CRED_FILE: ${missing[*]}; run: kafka.sh add-region ${missing[*]}"
 }
 
 # One node: reuses a broker that already answers on the port, whoever started it.
@@ -881,6 +917,135 @@ cmd_quorum() {
   done
 }
 
+# Gives regions that were not in STOCKMESH_REGIONS when the data dir was formatted a principal on
+# the running cluster: the SCRAM user region-<id> (Kafka's own ConfigCommand, as admin), the ACLs
+# a region gets (acls.mjs --regions-only) and the password in credentials.json. The credentials
+# file is written last, so a run that fails half-way leaves the region out of it and the next run
+# makes the user again with a new password (an --add-config of a SCRAM user that exists replaces
+# its credential); a region already in the file is left alone.
+# Exit codes: 0 done (or nothing to do), 1 failed, 2 KAFKA_BROKERS names an external cluster, 64 bad arguments.
+ADD_REGION_SECRET_FILE=""
+cmd_add_region() {
+  if (($# == 0)); then
+    echo "kafka.sh: add-region needs at least one region id: kafka.sh add-region <id> [<id> ...]" >&2
+    exit 64
+  fi
+  local id
+  for id in "$@"; do
+    if ! is_region_id "$id"; then
+      echo "kafka.sh: add-region: '$id' is not a region id (lowercase letters and digits in words joined by '-', starting with a letter, e.g. sa-east)" >&2
+      exit 64
+    fi
+  done
+  if [[ -n "${KAFKA_BROKERS:-}" ]]; then
+    echo "kafka.sh: add-region: KAFKA_BROKERS=$KAFKA_BROKERS is set, an external cluster: add-region only adds principals to the local cluster kafka.sh formed in $KAFKA_DIR (unset KAFKA_BROKERS for that one; an external cluster's principals are its operator's)" >&2
+    exit 2
+  fi
+  if [[ ! -f "$CRED_FILE" ]]; then
+    if (($(formatted_nodes) > 0)); then
+      say "$KAFKA_DIR was formatted without SASL users (plaintext): every client connects without a principal; nothing to do for $*"
+      return 0
+    fi
+    if [[ "$KAFKA_SECURITY" == plaintext ]]; then
+      say "KAFKA_SECURITY=plaintext: a plaintext broker has no principals; nothing to do for $*"
+      return 0
+    fi
+    die "no broker is formatted in $KAFKA_DIR yet: kafka.sh start makes one, with a principal for each region of STOCKMESH_REGIONS (add $* there)"
+  fi
+
+  take_lock
+  local -a new=()
+  for id in "$@"; do
+    if [[ -n "$(user_password "region-$id")" ]]; then
+      say "region-$id already has a principal in $CRED_FILE; leaving it alone"
+    elif [[ " ${new[*]} " != *" $id "* ]]; then
+      new+=("$id")
+    fi
+  done
+  if ((${#new[@]} == 0)); then
+    say "nothing to add"
+    return 0
+  fi
+  # credentials.json is written anew from the users read here, so every one of them must be read:
+  # a file in another layout than kafka.sh's (one "user": "password" a line) is left as it is.
+  local line
+  local -a users=()
+  mapfile -t users < <(sed -n 's/^    "\([^"]*\)": "\([^"]*\)",\{0,1\}$/\1\t\2/p' "$CRED_FILE")
+  if ((${#users[@]} != $(grep -c '": "' "$CRED_FILE") - 1)) || [[ -z "$(user_password admin)" ]]; then
+    die "$CRED_FILE is not in the layout kafka.sh writes (one \"user\": \"password\" a line, admin among them); not changing it"
+  fi
+  # Every password before anything changes: a bad KAFKA_REGION_PASSWORD_<REGION> stops the run here.
+  local -a passwords=()
+  for id in "${new[@]}"; do passwords+=("$(new_password "region-$id")"); done
+
+  require_java
+  libs_current || die "the Kafka jars in $LIBS_DIR are missing or stale (kafka.sh fetch; a running broker keeps the jars it started with)"
+  command -v node >/dev/null 2>&1 || die "node is needed to grant the ACLs ($ACLS_MJS)"
+  # The running nodes of this data dir. SCRAM users and ACLs live in the replicated metadata log:
+  # a node that is down gets them from the others when it starts.
+  local n
+  local -a up=()
+  for ((n = 1; n <= NODES_HERE; n++)); do
+    use_node "$n"
+    [[ -z "$(broker_pid)" ]] || up+=("$NODE_BROKER")
+  done
+  ((${#up[@]} > 0)) || die "no node of $KAFKA_DIR is running: add-region changes the running cluster (kafka.sh start first)"
+  ((${#up[@]} == NODES_HERE)) ||
+    warn "${#up[@]} of $NODES_HERE nodes run (${up[*]}); the others get the new principals from the metadata log when they start"
+  local bootstrap
+  bootstrap="$(IFS=,; echo "${up[*]}")"
+  wait_ready "${up[0]}" 15 "" quiet || die "${up[0]} does not answer a metadata request (kafka.sh status, kafka.sh logs)"
+  write_admin_client_properties
+
+  # ConfigCommand takes the password from a properties file, not from --add-config, whose value
+  # would be on its command line, readable by any local user in ps. The file is mode 0600 in
+  # $KAFKA_DIR and removed on every exit. Its value has no brackets ('SCRAM-SHA-512=password=...'):
+  # unlike --add-config, --add-config-file does not strip them and refuses '[password=...]'.
+  ADD_REGION_SECRET_FILE="$(mktemp "$KAFKA_DIR/.add-region.XXXXXX")"
+  trap 'rm -f "$ADD_REGION_SECRET_FILE"' EXIT
+  local i out
+  local -a added=()
+  for i in "${!new[@]}"; do
+    id="${new[i]}"
+    printf 'SCRAM-SHA-512=password=%s\n' "${passwords[i]}" >"$ADD_REGION_SECRET_FILE"
+    say "region-$id: SCRAM-SHA-512 user on $bootstrap: kafka.admin.ConfigCommand --alter --add-config-file <password file> --entity-type users --entity-name region-$id"
+    if ! out="$(timeout 60 "$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 \
+      -Dlog4j.configuration="file:$LOG4J_PROPS" -Dstockmesh.kafka.log.level=ERROR \
+      -cp "$LIBS_DIR/*" kafka.admin.ConfigCommand --bootstrap-server "$bootstrap" --command-config "$ADMIN_CLIENT_PROPS" \
+      --alter --add-config-file "$ADD_REGION_SECRET_FILE" --entity-type users --entity-name "region-$id" 2>&1)"; then
+      echo "$out" >&2
+      die "ConfigCommand could not make the SCRAM user region-$id (nothing written to $CRED_FILE; run add-region again)"
+    fi
+    : >"$ADD_REGION_SECRET_FILE"
+    # the tool's admin client logs at INFO whatever log4j says; keep only its answer
+    say "  $(grep -v '^\[[0-9-]* [0-9:,]*\] ' <<<"$out" | tr '\n' ' ')"
+    added+=("region-$id" "${passwords[i]}")
+  done
+  rm -f "$ADD_REGION_SECRET_FILE"
+
+  local regions
+  regions="$(IFS=,; echo "${new[*]}")"
+  say "granting the ACLs of a region: node $ACLS_MJS --brokers $bootstrap --regions $regions --regions-only${KAFKA_ACL_TOPIC_PREFIX:+ --topic-prefix $KAFKA_ACL_TOPIC_PREFIX}"
+  node "$ACLS_MJS" --brokers "$bootstrap" --credentials "$CRED_FILE" --regions "$regions" --regions-only \
+    --topic-prefix "$KAFKA_ACL_TOPIC_PREFIX" ||
+    die "could not grant the ACLs of ${new[*]} (see above; nothing written to $CRED_FILE; run add-region again)"
+
+  # The users the file has, in its order, with the new regions after the last region (before external).
+  local user
+  local -a pairs=()
+  for line in "${users[@]}"; do
+    user="${line%%$'\t'*}"
+    if [[ "$user" == external && ${#added[@]} -gt 0 ]]; then
+      pairs+=("${added[@]}")
+      added=()
+    fi
+    pairs+=("$user" "${line#*$'\t'}")
+  done
+  pairs+=("${added[@]}")
+  write_credentials_file "${pairs[@]}"
+  say "added $(printf 'region-%s ' "${new[@]}")to $CRED_FILE (mode 0600), where npm start finds a region's password"
+}
+
 usage() {
   sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
 }
@@ -893,6 +1058,7 @@ case "${1:-}" in
   wait) cmd_wait ;;
   logs) cmd_logs "${2:-100}" ;;
   quorum) cmd_quorum ;;
+  add-region) shift; cmd_add_region "$@" ;;
   brokers) echo "$LOCAL_BROKERS $REPLICATION_FACTOR" ;;
   -h | --help | help) usage ;;
   "") usage >&2; exit 64 ;;
