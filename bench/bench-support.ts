@@ -120,6 +120,10 @@ export interface BenchClusterOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** The script each region runs (default the region's own entry), e.g. a profiling wrapper. */
   readonly entry?: string;
+  /** The regions started at once (default all): the others start on `cluster.startRegion`. */
+  readonly start?: readonly string[];
+  /** How long a region may take to answer `/health/ready` (default the launcher's 60 s). */
+  readonly readyTimeoutMs?: number;
   readonly signal: AbortSignal;
 }
 
@@ -181,6 +185,8 @@ export async function withBenchCluster<T>(options: BenchClusterOptions, work: (b
     cluster = await startLocalCluster({
       env,
       entry: options.entry,
+      regions: options.start,
+      readyTimeoutMs: options.readyTimeoutMs,
       log: { format: 'json', stream: log },
       ownProcessGroups: true,
       signal: options.signal,

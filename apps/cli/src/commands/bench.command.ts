@@ -48,6 +48,13 @@ export const BENCHMARKS: readonly Benchmark[] = [
     settings: ['BENCH_EVENTS', 'BENCH_SKUS', 'BENCH_CPU_PROF'],
   },
   {
+    name: 'join',
+    script: 'bench/region-join.js',
+    measures: 'how long a region joining the cluster takes to rebuild 1,000,000 rows and be ready, beside kafkajs and PostgreSQL alone',
+    starts: 'two regions',
+    settings: ['BENCH_ROWS'],
+  },
+  {
     name: 'cycle-count',
     script: 'bench/cycle-count.js',
     measures: 'a full cycle count through POST /v1/stock/batch, and how soon every region converges',
