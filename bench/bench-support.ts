@@ -4,6 +4,8 @@
 
 // First: the libraries decorate classes at import time and need the polyfill.
 import 'reflect-metadata';
+import { readKafkaCredentials } from '@stockmesh/config';
+import { KafkaJsBus, type BusLog } from '@stockmesh/messaging';
 import { dropDatabases } from '@stockmesh/persistence';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -529,4 +531,57 @@ export async function transactionsEnded(urls: readonly string[]): Promise<number
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A bus on the bench cluster's broker and topics as Kafka's `admin` principal (the one that may
+ * write any region's topics), for scripts that write or read records themselves.
+ */
+export function adminBus(env: Readonly<Record<string, string>>, topicPrefix: string, hex: string): KafkaJsBus {
+  const credentials = env.STOCKMESH_KAFKA_CREDENTIALS;
+  const log: BusLog = { error: (_, m) => say(`kafka: ${m}`), warn: (_, m) => say(`kafka: ${m}`), info: () => {}, debug: () => {} };
+  return new KafkaJsBus({
+    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    sasl: credentials
+      ? { mechanism: 'scram-sha-512', username: 'admin', password: readKafkaCredentials(credentials).users.admin }
+      : undefined,
+    clientId: `stockmesh-bench-${hex}`,
+    topicPrefix,
+    log,
+  });
+}
+
+/** Registers `count` warehouses `bench-<region>-<n>` at `region` through its API; resolves their ids. */
+export async function registerBenchWarehouses(url: string, region: string, count: number): Promise<string[]> {
+  const ids = Array.from({ length: count }, (_, n) => `bench-${region}-${n + 1}`);
+  for (const id of ids) {
+    const response = await fetch(`${url}/v1/warehouses/${id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...BENCH_AUTHORIZATION },
+      body: JSON.stringify({ region, name: `Bench ${id}` }),
+    });
+    if (response.status !== 201) throw new Error(`registering ${id}: HTTP ${response.status} ${await response.text()}`);
+  }
+  return ids;
+}
+
+/**
+ * Seconds libs/messaging's consumer takes to read `count` records of `topic` from the start with
+ * an empty handler: the ceiling of anything that applies those records.
+ */
+export async function rawConsume(bus: KafkaJsBus, topic: string, count: number, hex: string): Promise<number> {
+  let seen = 0;
+  let done!: () => void;
+  const all = new Promise<void>((resolve) => (done = resolve));
+  const consumer = bus.consumer({ groupId: `bench-raw-${hex}`, topics: [topic], fromBeginning: true, maxWaitMs: 100 });
+  const started = performance.now();
+  await consumer.start(async (batch) => {
+    seen += batch.messages.length;
+    if (seen >= count) done();
+    return undefined;
+  });
+  await all;
+  const seconds = (performance.now() - started) / 1000;
+  await consumer.stop();
+  return seconds;
 }

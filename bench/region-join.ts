@@ -11,19 +11,20 @@
 //   BENCH_ROWS  rows on the state topic (default 1000000)
 
 import { EVENT_TYPES, newEvent, stockStateKey, toKafkaRecord, TOPICS, type StockChangedData } from '@stockmesh/contracts';
-import { readKafkaCredentials } from '@stockmesh/config';
-import { KafkaJsBus, type BusLog, type OutgoingMessage, type Publisher } from '@stockmesh/messaging';
+import type { OutgoingMessage, Publisher } from '@stockmesh/messaging';
 import { shardOf } from '@stockmesh/sharding';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import {
-  BENCH_AUTHORIZATION,
+  adminBus,
   ensureBroker,
   interruptSignal,
   machine,
   positiveInt,
+  rawConsume,
+  registerBenchWarehouses,
   runId,
   runMain,
   say,
@@ -62,17 +63,7 @@ async function main(): Promise<void> {
     },
     async ({ cluster, env: regionEnv }) => {
       const shards = cluster.config.shardCount;
-      const credentials = regionEnv.STOCKMESH_KAFKA_CREDENTIALS;
-      const log: BusLog = { error: (_, m) => say(`kafka: ${m}`), warn: (_, m) => say(`kafka: ${m}`), info: () => {}, debug: () => {} };
-      const bus = new KafkaJsBus({
-        brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
-        sasl: credentials
-          ? { mechanism: 'scram-sha-512', username: 'admin', password: readKafkaCredentials(credentials).users.admin }
-          : undefined,
-        clientId: `stockmesh-bench-${hex}`,
-        topicPrefix,
-        log,
-      });
+      const bus = adminBus(regionEnv, topicPrefix, hex);
       const owner = cluster.regions.find((r) => r.id === OWNER)!;
       const joinerDbs = cluster.config.regions
         .find((r) => r.id === JOINER)!
@@ -80,15 +71,7 @@ async function main(): Promise<void> {
       const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> =>
         (await Promise.all(joinerDbs.map((p) => p.query<T>(sql, params)))).flatMap((r) => r.rows);
       try {
-        const warehouses = Array.from({ length: WAREHOUSES }, (_, n) => `bench-${OWNER}-${n + 1}`);
-        for (const id of warehouses) {
-          const response = await fetch(`${owner.url}/v1/warehouses/${id}`, {
-            method: 'PUT',
-            headers: { 'content-type': 'application/json', ...BENCH_AUTHORIZATION },
-            body: JSON.stringify({ region: OWNER, name: `Bench ${id}` }),
-          });
-          if (response.status !== 201) throw new Error(`registering ${id}: HTTP ${response.status} ${await response.text()}`);
-        }
+        const warehouses = await registerBenchWarehouses(owner.url, OWNER, WAREHOUSES);
         say(`registered ${warehouses.length} warehouses at ${OWNER}; writing ${rows} rows to the state topic`);
 
         const publisher = await bus.publisher();
@@ -97,7 +80,7 @@ async function main(): Promise<void> {
         const produceS = (performance.now() - produceStarted) / 1000;
         await publisher.close();
         say(`produced ${rows} records in ${produceS.toFixed(1)} s; reading them with kafkajs alone (the ceiling)`);
-        const rawS = await rawConsume(bus, rows, hex);
+        const rawS = await rawConsume(bus, TOPICS.stockState, rows, hex);
         say(`kafkajs alone read them in ${rawS.toFixed(1)} s; PostgreSQL alone writing as many replica rows`);
         const pgS = await postgresAlone(joinerDbs[0], rows);
 
@@ -207,24 +190,6 @@ async function seed(publisher: Publisher, rows: number, warehouses: readonly str
     }
   };
   await Promise.all(Array.from({ length: PRODUCERS_IN_FLIGHT }, worker));
-}
-
-/** Seconds the libs/messaging consumer takes to read `rows` records of the state topic with an empty handler. */
-async function rawConsume(bus: KafkaJsBus, rows: number, hex: string): Promise<number> {
-  let seen = 0;
-  let done!: () => void;
-  const all = new Promise<void>((resolve) => (done = resolve));
-  const consumer = bus.consumer({ groupId: `bench-raw-${hex}`, topics: [TOPICS.stockState], fromBeginning: true, maxWaitMs: 100 });
-  const started = performance.now();
-  await consumer.start(async (batch) => {
-    seen += batch.messages.length;
-    if (seen >= rows) done();
-    return undefined;
-  });
-  await all;
-  const seconds = (performance.now() - started) / 1000;
-  await consumer.stop();
-  return seconds;
 }
 
 /** Seconds PostgreSQL takes to write `rows` rows into a copy of `stock_replica` (same indexes) in one statement. */

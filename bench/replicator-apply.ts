@@ -11,8 +11,7 @@
 //   BENCH_CPU_PROF  a directory: the regions run with `node --cpu-prof` and write their profiles there
 
 import { EVENT_TYPES, newEvent, toKafkaRecord, TOPICS, type StockChangedData } from '@stockmesh/contracts';
-import { readKafkaCredentials } from '@stockmesh/config';
-import { KafkaJsBus, type BusLog, type OutgoingMessage } from '@stockmesh/messaging';
+import type { OutgoingMessage } from '@stockmesh/messaging';
 import { shardOf } from '@stockmesh/sharding';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -20,11 +19,13 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import {
-  BENCH_AUTHORIZATION,
+  adminBus,
   ensureBroker,
   interruptSignal,
   machine,
   positiveInt,
+  rawConsume,
+  registerBenchWarehouses,
   runId,
   runMain,
   say,
@@ -55,17 +56,7 @@ async function main(): Promise<void> {
     { dbPrefix: `smapply_${hex}`, topicPrefix, regions: [OWNER, APPLIER], portsFrom: 4760, env, entry, signal },
     async ({ cluster, env: regionEnv }) => {
       const shards = cluster.config.shardCount;
-      const credentials = regionEnv.STOCKMESH_KAFKA_CREDENTIALS;
-      const log: BusLog = { error: (_, m) => say(`kafka: ${m}`), warn: (_, m) => say(`kafka: ${m}`), info: () => {}, debug: () => {} };
-      const bus = new KafkaJsBus({
-        brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
-        sasl: credentials
-          ? { mechanism: 'scram-sha-512', username: 'admin', password: readKafkaCredentials(credentials).users.admin }
-          : undefined,
-        clientId: `stockmesh-bench-${hex}`,
-        topicPrefix,
-        log,
-      });
+      const bus = adminBus(regionEnv, topicPrefix, hex);
       const owner = cluster.regions.find((r) => r.id === OWNER)!;
       const applierDbs = cluster.config.regions
         .find((r) => r.id === APPLIER)!
@@ -73,15 +64,7 @@ async function main(): Promise<void> {
       const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> =>
         (await Promise.all(applierDbs.map((p) => p.query<T>(sql, params)))).flatMap((r) => r.rows);
       try {
-        const warehouses = Array.from({ length: WAREHOUSES }, (_, n) => `bench-${OWNER}-${n + 1}`);
-        for (const id of warehouses) {
-          const response = await fetch(`${owner.url}/v1/warehouses/${id}`, {
-            method: 'PUT',
-            headers: { 'content-type': 'application/json', ...BENCH_AUTHORIZATION },
-            body: JSON.stringify({ region: OWNER, name: `Bench ${id}` }),
-          });
-          if (response.status !== 201) throw new Error(`registering ${id}: HTTP ${response.status} ${await response.text()}`);
-        }
+        const warehouses = await registerBenchWarehouses(owner.url, OWNER, WAREHOUSES);
         // The replicator waits for the catalog before it applies a warehouse's stock: let it arrive first.
         while ((await query<{ n: number }>('SELECT count(*)::int AS n FROM warehouses WHERE id = ANY($1)', [warehouses]))[0].n < 1) {
           await sleep(100, undefined, { signal });
@@ -133,7 +116,7 @@ async function main(): Promise<void> {
         const admin = await bus.admin();
         const ends = new Map((await admin.offsets(TOPICS.stock)).map((p) => [p.partition, BigInt(p.high)]));
         await admin.close();
-        const rawS = await rawConsume(bus, events, hex);
+        const rawS = await rawConsume(bus, TOPICS.stock, events, hex);
 
         const positions = async (): Promise<number> => {
           const stored = await query<{ partition: number; next_offset: string }>(
@@ -195,24 +178,6 @@ async function main(): Promise<void> {
       }
     },
   );
-}
-
-/** Seconds the libs/messaging consumer takes to read `events` records of the stock topic with an empty handler. */
-async function rawConsume(bus: KafkaJsBus, events: number, hex: string): Promise<number> {
-  let seen = 0;
-  let done!: () => void;
-  const all = new Promise<void>((resolve) => (done = resolve));
-  const consumer = bus.consumer({ groupId: `bench-raw-${hex}`, topics: [TOPICS.stock], fromBeginning: true, maxWaitMs: 100 });
-  const started = performance.now();
-  await consumer.start(async (batch) => {
-    seen += batch.messages.length;
-    if (seen >= events) done();
-    return undefined;
-  });
-  await all;
-  const seconds = (performance.now() - started) / 1000;
-  await consumer.stop();
-  return seconds;
 }
 
 runMain(main);
