@@ -172,6 +172,7 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
         await backoff.wait(signal);
       }
     }
+    if (signal.aborted) return;
     if (joining) this.bootstrap.rebuilding();
     else this.bootstrap.complete();
     await this.topicsReady.ready(signal);

@@ -33,6 +33,8 @@ export class TopicsReady implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** Resolves once the topics exist, or once `signal` aborts (the caller is stopping). */
   async ready(signal: AbortSignal): Promise<void> {
+    // An aborted signal fires no more events: waiting on it would never end.
+    if (signal.aborted) return;
     const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     const created = this.loop.then((made) => (made ? undefined : aborted));
     await Promise.race([created, aborted]);
