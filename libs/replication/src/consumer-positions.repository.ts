@@ -29,6 +29,18 @@ export class ConsumerPositionsRepository {
     );
   }
 
+  /**
+   * Stores `nextOffset` unless the partition has a position already: what a rebuild stores, so
+   * that an instance finishing its rebuild late never moves back a position that another
+   * instance's replicator has advanced meanwhile.
+   */
+  async saveIfAbsent(tx: SqlTx, topic: string, partition: number, nextOffset: bigint): Promise<void> {
+    await tx.query(
+      `INSERT INTO consumer_positions (topic, partition, next_offset) VALUES ($1, $2, $3) ON CONFLICT (topic, partition) DO NOTHING`,
+      [topic, partition, nextOffset.toString()],
+    );
+  }
+
   async all(tx: SqlTx, topic: string): Promise<Map<number, bigint>> {
     const rows = await tx.query<{ partition: number; next_offset: string }>(
       `SELECT partition, next_offset FROM consumer_positions WHERE topic = $1`,

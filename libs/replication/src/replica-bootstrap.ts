@@ -11,8 +11,10 @@ import { replicatedTopics } from './replicated-topics.js';
  *   wiped or restored): their rows are being read from the compacted state topic;
  * - `catching-up`: rebuilt; the replicated topics are being applied up to the end offsets they had
  *   once the rebuild was done;
- * - `complete`: every shard had a position at start (the replicas are as fresh as replication
- *   makes them), or the catch-up reached those offsets. Never left once reached.
+ * - `complete`: every shard had a position at start and no bootstrap was left open (the replicas
+ *   are as fresh as replication makes them), or the catch-up reached those offsets. Never left
+ *   once reached; the home database's `replica_bootstrap` row records it for every instance and
+ *   every restart.
  */
 export type BootstrapPhase = 'checking' | 'rebuilding' | 'catching-up' | 'complete';
 
@@ -46,15 +48,38 @@ export class ReplicaBootstrap {
     private readonly positions: ConsumerPositionsRepository,
   ) {}
 
-  /** Every shard had a position, or replication is off: nothing to wait for. */
+  /** Replication is off: nothing to wait for. */
   complete(): void {
     this.phase = 'complete';
     this.marks = undefined;
   }
 
-  /** Some shards had no position: the region is rebuilding them and is not ready. */
-  rebuilding(): void {
+  /**
+   * Decides at start whether the region bootstraps: some shard has no stored position
+   * (`missingShards`), or a bootstrap begun earlier was not completed (a restart after the rebuild
+   * stored the positions, before the catch-up ended). A new bootstrap is recorded as open in the
+   * home database before the rebuild stores any position. Resolves whether the region bootstraps.
+   */
+  async begin(missingShards: readonly number[]): Promise<boolean> {
+    const home = this.databases.home();
+    if (missingShards.length > 0) {
+      await this.databases.inDatabase(home, (tx) =>
+        tx.query(
+          `INSERT INTO replica_bootstrap (id, started_at, completed_at) VALUES (1, now(), NULL)
+           ON CONFLICT (id) DO UPDATE SET started_at = now(), completed_at = NULL`,
+        ),
+      );
+    } else {
+      const [open] = await this.databases.read(home, (tx) =>
+        tx.query(`SELECT 1 FROM replica_bootstrap WHERE id = 1 AND completed_at IS NULL`),
+      );
+      if (!open) {
+        this.complete();
+        return false;
+      }
+    }
     if (this.phase !== 'complete') this.phase = 'rebuilding';
+    return true;
   }
 
   /** Rebuilt: ready once the stored positions reach `ends` (partitions with no record need nothing). */
@@ -68,7 +93,12 @@ export class ReplicaBootstrap {
   async status(): Promise<BootstrapStatus> {
     if (this.phase !== 'catching-up' || !this.marks) return { phase: this.phase };
     const behind = await this.partitionsBehind(this.marks);
-    if (behind === 0) this.complete();
+    if (behind === 0) {
+      await this.databases.inDatabase(this.databases.home(), (tx) =>
+        tx.query(`UPDATE replica_bootstrap SET completed_at = now() WHERE id = 1 AND completed_at IS NULL`),
+      );
+      this.complete();
+    }
     return behind === 0 ? { phase: this.phase } : { phase: this.phase, partitionsBehind: behind };
   }
 

@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { EVENT_TYPES, parseEvent, PoisonEventError, TOPICS } from '@stockmesh/contracts';
 import { MessageBus, type MessageBatch } from '@stockmesh/messaging';
 import { ShardDatabases } from '@stockmesh/persistence';
+import { shardOf } from '@stockmesh/sharding';
 import { randomUUID } from 'node:crypto';
 import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
 import { EventAppliers, type OffsetEvent } from './event-appliers.js';
@@ -56,7 +57,7 @@ export class ReplicaRebuilder {
     if (signal.aborted) return [];
     for (const shard of missing) {
       const high = BigInt(live.find((p) => p.partition === shard)?.high ?? '0');
-      await this.databases.inShard(shard, (tx) => this.positions.save(tx, TOPICS.stock, shard, high));
+      await this.databases.inShard(shard, (tx) => this.positions.saveIfAbsent(tx, TOPICS.stock, shard, high));
     }
     this.logger.log({ msg: 'replicas rebuilt', shards: missing.length, rowsRead: applied, ms: Date.now() - started });
     return missing;
@@ -75,7 +76,8 @@ export class ReplicaRebuilder {
   /**
    * Reads the state topic's target partitions up to the offsets given, and applies each fetched
    * batch in one set-based statement (see `EventAppliers.applyAll`); resolves the rows read. The
-   * other partitions are not fetched at all: they start at their end.
+   * other partitions start at their end (a fetch made before the seek may still read some of
+   * their records, which are passed over).
    */
   private async readState(
     targets: Map<number, bigint>,
@@ -109,7 +111,13 @@ export class ReplicaRebuilder {
           const event = parseEvent(message, [EVENT_TYPES.stockChanged]);
           // What the live topic's check refuses is not taken from the state topic either (see
           // StockStateReader): a row is sent by its warehouse's region, on its shard's partition.
-          if (event.source === this.config.region.id || event.source !== event.data.region || event.data.shard !== batch.partition) {
+          const { sku, region, shard } = event.data;
+          if (
+            event.source === this.config.region.id ||
+            event.source !== region ||
+            shard !== batch.partition ||
+            shardOf(sku, this.config.cluster.shardCount) !== batch.partition
+          ) {
             continue;
           }
           events.push({ event });

@@ -162,26 +162,25 @@ export class Replicator implements OnApplicationBootstrap, OnApplicationShutdown
     const signal = this.abort.signal;
     const backoff = new Backoff(500, 5_000);
     // Decided on the databases alone, before the broker is needed: a region that has its replicas
-    // is ready while the broker is away; one that has none is not until it has them (ReplicaBootstrap).
+    // is ready while the broker is away; one that has none, or did not finish getting them, is not
+    // until it has them (ReplicaBootstrap).
     let joining: boolean | undefined;
     while (joining === undefined && !signal.aborted) {
       try {
-        joining = (await this.rebuilder.shardsWithoutPosition()).length > 0;
+        joining = await this.bootstrap.begin(await this.rebuilder.shardsWithoutPosition());
       } catch (error) {
         this.logger.warn({ msg: 'could not read the stored positions; retrying', err: (error as Error).message });
         await backoff.wait(signal);
       }
     }
     if (signal.aborted) return;
-    if (joining) this.bootstrap.rebuilding();
-    else this.bootstrap.complete();
     await this.topicsReady.ready(signal);
     backoff.reset();
     while (!signal.aborted) {
       try {
-        const rebuilt = await this.rebuilder.rebuildMissing(signal);
+        await this.rebuilder.rebuildMissing(signal);
         if (signal.aborted) return;
-        if (joining || rebuilt.length > 0) this.bootstrap.catchUpTo(await this.endOffsets());
+        if (joining) this.bootstrap.catchUpTo(await this.endOffsets());
         this.consumer = this.bus.consumer({
           groupId: this.consumerGroup,
           topics: this.topics.map((t) => t.topic),

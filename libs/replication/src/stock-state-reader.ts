@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { EVENT_TYPES, parseEvent, PoisonEventError, TOPICS, type StockChangedData } from '@stockmesh/contracts';
 import { MessageBus, type MessageBatch } from '@stockmesh/messaging';
+import { shardOf } from '@stockmesh/sharding';
 import { randomUUID } from 'node:crypto';
 
 /** A row's latest state on the state topic, with the id of the event that carried it. */
@@ -76,7 +77,12 @@ export class StockStateReader {
           // What the live topic's check refuses is not taken from the state topic either: a row is
           // sent by its warehouse's region, on its shard's partition (a record written by anyone
           // else with access to the topic would otherwise replace the owner's row in a repair).
-          if (event.source !== event.data.region || event.data.shard !== batch.partition) continue;
+          if (
+            event.source !== event.data.region ||
+            event.data.shard !== batch.partition ||
+            shardOf(event.data.sku, this.config.cluster.shardCount) !== batch.partition
+          )
+            continue;
           const key = `${event.data.warehouseId}/${event.data.sku}`;
           if (keep(event.data) && (rows.get(key)?.data.version ?? 0) < event.data.version)
             rows.set(key, { data: event.data, eventId: event.id });

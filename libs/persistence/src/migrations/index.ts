@@ -20,6 +20,7 @@ import { Kits1765200000000 } from './1765200000000-kits.js';
 import { LowStockAlerts1765200000001 } from './1765200000001-low-stock-alerts.js';
 import { IncomingStock1765300000000 } from './1765300000000-incoming-stock.js';
 import { Backorders1765300000001 } from './1765300000001-backorders.js';
+import { ReplicaBootstrap1765400000000 } from './1765400000000-replica-bootstrap.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   LowStockAlerts1765200000001,
   IncomingStock1765300000000,
   Backorders1765300000001,
+  ReplicaBootstrap1765400000000,
 ];
