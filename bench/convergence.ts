@@ -6,6 +6,7 @@
 //   BENCH_RATE     phase 1 target write rate, writes/s over all regions (default 300)
 //   BENCH_SECONDS  phase 1 duration in seconds (default 20)
 //   BENCH_BACKLOG  phase 2 events written while ap-south is stopped (default 20000)
+//   BENCH_CPU_PROF a directory: the regions run with `node --cpu-prof` and write their profiles there
 //
 // The anchor (issue 10): kafkajs alone, through libs/messaging's publisher and consumer as the
 // regions use them (idempotent, acks=all; the regions' fetch wait), producing one record at a time
@@ -20,7 +21,7 @@ import { dropDatabases } from '@stockmesh/persistence';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readKafkaCredentials } from '@stockmesh/config';
@@ -429,6 +430,7 @@ async function main(): Promise<void> {
   await ensureBroker();
   const hex = randomBytes(3).toString('hex');
   const topicPrefix = `bench-${hex}.`;
+  const profileDir = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
   const stockTopic = `${topicPrefix}${TOPICS.stock}`;
   const env = {
     STOCKMESH_REGIONS: REGIONS.join(','),
@@ -443,6 +445,7 @@ async function main(): Promise<void> {
     STOCKMESH_CLUSTER_SECRET: `bench-cluster-${randomBytes(24).toString('base64url')}`,
     // kafka.sh's broker with SASL: each region gets its principal, the bench reads as admin.
     STOCKMESH_KAFKA_CREDENTIALS: process.env.STOCKMESH_KAFKA_CREDENTIALS || localKafkaCredentials(process.env),
+    ...(profileDir ? { BENCH_CPU_PROF: profileDir } : {}),
   };
   // Known before the start, so a start that fails half-way still has its databases dropped.
   const databaseUrls = clusterFromEnvironment({ ...process.env, ...env }).regions.flatMap((r) => r.databases.map((d) => d.url));
@@ -471,7 +474,13 @@ async function main(): Promise<void> {
     say(
       `starting 3 regions (databases ${env.STOCKMESH_DB_PREFIX}_*, topics ${topicPrefix}*, ports ${env.STOCKMESH_BASE_PORT}+, log ${logFile})`,
     );
-    cluster = await startLocalCluster({ env, log: { format: 'json', stream: log }, ownProcessGroups: true, signal: stop.signal });
+    cluster = await startLocalCluster({
+      env,
+      entry: profileDir ? 'dist/bench/profiled-region.js' : undefined,
+      log: { format: 'json', stream: log },
+      ownProcessGroups: true,
+      signal: stop.signal,
+    });
     dbs = new BenchDatabases(cluster);
     await waitForTopic(bus, stockTopic, stop.signal);
 

@@ -38,7 +38,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
     script: 'bench/convergence.js',
     measures: 'how fast a change reaches the other regions, and how fast a backlog is worked off',
     starts: 'three regions',
-    settings: ['BENCH_RATE', 'BENCH_SECONDS', 'BENCH_BACKLOG'],
+    settings: ['BENCH_RATE', 'BENCH_SECONDS', 'BENCH_BACKLOG', 'BENCH_CPU_PROF'],
   },
   {
     name: 'apply',
