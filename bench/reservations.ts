@@ -1,5 +1,5 @@
 // `npm run bench:reservations`: how many reservations (POST /v1/reservations) a three-region local
-// cluster makes per second, and how far that is from what PostgreSQL itself does with the same
+// cluster (or one region alone, BENCH_REGIONS=1) makes per second, and how far that is from what PostgreSQL itself does with the same
 // statements (pgbench). Starts its own cluster on throwaway databases, topics and ports, prints
 // figures, then stops the cluster and drops the databases (also on error or Ctrl-C). A script that
 // measures, not a test: it asserts nothing about timings.
@@ -8,6 +8,8 @@
 //   BENCH_CONCURRENCY  checkout requests in flight, over all regions (default 32)
 //   BENCH_PGBENCH_CLIENTS  pgbench connections (default 8, with 2 threads)
 //   BENCH_SCENARIOS    which checkout scenarios to run, e.g. `a,c` (default a,b,c)
+//   BENCH_REGIONS      how many regions run (1 to 3, default 3): 1 measures us-east alone, every
+//                      hold local (scenario (b)'s three lines are then all its own)
 //   BENCH_JSON         where to write the results as JSON (default .stockmesh/bench/reservations-<time>.json)
 //   BENCH_CPU_PROF     a directory: the regions run under `node --cpu-prof` and write their profiles there
 //                      (summarise with node bench/profile-summary.mjs <file>)
@@ -48,7 +50,15 @@ import {
   sayLoad,
 } from './bench-support.js';
 
-const REGIONS = ['us-east', 'eu-west', 'ap-south'] as const;
+const ALL_REGIONS = ['us-east', 'eu-west', 'ap-south'] as const;
+/** The regions this run starts (BENCH_REGIONS, the first n of ALL_REGIONS). */
+const REGIONS = ALL_REGIONS.slice(0, regionCount());
+
+function regionCount(): number {
+  const n = positiveInt('BENCH_REGIONS', ALL_REGIONS.length);
+  if (n > ALL_REGIONS.length) throw new RangeError(`BENCH_REGIONS must be 1 to ${ALL_REGIONS.length}, got ${n}`);
+  return n;
+}
 const WAREHOUSES_PER_REGION = 2;
 /** Cold SKUs: each in one warehouse, spread evenly over all six; nothing else touches them. */
 const COLD_SKUS = 2_000;
@@ -606,7 +616,10 @@ async function measure(bench: BenchCluster, settings: Settings, http: HttpClient
     },
     {
       name: '(b)',
-      title: "3-line carts, cold SKUs, one in each region's warehouses (1 local + 2 remote holds)",
+      title:
+        REGIONS.length === 1
+          ? '3-line carts, cold SKUs of the one region (3 local holds)'
+          : "3-line carts, cold SKUs, one in each region's warehouses (1 local + 2 remote holds)",
       linesPerCart: 3,
       cart: (r, k) => [0, 1, 2].map((j) => ({ sku: pick((r + j) % REGIONS.length, k + j * third), quantity: 1 })),
     },
@@ -725,6 +738,7 @@ async function measure(bench: BenchCluster, settings: Settings, http: HttpClient
   console.log(table(rows));
 
   writeResults(settings, {
+    regions: [...REGIONS],
     machine: Object.fromEntries(machine(postgres.server_version)),
     idleCores: Object.fromEntries(idle),
     scenarios: figures.map((f) => ({
@@ -751,7 +765,7 @@ async function measure(bench: BenchCluster, settings: Settings, http: HttpClient
       ...machine(postgres.server_version),
       [
         'settings',
-        `BENCH_SECONDS=${settings.seconds} BENCH_CONCURRENCY=${settings.concurrency} BENCH_PGBENCH_CLIENTS=${settings.pgbenchClients} BENCH_SCENARIOS=${settings.scenarios.join(',')}`,
+        `BENCH_SECONDS=${settings.seconds} BENCH_CONCURRENCY=${settings.concurrency} BENCH_PGBENCH_CLIENTS=${settings.pgbenchClients} BENCH_SCENARIOS=${settings.scenarios.join(',')} BENCH_REGIONS=${REGIONS.length} (${REGIONS.join(', ')})`,
       ],
       [
         'region databases',

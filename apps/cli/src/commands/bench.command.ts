@@ -24,7 +24,15 @@ export const BENCHMARKS: readonly Benchmark[] = [
     script: 'bench/reservations.js',
     measures: 'reservations per second over HTTP, beside pgbench running the same statements',
     starts: 'three regions',
-    settings: ['BENCH_SECONDS', 'BENCH_CONCURRENCY', 'BENCH_SCENARIOS', 'BENCH_PGBENCH_CLIENTS', 'BENCH_JSON', 'BENCH_CPU_PROF'],
+    settings: [
+      'BENCH_SECONDS',
+      'BENCH_CONCURRENCY',
+      'BENCH_SCENARIOS',
+      'BENCH_REGIONS',
+      'BENCH_PGBENCH_CLIENTS',
+      'BENCH_JSON',
+      'BENCH_CPU_PROF',
+    ],
   },
   {
     name: 'holds',
