@@ -5,7 +5,8 @@
 // First: the libraries decorate classes at import time and need the polyfill.
 import 'reflect-metadata';
 import { readKafkaCredentials } from '@stockmesh/config';
-import { KafkaJsBus, type BusLog } from '@stockmesh/messaging';
+import { EVENT_TYPES, newEvent, stockStateKey, toKafkaRecord, TOPICS, type StockChangedData } from '@stockmesh/contracts';
+import { KafkaJsBus, type BusLog, type OutgoingMessage } from '@stockmesh/messaging';
 import { dropDatabases } from '@stockmesh/persistence';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -584,4 +585,24 @@ export async function rawConsume(bus: KafkaJsBus, topic: string, count: number, 
   const seconds = (performance.now() - started) / 1000;
   await consumer.stop();
   return seconds;
+}
+
+/**
+ * A `stock.changed` record of the row's region as its relay publishes it (see `stockChangedEntry`):
+ * on the stock topic keyed by SKU, or on the compacted state topic keyed `warehouseId/sku`, in the
+ * partition of the row's shard. For benches that write an owner's events themselves.
+ */
+export function stockChangedMessage(
+  topic: typeof TOPICS.stock | typeof TOPICS.stockState,
+  data: Omit<StockChangedData, 'reserved'>,
+): OutgoingMessage {
+  const event = newEvent({
+    source: data.region,
+    type: EVENT_TYPES.stockChanged,
+    time: data.updatedAt,
+    subject: `warehouses/${data.warehouseId}/stock/${data.sku}`,
+    data: { ...data, reserved: 0 },
+  });
+  const record = toKafkaRecord(event, topic === TOPICS.stock ? data.sku : stockStateKey(data.warehouseId, data.sku));
+  return { topic, partition: data.shard, key: record.key, value: record.value, headers: record.headers };
 }

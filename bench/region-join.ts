@@ -10,7 +10,7 @@
 //
 //   BENCH_ROWS  rows on the state topic (default 1000000)
 
-import { EVENT_TYPES, newEvent, stockStateKey, toKafkaRecord, TOPICS, type StockChangedData } from '@stockmesh/contracts';
+import { TOPICS } from '@stockmesh/contracts';
 import type { OutgoingMessage, Publisher } from '@stockmesh/messaging';
 import { shardOf } from '@stockmesh/sharding';
 import { randomUUID } from 'node:crypto';
@@ -27,6 +27,7 @@ import {
   registerBenchWarehouses,
   runId,
   runMain,
+  stockChangedMessage,
   say,
   table,
   withBenchCluster,
@@ -156,27 +157,18 @@ async function seed(publisher: Publisher, rows: number, warehouses: readonly str
     for (let i = from; i < Math.min(rows, from + PRODUCE_BATCH); i++) {
       const warehouseId = warehouses[i % warehouses.length];
       const sku = `J-${Math.floor(i / warehouses.length)}`;
-      const shard = shardOf(sku, shards);
-      const data: StockChangedData = {
-        warehouseId,
-        sku,
-        region: OWNER,
-        shard,
-        onHand: 1 + (i % 500),
-        reserved: 0,
-        version: 1,
-        updatedAt: at,
-        cause: { kind: 'set', delta: 1 + (i % 500), reason: 'counted', movementId: randomUUID(), actor: 'bench' },
-      };
-      const event = newEvent({
-        source: OWNER,
-        type: EVENT_TYPES.stockChanged,
-        time: at,
-        subject: `warehouses/${warehouseId}/stock/${sku}`,
-        data,
-      });
-      const record = toKafkaRecord(event, stockStateKey(warehouseId, sku));
-      messages.push({ topic: TOPICS.stockState, partition: shard, key: record.key, value: record.value, headers: record.headers });
+      messages.push(
+        stockChangedMessage(TOPICS.stockState, {
+          warehouseId,
+          sku,
+          region: OWNER,
+          shard: shardOf(sku, shards),
+          onHand: 1 + (i % 500),
+          version: 1,
+          updatedAt: at,
+          cause: { kind: 'set', delta: 1 + (i % 500), reason: 'counted', movementId: randomUUID(), actor: 'bench' },
+        }),
+      );
     }
     return messages;
   };

@@ -10,7 +10,7 @@
 //   BENCH_SKUS      SKUs per warehouse (default 5000)
 //   BENCH_CPU_PROF  a directory: the regions run with `node --cpu-prof` and write their profiles there
 
-import { EVENT_TYPES, newEvent, toKafkaRecord, TOPICS, type StockChangedData } from '@stockmesh/contracts';
+import { TOPICS } from '@stockmesh/contracts';
 import type { OutgoingMessage } from '@stockmesh/messaging';
 import { shardOf } from '@stockmesh/sharding';
 import { randomUUID } from 'node:crypto';
@@ -28,6 +28,7 @@ import {
   registerBenchWarehouses,
   runId,
   runMain,
+  stockChangedMessage,
   say,
   table,
   withBenchCluster,
@@ -82,28 +83,19 @@ async function main(): Promise<void> {
           for (let i = from; i < Math.min(events, from + PRODUCE_BATCH); i++) {
             const warehouseId = warehouses[i % warehouses.length];
             const sku = `A-${Math.floor(i / warehouses.length) % skus}`;
-            const shard = shardOf(sku, shards);
             const version = Math.floor(i / rows) + 1;
-            const data: StockChangedData = {
-              warehouseId,
-              sku,
-              region: OWNER,
-              shard,
-              onHand: version,
-              reserved: 0,
-              version,
-              updatedAt: at,
-              cause: { kind: 'adjustment', delta: 1, reason: 'received', movementId: randomUUID(), actor: 'bench' },
-            };
-            const event = newEvent({
-              source: OWNER,
-              type: EVENT_TYPES.stockChanged,
-              time: at,
-              subject: `warehouses/${warehouseId}/stock/${sku}`,
-              data,
-            });
-            const record = toKafkaRecord(event, sku);
-            messages.push({ topic: TOPICS.stock, partition: shard, key: record.key, value: record.value, headers: record.headers });
+            messages.push(
+              stockChangedMessage(TOPICS.stock, {
+                warehouseId,
+                sku,
+                region: OWNER,
+                shard: shardOf(sku, shards),
+                onHand: version,
+                version,
+                updatedAt: at,
+                cause: { kind: 'adjustment', delta: 1, reason: 'received', movementId: randomUUID(), actor: 'bench' },
+              }),
+            );
           }
           await publisher.publish(messages);
           signal.throwIfAborted();

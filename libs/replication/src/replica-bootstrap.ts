@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { ShardDatabases } from '@stockmesh/persistence';
+import type { ShardDatabase } from '@stockmesh/sharding';
 import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
 import { replicatedTopics } from './replicated-topics.js';
 
@@ -108,16 +109,15 @@ export class ReplicaBootstrap {
       const ends = marks.get(route.topic);
       if (!ends) continue;
       // One read per database: the partitions of a topic are spread over the shard databases.
-      const byDatabase = new Map<string, { partition: number; end: bigint }[]>();
+      const byDatabase = new Map<ShardDatabase, [number, bigint][]>();
       for (const [partition, end] of ends) {
         if (end === 0n) continue;
         const db = route.database(partition);
-        byDatabase.set(db.name, [...(byDatabase.get(db.name) ?? []), { partition, end }]);
+        byDatabase.set(db, [...(byDatabase.get(db) ?? []), [partition, end]]);
       }
-      for (const [name, wanted] of byDatabase) {
-        const db = this.databases.all().find((d) => d.name === name)!;
+      for (const [db, wanted] of byDatabase) {
         const stored = await this.databases.read(db, (tx) => this.positions.all(tx, route.topic));
-        behind += wanted.filter(({ partition, end }) => (stored.get(partition) ?? 0n) < end).length;
+        behind += wanted.filter(([partition, end]) => (stored.get(partition) ?? 0n) < end).length;
       }
     }
     return behind;

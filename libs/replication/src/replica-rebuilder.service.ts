@@ -3,10 +3,10 @@ import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { EVENT_TYPES, parseEvent, PoisonEventError, TOPICS } from '@stockmesh/contracts';
 import { MessageBus, type MessageBatch } from '@stockmesh/messaging';
 import { ShardDatabases } from '@stockmesh/persistence';
-import { shardOf } from '@stockmesh/sharding';
 import { randomUUID } from 'node:crypto';
 import { ConsumerPositionsRepository } from './consumer-positions.repository.js';
 import { EventAppliers, type OffsetEvent } from './event-appliers.js';
+import { fromStartOfTargets, stateRecordCheck } from './stock-state-reader.js';
 
 /**
  * Rebuilds the stock replicas of a region whose databases hold no consumer position for some
@@ -31,13 +31,10 @@ export class ReplicaRebuilder {
     private readonly bus: MessageBus,
   ) {}
 
-  /**
-   * Rebuilds the shards that have no stored position; does nothing when every shard has one.
-   * Resolves to the shards it rebuilt.
-   */
-  async rebuildMissing(signal: AbortSignal): Promise<number[]> {
+  /** Rebuilds the shards that have no stored position; does nothing when every shard has one. */
+  async rebuildMissing(signal: AbortSignal): Promise<void> {
     const missing = await this.shardsWithoutPosition();
-    if (missing.length === 0) return [];
+    if (missing.length === 0) return;
     const started = Date.now();
     const admin = await this.bus.admin();
     let live: { partition: number; high: string }[];
@@ -54,13 +51,12 @@ export class ReplicaRebuilder {
     this.logger.log({ msg: 'rebuilding replicas from the state topic', shards: missing, partitionsWithData: [...targets.keys()] });
     let applied = 0;
     if (targets.size > 0) applied = await this.readState(targets, state, signal);
-    if (signal.aborted) return [];
+    if (signal.aborted) return;
     for (const shard of missing) {
       const high = BigInt(live.find((p) => p.partition === shard)?.high ?? '0');
       await this.databases.inShard(shard, (tx) => this.positions.saveIfAbsent(tx, TOPICS.stock, shard, high));
     }
     this.logger.log({ msg: 'replicas rebuilt', shards: missing.length, rowsRead: applied, ms: Date.now() - started });
-    return missing;
   }
 
   /** The shards of this region's databases that have no stored position on the stock topic. */
@@ -93,14 +89,9 @@ export class ReplicaRebuilder {
       topics: [TOPICS.stockState],
       fromBeginning: true,
       maxWaitMs: this.config.kafka.maxWaitMs,
-      positionsFor: (assigned) =>
-        Promise.resolve(
-          assigned.map(({ topic, partition }) => {
-            const end = ends.find((e) => e.partition === partition);
-            return { topic, partition, offset: (targets.has(partition) ? end?.low : end?.high) ?? '0' };
-          }),
-        ),
+      positionsFor: fromStartOfTargets(ends, targets),
     });
+    const check = stateRecordCheck(this.config);
     const apply = async (batch: MessageBatch): Promise<undefined> => {
       const end = targets.get(batch.partition);
       if (end === undefined || !remaining.has(batch.partition)) return undefined;
@@ -109,20 +100,13 @@ export class ReplicaRebuilder {
         if (BigInt(message.offset) >= end) break;
         try {
           const event = parseEvent(message, [EVENT_TYPES.stockChanged]);
-          // What the live topic's check refuses is not taken from the state topic either (see
-          // StockStateReader): a row is sent by its warehouse's region, on its shard's partition.
-          const { sku, region, shard } = event.data;
-          if (
-            event.source === this.config.region.id ||
-            event.source !== region ||
-            shard !== batch.partition ||
-            shardOf(sku, this.config.cluster.shardCount) !== batch.partition
-          ) {
-            continue;
-          }
+          // This region's own rows are its table's, not replicas.
+          if (event.source === this.config.region.id) continue;
+          check(event, batch.partition);
           events.push({ event });
         } catch (error) {
-          // A bad record on the state topic was dead-lettered when it crossed the live topic.
+          // A bad record on the state topic was dead-lettered when it crossed the live topic; a
+          // forged one is passed over as the live topic's check would refuse it.
           if (!(error instanceof PoisonEventError)) throw error;
         }
       }

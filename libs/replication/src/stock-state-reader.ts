@@ -1,14 +1,46 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
-import { EVENT_TYPES, parseEvent, PoisonEventError, TOPICS, type StockChangedData } from '@stockmesh/contracts';
+import { EVENT_TYPES, parseEvent, PoisonEventError, TOPICS, type CloudEvent, type StockChangedData } from '@stockmesh/contracts';
 import { MessageBus, type MessageBatch } from '@stockmesh/messaging';
-import { shardOf } from '@stockmesh/sharding';
 import { randomUUID } from 'node:crypto';
+import { replicatedTopics } from './replicated-topics.js';
 
 /** A row's latest state on the state topic, with the id of the event that carried it. */
 export interface StateRow {
   readonly data: StockChangedData;
   readonly eventId: string;
+}
+
+/** The state topic's partitions as `{ partition, low, high }` (what `admin.offsets` answers). */
+type PartitionEnds = readonly { readonly partition: number; readonly low: string; readonly high: string }[];
+
+/**
+ * Where a consumer of the state topic starts each assigned partition: the target partitions at
+ * their first record, every other one at its end (it is not read).
+ */
+export function fromStartOfTargets(
+  ends: PartitionEnds,
+  targets: ReadonlyMap<number, bigint>,
+): (assigned: readonly { topic: string; partition: number }[]) => Promise<{ topic: string; partition: number; offset: string }[]> {
+  return (assigned) =>
+    Promise.resolve(
+      assigned.map(({ topic, partition }) => {
+        const end = ends.find((e) => e.partition === partition);
+        return { topic, partition, offset: (targets.has(partition) ? end?.low : end?.high) ?? '0' };
+      }),
+    );
+}
+
+/**
+ * Refuses (PoisonEventError) a state record the live stock topic would refuse: the same check
+ * (`replicatedTopics`), since a row is sent by its warehouse's region on its SKU's shard's
+ * partition, and a record written by anyone else with access to the topic would otherwise replace
+ * the owner's row in a rebuild or a repair.
+ */
+export function stateRecordCheck(config: AppConfig): (event: CloudEvent, partition: number) => void {
+  const stock = replicatedTopics(config).find((t) => t.topic === TOPICS.stock);
+  if (!stock) throw new Error('the stock topic is not replicated');
+  return (event, partition) => stock.check(event, partition);
 }
 
 /**
@@ -53,19 +85,9 @@ export class StockStateReader {
       topics: [TOPICS.stockState],
       fromBeginning: true,
       maxWaitMs: this.config.kafka.maxWaitMs,
-      // Only the target partitions are read: every other one starts at its end.
-      positionsFor: (assigned) =>
-        Promise.resolve(
-          assigned.map(({ topic, partition }) => ({
-            topic,
-            partition,
-            offset: (() => {
-              const end = ends.find((e) => e.partition === partition);
-              return (targets.has(partition) ? end?.low : end?.high) ?? '0';
-            })(),
-          })),
-        ),
+      positionsFor: fromStartOfTargets(ends, targets),
     });
+    const check = stateRecordCheck(this.config);
     const take = (batch: MessageBatch): Promise<undefined> => {
       const end = targets.get(batch.partition);
       const rows = result.get(batch.partition);
@@ -74,15 +96,7 @@ export class StockStateReader {
         if (BigInt(message.offset) >= end) break;
         try {
           const event = parseEvent(message, [EVENT_TYPES.stockChanged]);
-          // What the live topic's check refuses is not taken from the state topic either: a row is
-          // sent by its warehouse's region, on its shard's partition (a record written by anyone
-          // else with access to the topic would otherwise replace the owner's row in a repair).
-          if (
-            event.source !== event.data.region ||
-            event.data.shard !== batch.partition ||
-            shardOf(event.data.sku, this.config.cluster.shardCount) !== batch.partition
-          )
-            continue;
+          check(event, batch.partition);
           const key = `${event.data.warehouseId}/${event.data.sku}`;
           if (keep(event.data) && (rows.get(key)?.data.version ?? 0) < event.data.version)
             rows.set(key, { data: event.data, eventId: event.id });
