@@ -535,8 +535,8 @@ function statementBreakdown(result: PgbenchResult): string {
   const groups = new Map<string, { ms: number; n: number }>();
   for (const s of result.statements) {
     if (s.command.startsWith('\\')) continue;
-    const kind = /^(START TRANSACTION|SET TRANSACTION)/.test(s.command)
-      ? 'START + SET ISOLATION'
+    const kind = /^START TRANSACTION/.test(s.command)
+      ? 'START'
       : s.command.startsWith('COMMIT')
         ? 'COMMIT'
         : s.command.split(/\s+/).slice(0, 3).join(' ');

@@ -16,6 +16,25 @@ export interface PoolStats {
   readonly waiting: number;
 }
 
+/** How a transaction starts. */
+export interface TransactionOptions {
+  /**
+   * Bounds every wait of the transaction: a lock not granted (or a statement not done) within
+   * this many milliseconds fails it with 55P03 or 57014, instead of it hanging behind whatever
+   * holds the row.
+   */
+  readonly lockTimeoutMs?: number;
+}
+
+/** The `BEGIN` of a transaction with `options`, as one simple query. */
+export function beginStatement(options: TransactionOptions = {}): string {
+  const { lockTimeoutMs } = options;
+  if (lockTimeoutMs === undefined) return 'START TRANSACTION';
+  if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs <= 0)
+    throw new RangeError(`lockTimeoutMs must be a positive integer, got ${lockTimeoutMs}`);
+  return `START TRANSACTION; SET LOCAL lock_timeout = '${lockTimeoutMs}ms'; SET LOCAL statement_timeout = '${lockTimeoutMs}ms'`;
+}
+
 /**
  * The region's physical databases, one connection pool each, and the only way code reaches them:
  * every transaction is opened on the database that hosts a given logical shard, so one write
@@ -64,8 +83,8 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Runs `work` in one READ COMMITTED transaction on the database hosting `shard`. */
-  inShard<T>(shard: number, work: (tx: SqlTx) => Promise<T>): Promise<T> {
-    return this.inDatabase(this.databaseFor(shard), work);
+  inShard<T>(shard: number, work: (tx: SqlTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.inDatabase(this.databaseFor(shard), work, options);
   }
 
   /**
@@ -74,10 +93,11 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
    * (40001) is run again, up to three times: nothing of it was committed. `work` must therefore
    * keep side effects outside the database idempotent (holds and dead letters are).
    */
-  async inDatabase<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+  async inDatabase<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    const begin = beginStatement(options);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once(db, work);
+        return await this.once(db, work, begin);
       } catch (error) {
         const code =
           (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ?? (error as { code?: unknown }).code;
@@ -87,20 +107,23 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private async once<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+  private async once<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>, begin: string): Promise<T> {
     const runner = this.source(db).createQueryRunner();
     await runner.connect();
     try {
-      // PostgreSQL's default isolation is READ COMMITTED: naming it would cost a SET round trip.
-      await runner.startTransaction();
+      // One round trip: PostgreSQL's default isolation is READ COMMITTED (naming it would cost a
+      // SET), and the transaction's settings travel with its BEGIN (several statements in one
+      // simple query, as a query without parameters is sent).
+      await runner.query(begin);
       const committed: (() => void)[] = [];
       try {
         const result = await work(sqlTx(runner, db.name, committed));
-        await runner.commitTransaction();
+        await runner.query('COMMIT');
         for (const callback of committed) callback();
         return result;
       } catch (error) {
-        await runner.rollbackTransaction();
+        // A ROLLBACK that fails (the connection is gone) must not hide why the work failed.
+        await runner.query('ROLLBACK').catch(() => undefined);
         throw error;
       }
     } finally {
@@ -108,9 +131,22 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /**
+   * Runs `work` on `db` outside any transaction: each statement commits by itself. For work whose
+   * every write is one statement (atomic by itself), which a transaction would only make cost
+   * its `BEGIN` and `COMMIT` round trips.
+   */
+  async autocommit<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.outsideTransaction(db, 'master', work);
+  }
+
   /** Runs read-only `work` on `db` without opening a transaction (each statement sees its own snapshot). */
   async read<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>): Promise<T> {
-    const runner = this.source(db).createQueryRunner('slave');
+    return this.outsideTransaction(db, 'slave', work);
+  }
+
+  private async outsideTransaction<T>(db: ShardDatabase, mode: 'master' | 'slave', work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    const runner = this.source(db).createQueryRunner(mode);
     const done: (() => void)[] = [];
     try {
       const result = await work(sqlTx(runner, db.name, done));

@@ -3,6 +3,7 @@ export { HoldAuditor, type HoldAuditReport } from './hold-audit/hold-auditor.ser
 export { ReservationFaultPoints, type SagaFaultHandler, type SagaFaultPoint, type SagaStep } from './reservation-fault-points.js';
 export { ReservationSweeper, type SweepReport } from './reservation-sweeper.service.js';
 export { ReservationErrorCode, ReservationException } from './reservation.exception.js';
+export { ReservationRepository, type NewAllocation } from './reservation.repository.js';
 export { AllocationView, LineShortfallView, ReservationView } from './reservation.views.js';
 export { ReservationsModule } from './reservations.module.js';
 export {

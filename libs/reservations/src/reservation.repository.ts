@@ -142,6 +142,27 @@ const toAllocation = (r: AllocationRow): AllocationRecord => ({
   backordered: Number(r.backordered),
 });
 
+/** What a saga stores of a reservation when it starts it. */
+export type PendingReservation = Pick<
+  ReservationRecord,
+  'id' | 'idempotencyKey' | 'fingerprint' | 'createdBy' | 'reference' | 'ttlSeconds' | 'allowSplit' | 'channel' | 'lines'
+>;
+
+/** The parameters $1 to $11 of a pending reservation's insert. */
+const pendingParams = (r: PendingReservation, leaseUntil: Date): unknown[] => [
+  r.id,
+  r.idempotencyKey,
+  r.fingerprint,
+  r.createdBy,
+  r.lines.reduce((sum, l) => sum + l.quantity, 0),
+  r.reference,
+  r.ttlSeconds,
+  r.allowSplit,
+  JSON.stringify(r.lines),
+  leaseUntil,
+  r.channel,
+];
+
 const toClaimed = (r: ClaimedRow): ClaimedAllocation => ({ ...toAllocation(r), target: r.target, attempts: r.attempts });
 
 /** How long a running saga's claim lasts without renewal; past it, recovery takes over. */
@@ -159,32 +180,38 @@ export class ReservationRepository {
    * returns `undefined` when the key was already used, so the caller replays (or waits for) that
    * reservation instead.
    */
-  async insertPending(
-    tx: SqlTx,
-    r: Pick<
-      ReservationRecord,
-      'id' | 'idempotencyKey' | 'fingerprint' | 'createdBy' | 'reference' | 'ttlSeconds' | 'allowSplit' | 'channel' | 'lines'
-    >,
-    leaseUntil: Date,
-  ): Promise<ReservationRecord | undefined> {
-    const units = r.lines.reduce((sum, l) => sum + l.quantity, 0);
+  async insertPending(tx: SqlTx, r: PendingReservation, leaseUntil: Date): Promise<ReservationRecord | undefined> {
     const [row] = await tx.query<ReservationRow>(
       `INSERT INTO reservations (id, status, idempotency_key, fingerprint, created_by, units, reference, ttl_seconds, allow_split, lines, lease_until, channel)
        VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
        ON CONFLICT (idempotency_key) DO NOTHING RETURNING ${RESERVATION_COLUMNS}`,
-      [
-        r.id,
-        r.idempotencyKey,
-        r.fingerprint,
-        r.createdBy,
-        units,
-        r.reference,
-        r.ttlSeconds,
-        r.allowSplit,
-        JSON.stringify(r.lines),
-        leaseUntil,
-        r.channel,
-      ],
+      pendingParams(r, leaseUntil),
+    );
+    return row && toReservation(row);
+  }
+
+  /**
+   * `insertPending` and, when it inserted, `insertIntent` of the first allocation, in one
+   * statement: atomic by itself, so it needs no transaction around it (one round trip instead of
+   * four). The saga's start for a key without quotas.
+   */
+  async insertPendingWithIntent(
+    tx: SqlTx,
+    r: PendingReservation,
+    leaseUntil: Date,
+    first: NewAllocation,
+  ): Promise<ReservationRecord | undefined> {
+    const [row] = await tx.query<ReservationRow>(
+      `WITH inserted AS (
+         INSERT INTO reservations (id, status, idempotency_key, fingerprint, created_by, units, reference, ttl_seconds, allow_split, lines, lease_until, channel)
+         VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11)
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING ${RESERVATION_COLUMNS}
+       ), intent AS (
+         INSERT INTO reservation_allocations (reservation_id, allocation_no, line_no, sku, warehouse_id, region, quantity, state)
+         SELECT id, $12, $13, $14, $15, $16, $17, 'intent' FROM inserted
+       )
+       SELECT * FROM inserted`,
+      [...pendingParams(r, leaseUntil), first.allocationNo, first.lineNo, first.sku, first.warehouseId, first.region, first.quantity],
     );
     return row && toReservation(row);
   }
@@ -332,25 +359,49 @@ export class ReservationRepository {
     settled: ReadonlyMap<number, 'held' | 'refused'> = new Map(),
     backordered: ReadonlyMap<number, number> = new Map(),
   ): Promise<boolean> {
-    const rows = await tx.query(
-      `UPDATE reservations SET status = $2, answer_status = $3, answer = $4::json, expires_at = $5, lease_until = NULL, updated_at = now()
-       WHERE id = $1 AND status = 'pending' RETURNING 1 AS decided`,
-      [id, status, answerStatus, JSON.stringify(answer), expiresAt],
+    const numbers = [...settled.keys()];
+    // One statement, atomic by itself (no transaction needed): the reservation's row lock comes
+    // first (`decided` joins every other part), so a takeover that changed its status leaves all
+    // of it undone. Then, for each allocation, what the two steps of the saga's decision make of
+    // it: the owners' answers the saga kept until now (see ReservationsService.run; only intents
+    // move), and the finisher's target for what stays open: a held reservation keeps its holds
+    // and releases an intent left over (a hold whose answer never came), a failed one releases
+    // every open allocation.
+    const open = status === 'held' ? `n.state = 'intent'` : `n.state IN ('intent', 'held')`;
+    const [row] = await tx.query<{ decided: number }>(
+      `WITH decided AS (
+         UPDATE reservations SET status = $2, answer_status = $3, answer = $4::json, expires_at = $5, lease_until = NULL, updated_at = now()
+          WHERE id = $1 AND status = 'pending' RETURNING id
+       ), next AS (
+         SELECT a.allocation_no, s.allocation_no IS NOT NULL AS answered,
+                CASE WHEN s.allocation_no IS NOT NULL THEN s.state ELSE a.state END AS state,
+                CASE WHEN s.allocation_no IS NOT NULL THEN s.backordered ELSE a.backordered END AS backordered
+           FROM decided d
+           JOIN reservation_allocations a ON a.reservation_id = d.id
+           LEFT JOIN unnest($6::int[], $7::text[], $8::bigint[]) AS s (allocation_no, state, backordered)
+             ON s.allocation_no = a.allocation_no AND a.state = 'intent'
+       ), changed AS (
+         UPDATE reservation_allocations a
+            SET state = n.state, backordered = n.backordered,
+                target = CASE WHEN ${open} THEN 'release' ELSE a.target END,
+                next_attempt_at = CASE WHEN ${open} THEN '-infinity' ELSE a.next_attempt_at END,
+                updated_at = now()
+           FROM next n
+          WHERE a.reservation_id = $1 AND a.allocation_no = n.allocation_no AND (n.answered OR ${open})
+       )
+       SELECT count(*)::int AS decided FROM decided`,
+      [
+        id,
+        status,
+        answerStatus,
+        JSON.stringify(answer),
+        expiresAt,
+        numbers,
+        [...settled.values()],
+        numbers.map((no) => backordered.get(no) ?? 0),
+      ],
     );
-    if (rows.length === 0) return false;
-    // The owners' answers the saga kept until now (see ReservationsService.run): only intents move.
-    if (settled.size > 0) {
-      const numbers = [...settled.keys()];
-      await tx.query(
-        `UPDATE reservation_allocations a SET state = s.state, backordered = s.backordered, updated_at = now()
-           FROM unnest($2::int[], $3::text[], $4::bigint[]) AS s (allocation_no, state, backordered)
-          WHERE a.reservation_id = $1 AND a.allocation_no = s.allocation_no AND a.state = 'intent'`,
-        [id, numbers, [...settled.values()], numbers.map((no) => backordered.get(no) ?? 0)],
-      );
-    }
-    // A held reservation keeps its holds; an intent left over is a hold whose answer never came.
-    await this.target(tx, [id], 'release', status === 'held' ? `state = 'intent'` : OPEN);
-    return true;
+    return row.decided === 1;
   }
 
   /**

@@ -149,17 +149,22 @@ export class ReservationsService {
    */
   private async begin(saga: Saga, first?: NewAllocation): Promise<ReservationRecord | undefined> {
     const { planned } = saga;
-    const record = await this.home(async (tx) => {
-      if (saga.limited) {
-        await this.repository.lockCreator(tx, planned.createdBy);
-        // A repeat of a request the key made already replays it, whatever the quota says now.
-        if (await this.repository.findByKey(tx, planned.idempotencyKey)) return undefined;
-        this.checkQuotas(planned, await this.repository.openUsage(tx, planned.createdBy, new Date(this.clock.now())));
-      }
-      const inserted = await this.repository.insertPending(tx, stored(planned), this.leaseUntil());
-      if (inserted && first) await this.repository.insertIntent(tx, first);
-      return inserted;
-    });
+    const record = saga.limited
+      ? await this.home(async (tx) => {
+          await this.repository.lockCreator(tx, planned.createdBy);
+          // A repeat of a request the key made already replays it, whatever the quota says now.
+          if (await this.repository.findByKey(tx, planned.idempotencyKey)) return undefined;
+          this.checkQuotas(planned, await this.repository.openUsage(tx, planned.createdBy, new Date(this.clock.now())));
+          const inserted = await this.repository.insertPending(tx, stored(planned), this.leaseUntil());
+          if (inserted && first) await this.repository.insertIntent(tx, first);
+          return inserted;
+        })
+      : // Without quotas to check, one statement: no transaction around it.
+        await this.databases.autocommit(this.databases.home(), (tx) =>
+          first
+            ? this.repository.insertPendingWithIntent(tx, stored(planned), this.leaseUntil(), first)
+            : this.repository.insertPending(tx, stored(planned), this.leaseUntil()),
+        );
     if (!record) return undefined;
     saga.started(record, () =>
       this.home((tx) => this.repository.renewLease(tx, record.id, this.leaseUntil())).then(
@@ -406,7 +411,8 @@ export class ReservationsService {
     const unanswered = new Set<string>();
     const order = allocationOrderOf(this.config.cluster, this.config.region.id);
     // With a channel: only its warehouses, in its order (the shortfall reports them alone too).
-    const seen = await this.availability.query([...new Set(lines.map((l) => l.sku))], channel ?? undefined);
+    // The lines' kits are expanded already (`create`): their SKUs are read as rows, kits not looked up again.
+    const seen = await this.availability.rows([...new Set(lines.map((l) => l.sku))], channel ?? undefined);
     const stockOf = new Map<string, WarehouseStock[]>(
       seen.map((s) => [s.sku, s.warehouses.map((w) => reservableStock(w, mayUseSafetyStock, allowBackorder))]),
     );
@@ -580,7 +586,10 @@ export class ReservationsService {
   ): Promise<boolean> {
     const { id } = saga.planned;
     if (saga.record)
-      return this.home((tx) => this.repository.decide(tx, id, status, answerStatus, answer, expiresAt, saga.settled(), saga.backordered()));
+      // One statement (see ReservationRepository.decide): no transaction around it.
+      return this.databases.autocommit(this.databases.home(), (tx) =>
+        this.repository.decide(tx, id, status, answerStatus, answer, expiresAt, saga.settled(), saga.backordered()),
+      );
     return this.home(async (tx) => {
       const inserted = await this.repository.insertPending(tx, stored(saga.planned), this.leaseUntil());
       return inserted !== undefined && (await this.repository.decide(tx, id, status, answerStatus, answer, expiresAt));

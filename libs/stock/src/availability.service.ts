@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { KitsService } from '@stockmesh/catalog';
+import { KitsService, type KitView } from '@stockmesh/catalog';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { ReplicationStatus } from '@stockmesh/replication';
@@ -35,7 +35,22 @@ export class AvailabilityService {
    * components' rows (read with the others), counted exactly as a plain SKU's (channel, safety stock).
    */
   async query(skus: readonly string[], channel?: ChannelSelection): Promise<AvailabilityView[]> {
-    const kits = await this.kits.kitsAmong(skus);
+    return this.views(skus, await this.kits.kitsAmong(skus), channel);
+  }
+
+  /**
+   * `query` for SKUs taken as stock rows, none as a kit (the catalog's kits are not looked up):
+   * a reservation's lines once their kits are expanded into components.
+   */
+  rows(skus: readonly string[], channel?: ChannelSelection): Promise<AvailabilityView[]> {
+    return this.views(skus, new Map(), channel);
+  }
+
+  private async views(
+    skus: readonly string[],
+    kits: ReadonlyMap<string, KitView>,
+    channel: ChannelSelection | undefined,
+  ): Promise<AvailabilityView[]> {
     const rowSkus = new Set(skus.filter((sku) => !kits.has(sku)));
     for (const kit of kits.values()) for (const c of kit.components) rowSkus.add(c.sku);
     const byDatabase = new Map<string, Set<string>>();

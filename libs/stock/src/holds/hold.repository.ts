@@ -50,15 +50,6 @@ const toRecord = (r: HoldRow): HoldRecord => ({
 /** The `holds` table of the database hosting the held row's shard. */
 @Injectable()
 export class HoldRepository {
-  /**
-   * Bounds every wait of the rest of the transaction: a lock not granted (or a statement not
-   * done) within `ms` fails it with 55P03 or 57014, instead of a hold step hanging behind
-   * whatever holds the row.
-   */
-  async limitWaits(tx: SqlTx, ms: number): Promise<void> {
-    await tx.query(`SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $1, true)`, [`${ms}ms`]);
-  }
-
   /** Inserts the hold as `held`, or returns `false` when a hold with this id exists (in any state). */
   async insert(tx: SqlTx, hold: Omit<HoldRecord, 'status'> & { readonly expiresAt: Date }): Promise<boolean> {
     const rows = await tx.query(

@@ -491,10 +491,7 @@ export class HoldService {
   /** One hold transaction whose lock waits are bounded; a wait that runs out is a retriable `busy`. */
   private async inDatabase<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>): Promise<T> {
     try {
-      return await this.databases.inDatabase(db, async (tx) => {
-        await this.holds.limitWaits(tx, this.config.holds.lockTimeoutMs);
-        return work(tx);
-      });
+      return await this.databases.inDatabase(db, work, { lockTimeoutMs: this.config.holds.lockTimeoutMs });
     } catch (error) {
       const code = (error as { driverError?: { code?: unknown } }).driverError?.code ?? (error as { code?: unknown }).code;
       // 55P03 lock_not_available (lock_timeout), 57014 query_canceled (statement_timeout).
