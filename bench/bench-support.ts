@@ -275,11 +275,21 @@ export interface CpuSample {
 export class CpuMeter {
   private readonly tick = CpuMeter.clockTicks();
 
-  /** `groupOf(pid, ppid, comm)`: the name to count a process under. */
-  constructor(private readonly groupOf: (pid: number, ppid: number, comm: string) => string) {}
+  /**
+   * `groupOf(pid, ppid, comm, parentOf)`: the name to count a process under; `parentOf` gives any
+   * process's parent and name as the same sample read them (to count a process with its ancestors).
+   */
+  constructor(
+    private readonly groupOf: (
+      pid: number,
+      ppid: number,
+      comm: string,
+      parentOf: (pid: number) => { readonly ppid: number; readonly comm: string } | undefined,
+    ) => string,
+  ) {}
 
   sample(): CpuSample {
-    const byGroup = new Map<string, number>();
+    const processes = new Map<number, { readonly ppid: number; readonly comm: string; readonly ticks: number }>();
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       let stat: string;
@@ -291,9 +301,11 @@ export class CpuMeter {
       // comm may contain spaces and parentheses: the fields after it start after the last ')'.
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ppid = Number(fields[1]);
-      const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-      const group = this.groupOf(Number(entry), ppid, comm);
+      processes.set(Number(entry), { ppid: Number(fields[1]), comm, ticks: Number(fields[11]) + Number(fields[12]) }); // utime + stime
+    }
+    const byGroup = new Map<string, number>();
+    for (const [pid, { ppid, comm, ticks }] of processes) {
+      const group = this.groupOf(pid, ppid, comm, (other) => processes.get(other));
       byGroup.set(group, (byGroup.get(group) ?? 0) + ticks / this.tick);
     }
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -505,9 +517,16 @@ export function sayLoad(): void {
 
 /** A CpuMeter grouping the machine's processes as a bench cluster sees them. */
 export function clusterCpuMeter(): CpuMeter {
-  return new CpuMeter((pid, ppid, comm) => {
+  /** A region's process, or one of its instances (node:cluster workers are its children). */
+  const isRegion = (ppid: number, comm: string, parentOf: (pid: number) => { ppid: number; comm: string } | undefined): boolean => {
+    if (comm !== 'node') return false;
+    if (ppid === process.pid) return true;
+    const parent = parentOf(ppid);
+    return parent !== undefined && parent.comm === 'node' && parent.ppid === process.pid;
+  };
+  return new CpuMeter((pid, ppid, comm, parentOf) => {
     if (pid === process.pid) return 'bench client';
-    if (ppid === process.pid && comm === 'node') return 'regions';
+    if (isRegion(ppid, comm, parentOf)) return 'regions';
     if (comm === 'postgres') return 'postgresql';
     if (comm === 'java') return 'kafka';
     if (comm === 'pgbench') return 'pgbench';
