@@ -383,6 +383,12 @@ export interface PgbenchRun {
   readonly variables: Readonly<Record<string, string>>;
   /** Server settings for pgbench's sessions (PGOPTIONS), e.g. `-c session_replication_role=replica`. */
   readonly pgOptions?: string;
+  /**
+   * pgbench's query mode: `extended` (the default: parse, bind and execute per statement, as
+   * node-postgres does with unnamed statements) or `prepared` (each statement parsed once per
+   * connection, as named prepared statements would be).
+   */
+  readonly mode?: 'extended' | 'prepared';
   readonly signal: AbortSignal;
 }
 
@@ -392,7 +398,7 @@ export function pgbenchCommand(run: Omit<PgbenchRun, 'signal'>, binary = '/usr/b
   return [
     ...(run.pgOptions ? [`PGOPTIONS='${run.pgOptions}'`] : []),
     binary,
-    '-n -M extended',
+    `-n -M ${run.mode ?? 'extended'}`,
     `-c ${run.clients} -j ${run.threads} -T ${run.seconds}`,
     '-r --log',
     ...vars,
@@ -412,7 +418,7 @@ export async function runPgbench(run: PgbenchRun, binary = '/usr/bin/pgbench'): 
     const args = [
       '-n',
       '-M',
-      'extended',
+      run.mode ?? 'extended',
       '-c',
       String(run.clients),
       '-j',

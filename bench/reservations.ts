@@ -504,6 +504,11 @@ async function pgbenchCeiling(settings: Settings, databaseUrl: string, cpu: CpuM
       run: { ...base, script: 'bench/pgbench/saga.sql', variables: { ...cold, headers, value, answer: sampleAnswer() } },
     },
     {
+      // What named prepared statements would spare the database (parse and plan per statement).
+      name: 'all SQL of a 1-line local cart, cold, prepared',
+      run: { ...base, mode: 'prepared', script: 'bench/pgbench/saga.sql', variables: { ...cold, headers, value, answer: sampleAnswer() } },
+    },
+    {
       // One at a time: the database's share of one reservation's latency, without queueing.
       name: 'all SQL of a 1-line local cart, 1 client',
       run: {
@@ -707,6 +712,11 @@ async function measure(bench: BenchCluster, settings: Settings, http: HttpClient
   const holdTx = tps('bench/pgbench/hold-transaction.sql', 'cold rows');
   const hotTx = tps('bench/pgbench/hold-transaction.sql', 'hot row');
   const serialSql = ceiling.find((c) => c.run.script === 'bench/pgbench/saga.sql' && c.run.clients === 1);
+  const sagaSql = ceiling.find((c) => c.run.script === 'bench/pgbench/saga.sql' && c.run.clients !== 1 && c.run.mode !== 'prepared');
+  const preparedSql = ceiling.find((c) => c.run.script === 'bench/pgbench/saga.sql' && c.run.mode === 'prepared');
+  /** Milliseconds of CPU per unit of work, from cores used and units per second. */
+  const cpuMs = (cores: number | undefined, perSecond: number | undefined): string =>
+    cores === undefined || !perSecond ? 'n/a' : `${((cores / perSecond) * 1000).toFixed(2)} ms`;
   const ratio = (figure: number, ceilingTps: number): string => `${(figure / ceilingTps).toFixed(3)}× of ${ceilingTps.toFixed(0)}/s`;
   const rows: [string, string][] = [];
   if (a) {
@@ -717,6 +727,12 @@ async function measure(bench: BenchCluster, settings: Settings, http: HttpClient
       ],
       ['(a) vs the owner transaction', `${a.all.perSecond.toFixed(1)} holds/s: ${ratio(a.all.perSecond, holdTx)} (issue 10 goal: 1.0×)`],
       ['(a) vs the UPDATE alone', `${ratio(a.all.perSecond, tps('bench/pgbench/hold.sql', 'cold rows'))} (stretch goal: 0.5×)`],
+      [
+        // CPU per reservation, where a figure per second hides it: the whole cluster's databases
+        // over HTTP (background work included), PostgreSQL's alone for the same SQL in pgbench.
+        '(a) database CPU per reservation',
+        `${cpuMs(a.cores.get('postgresql'), a.all.perSecond)} over HTTP, ${cpuMs(sagaSql?.cores.get('postgresql'), sagaSql?.result.tps)} in pgbench (extended), ${cpuMs(preparedSql?.cores.get('postgresql'), preparedSql?.result.tps)} prepared; regions ${cpuMs(a.cores.get('regions'), a.all.perSecond)}`,
+      ],
       [
         '(a) p50 vs its SQL alone',
         `${ms(percentile(a.all.latency, 50))} over HTTP (${settings.concurrency} in flight), ${ms(percentile(serialSql?.result.latenciesMs ?? [], 50))} for its SQL in pgbench with 1 client`,

@@ -16,7 +16,11 @@ export interface AppConfig {
   readonly cluster: ClusterConfig;
   /** This region's logical shards mapped onto its databases. */
   readonly shardMap: ShardMap;
-  readonly db: { readonly poolSize: number };
+  readonly db: {
+    readonly poolSize: number;
+    /** Parameterised statements run as named prepared statements (STOCKMESH_DB_PREPARED_STATEMENTS). */
+    readonly preparedStatements: boolean;
+  };
   readonly kafka: {
     readonly brokers: readonly string[];
     readonly clientId: string;

@@ -142,6 +142,14 @@ export class EnvironmentDto {
   readonly STOCKMESH_DB_POOL_SIZE: number = 5;
 
   /**
+   * Parameterised statements run as named prepared statements: PostgreSQL parses and plans each
+   * once per connection. `false` for a connection pooler that cannot keep them (PgBouncer in
+   * transaction mode before 1.21, or without max_prepared_statements).
+   */
+  @IsIn(['true', 'false'])
+  readonly STOCKMESH_DB_PREPARED_STATEMENTS: string = 'true';
+
+  /**
    * Processes serving this region, sharing its ports and databases (docs/deployment.md): with more
    * than one, the region's process is a primary that forks this many workers and re-forks one that
    * dies. Each opens its own pools, so the databases see up to this many x STOCKMESH_DB_POOL_SIZE
@@ -658,7 +666,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     region: self,
     cluster,
     shardMap: shardMapOf(cluster, self.id),
-    db: { poolSize: parsed.STOCKMESH_DB_POOL_SIZE },
+    db: { poolSize: parsed.STOCKMESH_DB_POOL_SIZE, preparedStatements: parsed.STOCKMESH_DB_PREPARED_STATEMENTS === 'true' },
     instances: instancesOf(parsed, self.id),
     kafka: {
       brokers: parsed.KAFKA_BROKERS,

@@ -4,7 +4,7 @@ import type { ShardDatabase } from '@stockmesh/sharding';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from './data-source.js';
 import { LeaderLock } from './leader-lock.js';
-import { sqlTx, type SqlTx } from './sql-tx.js';
+import { forgetPreparedStatements, isStalePreparedStatement, PreparedStatements, sqlTx, type SqlTx } from './sql-tx.js';
 
 /** A database's connection pool at one moment. */
 export interface PoolStats {
@@ -44,8 +44,11 @@ export function beginStatement(options: TransactionOptions = {}): string {
 export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ShardDatabases.name);
   private readonly sources = new Map<string, DataSource>();
+  /** The names of the region's prepared statements, shared by its databases' connections (unless turned off). */
+  private readonly statements: PreparedStatements | undefined;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.statements = config.db.preparedStatements ? new PreparedStatements() : undefined;
     for (const db of config.shardMap.databases) {
       this.sources.set(
         db.name,
@@ -111,20 +114,25 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
     const runner = this.source(db).createQueryRunner();
     await runner.connect();
     try {
-      // One round trip: PostgreSQL's default isolation is READ COMMITTED (naming it would cost a
-      // SET), and the transaction's settings travel with its BEGIN (several statements in one
-      // simple query, as a query without parameters is sent).
-      await runner.query(begin);
-      const committed: (() => void)[] = [];
-      try {
-        const result = await work(sqlTx(runner, db.name, committed));
-        await runner.query('COMMIT');
-        for (const callback of committed) callback();
-        return result;
-      } catch (error) {
-        // A ROLLBACK that fails (the connection is gone) must not hide why the work failed.
-        await runner.query('ROLLBACK').catch(() => undefined);
-        throw error;
+      for (let attempt = 1; ; attempt++) {
+        // One round trip: PostgreSQL's default isolation is READ COMMITTED (naming it would cost a
+        // SET), and the transaction's settings travel with its BEGIN (several statements in one
+        // simple query, as a query without parameters is sent).
+        await runner.query(begin);
+        const committed: (() => void)[] = [];
+        try {
+          const result = await work(sqlTx(runner, db.name, committed, this.statements));
+          await runner.query('COMMIT');
+          for (const callback of committed) callback();
+          return result;
+        } catch (error) {
+          // A ROLLBACK that fails (the connection is gone) must not hide why the work failed.
+          await runner.query('ROLLBACK').catch(() => undefined);
+          // Nothing was committed: on a connection whose prepared statements a migration made
+          // stale, they are dropped and the work runs once more.
+          if (attempt > 1 || !isStalePreparedStatement(error)) throw error;
+          await forgetPreparedStatements(runner);
+        }
       }
     } finally {
       await runner.release();
@@ -147,11 +155,20 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
 
   private async outsideTransaction<T>(db: ShardDatabase, mode: 'master' | 'slave', work: (tx: SqlTx) => Promise<T>): Promise<T> {
     const runner = this.source(db).createQueryRunner(mode);
-    const done: (() => void)[] = [];
     try {
-      const result = await work(sqlTx(runner, db.name, done));
-      for (const callback of done) callback();
-      return result;
+      for (let attempt = 1; ; attempt++) {
+        const done: (() => void)[] = [];
+        try {
+          const result = await work(sqlTx(runner, db.name, done, this.statements));
+          for (const callback of done) callback();
+          return result;
+        } catch (error) {
+          // A statement refused as stale did not run: see `once`. (Work outside a transaction
+          // is reads, or writes of one statement each.)
+          if (attempt > 1 || !isStalePreparedStatement(error)) throw error;
+          await forgetPreparedStatements(runner);
+        }
+      }
     } finally {
       await runner.release();
     }
