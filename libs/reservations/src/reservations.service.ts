@@ -5,7 +5,14 @@ import { KitsService } from '@stockmesh/catalog';
 import { mayUseSafetyStock } from '@stockmesh/contracts';
 import { problemBody, type RequestPrincipal } from '@stockmesh/http';
 import { Metrics } from '@stockmesh/metrics';
-import { IdempotencyException, scopedKey, ShardDatabases, type IdempotentAnswer, type IdempotentRequest } from '@stockmesh/persistence';
+import {
+  IdempotencyException,
+  scopedKey,
+  ShardDatabases,
+  type IdempotentAnswer,
+  type IdempotentRequest,
+  type SqlTx,
+} from '@stockmesh/persistence';
 import { AvailabilityService, type ChannelSelection } from '@stockmesh/stock';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -167,7 +174,7 @@ export class ReservationsService {
         );
     if (!record) return undefined;
     saga.started(record, () =>
-      this.home((tx) => this.repository.renewLease(tx, record.id, this.leaseUntil())).then(
+      this.homeStatement((tx) => this.repository.renewLease(tx, record.id, this.leaseUntil())).then(
         () => undefined,
         (error: unknown) =>
           this.logger.warn({ msg: 'could not renew a saga lease; retrying', reservationId: record.id, err: (error as Error).message }),
@@ -223,12 +230,12 @@ export class ReservationsService {
   }
 
   async get(id: string): Promise<ReservationView> {
-    const reservation = await this.home((tx) => this.repository.find(tx, id));
+    const reservation = await this.homeRead((tx) => this.repository.find(tx, id));
     if (!reservation || reservation.status === 'failed')
       throw new ReservationException(ReservationErrorCode.NotFound, `no reservation ${id}`, { reservationId: id });
     if (reservation.status === 'pending')
       throw new ReservationException(ReservationErrorCode.InProgress, `reservation ${id} is still being made`);
-    return this.view(reservation, await this.home((tx) => this.repository.allocations(tx, id)));
+    return this.view(reservation, await this.homeRead((tx) => this.repository.allocations(tx, id)));
   }
 
   /**
@@ -242,11 +249,11 @@ export class ReservationsService {
    */
   async commit(id: string, lines?: readonly CommitLine[]): Promise<ClosedReservation> {
     if (lines === undefined) return this.close(id, 'committed');
-    const reservation = await this.home((tx) => this.repository.find(tx, id));
+    const reservation = await this.homeRead((tx) => this.repository.find(tx, id));
     // Anything but a held reservation gets close's answer (replayed, or 409) whatever the lines say.
     if (reservation?.status !== 'held') return this.close(id, 'committed');
     // A kit commits whole: its line becomes its components' lines, taken from that kit's allocations only.
-    const allocations = (await this.home((tx) => this.repository.allocations(tx, id))).map((a) => ({
+    const allocations = (await this.homeRead((tx) => this.repository.allocations(tx, id))).map((a) => ({
       ...a,
       kitSku: reservation.lines[a.lineNo]?.kit?.sku,
     }));
@@ -266,7 +273,7 @@ export class ReservationsService {
    * racing a commit, a release or the expiry sweeper loses cleanly (409 `reservation-conflict`).
    */
   async extend(id: string, ttlSeconds: number): Promise<ReservationView> {
-    const reservation = await this.home((tx) => this.repository.find(tx, id));
+    const reservation = await this.homeRead((tx) => this.repository.find(tx, id));
     if (!reservation || reservation.status === 'failed')
       throw new ReservationException(ReservationErrorCode.NotFound, `no reservation ${id}`, { reservationId: id });
     if (reservation.status === 'pending')
@@ -276,7 +283,7 @@ export class ReservationsService {
     if (reservation.status !== 'held' || expiresAt <= now) throw this.notExtendable(id, reservation.status);
     const limit = reservation.createdAt.getTime() + this.config.reservations.maxLifetimeMs;
     const until = new Date(Math.max(expiresAt, Math.min(now + ttlSeconds * 1000, limit)));
-    const allocations = await this.home((tx) => this.repository.allocations(tx, id));
+    const allocations = await this.homeRead((tx) => this.repository.allocations(tx, id));
     if (until.getTime() > expiresAt) {
       const outcomes = await this.renewHolds(allocations, until);
       const lost = outcomes.filter((o) => o.outcome.kind === 'conflict');
@@ -296,9 +303,9 @@ export class ReservationsService {
         );
       }
     }
-    const extended = await this.home((tx) => this.repository.extend(tx, id, until, new Date(now)));
+    const extended = await this.homeStatement((tx) => this.repository.extend(tx, id, until, new Date(now)));
     if (!extended) {
-      const current = await this.home((tx) => this.repository.find(tx, id));
+      const current = await this.homeRead((tx) => this.repository.find(tx, id));
       throw this.notExtendable(id, current?.status ?? 'released');
     }
     return this.view(extended, allocations);
@@ -481,7 +488,7 @@ export class ReservationsService {
             const target = { reservationId: id, warehouseId: candidate.warehouseId, sku: line.sku };
             const undone = releaseMs < MIN_STEP_MS ? outcome : await this.holds.release(candidate.region, holdId, target, releaseMs);
             if (undone.kind === 'done') {
-              await this.home((tx) => this.repository.settleIntent(tx, id, allocation.allocationNo, 'released'));
+              await this.homeStatement((tx) => this.repository.settleIntent(tx, id, allocation.allocationNo, 'released'));
               saga.settle(allocation.allocationNo, 'released');
             }
             this.logger.warn({
@@ -655,7 +662,7 @@ export class ReservationsService {
   ): Promise<IdempotentAnswer<unknown>> {
     const deadline = this.clock.now() + REPLAY_WAIT_MS;
     for (;;) {
-      const existing = await this.home((tx) => this.repository.findByKey(tx, idempotent.idempotencyKey));
+      const existing = await this.homeRead((tx) => this.repository.findByKey(tx, idempotent.idempotencyKey));
       if (!existing) throw new Error(`reservation for key ${clientKey} vanished`);
       if (existing.fingerprint !== idempotent.fingerprint) throw new IdempotencyException(clientKey);
       if (existing.answerStatus !== null) return { status: existing.answerStatus, body: existing.answer, replayed: true };
@@ -675,7 +682,7 @@ export class ReservationsService {
       // Carry the decision to the owners now; one that does not answer is left to the sweeper.
       await this.carry(closed.claimed);
     } else {
-      const current = await this.home((tx) => this.repository.find(tx, id));
+      const current = await this.homeRead((tx) => this.repository.find(tx, id));
       if (!current || current.status === 'failed')
         throw new ReservationException(ReservationErrorCode.NotFound, `no reservation ${id}`, { reservationId: id });
       const already = to === 'committed' ? ['committing', 'committed', 'commit-failed'] : ['released'];
@@ -688,8 +695,8 @@ export class ReservationsService {
       // Asked again: carry on what is due (an owner in backoff waits for the sweeper).
       await this.finish(id);
     }
-    const reservation = await this.home((tx) => this.repository.find(tx, id));
-    const allocations = await this.home((tx) => this.repository.allocations(tx, id));
+    const reservation = await this.homeRead((tx) => this.repository.find(tx, id));
+    const allocations = await this.homeRead((tx) => this.repository.allocations(tx, id));
     if (!reservation) throw new ReservationException(ReservationErrorCode.NotFound, `no reservation ${id}`, { reservationId: id });
     const view = this.view(reservation, allocations);
     if (reservation.status === 'commit-failed') {
@@ -733,6 +740,16 @@ export class ReservationsService {
         })),
       createdAt: r.createdAt.toISOString(),
     };
+  }
+
+  /** Reads on the home database, outside a transaction (no `BEGIN`/`COMMIT` round trips). */
+  private homeRead<T>(work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.databases.read(this.databases.home(), work);
+  }
+
+  /** One write statement on the home database: atomic by itself, so outside a transaction. */
+  private homeStatement<T>(work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.databases.autocommit(this.databases.home(), work);
   }
 
   private home<T>(
