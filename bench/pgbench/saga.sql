@@ -32,12 +32,17 @@ WITH inserted AS (
 SELECT * FROM inserted;
 -- 4. the hold at the owner (HoldService.place, a hold alone in its batch), as in hold-transaction.sql
 START TRANSACTION;
-INSERT INTO holds (id, reservation_id, warehouse_id, sku, quantity, status, expires_at)
+WITH hold AS (
+  INSERT INTO holds (id, reservation_id, warehouse_id, sku, quantity, status, expires_at)
   VALUES ('pgb.' || :h || '.1', 'pgb.' || :h, :w, 'PGB-' || :s, 1, 'held', now() + make_interval(secs => 960))
-  ON CONFLICT (id) DO NOTHING RETURNING 1 AS inserted;
-UPDATE stock SET reserved = reserved + 1, version = version + 1, updated_at = now()
-  WHERE warehouse_id = :w AND sku = 'PGB-' || :s AND on_hand - reserved - safety_stock >= 1
-  RETURNING warehouse_id, sku, region, on_hand, reserved, safety_stock, incoming, backordered, version, updated_at, low_stock_threshold, low_stock
+  ON CONFLICT (id) DO NOTHING RETURNING 1
+), reserved AS (
+  UPDATE stock SET reserved = reserved + 1, version = version + 1, updated_at = now()
+   WHERE warehouse_id = :w AND sku = 'PGB-' || :s AND on_hand - reserved - safety_stock >= 1
+     AND EXISTS (SELECT 1 FROM hold)
+   RETURNING warehouse_id, sku, region, on_hand, reserved, safety_stock, incoming, backordered, version, updated_at, low_stock_threshold, low_stock
+)
+SELECT EXISTS (SELECT 1 FROM hold) AS inserted, r.* FROM (SELECT 1) AS one LEFT JOIN reserved r ON true
 \gset row_
 INSERT INTO stock_movements (warehouse_id, sku, shard, kind, delta, reason, on_hand_after, reserved_after, safety_stock_after, version,
                              actor, request_id, idempotency_key)

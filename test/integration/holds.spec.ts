@@ -98,7 +98,8 @@ describe('holds at the owner', () => {
       await blocker.query('BEGIN');
       await blocker.query(`SELECT 1 FROM stock WHERE warehouse_id = 'own-1' AND sku = 'SKU-RACE' FOR UPDATE`);
       const placing = holds.place({ ...target, holdId, quantity: 3, ttlSeconds: 900 });
-      await blockedOn(observer, 'UPDATE stock');
+      // One statement inserts the hold row and then reserves (StockRepository.insertHoldAndReserve).
+      await blockedOn(observer, 'WITH hold AS');
       // The coordinator gave up on the place and compensates it with a release, which cannot
       // see the uncommitted hold row and so ends up waiting on it.
       const releasing = holds.release(holdId, target);

@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ShardDatabases, type SqlTx } from '@stockmesh/persistence';
 import { ReservationRepository, type NewAllocation } from '@stockmesh/reservations';
-import { startTestRegion, type TestRegion } from '@stockmesh/testing';
+import { shardOf } from '@stockmesh/sharding';
+import { StockRepository } from '../../libs/stock/src/stock.repository.js';
+import { call, startTestRegion, type TestRegion } from '@stockmesh/testing';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
 // The saga's start and decision are one statement each, run outside a transaction: every branch
-// of what they write, and the fence against a takeover, on the real PostgreSQL. And the hold
-// step's transaction settings, which travel with its BEGIN.
+// of what they write, and the fence against a takeover, on the real PostgreSQL. A hold alone is
+// inserted and its units reserved in one statement. And the hold step's transaction settings,
+// which travel with its BEGIN.
 let region: TestRegion;
 let databases: ShardDatabases;
 let repository: ReservationRepository;
@@ -16,6 +19,8 @@ beforeAll(async () => {
   region = await startTestRegion('resvstmt');
   databases = region.app.get(ShardDatabases);
   repository = region.app.get(ReservationRepository);
+  await call(region, 'PUT', '/v1/warehouses/own-1', { body: { region: 'us-east', name: 'own-1' } });
+  await call(region, 'PUT', '/v1/warehouses/own-1/stock/ONE-SKU', { body: { onHand: 5, safetyStock: 2 } });
 }, 60_000);
 
 afterAll(async () => {
@@ -148,6 +153,46 @@ describe('the saga decision in one statement', () => {
       await recovery.end();
     }
     expect(await allocations(id)).toEqual({ 1: { state: 'intent', target: null, backordered: '0' } });
+  });
+});
+
+describe('a hold alone in one statement', () => {
+  const stock = () => region.app.get(StockRepository);
+  const inShard = <T>(work: (tx: SqlTx) => Promise<T>): Promise<T> =>
+    databases.inShard(shardOf('ONE-SKU', region.config.cluster.shardCount), work);
+  const hold = (id: string, quantity: number) => ({
+    id,
+    reservationId: 'us-east.r',
+    warehouseId: 'own-1',
+    sku: 'ONE-SKU',
+    quantity,
+    expiresAt: new Date(Date.now() + 60_000),
+  });
+  const level = () =>
+    inShard((tx) =>
+      tx.query<{ reserved: string; version: string; holds: number }>(
+        `SELECT reserved, version, (SELECT count(*)::int FROM holds WHERE sku = 'ONE-SKU') AS holds FROM stock WHERE sku = 'ONE-SKU'`,
+      ),
+    );
+
+  it('inserts the hold and reserves its units, within the safety stock unless allowed into it', async () => {
+    const [before] = await level();
+    const placed = await inShard((tx) => stock().insertHoldAndReserve(tx, hold('h.1', 3), false));
+    expect(placed.inserted).toBe(true);
+    expect(placed.row).toMatchObject({ warehouseId: 'own-1', sku: 'ONE-SKU', onHand: 5, reserved: 3, safetyStock: 2 });
+    expect(placed.row?.version).toBe(Number(before.version) + 1);
+    expect(placed.row?.updatedAt).toBeInstanceOf(Date);
+    // 2 left on hand, both safety stock: refused without the scope, taken with it.
+    const refused = await inShard((tx) => stock().insertHoldAndReserve(tx, hold('h.2', 1), false));
+    expect(refused).toEqual({ inserted: true });
+    const intoSafety = await inShard((tx) => stock().insertHoldAndReserve(tx, hold('h.3', 2), true));
+    expect(intoSafety.row).toMatchObject({ reserved: 5 });
+  });
+
+  it('changes nothing for a hold that exists, whatever the units', async () => {
+    const [before] = await level();
+    expect(await inShard((tx) => stock().insertHoldAndReserve(tx, hold('h.1', 1), true))).toEqual({ inserted: false });
+    expect(await level()).toEqual([before]);
   });
 });
 

@@ -200,6 +200,35 @@ export class StockRepository {
    * stays untouched), or, when `mayUseSafetyStock`, more than `on_hand - reserved`, however many
    * holds race for the row. `undefined` when there are not enough (or no row).
    */
+  /**
+   * A hold alone, in one statement: inserts it as `held` unless a hold with its id exists, and
+   * only then reserves its units if the row has them (as `reserveIfAvailable`). `inserted` false:
+   * the hold existed and nothing changed. `inserted` true without `row`: the units were not there,
+   * and the caller must roll the transaction back (the hold row is in it). One round trip
+   * instead of two.
+   */
+  async insertHoldAndReserve(
+    tx: SqlTx,
+    hold: StockKey & { readonly id: string; readonly reservationId: string; readonly quantity: number; readonly expiresAt: Date },
+    mayUseSafetyStock: boolean,
+  ): Promise<{ readonly inserted: boolean; readonly row?: OwnStockRecord }> {
+    const [result] = await tx.query<{ inserted: boolean } & (OwnStockRow | { [K in keyof OwnStockRow]: null })>(
+      `WITH hold AS (
+         INSERT INTO holds (id, reservation_id, warehouse_id, sku, quantity, status, expires_at) VALUES ($5, $6, $1, $2, $3, 'held', $7)
+         ON CONFLICT (id) DO NOTHING RETURNING 1
+       ), reserved AS (
+         UPDATE stock SET reserved = reserved + $3, version = version + 1, updated_at = now()
+          WHERE warehouse_id = $1 AND sku = $2 AND on_hand - reserved - (CASE WHEN $4 THEN 0 ELSE safety_stock END) >= $3
+            AND EXISTS (SELECT 1 FROM hold)
+          RETURNING ${STOCK_COLUMNS}
+       )
+       SELECT EXISTS (SELECT 1 FROM hold) AS inserted, r.* FROM (SELECT 1) AS one LEFT JOIN reserved r ON true`,
+      [hold.warehouseId, hold.sku, hold.quantity, mayUseSafetyStock, hold.id, hold.reservationId, hold.expiresAt],
+    );
+    const { inserted, ...row } = result!;
+    return { inserted, ...(row.warehouse_id !== null ? { row: toOwnRecord(row as OwnStockRow) } : {}) };
+  }
+
   async reserveIfAvailable(tx: SqlTx, key: StockKey, quantity: number, mayUseSafetyStock: boolean): Promise<OwnStockRecord | undefined> {
     const [row] = await tx.query<OwnStockRow>(
       `UPDATE stock SET reserved = reserved + $3, version = version + 1, updated_at = now()

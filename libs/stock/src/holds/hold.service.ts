@@ -190,11 +190,14 @@ export class HoldService {
     const { request, expiresAt } = queued;
     const shard = shardOf(request.sku, this.config.cluster.shardCount);
     const view = await this.inDatabase(db, async (tx) => {
-      const inserted = await this.holds.insert(tx, holdRowOf(queued));
-      if (!inserted) return this.repeated(tx, request.holdId, 'held');
-      if (request.allowBackorder === true) return this.placeBackorder(tx, request, expiresAt, shard);
+      if (request.allowBackorder === true) {
+        if (!(await this.holds.insert(tx, holdRowOf(queued)))) return this.repeated(tx, request.holdId, 'held');
+        return this.placeBackorder(tx, request, expiresAt, shard);
+      }
       const mayUseSafetyStock = request.mayUseSafetyStock === true;
-      const row = await this.stock.reserveIfAvailable(tx, request, request.quantity, mayUseSafetyStock);
+      // The hold's row and its units in one statement; without the units, the throw below rolls the hold back.
+      const { inserted, row } = await this.stock.insertHoldAndReserve(tx, holdRowOf(queued), mayUseSafetyStock);
+      if (!inserted) return this.repeated(tx, request.holdId, 'held');
       if (!row) {
         const current = await this.stock.find(tx, request);
         throw insufficient(request, current ? holdableUnits(current, mayUseSafetyStock) : 0);
