@@ -1,4 +1,4 @@
--- The statement a hold turns on (StockRepository.reserveIfAvailable), alone, one transaction per
+-- The conditional update a hold turns on (the UPDATE of StockRepository.insertHoldAndReserve), alone, one transaction per
 -- statement (autocommit). Run by `npm run bench:reservations` with pgbench -M extended and
 --   -D w=<warehouse id>   the rows' warehouse
 --   -D n=<row count>      rows PGB-0 .. PGB-(n-1) of that warehouse, picked at random; n=1 is one hot row

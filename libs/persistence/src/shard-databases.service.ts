@@ -27,7 +27,7 @@ export interface TransactionOptions {
 }
 
 /** The `BEGIN` of a transaction with `options`, as one simple query. */
-export function beginStatement(options: TransactionOptions = {}): string {
+function beginStatement(options: TransactionOptions = {}): string {
   const { lockTimeoutMs } = options;
   if (lockTimeoutMs === undefined) return 'START TRANSACTION';
   if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs <= 0)
@@ -86,8 +86,8 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Runs `work` in one READ COMMITTED transaction on the database hosting `shard`. */
-  inShard<T>(shard: number, work: (tx: SqlTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
-    return this.inDatabase(this.databaseFor(shard), work, options);
+  inShard<T>(shard: number, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.inDatabase(this.databaseFor(shard), work);
   }
 
   /**

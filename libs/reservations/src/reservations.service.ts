@@ -167,7 +167,7 @@ export class ReservationsService {
           return inserted;
         })
       : // Without quotas to check, one statement: no transaction around it.
-        await this.databases.autocommit(this.databases.home(), (tx) =>
+        await this.homeStatement((tx) =>
           first
             ? this.repository.insertPendingWithIntent(tx, stored(planned), this.leaseUntil(), first)
             : this.repository.insertPending(tx, stored(planned), this.leaseUntil()),
@@ -594,7 +594,7 @@ export class ReservationsService {
     const { id } = saga.planned;
     if (saga.record)
       // One statement (see ReservationRepository.decide): no transaction around it.
-      return this.databases.autocommit(this.databases.home(), (tx) =>
+      return this.homeStatement((tx) =>
         this.repository.decide(tx, id, status, answerStatus, answer, expiresAt, saga.settled(), saga.backordered()),
       );
     return this.home(async (tx) => {

@@ -195,17 +195,13 @@ export class StockRepository {
   }
 
   /**
-   * Reserves `quantity` units of the row if that many are available, in one conditional
-   * statement: it cannot take more than `on_hand - reserved - safety_stock` (the safety stock
-   * stays untouched), or, when `mayUseSafetyStock`, more than `on_hand - reserved`, however many
-   * holds race for the row. `undefined` when there are not enough (or no row).
-   */
-  /**
    * A hold alone, in one statement: inserts it as `held` unless a hold with its id exists, and
-   * only then reserves its units if the row has them (as `reserveIfAvailable`). `inserted` false:
-   * the hold existed and nothing changed. `inserted` true without `row`: the units were not there,
-   * and the caller must roll the transaction back (the hold row is in it). One round trip
-   * instead of two.
+   * only then reserves its `quantity` units if the row has them, with a conditional update that
+   * cannot take more than `on_hand - reserved - safety_stock` (the safety stock stays untouched),
+   * or, when `mayUseSafetyStock`, more than `on_hand - reserved`, however many holds race for the
+   * row. `inserted` false: the hold existed and nothing changed. `inserted` true without `row`:
+   * the units were not there, and the caller must roll the transaction back (the hold row is in
+   * it). One round trip instead of two.
    */
   async insertHoldAndReserve(
     tx: SqlTx,
@@ -227,16 +223,6 @@ export class StockRepository {
     );
     const { inserted, ...row } = result!;
     return { inserted, ...(row.warehouse_id !== null ? { row: toOwnRecord(row as OwnStockRow) } : {}) };
-  }
-
-  async reserveIfAvailable(tx: SqlTx, key: StockKey, quantity: number, mayUseSafetyStock: boolean): Promise<OwnStockRecord | undefined> {
-    const [row] = await tx.query<OwnStockRow>(
-      `UPDATE stock SET reserved = reserved + $3, version = version + 1, updated_at = now()
-       WHERE warehouse_id = $1 AND sku = $2 AND on_hand - reserved - (CASE WHEN $4 THEN 0 ELSE safety_stock END) >= $3
-       RETURNING ${STOCK_COLUMNS}`,
-      [key.warehouseId, key.sku, quantity, mayUseSafetyStock],
-    );
-    return row && toOwnRecord(row);
   }
 
   /**
