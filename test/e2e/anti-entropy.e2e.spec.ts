@@ -56,7 +56,9 @@ async function converged(skus: readonly string[], what: string, timeoutMs: numbe
 /** Runs a statement on the database of `region` hosting the SKU's shard. */
 async function sqlFor(region: string, sku: string, text: string, params: unknown[] = []): Promise<number> {
   const shard = shardOf(sku, SHARDS);
-  const db = t.cluster.config.regions.find((r) => r.id === region)?.databases.find((d) => d.shards.from <= shard && shard <= d.shards.to);
+  const db = t.cluster.config.regions
+    .find((r) => r.id === region)
+    ?.databases.find((d) => d.shards !== undefined && d.shards.from <= shard && shard <= d.shards.to);
   if (!db) throw new Error(`no database of ${region} hosts shard ${shard}`);
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TOPICS } from '@stockmesh/contracts';
+import { shardOf } from '@stockmesh/sharding';
 import { call, registerWarehouses, startTestCluster, TEST_ADMIN_KEY, testKafka, waitFor, type TestCluster } from '@stockmesh/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { formatStatusLine, readRegionStatus } from '../../infra/cluster/status-lines.js';
@@ -257,6 +258,60 @@ describe('the stockmesh command line', () => {
     expect(bound.stderr).toContain('bound to channel cli-web');
     const seen = await stockmesh(['availability', 'SKU-CH'], { key: bound.stdout.trim() });
     expect(seen.stdout).toMatch(/^total of channel cli-web: 5 on hand, 2 reserved/m);
+  });
+
+  it('moves shards to another database of a region while replication goes on, and back', async () => {
+    // A SKU of shard 12-15, counted by its owner in two regions; us-east holds eu-west's row as a replica.
+    const sku = Array.from({ length: 200 }, (_, i) => `SKU-MV-${i}`).find((s) => shardOf(s, 16) >= 12)!;
+    await call({ url: t.url('us-east') }, 'PUT', `/v1/warehouses/cli-nyc/stock/${sku}`, { body: { onHand: 7 } });
+    await call({ url: t.url('eu-west') }, 'PUT', `/v1/warehouses/cli-fra/stock/${sku}`, { body: { onHand: 3 } });
+    const seen = (region: string, onHand: number) =>
+      waitFor(
+        async () => {
+          const a = await json<{ onHand: number }>(['availability', sku], { region });
+          return a.onHand === onHand ? true : undefined;
+        },
+        { what: `${region} to see ${onHand} on hand of ${sku}` },
+      );
+    await seen('us-east', 10);
+
+    const list = await stockmesh(['shards', 'list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^us-east\s+us-east\/0\s+0-7\s+0$/m);
+    expect(list.stdout).toMatch(/^us-east\s+us-east\/1\s+8-15\s+0$/m);
+
+    const moved = await stockmesh(['shards', 'move', '12-15', '--to', 'us-east/0']);
+    expect({ code: moved.code, stderr: moved.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    // shards, from, to, rounds, rows copied, pause ms, map version, ms
+    expect(moved.stdout).toMatch(/^12-15\s+us-east\/1\s+us-east\/0\s+\d+\s+[1-9]\d*\s+\d+\s+1\s+\d+$/m);
+    const map = await json<{ version: number; databases: { name: string; shards: number[] }[] }>(['shards', 'list']);
+    expect(map).toMatchObject({
+      version: 1,
+      databases: [
+        { name: 'us-east/0', shards: [0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15] },
+        { name: 'us-east/1', shards: [8, 9, 10, 11] },
+      ],
+    });
+    // Both ways of replication go on where the shard lives now: eu-west's change reaches us-east's
+    // replica, us-east's own change (its outbox there) reaches eu-west.
+    await call({ url: t.url('eu-west') }, 'POST', `/v1/warehouses/cli-fra/stock/${sku}/adjustments`, {
+      body: { delta: 2, reason: 'found' },
+    });
+    await call({ url: t.url('us-east') }, 'POST', `/v1/warehouses/cli-nyc/stock/${sku}/adjustments`, {
+      body: { delta: 1, reason: 'found' },
+    });
+    await seen('us-east', 13);
+    await seen('eu-west', 13);
+
+    const back = await json<{ from: string; to: string; mapVersion: number }>(['shards', 'move', '12-15', '--to', 'us-east/1']);
+    expect(back).toMatchObject({ from: 'us-east/0', to: 'us-east/1', mapVersion: 2 });
+    await call({ url: t.url('eu-west') }, 'POST', `/v1/warehouses/cli-fra/stock/${sku}/adjustments`, {
+      body: { delta: 1, reason: 'found' },
+    });
+    await seen('us-east', 14);
+    const refused = await stockmesh(['shards', 'move', '0', '--to', 'us-east/1']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^stockmesh: 400 validation-failed: /m);
   });
 
   it('lists the benchmarks and runs one from the build, refusing unknown names and settings', async () => {

@@ -5,6 +5,7 @@ export { registerWarehouses, startTestCluster, type TestCluster } from './cluste
 export { divergence, globalView, ownersTruth, viewDiff } from './convergence.js';
 export { ManualClock } from './manual-clock.js';
 export { waitFor } from './wait-for.js';
+export { startPostgresServer, type PostgresServer } from '../../infra/postgres/postgres-server.js';
 export { producerOnRegionTopics, regionKafkaEnv, testBrokers, testKafka, testKafkaIsSecured, type TestKafka } from './test-kafka.js';
 export { oneLine, rewriteHosts, runShellExample, shellExamples, type ShellExample, type ShellOutcome } from './shell-examples.js';
 export {

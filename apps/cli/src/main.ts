@@ -8,6 +8,7 @@ import { channelsCommand } from './commands/channels.command.js';
 import { deadLettersCommand } from './commands/dead-letters.command.js';
 import { keysCommand } from './commands/keys.command.js';
 import { replicasCommand } from './commands/replicas.command.js';
+import { shardsCommand } from './commands/shards.command.js';
 import { reservationsCommand } from './commands/reservations.command.js';
 import { statusCommand } from './commands/status.command.js';
 import { stockCommand } from './commands/stock.command.js';
@@ -40,6 +41,7 @@ export function program(): Command {
   keysCommand(root, api, output);
   deadLettersCommand(root, api, output);
   replicasCommand(root, api, output);
+  shardsCommand(root, api, output);
   benchCommand(root, output);
   return root;
 }

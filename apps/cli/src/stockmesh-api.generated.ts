@@ -78,6 +78,46 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/cluster/shards': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Where this region’s shards live now
+     * @description Needs the `admin` scope.
+     */
+    get: operations['getShardMap'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/cluster/shards/moves': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Move logical shards to another database of this region, online
+     * @description Needs the `admin` scope.
+     */
+    post: operations['moveShards'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/dead-letters': {
     parameters: {
       query?: never;
@@ -823,6 +863,69 @@ export interface components {
        */
       since: string;
       totals: components['schemas']['ActivityTotalsView'];
+    };
+    ShardDatabaseView: {
+      /** @example us-east/1 */
+      name: string;
+      /** @description The logical shards it hosts now (none for a spare). */
+      shards: number[];
+    };
+    ShardMapView: {
+      /** @example us-east */
+      region: string;
+      /** @example 16 */
+      shardCount: number;
+      /**
+       * @description The shard map’s version in force here (0 while no shard has moved).
+       * @example 0
+       */
+      version: number;
+      databases: components['schemas']['ShardDatabaseView'][];
+    };
+    MoveShardsRequest: {
+      /**
+       * @description Logical shards to move, all now in one database; never 0.
+       * @example [
+       *       8,
+       *       9,
+       *       10,
+       *       11
+       *     ]
+       */
+      shards: number[];
+      /**
+       * @description The region’s database to move them to (its name in the cluster file).
+       * @example us-east/2
+       */
+      to: string;
+    };
+    ShardMoveView: {
+      /** Format: uuid */
+      id: string;
+      shards: number[];
+      /**
+       * @description The database the shards lived in.
+       * @example us-east/1
+       */
+      from: string;
+      /**
+       * @description The database they live in now.
+       * @example us-east/2
+       */
+      to: string;
+      /** @description Copy rounds before the pause (the first copies every row, the next what changed meanwhile). */
+      rounds: number;
+      /** @description Rows inserted, replaced or deleted in the new database, over every round. */
+      rowsCopied: number;
+      /** @description How long writes to the moved shards were paused, in milliseconds. */
+      pauseMs: number;
+      /**
+       * @description The shard map’s version the move put in force.
+       * @example 3
+       */
+      mapVersion: number;
+      /** @description How long the whole move took, in milliseconds. */
+      ms: number;
     };
     DeadLetterReplayView: {
       /**
@@ -2288,6 +2391,138 @@ export interface operations {
       };
       /** @description `insufficient-scope`: the API key has neither the `stock:read` scope nor `admin`. */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getShardMap: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ShardMapView'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `admin` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests from this key, or one of its quotas is used up: retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  moveShards: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['MoveShardsRequest'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ShardMoveView'];
+        };
+      };
+      /** @description `validation-failed`: The request is not valid. `malformed-json`: The request body is not valid JSON. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unauthenticated`: no, a malformed, an unknown or a revoked API key (member `reason`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `insufficient-scope`: the API key has neither the `admin` scope nor `admin`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `shard-move-conflict`: The shards cannot be moved so now; nothing was moved. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `payload-too-large`: The request body is too large. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `unsupported-media-type`: The request body must be application/json. */
+      415: {
         headers: {
           [name: string]: unknown;
         };

@@ -92,6 +92,8 @@ describe('the routes of a region', () => {
       'GET /v1/cluster': 'stock:read',
       'GET /v1/cluster/activity': 'stock:read',
       'POST /v1/cluster/replicas/rebuild': 'admin',
+      'GET /v1/cluster/shards': 'admin',
+      'POST /v1/cluster/shards/moves': 'admin',
       'GET /v1/dead-letters': 'admin',
       'POST /v1/dead-letters/:id/replay': 'admin',
       'POST /v1/reservations': 'reservations:write',

@@ -12,6 +12,7 @@ import { ReservationsModule } from '@stockmesh/reservations';
 import { StockModule } from '@stockmesh/stock';
 import { TransfersModule } from '@stockmesh/transfers';
 import { ClusterHttpController } from './cluster/cluster.http.controller.js';
+import { ShardsHttpController } from './shards/shards.http.controller.js';
 import { ListDeadLettersHttpController } from './dead-letters/list-dead-letters/list-dead-letters.http.controller.js';
 import { ReplayDeadLetterHttpController } from './dead-letters/replay-dead-letter/replay-dead-letter.http.controller.js';
 import { DeadLettersService } from './dead-letters/dead-letters.service.js';
@@ -40,7 +41,13 @@ export class RegionModule {
         TransfersModule,
         CommandsModule.forConfig(config),
       ],
-      controllers: [HealthHttpController, ClusterHttpController, ListDeadLettersHttpController, ReplayDeadLetterHttpController],
+      controllers: [
+        HealthHttpController,
+        ClusterHttpController,
+        ShardsHttpController,
+        ListDeadLettersHttpController,
+        ReplayDeadLetterHttpController,
+      ],
       providers: [InternalListener, MetricsEndpoint, DeadLettersService],
     };
   }

@@ -461,7 +461,8 @@ class ShardRangeDto {
 class DatabaseDto {
   @IsString() @Matches(/^[\w./-]{1,64}$/) readonly name!: string;
   @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true }) readonly url!: string;
-  @ValidateNested() @Type(() => ShardRangeDto) readonly shards!: ShardRangeDto;
+  /** Absent for a spare database, which hosts shards only once they are moved into it. */
+  @IsOptional() @ValidateNested() @Type(() => ShardRangeDto) readonly shards?: ShardRangeDto;
 }
 
 class InternalListenerDto {

@@ -40,6 +40,7 @@ export const PROBLEM_TYPES = {
   'hold-conflict': { status: 409, title: 'The hold is not in a state that allows this' },
   'transfer-conflict': { status: 409, title: 'The transfer is not in a state that allows this' },
   'dead-letter-replayed': { status: 409, title: 'The dead letter was replayed already' },
+  'shard-move-conflict': { status: 409, title: 'The shards cannot be moved so now; nothing was moved' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'uri-too-long': { status: 414, title: 'The request URI is too long' },
   'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },

@@ -77,4 +77,12 @@ describe('classify, saturation', () => {
       status: 503,
     });
   });
+
+  it('answers 503 busy when a shard move refused the write (SMF01): the client asks again', () => {
+    expect(classify(Object.assign(new Error('shard 9 is not written in this database now'), { code: 'SMF01' }))).toMatchObject({
+      code: 'busy',
+      status: 503,
+      detail: 'the shard is moving to another database',
+    });
+  });
 });

@@ -71,6 +71,8 @@ export function classify(exception: unknown): Classified {
     error.code === '40001'
   )
     return { code: 'busy', status: 503, detail: 'no database connection came free in time', extensions: {} };
+  // SMF01: the SKU's shard is paused for a move's cutover (see ShardMover); retried already.
+  if (error.code === 'SMF01') return { code: 'busy', status: 503, detail: 'the shard is moving to another database', extensions: {} };
   return { code: 'internal-error', status: 500, extensions: {} };
 }
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import type { ShardDatabase } from '@stockmesh/sharding';
+import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from './data-source.js';
 import { LeaderLock } from './leader-lock.js';
@@ -26,6 +27,22 @@ export interface TransactionOptions {
   readonly lockTimeoutMs?: number;
 }
 
+/**
+ * How often each instance reads the shard map's version from the home database. A move keeps the
+ * moved shards paused for a few of these after it switches the map (`ShardMover`), so that every
+ * live instance routes by the new map before anything is written where the shards now live.
+ */
+export const SHARD_MAP_POLL_MS = 250;
+
+/** How long `inShard` keeps retrying a write a shard move has paused, before it gives up. */
+const FENCED_RETRY_MS = 5_000;
+
+/** True for the error of a write to a shard its database no longer takes (paused or moved: SQLSTATE SMF01). */
+export function isShardFenced(error: unknown): boolean {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } };
+  return (e.driverError?.code ?? e.code) === 'SMF01';
+}
+
 /** The `BEGIN` of a transaction with `options`, as one simple query. */
 function beginStatement(options: TransactionOptions = {}): string {
   const { lockTimeoutMs } = options;
@@ -46,6 +63,16 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
   private readonly sources = new Map<string, DataSource>();
   /** The names of the region's prepared statements, shared by its databases' connections (unless turned off). */
   private readonly statements: PreparedStatements | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  /** The map read running now, and the one queued to start after it (shared by every caller meanwhile). */
+  private reading: Promise<boolean> | undefined;
+  private queued: Promise<boolean> | undefined;
+  /**
+   * The map is read on a connection of its own, never behind the pool's queue: under load, a read
+   * waiting for a pooled connection would leave this instance routing by an old map for longer
+   * than a move waits for instances to read the new one.
+   */
+  private mapClient: pg.Client | undefined;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.statements = config.db.preparedStatements ? new PreparedStatements() : undefined;
@@ -60,15 +87,113 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     await Promise.all([...this.sources.values()].map((s) => s.initialize()));
     this.logger.log(`connected to ${this.sources.size} shard databases`);
+    await this.refreshMap().catch((error: Error) => this.logger.warn({ msg: 'could not read the shard map', err: error.message }));
+    this.poll = setInterval(() => {
+      this.refreshMap().catch((error: Error) => this.logger.warn({ msg: 'could not read the shard map', err: error.message }));
+    }, SHARD_MAP_POLL_MS).unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.poll);
+    await this.queued?.catch(() => undefined);
+    await this.reading?.catch(() => undefined);
+    await this.mapClient?.end().catch(() => undefined);
     await Promise.all([...this.sources.values()].filter((s) => s.isInitialized).map((s) => s.destroy()));
   }
 
-  /** The database hosting `shard`. */
+  /** The database hosting `shard`, by the newest shard map this instance has read. */
   databaseFor(shard: number): ShardDatabase {
     return this.config.shardMap.databaseFor(shard);
+  }
+
+  /** The cluster's number of logical shards. */
+  get shardCount(): number {
+    return this.config.shardMap.shardCount;
+  }
+
+  /** The database the cluster file puts `shard` in (where a move back returns it). */
+  bootDatabaseFor(shard: number): ShardDatabase {
+    return this.config.shardMap.bootDatabaseFor(shard);
+  }
+
+  /** The shards `db` hosts now, in order (none for a spare database). */
+  shardsOf(db: ShardDatabase): number[] {
+    return this.config.shardMap.shardsOf(db.name);
+  }
+
+  /**
+   * Whether `db` hosts `shard` now. Reads that scan every database keep only such rows: a shard
+   * being moved has a copy in its new database before the switch, and its old rows are deleted
+   * just after.
+   */
+  hosts(db: ShardDatabase, shard: number): boolean {
+    return this.databaseFor(shard).name === db.name;
+  }
+
+  /** The version of the shard map in force here (0 while no shard has moved). */
+  get mapVersion(): number {
+    return this.config.shardMap.version;
+  }
+
+  /**
+   * Reads the shard map's version from the home database and, when it is newer than the one in
+   * force, its overrides (one query when nothing changed); resolves to whether the map changed.
+   * The read starts after this call (a read already running may have started before a switch the
+   * caller knows of): callers meanwhile share it.
+   */
+  refreshMap(): Promise<boolean> {
+    if (this.queued) return this.queued;
+    const after = this.reading?.catch(() => false) ?? Promise.resolve(false);
+    const queued = after.then(() => {
+      this.queued = undefined;
+      const reading = this.readMap().finally(() => {
+        if (this.reading === reading) this.reading = undefined;
+      });
+      this.reading = reading;
+      return reading;
+    });
+    this.queued = queued;
+    return queued;
+  }
+
+  private async readMap(): Promise<boolean> {
+    const map = this.config.shardMap;
+    const [row] = await this.mapQuery<{ version: string }>('SELECT version::text AS version FROM shard_map_version');
+    if (row === undefined || Number(row.version) <= map.version) return false;
+    const rows = await this.mapQuery<{ version: string; shard: number | null; database: string | null }>(
+      `SELECT v.version::text AS version, m.shard, m.database
+         FROM shard_map_version v LEFT JOIN shard_map m ON true`,
+    );
+    const overrides = new Map<number, string>();
+    for (const r of rows) if (r.shard !== null && r.database !== null) overrides.set(r.shard, r.database);
+    const version = Number(rows[0]?.version ?? row.version);
+    const changed = map.assign(version, overrides);
+    if (changed) {
+      this.logger.log({ msg: 'shard map changed', version, moved: Object.fromEntries(overrides) });
+    }
+    return changed;
+  }
+
+  private async mapQuery<R>(sql: string): Promise<R[]> {
+    if (!this.mapClient) {
+      const client = new pg.Client({
+        connectionString: this.home().url,
+        application_name: `stockmesh ${this.config.region.id} shard map`,
+        connectionTimeoutMillis: 5_000,
+      });
+      // An error of an idle connection (the server restarted) must not crash the process: the
+      // next read connects again.
+      client.on('error', () => undefined);
+      await client.connect();
+      this.mapClient = client;
+    }
+    try {
+      return (await this.mapClient.query(sql)).rows as R[];
+    } catch (error) {
+      await this.mapClient?.end().catch(() => undefined);
+      this.mapClient = undefined;
+      throw error;
+    }
   }
 
   /** The region's home database (the one hosting shard 0): it holds region-wide tables such as the catalog. */
@@ -85,9 +210,23 @@ export class ShardDatabases implements OnModuleInit, OnApplicationShutdown {
     return this.config.shardMap.databases;
   }
 
-  /** Runs `work` in one READ COMMITTED transaction on the database hosting `shard`. */
-  inShard<T>(shard: number, work: (tx: SqlTx) => Promise<T>): Promise<T> {
-    return this.inDatabase(this.databaseFor(shard), work);
+  /**
+   * Runs `work` in one READ COMMITTED transaction on the database hosting `shard`. A transaction
+   * a shard move refused (the shard is paused for its cutover, or has moved and this instance had
+   * not read the new map yet) committed nothing: the map is read again and the work runs again
+   * where the shard is now, for up to five seconds, then the error is thrown (a 503 `busy`).
+   */
+  async inShard<T>(shard: number, work: (tx: SqlTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    const deadline = Date.now() + FENCED_RETRY_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.inDatabase(this.databaseFor(shard), work, options);
+      } catch (error) {
+        if (!isShardFenced(error) || Date.now() >= deadline) throw error;
+        await this.refreshMap().catch(() => false);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(25 * attempt, SHARD_MAP_POLL_MS)));
+      }
+    }
   }
 
   /**

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { MessageBus, type OutgoingMessage } from '@stockmesh/messaging';
 import { Metrics } from '@stockmesh/metrics';
-import { ShardDatabases } from '@stockmesh/persistence';
+import { OUTBOX_RELAY_LOCK, ShardDatabases } from '@stockmesh/persistence';
 import type { ShardDatabase } from '@stockmesh/sharding';
 import { Backoff } from './backoff.js';
 import { LazyPublisher } from './lazy-publisher.js';
@@ -11,7 +11,6 @@ import { PublishedOffsets } from './published-offsets.js';
 import { TopicsReady } from './topics-ready.service.js';
 
 /** Advisory lock held while relaying one database's outbox: one relay at a time keeps the order. */
-const RELAY_LOCK = 0x72656c61; // "rela"
 const BATCH = 500;
 /**
  * Without a wake-up, look anyway: first after `POLL_MIN_MS`, then twice as long after each look
@@ -103,7 +102,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   /** Publishes up to `BATCH` events of the database; `'locked'` when another instance is at it. */
   private async relayOnce(db: ShardDatabase): Promise<number | 'locked'> {
     return this.databases.inDatabase(db, async (tx) => {
-      const [{ locked }] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK]);
+      const [{ locked }] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [OUTBOX_RELAY_LOCK]);
       if (!locked) return 'locked';
       const rows = await this.outbox.oldest(tx, BATCH);
       if (rows.length === 0) return 0;

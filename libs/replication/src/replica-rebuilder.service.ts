@@ -64,7 +64,7 @@ export class ReplicaRebuilder {
     const missing: number[] = [];
     for (const db of this.databases.all()) {
       const stored = await this.databases.read(db, (tx) => this.positions.all(tx, TOPICS.stock));
-      for (let shard = db.shards.from; shard <= db.shards.to; shard++) if (!stored.has(shard)) missing.push(shard);
+      for (const shard of this.databases.shardsOf(db)) if (!stored.has(shard)) missing.push(shard);
     }
     return missing;
   }

@@ -142,7 +142,9 @@ export class ReplicationStatus implements OnApplicationBootstrap, OnApplicationS
     const merged = new Map<number, bigint>();
     for (const db of this.databases.all()) {
       const stored = await this.databases.read(db, (tx) => this.positions.all(tx, TOPICS.stock));
-      for (const [partition, next] of stored) merged.set(partition, next);
+      // A shard's position is the one stored where the shard lives now (a move copies it first).
+      const hosted = new Set(this.databases.shardsOf(db));
+      for (const [partition, next] of stored) if (hosted.has(partition)) merged.set(partition, next);
     }
     this.applied = merged;
   }

@@ -56,3 +56,43 @@ describe('ShardMap', () => {
     expect(() => new ShardMap(16, [])).toThrow(/at least one/);
   });
 });
+
+describe('ShardMap overrides', () => {
+  const spare = { name: 'c', url: 'postgres://h/c' };
+
+  it('routes moved shards to their new database and leaves the others where the cluster file puts them', () => {
+    const map = new ShardMap(16, [db('a', 0, 7), db('b', 8, 15), spare]);
+    expect(map.shardsOf('c')).toEqual([]);
+    expect(map.assign(1, new Map([...[8, 9, 10, 11].map((s) => [s, 'c'] as const)]))).toBe(true);
+    expect(map.version).toBe(1);
+    expect(map.databaseFor(9).name).toBe('c');
+    expect(map.databaseFor(12).name).toBe('b');
+    expect(map.shardsOf('b')).toEqual([12, 13, 14, 15]);
+    expect(map.shardsOf('c')).toEqual([8, 9, 10, 11]);
+    // Moved back: the version's overrides replace the previous version's whole.
+    expect(map.assign(2, new Map([[9, 'b']]))).toBe(true);
+    expect(map.shardsOf('c')).toEqual([]);
+    expect(map.databaseFor(9).name).toBe('b');
+  });
+
+  it('ignores a version not newer than the one in force', () => {
+    const map = new ShardMap(16, [db('a', 0, 7), db('b', 8, 15), spare]);
+    map.assign(3, new Map([[8, 'c']]));
+    expect(map.assign(2, new Map())).toBe(false);
+    expect(map.assign(3, new Map())).toBe(false);
+    expect(map.databaseFor(8).name).toBe('c');
+  });
+
+  it('refuses, changing nothing, an unknown database, shard 0 or a shard out of range', () => {
+    const map = new ShardMap(16, [db('a', 0, 7), db('b', 8, 15), spare]);
+    expect(() => map.assign(1, new Map([[8, 'nowhere']]))).toThrow(/not in the cluster file/);
+    expect(() => map.assign(1, new Map([[0, 'c']]))).toThrow(/never moves/);
+    expect(() => map.assign(1, new Map([[16, 'c']]))).toThrow(/outside/);
+    expect(map.version).toBe(0);
+    expect(map.databaseFor(8).name).toBe('b');
+  });
+
+  it('accepts a spare database, which hosts no shard at boot', () => {
+    expect(new ShardMap(4, [db('a', 0, 3), spare]).shardsOf('c')).toEqual([]);
+  });
+});

@@ -162,7 +162,13 @@ export class TransfersService {
       throw new ValidationProblem([{ field: 'cursor', constraint: 'cursor', message: 'cursor must be a nextCursor returned by this API' }]);
     }
     const pages = await Promise.all(
-      this.databases.all().map((db) => this.databases.read(db, (tx) => this.repository.pageNewest(tx, status, before, limit + 1))),
+      this.databases
+        .all()
+        .map(async (db) =>
+          (await this.databases.read(db, (tx) => this.repository.pageNewest(tx, status, before, limit + 1))).filter((t) =>
+            this.databases.hosts(db, t.shard),
+          ),
+        ),
     );
     // Newest first, then id in byte order descending, as the queries sort (ids are ASCII).
     const merged = pages
@@ -440,8 +446,9 @@ export class TransfersService {
   /** The transfer this region recorded under `id`, from whichever of its databases holds it; 404 otherwise. */
   private async locate(id: string): Promise<TransferRecord> {
     // The id does not name the SKU, so look in each of the region's databases (two by default).
-    const found = await Promise.all(this.databases.all().map((db) => this.databases.read(db, (tx) => this.repository.find(tx, id))));
-    const record = found.find((r) => r !== undefined);
+    const dbs = this.databases.all();
+    const found = await Promise.all(dbs.map((db) => this.databases.read(db, (tx) => this.repository.find(tx, id))));
+    const record = found.find((r, i) => r !== undefined && this.databases.hosts(dbs[i]!, r.shard));
     if (!record) throw new TransferException(TransferErrorCode.NotFound, `no transfer ${id}`, { transferId: id });
     return record;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { InvalidArgumentError } from 'commander';
-import { cartLine, integer } from './arguments.js';
+import { cartLine, integer, shardList } from './arguments.js';
 
 describe('command-line arguments', () => {
   it('reads whole numbers, negative ones too, and refuses anything else before a request is sent', () => {
@@ -16,5 +16,12 @@ describe('command-line arguments', () => {
     ]);
     for (const bad of ['SKU-1', 'SKU-1:', 'SKU-1:-1', 'SKU-1:2@', ':2', 'SKU 1:2', 'SKU-1:2@a@b'])
       expect(() => cartLine(bad)).toThrow(InvalidArgumentError);
+  });
+
+  it('reads shard lists of numbers and ranges, once each, and refuses anything else', () => {
+    expect(shardList('8-11,14')).toEqual([8, 9, 10, 11, 14]);
+    expect(shardList('3')).toEqual([3]);
+    expect(shardList('2-3,3')).toEqual([2, 3]);
+    for (const bad of ['', '8-', '-1', '11-8', 'a', '1,,2', '1.5']) expect(() => shardList(bad)).toThrow(InvalidArgumentError);
   });
 });

@@ -21,6 +21,7 @@ import { LowStockAlerts1765200000001 } from './1765200000001-low-stock-alerts.js
 import { IncomingStock1765300000000 } from './1765300000000-incoming-stock.js';
 import { Backorders1765300000001 } from './1765300000001-backorders.js';
 import { ReplicaBootstrap1765400000000 } from './1765400000000-replica-bootstrap.js';
+import { ShardMoves1765500000000 } from './1765500000000-shard-moves.js';
 
 /** Every migration, oldest first. Each physical database of a region runs all of them. */
 export const MIGRATIONS = [
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   IncomingStock1765300000000,
   Backorders1765300000001,
   ReplicaBootstrap1765400000000,
+  ShardMoves1765500000000,
 ];

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { currentScopeRunner, currentTraceparent, outsideRequests } from '@stockmesh/http';
 import { Metrics } from '@stockmesh/metrics';
-import { ShardDatabases, type SqlTx } from '@stockmesh/persistence';
+import { isShardFenced, ShardDatabases, type SqlTx } from '@stockmesh/persistence';
 import { shardOf, type ShardDatabase } from '@stockmesh/sharding';
 import { StockChangeOutbox } from '../stock-change-outbox.js';
 import { holdableUnits, storefrontAvailable, type StockLevel } from '../stock-level.js';
@@ -157,7 +157,11 @@ export class HoldService {
   }
 
   private async runPlaces(db: ShardDatabase, batch: readonly QueuedPlace[]): Promise<void> {
-    if (batch.length > 1) {
+    // The lane was chosen when the holds were queued: a shard move may have switched a shard to
+    // another database since, and its old rows may be gone (a hold there would find no row). Then
+    // each hold goes alone, where its shard is now.
+    const moved = batch.some((q) => this.databases.databaseFor(shardOf(q.request.sku, this.config.cluster.shardCount)).name !== db.name);
+    if (batch.length > 1 && !moved) {
       let outcomes: PlaceOutcome[] | undefined;
       try {
         // The batch serves several requests: its lines and events name none of them (each row's
@@ -177,7 +181,7 @@ export class HoldService {
     await Promise.all(
       batch.map(async (queued) => {
         try {
-          queued.resolve(await queued.inItsRequest(() => this.placeOne(db, queued)));
+          queued.resolve(await queued.inItsRequest(() => this.placeOne(queued)));
         } catch (error) {
           queued.reject(error);
         }
@@ -186,10 +190,12 @@ export class HoldService {
   }
 
   /** One hold in its own transaction. */
-  private async placeOne(db: ShardDatabase, queued: QueuedPlace): Promise<HoldView> {
+  private async placeOne(queued: QueuedPlace): Promise<HoldView> {
     const { request, expiresAt } = queued;
     const shard = shardOf(request.sku, this.config.cluster.shardCount);
-    const view = await this.inDatabase(db, async (tx) => {
+    // By shard, not by the lane's database: after a batch a shard move refused, the hold goes
+    // where the shard is now.
+    const view = await this.inShard(shard, async (tx) => {
       if (request.allowBackorder === true) {
         if (!(await this.holds.insert(tx, holdRowOf(queued)))) return this.repeated(tx, request.holdId, 'held');
         return this.placeBackorder(tx, request, expiresAt, shard);
@@ -487,14 +493,23 @@ export class HoldService {
     return { row, backordered: fromIncoming };
   }
 
+  /**
+   * One hold transaction on the database hosting `shard`, whose lock waits are bounded, run again
+   * where the shard is now when a shard move refused it; a wait that runs out (or a move's pause
+   * that outlasts the retries) is a retriable `busy`.
+   */
   private inShard<T>(shard: number, work: (tx: SqlTx) => Promise<T>): Promise<T> {
-    return this.inDatabase(this.databases.databaseFor(shard), work);
+    return this.busyWhenBounded(this.databases.inShard(shard, work, { lockTimeoutMs: this.config.holds.lockTimeoutMs }));
   }
 
-  /** One hold transaction whose lock waits are bounded; a wait that runs out is a retriable `busy`. */
-  private async inDatabase<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+  /** One hold transaction on `db` (a batch of its lane), bounded as in `inShard`; not retried elsewhere. */
+  private inDatabase<T>(db: ShardDatabase, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.busyWhenBounded(this.databases.inDatabase(db, work, { lockTimeoutMs: this.config.holds.lockTimeoutMs }));
+  }
+
+  private async busyWhenBounded<T>(transaction: Promise<T>): Promise<T> {
     try {
-      return await this.databases.inDatabase(db, work, { lockTimeoutMs: this.config.holds.lockTimeoutMs });
+      return await transaction;
     } catch (error) {
       const code = (error as { driverError?: { code?: unknown } }).driverError?.code ?? (error as { code?: unknown }).code;
       // 55P03 lock_not_available (lock_timeout), 57014 query_canceled (statement_timeout).
@@ -503,6 +518,8 @@ export class HoldService {
           HoldErrorCode.Busy,
           `a lock the hold step needed stayed taken longer than ${this.config.holds.lockTimeoutMs} ms; nothing changed, ask again`,
         );
+      if (isShardFenced(error))
+        throw new HoldException(HoldErrorCode.Busy, 'the SKU’s shard is moving to another database; nothing changed, ask again');
       throw error;
     }
   }

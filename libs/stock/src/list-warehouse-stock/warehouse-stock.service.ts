@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { OwnerDirectory, RoutingException, ValidationProblem } from '@stockmesh/http';
 import { ShardDatabases } from '@stockmesh/persistence';
 import { ReplicationStatus } from '@stockmesh/replication';
+import { shardOf } from '@stockmesh/sharding';
 import { StockReplicaRepository } from '../stock-replica.repository.js';
 import { storefrontAvailable } from '../stock-level.js';
 import { StockRepository } from '../stock.repository.js';
@@ -42,18 +43,20 @@ export class WarehouseStockService {
           const rows = own
             ? (await this.stock.pageOfWarehouse(tx, warehouseId, after, limit + 1)).map((r) => ({ ...r, appliedAt: r.updatedAt }))
             : await this.replicas.pageOfWarehouse(tx, warehouseId, after, limit + 1);
-          return rows.map((r) => ({
-            sku: r.sku,
-            onHand: r.onHand,
-            reserved: r.reserved,
-            safetyStock: r.safetyStock,
-            available: storefrontAvailable(r),
-            incoming: r.incoming.map((i) => ({ ...i })),
-            backordered: r.backordered,
-            version: r.version,
-            updatedAt: r.updatedAt.toISOString(),
-            appliedAt: r.appliedAt.toISOString(),
-          }));
+          return rows
+            .filter((r) => this.databases.hosts(db, shardOf(r.sku, this.config.cluster.shardCount)))
+            .map((r) => ({
+              sku: r.sku,
+              onHand: r.onHand,
+              reserved: r.reserved,
+              safetyStock: r.safetyStock,
+              available: storefrontAvailable(r),
+              incoming: r.incoming.map((i) => ({ ...i })),
+              backordered: r.backordered,
+              version: r.version,
+              updatedAt: r.updatedAt.toISOString(),
+              appliedAt: r.appliedAt.toISOString(),
+            }));
         }),
       ),
     );
