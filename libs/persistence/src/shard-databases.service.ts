@@ -32,7 +32,7 @@ export interface TransactionOptions {
  * moved shards paused for a few of these after it switches the map (`ShardMover`), so that every
  * live instance routes by the new map before anything is written where the shards now live.
  */
-export const SHARD_MAP_POLL_MS = 250;
+export const SHARD_MAP_POLL_MS = 150;
 
 /** How long `inShard` keeps retrying a write a shard move has paused, before it gives up. */
 const FENCED_RETRY_MS = 5_000;

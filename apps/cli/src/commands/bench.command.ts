@@ -63,6 +63,14 @@ export const BENCHMARKS: readonly Benchmark[] = [
     settings: ['BENCH_ROWS'],
   },
   {
+    name: 'shard-move',
+    script: 'bench/shard-move.js',
+    measures:
+      'an online move of half a region’s shards to a second PostgreSQL server and back under writes: copy rate, write pause, what clients saw',
+    starts: 'one region in-process and a second PostgreSQL server',
+    settings: ['BENCH_ROWS', 'BENCH_CONCURRENCY'],
+  },
+  {
     name: 'cycle-count',
     script: 'bench/cycle-count.js',
     measures: 'a full cycle count through POST /v1/stock/batch, and how soon every region converges',

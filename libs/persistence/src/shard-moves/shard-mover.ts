@@ -32,14 +32,14 @@ export class ShardMoveError extends Error {}
 
 /**
  * One table holding rows of shards: how its rows are named (`keys`), which rows are a shard's
- * (`where`, with the shards as $1; or `skuColumn`, hashed here), which columns are the database's
+ * (`where`, given the SQL of the shards' array; or `skuColumn`, hashed here), which columns are the database's
  * own (`exclude`: a serial the new database assigns itself), and whether the move owns its rows
  * (`shared`: copied where missing, never deleted on either side).
  */
 interface MovedTable {
   readonly name: string;
   readonly keys: readonly string[];
-  readonly where?: string;
+  readonly where?: (shards: string) => string;
   readonly skuColumn?: string;
   readonly exclude?: readonly string[];
   readonly shared?: boolean;
@@ -47,21 +47,21 @@ interface MovedTable {
 
 /** Every table holding a shard's rows, parents (stock) first. The outbox is drained, not copied. */
 const MOVED_TABLES: readonly MovedTable[] = [
-  { name: 'stock', keys: ['warehouse_id', 'sku'], where: 'shard = ANY($1)' },
-  { name: 'stock_movements', keys: ['id'], where: 'shard = ANY($1)', exclude: ['seq'] },
-  { name: 'stock_replica', keys: ['warehouse_id', 'sku'], where: 'shard = ANY($1)' },
-  { name: 'transfers', keys: ['id'], where: 'shard = ANY($1)' },
+  { name: 'stock', keys: ['warehouse_id', 'sku'], where: (s) => `shard = ANY(${s})` },
+  { name: 'stock_movements', keys: ['id'], where: (s) => `shard = ANY(${s})`, exclude: ['seq'] },
+  { name: 'stock_replica', keys: ['warehouse_id', 'sku'], where: (s) => `shard = ANY(${s})` },
+  { name: 'transfers', keys: ['id'], where: (s) => `shard = ANY(${s})` },
   { name: 'transfer_receipts', keys: ['transfer_id'], skuColumn: 'sku' },
   { name: 'holds', keys: ['id'], skuColumn: 'sku' },
   // Partition k of the stock and transfers topics is applied with shard k's rows; the catalog's
   // and the keys' one partition (0) lives with shard 0, which never moves.
-  { name: 'consumer_positions', keys: ['topic', 'partition'], where: 'partition = ANY($1)' },
+  { name: 'consumer_positions', keys: ['topic', 'partition'], where: (s) => `partition = ANY(${s})` },
   // Stored answers of idempotent writes do not name their SKU: all are copied (a retry after the
   // move finds its answer where the shard is now); a key's answer never changes once stored.
   { name: 'idempotency_keys', keys: ['scope', 'key'], shared: true },
 ];
 
-const CHUNK = 500;
+const CHUNK = 1_000;
 /** Copy rounds before the pause stop once a round changed at most this many rows, or after MAX_ROUNDS. */
 const SETTLED_ROWS = 200;
 const MAX_ROUNDS = 8;
@@ -73,12 +73,15 @@ const FREEZE_LOCK_TIMEOUT_MS = 3_000;
  * databases (usually on another PostgreSQL server) while writes go on:
  *
  * 1. **Copy.** The new database fences the shards (`incoming`: only the mover writes them) and
- *    receives every row of theirs, then, round after round, what changed meanwhile: each round
- *    compares every row's digest on both sides and copies, replaces or deletes the difference.
+ *    receives every row of theirs (in one REPEATABLE READ snapshot of the old database, page by
+ *    page), then, round after round, the rows written since the round before (by their `xmin`),
+ *    until a round finds few.
  * 2. **Freeze.** The old database fences the shards (`frozen`) and the mover waits for the
  *    transactions begun before that to end; writes to them now fail with SMF01 and are retried by
  *    the instances (`ShardDatabases.inShard`).
- * 3. **Last copy and verify.** One more round, then a comparison that must find nothing. The
+ * 3. **Last copy and verify.** One more round, the deletions since the first (key sets compared),
+ *    then a comparison that must find nothing: the same keys on both sides, and the same content
+ *    for every row written since the first round. The
  *    shards' events not yet published move to the new database's outbox, in order.
  * 4. **Switch.** The home database's shard map gets a new version naming the new database; the
  *    old database's fence becomes `moved` for good. Every instance polls the version every
@@ -169,23 +172,29 @@ export class ShardMover {
           [shards, id],
         );
       });
-      let rounds = 0;
-      let rowsCopied = 0;
-      for (;;) {
-        const changed = await syncRound(src, dst, shards, count);
-        rounds++;
-        rowsCopied += changed;
+      // The first round copies every row; each next one what was written since the one before.
+      const first = await copyRound(src, dst, shards, count);
+      let mark = first.mark;
+      let rounds = 1;
+      let rowsCopied = first.rows;
+      for (let changed = first.rows; changed > SETTLED_ROWS && rounds < MAX_ROUNDS; rounds++) {
         await home.query(`UPDATE shard_moves SET rounds = $2, rows_copied = $3 WHERE id = $1`, [id, rounds, rowsCopied]);
-        if (changed <= SETTLED_ROWS || rounds >= MAX_ROUNDS) break;
+        const next = await copyRound(src, dst, shards, count, mark);
+        changed = next.rows;
+        rowsCopied += next.rows;
+        mark = next.mark;
       }
+      await home.query(`UPDATE shard_moves SET rounds = $2, rows_copied = $3 WHERE id = $1`, [id, rounds, rowsCopied]);
       // 2. Freeze: once the fence is committed, every statement that starts sees it; what remains
       // is the transactions already running, which may have written before it and commit later.
       await freeze(src, shards, id);
       const frozenAt = performance.now();
       await home.query(`UPDATE shard_moves SET state = 'frozen' WHERE id = $1`, [id]);
-      // 3. Last copy, then a comparison that must find nothing; then the events not yet published.
-      rowsCopied += await syncRound(src, dst, shards, count);
-      const left = await syncRound(src, dst, shards, count, { dryRun: true });
+      // 3. Last copy (what was written since the last round, and what was deleted since the
+      // first), then a comparison that must find nothing; then the events not yet published.
+      rowsCopied += (await copyRound(src, dst, shards, count, mark)).rows;
+      const { removed, differ: left } = await reconcile(src, dst, shards, count, first.mark);
+      rowsCopied += removed;
       if (left !== 0) throw new ShardMoveError(`the copy still differs from the original in ${left} rows after the last round`);
       await handOverOutbox(src, dst, shards);
       // 4. Switch.
@@ -305,11 +314,10 @@ async function deleteRows(client: pg.Client, shards: number[], count: number): P
   for (const table of MOVED_TABLES) {
     if (table.shared) continue;
     if (table.where !== undefined) {
-      await client.query(`DELETE FROM ${table.name} WHERE ${table.where}`, [shards]);
+      await client.query(`DELETE FROM ${table.name} WHERE ${table.where('$1::smallint[]')}`, [shards]);
       continue;
     }
-    const keys = (await digests(client, table, shards, count)).keys();
-    await applyDelete(client, table, [...keys]);
+    await applyDelete(client, table, [...(await keysOf(client, table, shards, count))]);
   }
 }
 
@@ -385,68 +393,132 @@ async function handOverOutbox(src: pg.Client, dst: pg.Client, shards: number[]):
 }
 
 /**
- * Copies what differs between the old and the new database's rows of the shards, table by table
- * (parents first), and answers how many rows it inserted, replaced or deleted; with `dryRun`,
- * only counts them.
+ * Where a round read the old database: the oldest transaction its snapshot did not see ended
+ * (`pg_snapshot_xmin`, as a 32-bit xid). A row written after the round read has an `xmin` of that
+ * transaction or a newer one (inserted and updated rows get their writer's; frozen rows the
+ * oldest age), so `age(xmin) <= age(mark)` finds it (with a few rows the round saw already).
  */
-async function syncRound(
+type Mark = string;
+
+const PAGE = 5_000;
+
+/**
+ * One copy round, in one REPEATABLE READ snapshot of the old database: every row of the shards,
+ * page by page in key order (`since` absent), or the rows written since the mark `since`; each
+ * page upserted into the new database. Resolves to the rows copied and this round's mark.
+ */
+async function copyRound(
   src: pg.Client,
   dst: pg.Client,
   shards: number[],
   count: number,
-  options: { dryRun?: boolean } = {},
-): Promise<number> {
-  let changed = 0;
-  for (const table of MOVED_TABLES) {
-    const [from, to] = await Promise.all([digests(src, table, shards, count), digests(dst, table, shards, count)]);
-    const copy: string[] = [];
-    for (const [key, hash] of from) if (to.get(key) !== hash) copy.push(key);
-    const remove = table.shared ? [] : [...to.keys()].filter((key) => !from.has(key));
-    changed += copy.length + remove.length;
-    if (options.dryRun) continue;
-    for (let i = 0; i < copy.length; i += CHUNK) {
-      const rows = await fetchRows(src, table, copy.slice(i, i + CHUNK));
-      await upsert(dst, table, rows);
+  since?: Mark,
+): Promise<{ rows: number; mark: Mark }> {
+  await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    const [{ mark }] = (await src.query(`SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint % 4294967296)::text AS mark`))
+      .rows as { mark: string }[];
+    let copied = 0;
+    for (const table of MOVED_TABLES) {
+      const keys = table.keys.join(', ');
+      let after: unknown = null;
+      for (;;) {
+        const query = new Query();
+        const conditions = [table.where ? table.where(query.param(shards, 'smallint[]')) : 'true'];
+        if (since !== undefined) conditions.push(`age(t.xmin) <= age(${query.param(since, 'xid')})`);
+        else if (after !== null)
+          conditions.push(
+            `(${keys}) > (SELECT ${keys} FROM jsonb_populate_record(NULL::${table.name}, ${query.param(JSON.stringify(after), 'jsonb')}))`,
+          );
+        const page = since === undefined ? `ORDER BY ${keys} LIMIT ${PAGE}` : '';
+        const { rows } = await src.query(
+          `SELECT to_jsonb(t) - ${excluded(table)} AS r FROM ${table.name} t WHERE ${conditions.join(' AND ')} ${page}`,
+          query.params,
+        );
+        const all = (rows as { r: Record<string, unknown> }[]).map((row) => row.r);
+        const mine = table.skuColumn ? all.filter((r) => shards.includes(shardOf(String(r[table.skuColumn!]), count))) : all;
+        for (let i = 0; i < mine.length; i += CHUNK) await upsert(dst, table, mine.slice(i, i + CHUNK));
+        copied += mine.length;
+        if (since !== undefined || all.length < PAGE) break;
+        after = Object.fromEntries(table.keys.map((k) => [k, all[all.length - 1]![k]]));
+      }
     }
-    await applyDelete(dst, table, remove);
+    await src.query('COMMIT');
+    return { rows: copied, mark };
+  } catch (error) {
+    await src.query('ROLLBACK').catch(() => undefined);
+    throw error;
   }
-  return changed;
 }
 
-/** Each row of the shards in `table`: its key (JSON of the key columns) and the digest of the rest. */
-async function digests(client: pg.Client, table: MovedTable, shards: number[], count: number): Promise<Map<string, string>> {
+/** The keys of the shards' rows in `table` (JSON of the key columns, as PostgreSQL writes it). */
+async function keysOf(client: pg.Client, table: MovedTable, shards: number[], count: number): Promise<Set<string>> {
   const key = `jsonb_build_object(${table.keys.map((k) => `'${k}', ${k}`).join(', ')})::text`;
   const sku = table.skuColumn ? `, ${table.skuColumn} AS sku` : '';
-  const where = table.where ? `WHERE ${table.where}` : '';
-  const text = `SELECT ${key} AS k, md5((to_jsonb(t) - ${excluded(table)})::text) AS h${sku} FROM ${table.name} t ${where}`;
-  const params = table.where ? [shards] : [];
-  const { rows } = await client.query(text, params);
-  const result = new Map<string, string>();
-  const moved = new Set(shards);
-  for (const r of rows as { k: string; h: string; sku?: string }[]) {
-    if (table.skuColumn && !moved.has(shardOf(r.sku!, count))) continue;
-    result.set(r.k, r.h);
-  }
+  const query = new Query();
+  const where = table.where ? table.where(query.param(shards, 'smallint[]')) : 'true';
+  const { rows } = await client.query(`SELECT ${key} AS k${sku} FROM ${table.name} t WHERE ${where}`, query.params);
+  const result = new Set<string>();
+  for (const r of rows as { k: string; sku?: string }[]) if (!table.skuColumn || shards.includes(shardOf(r.sku!, count))) result.add(r.k);
   return result;
 }
 
-async function fetchRows(src: pg.Client, table: MovedTable, keys: string[]): Promise<unknown[]> {
-  const cols = table.keys.join(', ');
-  const { rows } = await src.query(
-    `SELECT to_jsonb(t) - ${excluded(table)} AS r FROM ${table.name} t
-      WHERE (${cols}) IN (SELECT ${cols} FROM jsonb_populate_recordset(NULL::${table.name}, $1::jsonb))`,
-    [JSON.stringify(keys.map((k) => JSON.parse(k) as unknown))],
-  );
-  return (rows as { r: unknown }[]).map((row) => row.r);
+/**
+ * The old database frozen: deletes from the new one the shards' rows the old one no longer has
+ * (not the shared tables'), then counts what still differs: rows on one side only, and rows
+ * written since the first round (`since`) whose content differs (the first round's pages were
+ * inserted as read).
+ */
+async function reconcile(
+  src: pg.Client,
+  dst: pg.Client,
+  shards: number[],
+  count: number,
+  since: Mark,
+): Promise<{ removed: number; differ: number }> {
+  let removed = 0;
+  let differ = 0;
+  for (const table of MOVED_TABLES) {
+    if (table.shared) continue;
+    const [from, to] = await Promise.all([keysOf(src, table, shards, count), keysOf(dst, table, shards, count)]);
+    const gone = [...to].filter((key) => !from.has(key));
+    await applyDelete(dst, table, gone);
+    removed += gone.length;
+    for (const key of from) if (!to.has(key)) differ++;
+    const keys = table.keys.join(', ');
+    const key = `jsonb_build_object(${table.keys.map((k) => `'${k}', ${k}`).join(', ')})::text`;
+    const digest = `md5((to_jsonb(t) - ${excluded(table)})::text)`;
+    const query = new Query();
+    const where = table.where ? table.where(query.param(shards, 'smallint[]')) : 'true';
+    const { rows } = await src.query(
+      `SELECT ${key} AS k, ${digest} AS h FROM ${table.name} t WHERE ${where} AND age(t.xmin) <= age(${query.param(since, 'xid')})`,
+      query.params,
+    );
+    // A row of another shard (a SKU-hashed table) is on neither side's key list: not compared.
+    const written = (rows as { k: string; h: string }[]).filter((r) => from.has(r.k) && to.has(r.k));
+    for (let i = 0; i < written.length; i += CHUNK) {
+      const part = written.slice(i, i + CHUNK);
+      const { rows: theirs } = await dst.query(
+        `SELECT ${key} AS k, ${digest} AS h
+           FROM ${table.name} t WHERE (${keys}) IN (SELECT ${keys} FROM jsonb_populate_recordset(NULL::${table.name}, $1::jsonb))`,
+        [JSON.stringify(part.map((r) => JSON.parse(r.k) as unknown))],
+      );
+      const hashes = new Map((theirs as { k: string; h: string }[]).map((r) => [r.k, r.h]));
+      for (const r of part) if (hashes.get(r.k) !== r.h) differ++;
+    }
+  }
+  return { removed, differ };
 }
+
+/** Each session's column lists, read once per table. */
+const columnsOf = new WeakMap<pg.Client, Map<string, string[]>>();
 
 async function upsert(dst: pg.Client, table: MovedTable, rows: unknown[]): Promise<void> {
   if (rows.length === 0) return;
-  const { rows: columns } = await dst.query(
-    `SELECT column_name AS c FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER' ORDER BY ordinal_position`,
-    [table.name],
-  );
-  const cols = (columns as { c: string }[]).map((c) => c.c).filter((c) => !(table.exclude ?? []).includes(c));
+  const known = columnsOf.get(dst) ?? new Map<string, string[]>();
+  columnsOf.set(dst, known);
+  const cols = known.get(table.name) ?? (await columnsFor(dst, table));
+  known.set(table.name, cols);
   const rest = cols.filter((c) => !table.keys.includes(c));
   const onConflict = table.shared ? 'DO NOTHING' : `DO UPDATE SET ${rest.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
   await dst.query(
@@ -455,6 +527,15 @@ async function upsert(dst: pg.Client, table: MovedTable, rows: unknown[]): Promi
      ON CONFLICT (${table.keys.join(', ')}) ${onConflict}`,
     [JSON.stringify(rows)],
   );
+}
+
+/** The columns a copy writes: not generated ones, not the table's own serial. */
+async function columnsFor(dst: pg.Client, table: MovedTable): Promise<string[]> {
+  const { rows: columns } = await dst.query(
+    `SELECT column_name AS c FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER' ORDER BY ordinal_position`,
+    [table.name],
+  );
+  return (columns as { c: string }[]).map((c) => c.c).filter((c) => !(table.exclude ?? []).includes(c));
 }
 
 async function applyDelete(client: pg.Client, table: MovedTable, keys: string[]): Promise<void> {
@@ -471,6 +552,16 @@ async function applyDelete(client: pg.Client, table: MovedTable, keys: string[])
 /** The table's own columns, left out of digests and copies, as an SQL literal (names from MOVED_TABLES, never from input). */
 function excluded(table: MovedTable): string {
   return `'{${(table.exclude ?? []).join(',')}}'::text[]`;
+}
+
+/** A statement's parameters, numbered as they are added. */
+class Query {
+  readonly params: unknown[] = [];
+
+  param(value: unknown, type: string): string {
+    this.params.push(value);
+    return `$${this.params.length}::${type}`;
+  }
 }
 
 function sleep(ms: number): Promise<void> {
