@@ -36,6 +36,15 @@ const url = (name: string): string => {
   return db.url;
 };
 
+/** Whether the fence's triggers are on in the database (off while it fences no shard: they cost nothing then). */
+async function fencing(name: string): Promise<boolean> {
+  const [row] = await query<{ on: boolean }>(
+    name,
+    `SELECT bool_and(tgenabled <> 'D') AS on FROM pg_trigger WHERE tgname LIKE '%\\_shard\\_fence'`,
+  );
+  return row!.on;
+}
+
 async function query<T>(name: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: url(name) });
   await client.connect();
@@ -159,6 +168,11 @@ async function moveOutAndBack(): Promise<void> {
   ]);
   // The old copy is gone, its fence stays: an instance still routing by the old map cannot write there.
   expect(await query('us-east/1', `SELECT 1 FROM stock WHERE shard = ANY($1)`, [MOVED])).toEqual([]);
+  expect({ old: await fencing('us-east/1'), new: await fencing('us-east/2'), untouched: await fencing('us-east/0') }).toEqual({
+    old: true,
+    new: false,
+    untouched: false,
+  });
   const moved = SKUS.find((sku) => shardOf(sku, SHARDS) >= 8)!;
   await expect(
     query(
@@ -209,6 +223,7 @@ describe('online shard moves', () => {
       MOVED.map((shard) => ({ shard, state: 'moved' })),
     );
     expect(await query('us-east/1', `SELECT shard FROM shard_fence`)).toEqual([]);
+    expect({ home: await fencing('us-east/1'), spare: await fencing('us-east/2') }).toEqual({ home: false, spare: true });
   }, 240_000);
 
   it('refuses a move it cannot make, and changes nothing', async () => {

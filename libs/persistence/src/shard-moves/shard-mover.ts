@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { shardOf, type ShardDatabase } from '@stockmesh/sharding';
 import pg from 'pg';
+import { FENCED_TABLES } from '../migrations/1765500000000-shard-moves.js';
 import { SHARD_MAP_POLL_MS, type ShardDatabases } from '../shard-databases.service.js';
 
 /** What a move is asked to do: these shards, from wherever they are now, to the database named `to`. */
@@ -163,6 +164,9 @@ export class ShardMover {
     let switched = false;
     try {
       const count = this.databases.shardCount;
+      // The fence's triggers are off in a database with no fenced shard: on, before anything is fenced.
+      await fencing(src, true);
+      await fencing(dst, true);
       // 1. Copy. A copy left by an abandoned move is replaced whole.
       await transaction(dst, async () => {
         await deleteRows(dst, shards, count);
@@ -193,8 +197,8 @@ export class ShardMover {
       // 3. Last copy (what was written since the last round, and what was deleted since the
       // first), then a comparison that must find nothing; then the events not yet published.
       rowsCopied += (await copyRound(src, dst, shards, count, mark)).rows;
-      const { removed, differ: left } = await reconcile(src, dst, shards, count, first.mark);
-      rowsCopied += removed;
+      const { removed, copied, differ: left } = await reconcile(src, dst, shards, count, first.mark);
+      rowsCopied += removed + copied;
       if (left !== 0) throw new ShardMoveError(`the copy still differs from the original in ${left} rows after the last round`);
       await handOverOutbox(src, dst, shards);
       // 4. Switch.
@@ -220,6 +224,7 @@ export class ShardMover {
       await sleep(2 * SHARD_MAP_POLL_MS + 50);
       await dst.query(`DELETE FROM shard_fence WHERE shard = ANY($1::smallint[])`, [shards]);
       const pauseMs = Math.round(performance.now() - frozenAt);
+      await syncFencing(dst);
       // 5. Retire the old copy (the fence stays: nothing may write those shards there again).
       await transaction(src, () => deleteRows(src, shards, count));
       await home.query(`UPDATE shard_moves SET state = 'done', pause_ms = $2, rows_copied = $3, finished_at = now() WHERE id = $1`, [
@@ -270,6 +275,8 @@ export class ShardMover {
             move.id,
           ]);
         }
+        await syncFencing(src);
+        await syncFencing(dst);
         this.logger.warn({ msg: 'finished a shard move left unfinished', id: move.id, was: move.state });
       } finally {
         await src.end().catch(() => undefined);
@@ -307,6 +314,34 @@ async function undo(src: pg.Client, dst: pg.Client, shards: number[], count: num
     // Shards that lived here before (a move back) stay fenced as moved; the copy's fence goes.
     await dst.query(`DELETE FROM shard_fence WHERE shard = ANY($1::smallint[]) AND move_id = $2`, [shards, id]);
   });
+  await syncFencing(src);
+  await syncFencing(dst);
+}
+
+/**
+ * Turns the fence's triggers on or off in the database (those already so are left alone). One
+ * table per statement: ALTER TABLE waits for the table's writers in flight and holds new ones
+ * back until it commits (microseconds), and holding one table while waiting for the next could
+ * deadlock with writers that take them in another order.
+ */
+async function fencing(client: pg.Client, on: boolean): Promise<void> {
+  const { rows } = await client.query(`SELECT tgname FROM pg_trigger WHERE tgname = ANY($1::text[]) AND (tgenabled <> 'D') <> $2`, [
+    FENCED_TABLES.map((t) => `${t}_shard_fence`),
+    on,
+  ]);
+  const pending = new Set((rows as { tgname: string }[]).map((r) => r.tgname));
+  for (const table of FENCED_TABLES) {
+    if (!pending.has(`${table}_shard_fence`)) continue;
+    await client.query(`SET lock_timeout = '${FREEZE_LOCK_TIMEOUT_MS}ms'`);
+    await client.query(`ALTER TABLE ${table} ${on ? 'ENABLE' : 'DISABLE'} TRIGGER ${table}_shard_fence`);
+    await client.query(`RESET lock_timeout`);
+  }
+}
+
+/** The fence's triggers on while the database fences a shard, off once it fences none. */
+async function syncFencing(client: pg.Client): Promise<void> {
+  const [{ fenced }] = (await client.query(`SELECT EXISTS (SELECT 1 FROM shard_fence) AS fenced`)).rows as { fenced: boolean }[];
+  await fencing(client, fenced);
 }
 
 /** Deletes the shards' rows of every moved table (not the shared ones). */
@@ -465,9 +500,9 @@ async function keysOf(client: pg.Client, table: MovedTable, shards: number[], co
 
 /**
  * The old database frozen: deletes from the new one the shards' rows the old one no longer has
- * (not the shared tables'), then counts what still differs: rows on one side only, and rows
- * written since the first round (`since`) whose content differs (the first round's pages were
- * inserted as read).
+ * and copies those it lacks (not the shared tables'), then counts the rows written since the
+ * first round (`since`) whose content still differs (the first round's pages were inserted as
+ * read, and every row is now on both sides or neither).
  */
 async function reconcile(
   src: pg.Client,
@@ -475,8 +510,9 @@ async function reconcile(
   shards: number[],
   count: number,
   since: Mark,
-): Promise<{ removed: number; differ: number }> {
+): Promise<{ removed: number; copied: number; differ: number }> {
   let removed = 0;
+  let copied = 0;
   let differ = 0;
   for (const table of MOVED_TABLES) {
     if (table.shared) continue;
@@ -484,7 +520,14 @@ async function reconcile(
     const gone = [...to].filter((key) => !from.has(key));
     await applyDelete(dst, table, gone);
     removed += gone.length;
-    for (const key of from) if (!to.has(key)) differ++;
+    // Rows the copy has not (the new database's retention deleted one before the old one did).
+    const missing = [...from].filter((key) => !to.has(key));
+    for (let i = 0; i < missing.length; i += CHUNK) {
+      const rows = await fetchRows(src, table, missing.slice(i, i + CHUNK));
+      await upsert(dst, table, rows);
+      copied += rows.length;
+      for (const key of missing.slice(i, i + CHUNK)) to.add(key);
+    }
     const keys = table.keys.join(', ');
     const key = `jsonb_build_object(${table.keys.map((k) => `'${k}', ${k}`).join(', ')})::text`;
     const digest = `md5((to_jsonb(t) - ${excluded(table)})::text)`;
@@ -507,7 +550,17 @@ async function reconcile(
       for (const r of part) if (hashes.get(r.k) !== r.h) differ++;
     }
   }
-  return { removed, differ };
+  return { removed, copied, differ };
+}
+
+async function fetchRows(src: pg.Client, table: MovedTable, keys: string[]): Promise<unknown[]> {
+  const cols = table.keys.join(', ');
+  const { rows } = await src.query(
+    `SELECT to_jsonb(t) - ${excluded(table)} AS r FROM ${table.name} t
+      WHERE (${cols}) IN (SELECT ${cols} FROM jsonb_populate_recordset(NULL::${table.name}, $1::jsonb))`,
+    [JSON.stringify(keys.map((k) => JSON.parse(k) as unknown))],
+  );
+  return (rows as { r: unknown }[]).map((row) => row.r);
 }
 
 /** Each session's column lists, read once per table. */
