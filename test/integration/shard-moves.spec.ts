@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { defaultCluster, withDatabase, type ClusterConfig } from '@stockmesh/config';
+import { ShardDatabases, ShardMover } from '@stockmesh/persistence';
 import { shardOf } from '@stockmesh/sharding';
 import {
   call,
@@ -181,6 +182,14 @@ async function moveOutAndBack(): Promise<void> {
       [W, moved, shardOf(moved, SHARDS)],
     ),
   ).rejects.toMatchObject({ code: 'SMF01' });
+  // A hold (here a release tombstone) names no shard, and its stock row is gone from there: the SKU's hash fences it.
+  await expect(
+    query(
+      'us-east/1',
+      `INSERT INTO holds (id, reservation_id, warehouse_id, sku, quantity, status) VALUES ('h.1', 'r', $1, $2, 0, 'released')`,
+      [W, moved],
+    ),
+  ).rejects.toMatchObject({ code: 'SMF01' });
 
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const back = await call<{ pauseMs: number; from: string; to: string; mapVersion: number }>(region, 'POST', '/v1/cluster/shards/moves', {
@@ -225,6 +234,55 @@ describe('online shard moves', () => {
     expect(await query('us-east/1', `SELECT shard FROM shard_fence`)).toEqual([]);
     expect({ home: await fencing('us-east/1'), spare: await fencing('us-east/2') }).toEqual({ home: false, spare: true });
   }, 240_000);
+
+  it('hashes a SKU to its shard in SQL exactly as the regions do (the fence of holds and receipts uses it)', async () => {
+    const skus = [
+      ...Array.from({ length: 300 }, (_, i) => `SKU-${i}-${'x'.repeat(i % 9)}`),
+      '',
+      'a',
+      'ab',
+      'abc',
+      'abcd',
+      'Käse-Ω-😀',
+      'ü'.repeat(37),
+    ];
+    for (const count of [16, 7, 1024]) {
+      const rows = await query<{ sku: string; shard: number }>(
+        'us-east/0',
+        `SELECT sku, stockmesh_shard_of(sku, $2) AS shard FROM unnest($1::text[]) AS sku`,
+        [skus, count],
+      );
+      expect(rows.map((r) => [r.sku, r.shard])).toEqual(skus.map((sku) => [sku, shardOf(sku, count)]));
+    }
+  });
+
+  it('undoes a move that stopped before its switch, so its shards take writes again', async () => {
+    // What a process that died while frozen leaves: the move's row, the old database's fence, the
+    // new one's copy and fence.
+    const id = randomUUID();
+    await query(
+      'us-east/0',
+      `INSERT INTO shard_moves (id, shards, source, target, state) VALUES ($1, '{12}', 'us-east/1', 'us-east/2', 'frozen')`,
+      [id],
+    );
+    await query('us-east/1', `INSERT INTO shard_fence (shard, state, move_id, shard_count) VALUES (12, 'frozen', $1, 16)`, [id]);
+    for (const table of ['stock', 'stock_replica', 'transfers', 'holds', 'transfer_receipts']) {
+      await query('us-east/1', `ALTER TABLE ${table} ENABLE TRIGGER ${table}_shard_fence`);
+    }
+    await query('us-east/2', `UPDATE shard_fence SET state = 'incoming', move_id = $1 WHERE shard = 12`, [id]);
+    const sku = SKUS.find((s) => shardOf(s, SHARDS) === 12)!;
+    const refused = await call(region, 'POST', `/v1/warehouses/${W}/stock/${sku}/adjustments`, { body: { delta: 1, reason: 'received' } });
+    expect(refused).toMatchObject({ status: 503, body: { code: 'busy' } });
+
+    expect(await new ShardMover(region.app.get(ShardDatabases)).recover()).toBe(true);
+    expect(await query('us-east/0', `SELECT state FROM shard_moves WHERE id = $1`, [id])).toEqual([{ state: 'aborted' }]);
+    expect(await query('us-east/1', `SELECT shard FROM shard_fence`)).toEqual([]);
+    expect(await fencing('us-east/1')).toBe(false);
+    expect(await query('us-east/2', `SELECT state FROM shard_fence WHERE shard = 12`)).toEqual([{ state: 'moved' }]);
+    const taken = await call(region, 'POST', `/v1/warehouses/${W}/stock/${sku}/adjustments`, { body: { delta: 1, reason: 'received' } });
+    expect(taken.status).toBe(201);
+    expect(await new ShardMover(region.app.get(ShardDatabases)).recover()).toBe(false);
+  }, 30_000);
 
   it('refuses a move it cannot make, and changes nothing', async () => {
     const before = await call<{ version: string }>(region, 'GET', '/v1/cluster/shards');

@@ -2,12 +2,13 @@ import { Global, Inject, Module, type OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@stockmesh/config';
 import { IdempotencyRepository } from './idempotency.repository.js';
 import { RetentionSweeper } from './retention-sweeper.service.js';
+import { ShardMoveRecovery } from './shard-moves/shard-move-recovery.service.js';
 import { ShardDatabases } from './shard-databases.service.js';
 
 /** The region's shard databases, the idempotency store and the retention sweeper, for every module. */
 @Global()
 @Module({
-  providers: [ShardDatabases, IdempotencyRepository, RetentionSweeper],
+  providers: [ShardDatabases, IdempotencyRepository, RetentionSweeper, ShardMoveRecovery],
   exports: [ShardDatabases, IdempotencyRepository, RetentionSweeper],
 })
 export class PersistenceModule implements OnModuleInit {

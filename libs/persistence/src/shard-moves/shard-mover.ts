@@ -44,12 +44,14 @@ interface MovedTable {
   readonly skuColumn?: string;
   readonly exclude?: readonly string[];
   readonly shared?: boolean;
+  /** The order rows are copied in (default: the key): the ledger's, so the new serials keep it. */
+  readonly order?: readonly string[];
 }
 
 /** Every table holding a shard's rows, parents (stock) first. The outbox is drained, not copied. */
 const MOVED_TABLES: readonly MovedTable[] = [
   { name: 'stock', keys: ['warehouse_id', 'sku'], where: (s) => `shard = ANY(${s})` },
-  { name: 'stock_movements', keys: ['id'], where: (s) => `shard = ANY(${s})`, exclude: ['seq'] },
+  { name: 'stock_movements', keys: ['id'], where: (s) => `shard = ANY(${s})`, exclude: ['seq'], order: ['seq'] },
   { name: 'stock_replica', keys: ['warehouse_id', 'sku'], where: (s) => `shard = ANY(${s})` },
   { name: 'transfers', keys: ['id'], where: (s) => `shard = ANY(${s})` },
   { name: 'transfer_receipts', keys: ['transfer_id'], skuColumn: 'sku' },
@@ -68,6 +70,9 @@ const SETTLED_ROWS = 200;
 const MAX_ROUNDS = 8;
 /** How long the freeze waits for the transactions in flight on the old database (and the outbox hand-over for its relay). */
 const FREEZE_LOCK_TIMEOUT_MS = 3_000;
+/** How long turning a table's fence trigger on or off may wait for the table's writers, and how many times it tries. */
+const TRIGGER_LOCK_TIMEOUT_MS = 200;
+const TRIGGER_LOCK_ATTEMPTS = 15;
 
 /**
  * Moves logical shards of this region from the database hosting them to another of its
@@ -123,6 +128,29 @@ export class ShardMover {
     }
   }
 
+  /**
+   * Finishes or undoes a move that stopped (its process died, or its undo failed), unless none
+   * is left or a move runs now: each instance runs it every 30 s (ShardMoveRecovery), so shards a
+   * stopped move left fenced take writes again without an operator. Resolves to whether it did.
+   */
+  async recover(): Promise<boolean> {
+    const left = await this.databases.read(this.databases.home(), (tx) =>
+      tx.query(`SELECT 1 FROM shard_moves WHERE state NOT IN ('done', 'aborted') LIMIT 1`),
+    );
+    if (left.length === 0) return false;
+    const home = await connect(this.databases.home());
+    try {
+      const [{ locked }] = (await home.query(`SELECT pg_try_advisory_lock(hashtext('stockmesh shard move')) AS locked`)).rows as {
+        locked: boolean;
+      }[];
+      if (!locked) return false;
+      await this.finishLeftovers(home);
+      return true;
+    } finally {
+      await home.end().catch(() => undefined);
+    }
+  }
+
   /** The shards, the one database hosting them all now, and the target; throws ShardMoveError otherwise. */
   private plan(request: MoveRequest): { shards: number[]; source: ShardDatabase; target: ShardDatabase } {
     const count = this.databases.shardCount;
@@ -171,9 +199,9 @@ export class ShardMover {
       await transaction(dst, async () => {
         await deleteRows(dst, shards, count);
         await dst.query(
-          `INSERT INTO shard_fence (shard, state, move_id) SELECT s, 'incoming', $2 FROM unnest($1::smallint[]) s
+          `INSERT INTO shard_fence (shard, state, move_id, shard_count) SELECT s, 'incoming', $2, $3 FROM unnest($1::smallint[]) s
            ON CONFLICT (shard) DO UPDATE SET state = 'incoming', move_id = $2, since = now()`,
-          [shards, id],
+          [shards, id, count],
         );
       });
       // The first round copies every row; each next one what was written since the one before.
@@ -191,7 +219,7 @@ export class ShardMover {
       await home.query(`UPDATE shard_moves SET rounds = $2, rows_copied = $3 WHERE id = $1`, [id, rounds, rowsCopied]);
       // 2. Freeze: once the fence is committed, every statement that starts sees it; what remains
       // is the transactions already running, which may have written before it and commit later.
-      await freeze(src, shards, id);
+      await freeze(src, shards, id, count);
       const frozenAt = performance.now();
       await home.query(`UPDATE shard_moves SET state = 'frozen' WHERE id = $1`, [id]);
       // 3. Last copy (what was written since the last round, and what was deleted since the
@@ -200,7 +228,6 @@ export class ShardMover {
       const { removed, copied, differ: left } = await reconcile(src, dst, shards, count, first.mark);
       rowsCopied += removed + copied;
       if (left !== 0) throw new ShardMoveError(`the copy still differs from the original in ${left} rows after the last round`);
-      await handOverOutbox(src, dst, shards);
       // 4. Switch.
       const mapVersion = await transaction(home, async () => {
         const [{ version }] = (await home.query(`UPDATE shard_map_version SET version = version + 1 RETURNING version`)).rows as {
@@ -218,15 +245,24 @@ export class ShardMover {
         return version;
       });
       switched = true;
-      await src.query(`UPDATE shard_fence SET state = 'moved', since = now() WHERE shard = ANY($1::smallint[])`, [shards]);
-      await this.databases.refreshMap();
+      // From here on the move only completes: each step is tried again on a transient error (a
+      // move that still stops here is finished by the next one).
+      await persist(() => src.query(`UPDATE shard_fence SET state = 'moved', since = now() WHERE shard = ANY($1::smallint[])`, [shards]));
+      // The shards' events not yet published go to the new database's outbox only now: had the
+      // switch failed, the old database would take writes again, and its newer events must not
+      // race older ones published from the new database.
+      await persist(() => handOverOutbox(src, dst, shards));
+      await this.databases.refreshMap().catch(() => false);
       // Every live instance reads the version within a poll; the new database takes writes after two.
       await sleep(2 * SHARD_MAP_POLL_MS + 50);
-      await dst.query(`DELETE FROM shard_fence WHERE shard = ANY($1::smallint[])`, [shards]);
+      await persist(() => dst.query(`DELETE FROM shard_fence WHERE shard = ANY($1::smallint[])`, [shards]));
       const pauseMs = Math.round(performance.now() - frozenAt);
-      await syncFencing(dst);
+      // Only a cost: triggers left on in a database that fences nothing refuse nothing.
+      await syncFencing(dst).catch((e: Error) =>
+        this.logger.warn({ msg: 'could not turn the fence triggers off', database: target.name, err: e.message }),
+      );
       // 5. Retire the old copy (the fence stays: nothing may write those shards there again).
-      await transaction(src, () => deleteRows(src, shards, count));
+      await persist(() => transaction(src, () => deleteRows(src, shards, count)));
       await home.query(`UPDATE shard_moves SET state = 'done', pause_ms = $2, rows_copied = $3, finished_at = now() WHERE id = $1`, [
         id,
         pauseMs,
@@ -236,13 +272,22 @@ export class ShardMover {
       return { id, shards, from: source.name, to: target.name, rounds, rowsCopied, pauseMs, mapVersion: Number(mapVersion) };
     } catch (error) {
       if (!switched) {
-        await undo(src, dst, shards, this.databases.shardCount, id).catch((e: Error) =>
-          this.logger.error({ msg: 'could not undo a failed shard move; the next move finishes it', id, err: e.message }),
+        const undone = await undo(src, dst, shards, this.databases.shardCount, id).then(
+          () => true,
+          (e: Error) => {
+            this.logger.error({ msg: 'could not undo a failed shard move; the next move undoes it', id, err: e.message });
+            return false;
+          },
         );
+        const message = (error as Error).message;
+        if (!undone) {
+          // Left as it is (copying or frozen): the next move of the region undoes it first.
+          throw new ShardMoveError(`the move failed (${message}) and could not be undone yet; the next shard move undoes it`);
+        }
         await home
-          .query(`UPDATE shard_moves SET state = 'aborted', error = $2, finished_at = now() WHERE id = $1`, [id, (error as Error).message])
+          .query(`UPDATE shard_moves SET state = 'aborted', error = $2, finished_at = now() WHERE id = $1`, [id, message])
           .catch(() => undefined);
-        if (!(error instanceof ShardMoveError)) throw new ShardMoveError(`the move failed and was undone: ${(error as Error).message}`);
+        if (!(error instanceof ShardMoveError)) throw new ShardMoveError(`the move failed and was undone: ${message}`);
       }
       throw error;
     } finally {
@@ -266,6 +311,7 @@ export class ShardMover {
       try {
         if (move.state === 'switched') {
           await src.query(`UPDATE shard_fence SET state = 'moved', since = now() WHERE shard = ANY($1::smallint[])`, [move.shards]);
+          await handOverOutbox(src, dst, move.shards);
           await dst.query(`DELETE FROM shard_fence WHERE shard = ANY($1::smallint[]) AND move_id = $2`, [move.shards, move.id]);
           await transaction(src, () => deleteRows(src, move.shards, this.databases.shardCount));
           await home.query(`UPDATE shard_moves SET state = 'done', finished_at = now() WHERE id = $1`, [move.id]);
@@ -282,6 +328,18 @@ export class ShardMover {
         await src.end().catch(() => undefined);
         await dst.end().catch(() => undefined);
       }
+    }
+  }
+}
+
+/** Runs a step of a switched move, again after a pause when it fails (up to five times). */
+async function persist<T>(step: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await sleep(200 * attempt);
     }
   }
 }
@@ -311,8 +369,12 @@ async function undo(src: pg.Client, dst: pg.Client, shards: number[], count: num
   await src.query(`DELETE FROM shard_fence WHERE shard = ANY($1::smallint[]) AND move_id = $2`, [shards, id]);
   await transaction(dst, async () => {
     await deleteRows(dst, shards, count);
-    // Shards that lived here before (a move back) stay fenced as moved; the copy's fence goes.
-    await dst.query(`DELETE FROM shard_fence WHERE shard = ANY($1::smallint[]) AND move_id = $2`, [shards, id]);
+    // The shards live elsewhere: the new database keeps refusing their writes (it may have hosted
+    // them before, and an instance that never read the map would route them there).
+    await dst.query(`UPDATE shard_fence SET state = 'moved', since = now() WHERE shard = ANY($1::smallint[]) AND move_id = $2`, [
+      shards,
+      id,
+    ]);
   });
   await syncFencing(src);
   await syncFencing(dst);
@@ -332,9 +394,19 @@ async function fencing(client: pg.Client, on: boolean): Promise<void> {
   const pending = new Set((rows as { tgname: string }[]).map((r) => r.tgname));
   for (const table of FENCED_TABLES) {
     if (!pending.has(`${table}_shard_fence`)) continue;
-    await client.query(`SET lock_timeout = '${FREEZE_LOCK_TIMEOUT_MS}ms'`);
-    await client.query(`ALTER TABLE ${table} ${on ? 'ENABLE' : 'DISABLE'} TRIGGER ${table}_shard_fence`);
-    await client.query(`RESET lock_timeout`);
+    // A short lock wait, tried again: writers of the table queue behind a waiting ALTER.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await transaction(client, async () => {
+          await client.query(`SET LOCAL lock_timeout = '${TRIGGER_LOCK_TIMEOUT_MS}ms'`);
+          await client.query(`ALTER TABLE ${table} ${on ? 'ENABLE' : 'DISABLE'} TRIGGER ${table}_shard_fence`);
+        });
+        break;
+      } catch (error) {
+        if ((error as { code?: string }).code !== '55P03' || attempt >= TRIGGER_LOCK_ATTEMPTS) throw error;
+        await sleep(50 * attempt);
+      }
+    }
   }
 }
 
@@ -365,11 +437,15 @@ async function deleteRows(client: pg.Client, shards: number[], count: number): P
  * after another would deadlock with writers that touch the tables in another order). Fails after
  * FREEZE_LOCK_TIMEOUT_MS (a transaction left open): the move is then undone.
  */
-async function freeze(src: pg.Client, shards: number[], id: string): Promise<void> {
+async function freeze(src: pg.Client, shards: number[], id: string, count: number): Promise<void> {
+  // Without activity tracking, pg_stat_activity shows no transaction, and the wait would end at once.
+  const [{ tracked }] = (await src.query(`SELECT current_setting('track_activities') = 'on' AS tracked`)).rows as { tracked: boolean }[];
+  if (!tracked)
+    throw new ShardMoveError('track_activities is off on the old database’s server: the freeze cannot see the transactions in flight');
   await src.query(
-    `INSERT INTO shard_fence (shard, state, move_id) SELECT s, 'frozen', $2 FROM unnest($1::smallint[]) s
+    `INSERT INTO shard_fence (shard, state, move_id, shard_count) SELECT s, 'frozen', $2, $3 FROM unnest($1::smallint[]) s
      ON CONFLICT (shard) DO UPDATE SET state = 'frozen', move_id = $2, since = now()`,
-    [shards, id],
+    [shards, id, count],
   );
   // As text: a Date would drop the microseconds, and a transaction begun in the same millisecond
   // just before the commit would not be waited for.
@@ -455,27 +531,31 @@ async function copyRound(
       .rows as { mark: string }[];
     let copied = 0;
     for (const table of MOVED_TABLES) {
-      const keys = table.keys.join(', ');
+      const order = (table.order ?? table.keys).join(', ');
       let after: unknown = null;
       for (;;) {
         const query = new Query();
         const conditions = [table.where ? table.where(query.param(shards, 'smallint[]')) : 'true'];
         if (since !== undefined) conditions.push(`age(t.xmin) <= age(${query.param(since, 'xid')})`);
-        else if (after !== null)
+        else if (after !== null) {
           conditions.push(
-            `(${keys}) > (SELECT ${keys} FROM jsonb_populate_record(NULL::${table.name}, ${query.param(JSON.stringify(after), 'jsonb')}))`,
+            `(${order}) > (SELECT ${order} FROM jsonb_populate_record(NULL::${table.name}, ${query.param(JSON.stringify(after), 'jsonb')}))`,
           );
-        const page = since === undefined ? `ORDER BY ${keys} LIMIT ${PAGE}` : '';
+        }
+        const page = since === undefined ? `LIMIT ${PAGE}` : '';
         const { rows } = await src.query(
-          `SELECT to_jsonb(t) - ${excluded(table)} AS r FROM ${table.name} t WHERE ${conditions.join(' AND ')} ${page}`,
+          `SELECT to_jsonb(t) AS r FROM ${table.name} t WHERE ${conditions.join(' AND ')} ORDER BY ${order} ${page}`,
           query.params,
         );
         const all = (rows as { r: Record<string, unknown> }[]).map((row) => row.r);
         const mine = table.skuColumn ? all.filter((r) => shards.includes(shardOf(String(r[table.skuColumn!]), count))) : all;
-        for (let i = 0; i < mine.length; i += CHUNK) await upsert(dst, table, mine.slice(i, i + CHUNK));
-        copied += mine.length;
+        const copies = mine.map((r) =>
+          table.exclude ? Object.fromEntries(Object.entries(r).filter(([c]) => !table.exclude!.includes(c))) : r,
+        );
+        for (let i = 0; i < copies.length; i += CHUNK) await upsert(dst, table, copies.slice(i, i + CHUNK));
+        copied += copies.length;
         if (since !== undefined || all.length < PAGE) break;
-        after = Object.fromEntries(table.keys.map((k) => [k, all[all.length - 1]![k]]));
+        after = Object.fromEntries((table.order ?? table.keys).map((k) => [k, all[all.length - 1]![k]]));
       }
     }
     await src.query('COMMIT');
