@@ -10,6 +10,7 @@ import {
   type Answer,
   type TestCluster,
 } from '@stockmesh/testing';
+import { shardOf } from '@stockmesh/sharding';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -169,6 +170,92 @@ async function everyDatabase<T extends pg.QueryResultRow>(regionId: string, sql:
   return rows;
 }
 
+/**
+ * Once the clients have stopped: every reservation ends and nothing stays held; each owner's
+ * ledger is gap-free and holds each acknowledged change once; the outboxes drain and every
+ * replica reaches its owner's row.
+ */
+async function expectEveryChangeOnce(): Promise<void> {
+  // Every reservation ends (those the killed instance coordinated too): nothing stays reserved.
+  const finished = ['committed', 'released', 'expired', 'commit-failed'];
+  await waitFor(
+    async () => {
+      for (const id of seen.reservations) {
+        const r = await call<{ status: string }>(us(), 'GET', `/v1/reservations/${id}`);
+        if (!finished.includes(r.body.status)) return undefined;
+      }
+      return true;
+    },
+    { timeoutMs: 60_000, what: 'every reservation to end' },
+  );
+  const committed = new Map<string, number>();
+  for (const id of seen.reservations) {
+    const r = await call<{
+      allocations: { warehouseId: string; sku: string; quantity: number; state: string; committedQuantity?: number }[];
+    }>(us(), 'GET', `/v1/reservations/${id}`);
+    for (const a of r.body.allocations) {
+      if (a.state === 'committed')
+        committed.set(
+          rowKey(a.warehouseId, a.sku),
+          (committed.get(rowKey(a.warehouseId, a.sku)) ?? 0) + (a.committedQuantity ?? a.quantity),
+        );
+    }
+  }
+  await waitFor(
+    async () => {
+      const held = await Promise.all(
+        REGIONS.map((r) => everyDatabase<{ n: string }>(r, `SELECT count(*) AS n FROM holds WHERE status = 'held'`)),
+      );
+      return held.flat().every((row) => Number(row.n) === 0) ? true : undefined;
+    },
+    { timeoutMs: 60_000, what: 'every hold to end at its owner' },
+  );
+
+  // The owners' ledgers: gap-free, consistent with on-hand, each acknowledged change once.
+  for (const warehouseId of WAREHOUSES) {
+    for (const sku of SKUS) {
+      const key = rowKey(warehouseId, sku);
+      const row = (await call<Stock>({ url: t.url(OWNER[warehouseId]) }, 'GET', `/v1/warehouses/${warehouseId}/stock/${sku}`)).body;
+      const movements = await movementsOf(warehouseId, sku);
+      expect(movements.map((m) => m.version)).toEqual(Array.from({ length: row.version }, (_, i) => i + 1));
+      for (let i = 1; i < movements.length; i++) {
+        expect([key, movements[i].version, movements[i].onHandAfter]).toEqual([
+          key,
+          movements[i].version,
+          movements[i - 1].onHandAfter + movements[i].delta,
+        ]);
+      }
+      const last = movements[movements.length - 1];
+      expect([last.onHandAfter, last.reservedAfter]).toEqual([row.onHand, row.reserved]);
+      expect(row.reserved).toBe(0);
+      const adjustments = movements.filter((m) => m.kind === 'adjustment').map((m) => m.delta);
+      expect([key, adjustments.length, sum(adjustments)]).toEqual([
+        key,
+        (seen.adjusted.get(key) ?? []).length,
+        sum(seen.adjusted.get(key) ?? []),
+      ]);
+      const commits = sum(movements.filter((m) => m.kind === 'commit').map((m) => -m.delta));
+      expect([key, commits]).toEqual([key, committed.get(key) ?? 0]);
+      expect([key, row.onHand]).toEqual([key, INITIAL + sum(seen.adjusted.get(key) ?? []) - commits]);
+    }
+  }
+
+  // The outboxes drain (the survivor took over publishing), and each region's replicas reach the owner's rows.
+  await waitFor(
+    async () => {
+      const pending = await everyDatabase<{ n: string }>('us-east', 'SELECT count(*) AS n FROM outbox');
+      return pending.every((row) => Number(row.n) === 0) ? true : undefined;
+    },
+    { timeoutMs: 30_000, what: 'us-east’s outboxes to drain' },
+  );
+  let diff: string[] = [];
+  await waitFor(async () => ((diff = await divergence(t.cluster.regions, SKUS)).length === 0 ? true : undefined), {
+    timeoutMs: 60_000,
+    what: 'every replica to match its owner',
+    describe: async () => diff.slice(0, 10).join('; '),
+  });
+}
+
 beforeAll(async () => {
   t = await startTestCluster(
     'inst',
@@ -267,84 +354,45 @@ describe('a region of two instances', () => {
       `instances e2e: ${seen.acknowledged} operations acknowledged in ${((Date.now() - started) / 1000).toFixed(1)} s, ${seen.networkFailures.length} attempts lost with the killed instance; answers ${JSON.stringify(Object.fromEntries(seen.statuses))}\n`,
     );
 
-    // Every reservation ends (those the killed instance coordinated too): nothing stays reserved.
-    const finished = ['committed', 'released', 'expired', 'commit-failed'];
-    await waitFor(
-      async () => {
-        for (const id of seen.reservations) {
-          const r = await call<{ status: string }>(us(), 'GET', `/v1/reservations/${id}`);
-          if (!finished.includes(r.body.status)) return undefined;
-        }
-        return true;
-      },
-      { timeoutMs: 60_000, what: 'every reservation to end' },
-    );
-    const committed = new Map<string, number>();
-    for (const id of seen.reservations) {
-      const r = await call<{
-        allocations: { warehouseId: string; sku: string; quantity: number; state: string; committedQuantity?: number }[];
-      }>(us(), 'GET', `/v1/reservations/${id}`);
-      for (const a of r.body.allocations) {
-        if (a.state === 'committed')
-          committed.set(
-            rowKey(a.warehouseId, a.sku),
-            (committed.get(rowKey(a.warehouseId, a.sku)) ?? 0) + (a.committedQuantity ?? a.quantity),
-          );
-      }
-    }
-    await waitFor(
-      async () => {
-        const held = await Promise.all(
-          REGIONS.map((r) => everyDatabase<{ n: string }>(r, `SELECT count(*) AS n FROM holds WHERE status = 'held'`)),
-        );
-        return held.flat().every((row) => Number(row.n) === 0) ? true : undefined;
-      },
-      { timeoutMs: 60_000, what: 'every hold to end at its owner' },
-    );
+    await expectEveryChangeOnce();
+  }, 240_000);
 
-    // The owners' ledgers: gap-free, consistent with on-hand, each acknowledged change once.
-    for (const warehouseId of WAREHOUSES) {
-      for (const sku of SKUS) {
-        const key = rowKey(warehouseId, sku);
-        const row = (await call<Stock>({ url: t.url(OWNER[warehouseId]) }, 'GET', `/v1/warehouses/${warehouseId}/stock/${sku}`)).body;
-        const movements = await movementsOf(warehouseId, sku);
-        expect(movements.map((m) => m.version)).toEqual(Array.from({ length: row.version }, (_, i) => i + 1));
-        for (let i = 1; i < movements.length; i++) {
-          expect([key, movements[i].version, movements[i].onHandAfter]).toEqual([
-            key,
-            movements[i].version,
-            movements[i - 1].onHandAfter + movements[i].delta,
-          ]);
-        }
-        const last = movements[movements.length - 1];
-        expect([last.onHandAfter, last.reservedAfter]).toEqual([row.onHand, row.reserved]);
-        expect(row.reserved).toBe(0);
-        const adjustments = movements.filter((m) => m.kind === 'adjustment').map((m) => m.delta);
-        expect([key, adjustments.length, sum(adjustments)]).toEqual([
-          key,
-          (seen.adjusted.get(key) ?? []).length,
-          sum(seen.adjusted.get(key) ?? []),
-        ]);
-        const commits = sum(movements.filter((m) => m.kind === 'commit').map((m) => -m.delta));
-        expect([key, commits]).toEqual([key, committed.get(key) ?? 0]);
-        expect([key, row.onHand]).toEqual([key, INITIAL + sum(seen.adjusted.get(key) ?? []) - commits]);
+  it('moves shards between the region’s databases while both instances serve, and back: every change once', async () => {
+    // INST-C's rows (nyc-1's own, fra-1's replica) live in shard 10, in us-east/1 with 8-15.
+    expect(shardOf('INST-C', 16)).toBe(10);
+    const shards = [8, 9, 10, 11, 12, 13, 14, 15];
+    let stop = false;
+    const clients = Array.from({ length: CLIENTS }, (_, n) => client(n, () => stop));
+    try {
+      for (const to of ['us-east/0', 'us-east/1']) {
+        const acked = seen.acknowledged;
+        await waitFor(async () => (seen.acknowledged >= acked + 20 ? true : undefined), { timeoutMs: 60_000, what: '20 operations' });
+        const moved = await call<{ to: string; pauseMs: number }>(us(), 'POST', '/v1/cluster/shards/moves', {
+          body: { shards, to },
+          timeoutMs: 120_000,
+        });
+        expect({ status: moved.status, to: moved.body.to, detail: (moved.body as { detail?: string }).detail }).toEqual({
+          status: 200,
+          to,
+          detail: undefined,
+        });
+        expect(moved.body.pauseMs).toBeLessThanOrEqual(2_000);
       }
+      const acked = seen.acknowledged;
+      await waitFor(async () => (seen.acknowledged >= acked + 20 ? true : undefined), { timeoutMs: 60_000, what: '20 more operations' });
+    } finally {
+      stop = true;
+      await Promise.all(clients);
     }
-
-    // The outboxes drain (the survivor took over publishing), and each region's replicas reach the owner's rows.
-    await waitFor(
-      async () => {
-        const pending = await everyDatabase<{ n: string }>('us-east', 'SELECT count(*) AS n FROM outbox');
-        return pending.every((row) => Number(row.n) === 0) ? true : undefined;
-      },
-      { timeoutMs: 30_000, what: 'us-east’s outboxes to drain' },
+    expect([...seen.statuses.keys()].filter((label) => Number(label.split(' ')[1]) >= 500)).toEqual([]);
+    // Every answer, whichever instance gives it, shows the map the moves left (read from the home database).
+    const maps = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        call<{ version: number; databases: { name: string; shards: number[] }[] }>(us(), 'GET', '/v1/cluster/shards'),
+      ),
     );
-    let diff: string[] = [];
-    await waitFor(async () => ((diff = await divergence(t.cluster.regions, SKUS)).length === 0 ? true : undefined), {
-      timeoutMs: 60_000,
-      what: 'every replica to match its owner',
-      describe: async () => diff.slice(0, 10).join('; '),
-    });
+    for (const map of maps) expect(map.body).toMatchObject({ version: 2, databases: [{ shards: [0, 1, 2, 3, 4, 5, 6, 7] }, { shards }] });
+    await expectEveryChangeOnce();
   }, 240_000);
 });
 

@@ -266,7 +266,7 @@ describe('online shard moves', () => {
       [id],
     );
     await query('us-east/1', `INSERT INTO shard_fence (shard, state, move_id, shard_count) VALUES (12, 'frozen', $1, 16)`, [id]);
-    for (const table of ['stock', 'stock_replica', 'transfers', 'holds', 'transfer_receipts']) {
+    for (const table of ['stock', 'stock_replica', 'transfers', 'holds', 'transfer_receipts', 'consumer_positions']) {
       await query('us-east/1', `ALTER TABLE ${table} ENABLE TRIGGER ${table}_shard_fence`);
     }
     await query('us-east/2', `UPDATE shard_fence SET state = 'incoming', move_id = $1 WHERE shard = 12`, [id]);

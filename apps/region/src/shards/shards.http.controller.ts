@@ -21,12 +21,14 @@ export class ShardsHttpController {
     private readonly databases: ShardDatabases,
   ) {}
 
-  /** Where this region's logical shards live now: the cluster file's ranges with the moves since. */
+  /**
+   * Where this region's logical shards live, by the map the answering instance routes by (it
+   * reads the home database's every 150 ms): the cluster file's ranges with the moves since.
+   */
   @Get()
   @ScopedOperation('admin', { operationId: 'getShardMap', summary: 'Where this region’s shards live now', problems: [] })
   @ApiOkResponse({ type: ShardMapView })
-  async map(): Promise<ShardMapView> {
-    await this.databases.refreshMap();
+  map(): ShardMapView {
     return {
       region: this.config.region.id,
       shardCount: this.databases.shardCount,

@@ -17,7 +17,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - `shard_moves`, in the home database: each move, its state and its measured pause.
  */
 /** The tables whose rows a shard move fences, each with a trigger `<table>_shard_fence`. */
-export const FENCED_TABLES = ['stock', 'stock_replica', 'transfers', 'holds', 'transfer_receipts'] as const;
+export const FENCED_TABLES = ['stock', 'stock_replica', 'transfers', 'holds', 'transfer_receipts', 'consumer_positions'] as const;
 
 export class ShardMoves1765500000000 implements MigrationInterface {
   name = 'ShardMoves1765500000000';
@@ -110,6 +110,26 @@ export class ShardMoves1765500000000 implements MigrationInterface {
           RETURN r;
         END $$`);
     }
+    // A replication position: partition k of the stock and transfers topics is shard k's (the
+    // catalog's and the keys' one partition, 0, lives with shard 0, which never moves). A batch of
+    // this region's own events writes only its position: fenced too, or it would move on in the old
+    // database after the last copy.
+    await q.query(`
+      CREATE FUNCTION stockmesh_fence_by_partition() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        r record;
+      BEGIN
+        IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+        IF EXISTS (SELECT 1 FROM shard_fence WHERE shard = r.partition OR (TG_OP = 'UPDATE' AND shard = OLD.partition))
+           AND coalesce(current_setting('stockmesh.shard_mover', true), '') <> 'on' THEN
+          RAISE EXCEPTION 'partition % is not written in this database now: its shard is moving or has moved', r.partition
+            USING ERRCODE = 'SMF01';
+        END IF;
+        RETURN r;
+      END $$`);
+    await q.query(`
+      CREATE TRIGGER consumer_positions_shard_fence BEFORE INSERT OR UPDATE OR DELETE ON consumer_positions
+      FOR EACH ROW EXECUTE FUNCTION stockmesh_fence_by_partition()`);
     // Not stock_movements: a ledger row is only written with its stock row, whose trigger refuses.
     for (const table of ['stock', 'stock_replica', 'transfers']) {
       await q.query(`
@@ -164,6 +184,7 @@ export class ShardMoves1765500000000 implements MigrationInterface {
     for (const table of FENCED_TABLES) await q.query(`DROP TRIGGER ${table}_shard_fence ON ${table}`);
     await q.query(`DROP FUNCTION stockmesh_fence_receipt()`);
     await q.query(`DROP FUNCTION stockmesh_fence_hold()`);
+    await q.query(`DROP FUNCTION stockmesh_fence_by_partition()`);
     await q.query(`DROP FUNCTION stockmesh_fence_by_shard()`);
     await q.query(`DROP FUNCTION stockmesh_shard_of(text, integer)`);
     await q.query(`DROP TABLE shard_fence`);
