@@ -71,18 +71,29 @@ export class ShardMoves1765500000000 implements MigrationInterface {
       END $$`);
     // The checks are inlined in each trigger function (a nested PL/pgSQL call cost a fifth of
     // pgbench's hold transaction); with no fenced shard, each is one index probe.
-    await q.query(`
-      CREATE FUNCTION stockmesh_fence_by_shard() RETURNS trigger LANGUAGE plpgsql AS $$
-      DECLARE
-        r record;
-      BEGIN
-        IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
-        IF EXISTS (SELECT 1 FROM shard_fence WHERE shard = r.shard OR (TG_OP = 'UPDATE' AND shard = OLD.shard))
-           AND coalesce(current_setting('stockmesh.shard_mover', true), '') <> 'on' THEN
-          RAISE EXCEPTION 'shard % is not written in this database now: it is moving or has moved', r.shard USING ERRCODE = 'SMF01';
-        END IF;
-        RETURN r;
-      END $$`);
+    // Rows that name their shard: the tables with a shard column, and replication positions
+    // (partition k of the stock and transfers topics is shard k's; the catalog's and the keys'
+    // one partition, 0, lives with shard 0, which never moves). A batch of this region's own
+    // events writes only its position: fenced too, or it would move on in the old database after
+    // the last copy.
+    for (const [name, column] of [
+      ['stockmesh_fence_by_shard', 'shard'],
+      ['stockmesh_fence_by_partition', 'partition'],
+    ] as const) {
+      await q.query(`
+        CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+          r record;
+        BEGIN
+          IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+          IF EXISTS (SELECT 1 FROM shard_fence WHERE shard = r.${column} OR (TG_OP = 'UPDATE' AND shard = OLD.${column}))
+             AND coalesce(current_setting('stockmesh.shard_mover', true), '') <> 'on' THEN
+            RAISE EXCEPTION 'shard % is not written in this database now: it is moving or has moved', r.${column}
+              USING ERRCODE = 'SMF01';
+          END IF;
+          RETURN r;
+        END $$`);
+    }
     // Holds and transfer receipts name a warehouse and a SKU: the shard is the stock row's, or
     // the SKU's hash when the row is not here (a release tombstone, a refused receipt, or a row
     // retired by a move: the fence must hold for those too).
@@ -110,23 +121,6 @@ export class ShardMoves1765500000000 implements MigrationInterface {
           RETURN r;
         END $$`);
     }
-    // A replication position: partition k of the stock and transfers topics is shard k's (the
-    // catalog's and the keys' one partition, 0, lives with shard 0, which never moves). A batch of
-    // this region's own events writes only its position: fenced too, or it would move on in the old
-    // database after the last copy.
-    await q.query(`
-      CREATE FUNCTION stockmesh_fence_by_partition() RETURNS trigger LANGUAGE plpgsql AS $$
-      DECLARE
-        r record;
-      BEGIN
-        IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
-        IF EXISTS (SELECT 1 FROM shard_fence WHERE shard = r.partition OR (TG_OP = 'UPDATE' AND shard = OLD.partition))
-           AND coalesce(current_setting('stockmesh.shard_mover', true), '') <> 'on' THEN
-          RAISE EXCEPTION 'partition % is not written in this database now: its shard is moving or has moved', r.partition
-            USING ERRCODE = 'SMF01';
-        END IF;
-        RETURN r;
-      END $$`);
     await q.query(`
       CREATE TRIGGER consumer_positions_shard_fence BEFORE INSERT OR UPDATE OR DELETE ON consumer_positions
       FOR EACH ROW EXECUTE FUNCTION stockmesh_fence_by_partition()`);
