@@ -271,7 +271,24 @@ export class ShardMover {
       this.logger.log({ msg: 'moved shards', id, shards, from: source.name, to: target.name, rounds, rowsCopied, pauseMs });
       return { id, shards, from: source.name, to: target.name, rounds, rowsCopied, pauseMs, mapVersion: Number(mapVersion) };
     } catch (error) {
-      if (!switched) {
+      // A switch whose COMMIT failed on the wire may have committed: only the recorded state says.
+      // Undoing a switched move would leave its shards where no copy is: then nothing is undone,
+      // and the recovery decides by the record.
+      const recorded = switched
+        ? 'switched'
+        : await this.databases
+            .read(this.databases.home(), (tx) => tx.query<{ state: string }>(`SELECT state FROM shard_moves WHERE id = $1`, [id]))
+            .then(
+              ([row]) => row?.state ?? 'unknown',
+              () => 'unknown',
+            );
+      if (recorded === 'switched' || recorded === 'unknown') {
+        if (!switched) {
+          throw new ShardMoveError(
+            `the move’s switch may or may not have happened (${(error as Error).message}); it is finished or undone within 30 s`,
+          );
+        }
+      } else {
         const undone = await undo(src, dst, shards, this.databases.shardCount, id).then(
           () => true,
           (e: Error) => {
