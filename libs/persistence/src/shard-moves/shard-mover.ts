@@ -95,7 +95,9 @@ const TRIGGER_LOCK_ATTEMPTS = 15;
  * 5. **Retire.** The old copy is deleted.
  *
  * A move that fails before the switch is undone (the old database takes writes again, the copy is
- * deleted); one that fails after it is finished by the next move. One move at a time per region.
+ * deleted); one that fails after it, or whose switch may have committed, or whose undo failed, is
+ * finished or undone by its recorded state within 30 s (ShardMoveRecovery, or the next move).
+ * One move at a time per region.
  */
 export class ShardMover {
   private readonly logger = new Logger(ShardMover.name);
