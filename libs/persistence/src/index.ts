@@ -13,6 +13,6 @@ export { PersistenceModule } from './persistence.module.js';
 export { dropDatabases, ensureDatabase, migrateDatabase, provisionDatabases, redact, type ProvisionReport } from './provision.js';
 export { RETENTION_BATCH, RetentionSweeper, type RetentionRule } from './retention-sweeper.service.js';
 export { isShardFenced, SHARD_MAP_POLL_MS, ShardDatabases, type PoolStats, type TransactionOptions } from './shard-databases.service.js';
-export { sqlTx, type SqlTx } from './sql-tx.js';
+export { sqlStateOf, sqlTx, type SqlTx } from './sql-tx.js';
 export { ShardMoveRecovery } from './shard-moves/shard-move-recovery.service.js';
 export { OUTBOX_RELAY_LOCK, ShardMover, ShardMoveError, type MoveReport, type MoveRequest } from './shard-moves/shard-mover.js';

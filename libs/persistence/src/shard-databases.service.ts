@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from './data-source.js';
 import { LeaderLock } from './leader-lock.js';
-import { forgetPreparedStatements, isStalePreparedStatement, PreparedStatements, sqlTx, type SqlTx } from './sql-tx.js';
+import { forgetPreparedStatements, isStalePreparedStatement, PreparedStatements, sqlStateOf, sqlTx, type SqlTx } from './sql-tx.js';
 
 /** A database's connection pool at one moment. */
 export interface PoolStats {
@@ -39,8 +39,7 @@ const FENCED_RETRY_MS = 5_000;
 
 /** True for the error of a write to a shard its database no longer takes (paused or moved: SQLSTATE SMF01). */
 export function isShardFenced(error: unknown): boolean {
-  const e = error as { code?: unknown; driverError?: { code?: unknown } };
-  return (e.driverError?.code ?? e.code) === 'SMF01';
+  return sqlStateOf(error) === 'SMF01';
 }
 
 /** The `BEGIN` of a transaction with `options`, as one simple query. */

@@ -71,6 +71,13 @@ export function sqlTx(runner: QueryRunner, database: string, committed: (() => v
   };
 }
 
+/** The SQLSTATE of a PostgreSQL error, as node-postgres or TypeORM (its `driverError`) carries it. */
+export function sqlStateOf(error: unknown): string | undefined {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = e?.driverError?.code ?? e?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /**
  * Whether `error` is PostgreSQL refusing a prepared statement whose result columns a schema
  * change altered (0A000 "cached plan must not change result type"), as after a migration made by

@@ -48,7 +48,7 @@ interface MovedTable {
   readonly order?: readonly string[];
 }
 
-/** Every table holding a shard's rows, parents (stock) first. The outbox is drained, not copied. */
+/** Every table holding a shard's rows, parents (stock) first. The outbox is handed over, not copied (`handOverOutbox`). */
 const MOVED_TABLES: readonly MovedTable[] = [
   { name: 'stock', keys: ['warehouse_id', 'sku'], where: (s) => `shard = ANY(${s})` },
   { name: 'stock_movements', keys: ['id'], where: (s) => `shard = ANY(${s})`, exclude: ['seq'], order: ['seq'] },
@@ -87,10 +87,10 @@ const TRIGGER_LOCK_ATTEMPTS = 15;
  *    the instances (`ShardDatabases.inShard`).
  * 3. **Last copy and verify.** One more round, the deletions since the first (key sets compared),
  *    then a comparison that must find nothing: the same keys on both sides, and the same content
- *    for every row written since the first round. The
- *    shards' events not yet published move to the new database's outbox, in order.
+ *    for every row written since the first round.
  * 4. **Switch.** The home database's shard map gets a new version naming the new database; the
- *    old database's fence becomes `moved` for good. Every instance polls the version every
+ *    old database's fence becomes `moved` for good, and the shards' events not yet published move
+ *    to the new database's outbox, in order. Every instance polls the version every
  *    SHARD_MAP_POLL_MS: after two polls, the new database lifts its fence and takes writes.
  * 5. **Retire.** The old copy is deleted.
  *
@@ -248,23 +248,18 @@ export class ShardMover {
       });
       switched = true;
       // From here on the move only completes: each step is tried again on a transient error (a
-      // move that still stops here is finished by the next one).
-      await persist(() => src.query(`UPDATE shard_fence SET state = 'moved', since = now() WHERE shard = ANY($1::smallint[])`, [shards]));
-      // The shards' events not yet published go to the new database's outbox only now: had the
-      // switch failed, the old database would take writes again, and its newer events must not
-      // race older ones published from the new database.
-      await persist(() => handOverOutbox(src, dst, shards));
-      await this.databases.refreshMap().catch(() => false);
-      // Every live instance reads the version within a poll; the new database takes writes after two.
-      await sleep(2 * SHARD_MAP_POLL_MS + 50);
-      await persist(() => dst.query(`DELETE FROM shard_fence WHERE shard = ANY($1::smallint[])`, [shards]));
+      // move that still stops here is finished by the recovery).
+      await openTarget(src, dst, shards, id, async () => {
+        await this.databases.refreshMap().catch(() => false);
+        // Every live instance reads the version within a poll; the new database takes writes after two.
+        await sleep(2 * SHARD_MAP_POLL_MS + 50);
+      });
       const pauseMs = Math.round(performance.now() - frozenAt);
       // Only a cost: triggers left on in a database that fences nothing refuse nothing.
       await syncFencing(dst).catch((e: Error) =>
         this.logger.warn({ msg: 'could not turn the fence triggers off', database: target.name, err: e.message }),
       );
-      // 5. Retire the old copy (the fence stays: nothing may write those shards there again).
-      await persist(() => transaction(src, () => deleteRows(src, shards, count)));
+      await retire(src, shards, count);
       await home.query(`UPDATE shard_moves SET state = 'done', pause_ms = $2, rows_copied = $3, finished_at = now() WHERE id = $1`, [
         id,
         pauseMs,
@@ -329,10 +324,8 @@ export class ShardMover {
       const dst = await connect(target, true);
       try {
         if (move.state === 'switched') {
-          await src.query(`UPDATE shard_fence SET state = 'moved', since = now() WHERE shard = ANY($1::smallint[])`, [move.shards]);
-          await handOverOutbox(src, dst, move.shards);
-          await dst.query(`DELETE FROM shard_fence WHERE shard = ANY($1::smallint[]) AND move_id = $2`, [move.shards, move.id]);
-          await transaction(src, () => deleteRows(src, move.shards, this.databases.shardCount));
+          await openTarget(src, dst, move.shards, move.id, () => sleep(2 * SHARD_MAP_POLL_MS + 50));
+          await retire(src, move.shards, this.databases.shardCount);
           await home.query(`UPDATE shard_moves SET state = 'done', finished_at = now() WHERE id = $1`, [move.id]);
         } else {
           await undo(src, dst, move.shards, this.databases.shardCount, move.id);
@@ -349,6 +342,25 @@ export class ShardMover {
       }
     }
   }
+}
+
+/**
+ * The steps of a switched move up to the new database taking writes, each tried again on an
+ * error: the old database fenced for good, the shards' unpublished events handed over, `settle`
+ * (time for every instance to read the new map), the new database's fence lifted.
+ */
+async function openTarget(src: pg.Client, dst: pg.Client, shards: number[], id: string, settle: () => Promise<void>): Promise<void> {
+  await persist(() => src.query(`UPDATE shard_fence SET state = 'moved', since = now() WHERE shard = ANY($1::smallint[])`, [shards]));
+  // Only after the switch: had it failed, the old database would take writes again, and its newer
+  // events must not race older ones published from the new database.
+  await persist(() => handOverOutbox(src, dst, shards));
+  await settle();
+  await persist(() => dst.query(`DELETE FROM shard_fence WHERE shard = ANY($1::smallint[]) AND move_id = $2`, [shards, id]));
+}
+
+/** The last step of a switched move: the old copy deleted (its fence stays: nothing may write those shards there again). */
+async function retire(src: pg.Client, shards: number[], count: number): Promise<void> {
+  await persist(() => transaction(src, () => deleteRows(src, shards, count)));
 }
 
 /** Runs a step of a switched move, again after a pause when it fails (up to five times). */
@@ -554,7 +566,7 @@ async function copyRound(
       let after: unknown = null;
       for (;;) {
         const query = new Query();
-        const conditions = [table.where ? table.where(query.param(shards, 'smallint[]')) : 'true'];
+        const conditions = [shardCondition(table, query, shards)];
         if (since !== undefined) conditions.push(`age(t.xmin) <= age(${query.param(since, 'xid')})`);
         else if (after !== null) {
           conditions.push(
@@ -585,13 +597,24 @@ async function copyRound(
   }
 }
 
-/** The keys of the shards' rows in `table` (JSON of the key columns, as PostgreSQL writes it). */
+/** A row's key as text: JSON of its key columns, as PostgreSQL writes it (the same on both servers). */
+function keyText(table: MovedTable): string {
+  return `jsonb_build_object(${table.keys.map((k) => `'${k}', ${k}`).join(', ')})::text`;
+}
+
+/** The condition on the shards' rows of `table` (all rows of a table whose rows are told by their SKU). */
+function shardCondition(table: MovedTable, query: Query, shards: number[]): string {
+  return table.where ? table.where(query.param(shards, 'smallint[]')) : 'true';
+}
+
+/** The keys of the shards' rows in `table`. */
 async function keysOf(client: pg.Client, table: MovedTable, shards: number[], count: number): Promise<Set<string>> {
-  const key = `jsonb_build_object(${table.keys.map((k) => `'${k}', ${k}`).join(', ')})::text`;
   const sku = table.skuColumn ? `, ${table.skuColumn} AS sku` : '';
   const query = new Query();
-  const where = table.where ? table.where(query.param(shards, 'smallint[]')) : 'true';
-  const { rows } = await client.query(`SELECT ${key} AS k${sku} FROM ${table.name} t WHERE ${where}`, query.params);
+  const { rows } = await client.query(
+    `SELECT ${keyText(table)} AS k${sku} FROM ${table.name} t WHERE ${shardCondition(table, query, shards)}`,
+    query.params,
+  );
   const result = new Set<string>();
   for (const r of rows as { k: string; sku?: string }[]) if (!table.skuColumn || shards.includes(shardOf(r.sku!, count))) result.add(r.k);
   return result;
@@ -628,10 +651,10 @@ async function reconcile(
       for (const key of missing.slice(i, i + CHUNK)) to.add(key);
     }
     const keys = table.keys.join(', ');
-    const key = `jsonb_build_object(${table.keys.map((k) => `'${k}', ${k}`).join(', ')})::text`;
+    const key = keyText(table);
     const digest = `md5((to_jsonb(t) - ${excluded(table)})::text)`;
     const query = new Query();
-    const where = table.where ? table.where(query.param(shards, 'smallint[]')) : 'true';
+    const where = shardCondition(table, query, shards);
     const { rows } = await src.query(
       `SELECT ${key} AS k, ${digest} AS h FROM ${table.name} t WHERE ${where} AND age(t.xmin) <= age(${query.param(since, 'xid')})`,
       query.params,

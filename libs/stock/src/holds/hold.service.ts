@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, Clock, type AppConfig } from '@stockmesh/config';
 import { currentScopeRunner, currentTraceparent, outsideRequests } from '@stockmesh/http';
 import { Metrics } from '@stockmesh/metrics';
-import { isShardFenced, ShardDatabases, type SqlTx } from '@stockmesh/persistence';
+import { isShardFenced, ShardDatabases, sqlStateOf, type SqlTx } from '@stockmesh/persistence';
 import { shardOf, type ShardDatabase } from '@stockmesh/sharding';
 import { StockChangeOutbox } from '../stock-change-outbox.js';
 import { holdableUnits, storefrontAvailable, type StockLevel } from '../stock-level.js';
@@ -76,6 +76,8 @@ interface QueuedPlace {
   readonly inItsRequest: <T>(work: () => T) => T;
   /** That request's `traceparent`, for the event of its row when the hold goes in a batch. */
   readonly traceparent: string | undefined;
+  /** The shard map's version the lane was chosen by. */
+  readonly mapVersion: number;
   resolve(view: HoldView): void;
   reject(error: unknown): void;
 }
@@ -134,13 +136,22 @@ export class HoldService {
    */
   place(request: HoldRequest): Promise<HoldView> {
     const db = this.databases.databaseFor(shardOf(request.sku, this.config.cluster.shardCount));
+    const mapVersion = this.databases.mapVersion;
     const expiresAt = new Date(this.clock.now() + request.ttlSeconds * 1000);
     const name = `${db.name}/${laneOf(request, this.laneCount)}`;
     let lane = this.lanes.get(name);
     if (!lane) this.lanes.set(name, (lane = { queue: [], running: false }));
     const queued = lane;
     return new Promise<HoldView>((resolve, reject) => {
-      queued.queue.push({ request, expiresAt, resolve, reject, inItsRequest: currentScopeRunner(), traceparent: currentTraceparent() });
+      queued.queue.push({
+        request,
+        expiresAt,
+        resolve,
+        reject,
+        inItsRequest: currentScopeRunner(),
+        traceparent: currentTraceparent(),
+        mapVersion,
+      });
       this.drain(db, queued);
     });
   }
@@ -160,7 +171,7 @@ export class HoldService {
     // The lane was chosen when the holds were queued: a shard move may have switched a shard to
     // another database since, and its old rows may be gone (a hold there would find no row). Then
     // each hold goes alone, where its shard is now.
-    const moved = batch.some((q) => this.databases.databaseFor(shardOf(q.request.sku, this.config.cluster.shardCount)).name !== db.name);
+    const moved = batch.some((q) => q.mapVersion !== this.databases.mapVersion);
     if (batch.length > 1 && !moved) {
       let outcomes: PlaceOutcome[] | undefined;
       try {
@@ -511,7 +522,7 @@ export class HoldService {
     try {
       return await transaction;
     } catch (error) {
-      const code = (error as { driverError?: { code?: unknown } }).driverError?.code ?? (error as { code?: unknown }).code;
+      const code = sqlStateOf(error);
       // 55P03 lock_not_available (lock_timeout), 57014 query_canceled (statement_timeout).
       if (code === '55P03' || code === '57014')
         throw new HoldException(
